@@ -1,0 +1,48 @@
+/**
+ * Test entry point: finds every `*.test.ts` under test/ (or under the paths given as arguments),
+ * runs them with node's test runner (spec reporter), passes its output through, and ends with
+ * the plain summary line `N passed, N failed`. `npm test -- test/raft` runs one folder.
+ */
+import { spawn } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+function collect(path: string, out: string[]): void {
+  if (statSync(path).isDirectory()) {
+    for (const name of readdirSync(path).sort()) {
+      if (name === 'node_modules' || name === 'fixtures' || name === 'testdata') continue
+      collect(join(path, name), out)
+    }
+  } else if (path.endsWith('.test.ts')) {
+    out.push(path)
+  }
+}
+
+const roots = process.argv.slice(2)
+const files: string[] = []
+for (const root of roots.length > 0 ? roots : ['test']) collect(root, files)
+if (files.length === 0) {
+  console.error('no test files found')
+  process.exit(1)
+}
+
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+)
+let tail = ''
+child.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk)
+  tail = (tail + chunk.toString('utf8')).slice(-4096)
+})
+child.on('close', (code) => {
+  const count = (label: string): number => {
+    const m = new RegExp(`ℹ ${label} (\\d+)`).exec(tail)
+    return m ? Number(m[1]) : 0
+  }
+  const passed = count('pass')
+  const failed = count('fail') + count('cancelled')
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exit(code === 0 && failed === 0 ? 0 : 1)
+})
