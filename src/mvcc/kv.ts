@@ -197,3 +197,20 @@ export interface AlarmMember {
   readonly memberId: bigint
   readonly alarm: AlarmType
 }
+
+/**
+ * What the watch hub needs from the store to replay history. Implemented by the kv store; the
+ * hub never touches tables itself.
+ */
+export interface HistorySource {
+  currentRevision(): number
+  /** Revisions below this have been compacted away (0 = never compacted). */
+  compactRevision(): number
+  /**
+   * Events of keys in [key, rangeEnd) (etcd range rules) with revision in [from, to], ordered by
+   * (revision, sub-revision), each with `prevKv` filled when the key had a previous version.
+   * Stops after the first revision at which at least `maxEvents` events have been collected, so
+   * a revision's events are never split. Throws the compacted error when from < compactRevision().
+   */
+  eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[]
+}

@@ -259,7 +259,8 @@ export type ProposalError =
   | 'transferring' // leadership transfer in progress
   | 'conf-change-pending' // another membership change is not yet applied
   | 'not-leader-term-committed' // leader has not committed an entry of its own term yet
-  | 'invalid-conf-change' // e.g. promote a non-learner, remove an unknown node, reuse an ID
+  | 'invalid-conf-change' // e.g. promote a non-learner, remove an unknown node, add an existing one
+  | 'learner-not-caught-up' // promoting a learner whose log is far behind the leader's
   | 'removed' // this node is no longer a member
 
 export type ProposalResult = { readonly ok: true } | { readonly ok: false; readonly error: ProposalError }
