@@ -214,3 +214,39 @@ export interface HistorySource {
    */
   eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[]
 }
+
+export type AlarmAction = 'GET' | 'ACTIVATE' | 'DEACTIVATE'
+
+export interface AlarmRequest {
+  readonly action: AlarmAction
+  readonly memberId: bigint
+  readonly alarm: AlarmType
+}
+
+/** etcd answers alarm requests without a header. */
+export interface AlarmResponse {
+  readonly alarms: readonly AlarmMember[]
+}
+
+/** A lease's remaining time as the leader saw it, replicated so a new leader resumes from it. */
+export interface LeaseCheckpoint {
+  readonly id: bigint
+  readonly remainingMs: number
+}
+
+export interface LeaseCheckpointRequest {
+  readonly checkpoints: readonly LeaseCheckpoint[]
+}
+
+export interface LeaseCheckpointResponse {
+  readonly header: ResponseHeader
+}
+
+/** etcd's HashKV: a CRC over the key-value history in [compactRevision, hashRevision]. */
+export interface HashKvResponse {
+  readonly header: ResponseHeader
+  /** uint32 */
+  readonly hash: number
+  readonly compactRevision: number
+  readonly hashRevision: number
+}

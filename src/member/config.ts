@@ -1,0 +1,209 @@
+/**
+ * A member's configuration, from etcd-named command-line flags and `EDGECD_*` environment
+ * variables (flag `--initial-cluster-token` ↔ `EDGECD_INITIAL_CLUSTER_TOKEN`). A flag wins over
+ * its variable; both win over the defaults. Invalid values are reported as {@link ConfigError}
+ * naming the flag, never silently replaced.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util'
+
+export type AutoCompactionMode = 'periodic' | 'revision'
+
+export interface MemberConfig {
+  readonly name: string
+  readonly dataDir: string
+  /** Where this member serves clients and peers (one port for both). */
+  readonly listenClientUrls: readonly string[]
+  readonly advertiseClientUrls: readonly string[]
+  /** This member's peer URLs as the cluster knows them. */
+  readonly initialAdvertisePeerUrls: readonly string[]
+  /** name → peer URLs of every initial member, this one included. */
+  readonly initialCluster: ReadonlyMap<string, readonly string[]>
+  readonly initialClusterState: 'new' | 'existing'
+  readonly initialClusterToken: string
+  /** Milliseconds between leader heartbeats (one Raft tick). */
+  readonly heartbeatInterval: number
+  /** Milliseconds without a leader before an election; a multiple of heartbeatInterval. */
+  readonly electionTimeout: number
+  /** Applied entries between two checkpoints of the database. */
+  readonly snapshotCount: number
+  readonly quotaBackendBytes: number
+  readonly maxRequestBytes: number
+  readonly maxTxnOps: number
+  readonly autoCompactionMode: AutoCompactionMode
+  /** periodic: milliseconds of history to keep; revision: revisions to keep; 0 = off. */
+  readonly autoCompactionRetention: number
+  /** Promote a learner to voter automatically once it has caught up. */
+  readonly autoPromote: boolean
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+const STRING_FLAGS = [
+  'name',
+  'data-dir',
+  'listen-client-urls',
+  'advertise-client-urls',
+  'initial-advertise-peer-urls',
+  'initial-cluster',
+  'initial-cluster-state',
+  'initial-cluster-token',
+  'heartbeat-interval',
+  'election-timeout',
+  'snapshot-count',
+  'quota-backend-bytes',
+  'max-request-bytes',
+  'max-txn-ops',
+  'auto-compaction-mode',
+  'auto-compaction-retention',
+  'log-level',
+] as const
+const BOOLEAN_FLAGS = ['auto-promote'] as const
+
+type FlagName = (typeof STRING_FLAGS)[number] | (typeof BOOLEAN_FLAGS)[number]
+
+/** `initial-cluster-token` → `EDGECD_INITIAL_CLUSTER_TOKEN`. */
+export function envName(flag: string): string {
+  return `EDGECD_${flag.toUpperCase().replace(/-/g, '_')}`
+}
+
+function urlList(flag: string, text: string): string[] {
+  const urls = text.split(',').map((u) => u.trim()).filter((u) => u !== '')
+  if (urls.length === 0) throw new ConfigError(`--${flag}: no URL given`)
+  for (const u of urls) {
+    let parsed: URL
+    try {
+      parsed = new URL(u)
+    } catch {
+      throw new ConfigError(`--${flag}: invalid URL ${JSON.stringify(u)}`)
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new ConfigError(`--${flag}: URL scheme must be http or https: ${u}`)
+    if (parsed.port === '') throw new ConfigError(`--${flag}: URL needs an explicit port: ${u}`)
+  }
+  return urls
+}
+
+function positiveInt(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`--${flag}: expected a whole number, got ${JSON.stringify(text)}`)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`--${flag}: must be a positive integer, got ${text}`)
+  return n
+}
+
+/** `a=http://h:1,b=http://h:2,a=http://h:3` → a → [h:1, h:3], b → [h:2]. */
+export function parseInitialCluster(text: string): Map<string, string[]> {
+  const cluster = new Map<string, string[]>()
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=')
+    if (eq <= 0) throw new ConfigError(`--initial-cluster: expected name=url, got ${JSON.stringify(part)}`)
+    const name = part.slice(0, eq)
+    const urls = urlList('initial-cluster', part.slice(eq + 1))
+    cluster.set(name, [...(cluster.get(name) ?? []), ...urls])
+  }
+  if (cluster.size === 0) throw new ConfigError('--initial-cluster: no member given')
+  return cluster
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Go-style durations (`1h30m`, `90s`, `500ms`); a bare number means hours, as etcd's periodic mode. */
+export function parseRetention(mode: AutoCompactionMode, text: string): number {
+  const t = text.trim()
+  if (/^\d+$/.test(t)) return mode === 'periodic' ? Number(t) * 3_600_000 : Number(t)
+  if (mode === 'revision') throw new ConfigError(`--auto-compaction-retention: revision mode needs a number, got ${t}`)
+  let total = 0
+  let rest = t
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest)
+    if (m === null) throw new ConfigError(`--auto-compaction-retention: invalid duration ${JSON.stringify(t)}`)
+    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number)
+    rest = rest.slice(m[0].length)
+  }
+  return Math.round(total)
+}
+
+/** Reads flags from `argv` (without the node and script paths) and variables from `env`. */
+export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): MemberConfig {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])),
+      },
+    })
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>
+  const get = (flag: FlagName): string | undefined => {
+    const v = values[flag]
+    if (typeof v === 'string') return v
+    if (typeof v === 'boolean') return String(v)
+    return env[envName(flag)]
+  }
+
+  const name = get('name') ?? 'default'
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`--name: only letters, digits, '.', '_' and '-' allowed: ${name}`)
+  const listenClientUrls = urlList('listen-client-urls', get('listen-client-urls') ?? 'http://127.0.0.1:2381')
+  const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? listenClientUrls.join(','))
+  const initialAdvertisePeerUrls = urlList(
+    'initial-advertise-peer-urls',
+    get('initial-advertise-peer-urls') ?? listenClientUrls.join(','),
+  )
+  const initialCluster = parseInitialCluster(get('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls.join(',')}`)
+  if (!initialCluster.has(name)) throw new ConfigError(`--initial-cluster: this member (${name}) is not listed`)
+
+  const state = get('initial-cluster-state') ?? 'new'
+  if (state !== 'new' && state !== 'existing')
+    throw new ConfigError(`--initial-cluster-state: must be new or existing, got ${state}`)
+
+  const heartbeatInterval = positiveInt('heartbeat-interval', get('heartbeat-interval') ?? '100')
+  const electionTimeout = positiveInt('election-timeout', get('election-timeout') ?? '1000')
+  if (electionTimeout < 5 * heartbeatInterval)
+    throw new ConfigError('--election-timeout: must be at least 5 times --heartbeat-interval')
+
+  const mode = get('auto-compaction-mode') ?? 'periodic'
+  if (mode !== 'periodic' && mode !== 'revision')
+    throw new ConfigError(`--auto-compaction-mode: must be periodic or revision, got ${mode}`)
+
+  const logLevel = get('log-level') ?? 'info'
+  if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error')
+    throw new ConfigError(`--log-level: must be debug, info, warn or error, got ${logLevel}`)
+
+  const autoPromote = get('auto-promote')
+  if (autoPromote !== undefined && autoPromote !== 'true' && autoPromote !== 'false')
+    throw new ConfigError(`--auto-promote: must be true or false, got ${autoPromote}`)
+
+  return {
+    name,
+    dataDir: get('data-dir') ?? `./data/${name}`,
+    listenClientUrls,
+    advertiseClientUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterState: state,
+    initialClusterToken: get('initial-cluster-token') ?? 'edgecd-cluster',
+    heartbeatInterval,
+    electionTimeout,
+    snapshotCount: positiveInt('snapshot-count', get('snapshot-count') ?? '10000'),
+    quotaBackendBytes: positiveInt('quota-backend-bytes', get('quota-backend-bytes') ?? String(2 * 1024 ** 3)),
+    maxRequestBytes: positiveInt('max-request-bytes', get('max-request-bytes') ?? '1572864'),
+    maxTxnOps: positiveInt('max-txn-ops', get('max-txn-ops') ?? '128'),
+    autoCompactionMode: mode,
+    autoCompactionRetention: parseRetention(mode, get('auto-compaction-retention') ?? '0'),
+    autoPromote: autoPromote === 'true',
+    logLevel,
+  }
+}

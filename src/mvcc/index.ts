@@ -1,0 +1,11 @@
+/**
+ * The MVCC package's public surface: the store, its commands, the lessor, and the data model.
+ * (The watch hub adds its own exports here.)
+ *
+ * @module
+ */
+export * from './kv.ts'
+export { EtcdError, Errors, GrpcCode } from './errors.ts'
+export { MvccStore, MAX_LEASE_TTL, type ApplyEntry, type ApplyResult, type StoreConfig } from './kvstore.ts'
+export { encodeCommand, decodeCommand, type Command, type CommandResponse } from './command.ts'
+export { Lessor, NotPrimaryError, type LessorConfig } from './lessor.ts'

@@ -1,0 +1,389 @@
+/**
+ * The MVCC store: etcd's replicated key-value state machine on a sql.js database. It applies
+ * committed raft entries (apply / applyBatch), answers reads at any uncompacted revision, keeps
+ * leases and alarms, hashes its state, and replays history for the watch hub.
+ *
+ * Apply is deterministic: it reads no clock and no randomness, and every decision depends only on
+ * the tables and the entry. The applied raft index is written in the same SQL transaction as the
+ * entry's effects, so a `db.export()` taken between calls always matches appliedIndex(), and an
+ * entry at or below it is skipped (replay after restart is idempotent).
+ *
+ * ```
+ * applyBatch([{index, data}, …])
+ *   BEGIN ─▶ for each entry above appliedIndex:
+ *              decode ─▶ validate ─▶ (EtcdError? record it, change nothing) ─▶ write at rev+1
+ *              ─▶ reclaim free pages (bounded)
+ *        ─▶ meta: applied_index, revision ─▶ COMMIT
+ *   any other exception: ROLLBACK, reload caches from the tables, rethrow
+ * ```
+ *
+ * @module
+ */
+import type { Database } from 'sql.js'
+import { AlarmTable } from './alarm-table.ts'
+import { decodeCommand, type Command, type CommandResponse } from './command.ts'
+import { runCompaction, scheduleCompaction, scheduledCompaction } from './compaction.ts'
+import { EtcdError, Errors } from './errors.ts'
+import { hashKv, storeHash } from './hash.ts'
+import { eventsBetween } from './history.ts'
+import type {
+  AlarmMember,
+  AlarmRequest,
+  AlarmResponse,
+  AlarmType,
+  CompactionRequest,
+  CompactionResponse,
+  Event,
+  HashKvResponse,
+  HistorySource,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+  RangeRequest,
+  RangeResponse,
+} from './kv.ts'
+import { LeaseTable } from './lease-table.ts'
+import { Lessor, type LessorConfig } from './lessor.ts'
+import { needsSpace, spaceUsed } from './quota.ts'
+import { range, readRevision } from './reader.ts'
+import { getMeta, META, openSchema, setMeta } from './schema.ts'
+import { Sql } from './sql.ts'
+import { execDelete, execPut, execTxn, type ExecContext } from './txn.ts'
+import { checkDelete, checkPut, checkRange, checkTxn } from './txn-check.ts'
+import { WriteTxn } from './writer.ts'
+
+/** etcd's largest lease TTL, seconds. */
+export const MAX_LEASE_TTL = 9_000_000_000
+
+export interface StoreConfig {
+  /** Entries per compare/success/failure list (etcd's --max-txn-ops). Default 128. */
+  readonly maxTxnOps?: number
+  /** Lease TTLs below this (seconds) are raised to it. Default 2. */
+  readonly minLeaseTtl?: number
+  /** Database size above which writes are refused (see admit, quotaAlarm). Default 2 GiB. */
+  readonly quotaBytes?: number
+  /** Byte budget of the kvs of one range response; past it `more` is set. Default 32 MiB. */
+  readonly maxResponseBytes?: number
+  /** History rows per compaction batch. Default 10,000. */
+  readonly compactBatchRows?: number
+  /** Free pages returned to the file per applied entry. Default 1,024 (4 MiB of 4 KiB pages). */
+  readonly vacuumPagesPerEntry?: number
+  readonly lessor?: LessorConfig
+}
+
+export interface ApplyEntry {
+  readonly index: number
+  /** An encoded Command; empty for entries that carry nothing for the store. */
+  readonly data: Uint8Array
+}
+
+export interface ApplyResult {
+  readonly index: number
+  /** The store revision after this entry. */
+  readonly revision: number
+  /** Null for an empty entry or when the command failed. */
+  readonly response: CommandResponse | null
+  /** The etcd error the command failed with; it changed nothing. */
+  readonly error: EtcdError | null
+  /** The entry's changes in sub-revision order, each with prevKv when the key had one. */
+  readonly events: readonly Event[]
+}
+
+export class MvccStore implements HistorySource {
+  readonly #sql: Sql
+  readonly #maxTxnOps: number
+  readonly #minLeaseTtl: number
+  readonly #quotaBytes: number
+  readonly #maxResponseBytes: number
+  readonly #compactBatchRows: number
+  readonly #vacuumSql: string
+  readonly #leases: LeaseTable
+  readonly #alarms: AlarmTable
+  /** Leader-side lease expiry; see lessor.ts. */
+  readonly lessor: Lessor
+  #applied = 0
+  #rev = 1
+  /** etcd's compactMainRev: -1 until the first compaction. */
+  #compactMain = -1
+  #reclaimPending = false
+
+  /**
+   * Opens the store on `db`, creating its tables when missing and finishing a compaction that an
+   * earlier process left half done.
+   */
+  constructor(db: Database, config: StoreConfig = {}) {
+    openSchema(db)
+    this.#sql = new Sql(db)
+    this.#maxTxnOps = config.maxTxnOps ?? 128
+    this.#minLeaseTtl = config.minLeaseTtl ?? 2
+    this.#quotaBytes = config.quotaBytes ?? 2 * 1024 ** 3
+    this.#maxResponseBytes = config.maxResponseBytes ?? 32 * 1024 ** 2
+    this.#compactBatchRows = config.compactBatchRows ?? 10_000
+    this.#vacuumSql = `PRAGMA incremental_vacuum(${config.vacuumPagesPerEntry ?? 1024})`
+    this.#leases = new LeaseTable(this.#sql)
+    this.#alarms = new AlarmTable(this.#sql)
+    this.lessor = new Lessor(this.#leases, config.lessor)
+    this.#load()
+    this.#transaction(() => runCompaction(this.#sql, this.#compactBatchRows))
+  }
+
+  appliedIndex(): number {
+    return this.#applied
+  }
+
+  currentRevision(): number {
+    return this.#rev
+  }
+
+  compactRevision(): number {
+    return Math.max(0, this.#compactMain)
+  }
+
+  /** Applies one committed entry; null when `index` was already applied. */
+  apply(index: number, data: Uint8Array): ApplyResult | null {
+    return this.applyBatch([{ index, data }])[0] ?? null
+  }
+
+  /**
+   * Applies entries in one SQL transaction (much faster than one by one). Results are in entry
+   * order, null for entries at or below the applied index.
+   */
+  applyBatch(entries: readonly ApplyEntry[]): (ApplyResult | null)[] {
+    return this.#transaction(() => {
+      const results = entries.map((e) => (e.index > this.#applied ? this.#applyEntry(e) : null))
+      setMeta(this.#sql, META.appliedIndex, this.#applied)
+      setMeta(this.#sql, META.revision, this.#rev)
+      return results
+    })
+  }
+
+  range(req: RangeRequest): RangeResponse {
+    checkRange(req)
+    return range(this.#sql, this.#view(), req, this.#maxResponseBytes)
+  }
+
+  /** etcd's LeaseTimeToLive; remaining time comes from the lessor (the leader's clock). */
+  leaseTimeToLive(req: LeaseTimeToLiveRequest, nowMs: number): LeaseTimeToLiveResponse {
+    const header = { revision: this.#rev }
+    const lease = this.#leases.get(req.id)
+    const remaining = this.lessor.remainingMs(req.id, nowMs)
+    if (lease === undefined || remaining === null) return { header, id: req.id, ttl: -1, grantedTtl: 0, keys: [] }
+    const keys = req.keys ? this.#leases.keys(req.id) : []
+    return { header, id: req.id, ttl: Math.ceil(remaining / 1000), grantedTtl: lease.ttl, keys }
+  }
+
+  leaseLeases(): LeaseLeasesResponse {
+    return { header: { revision: this.#rev }, leases: [...this.#leases.all()].map((l) => ({ id: l.id })) }
+  }
+
+  /** Raised alarms of a type, or all for 'NONE' (etcd's alarm GET, answered locally). */
+  alarms(alarm: AlarmType = 'NONE'): AlarmMember[] {
+    return this.#alarms.list(alarm)
+  }
+
+  /** etcd's HashKV at `revision` (≤ 0: current). */
+  hashKv(revision: number): HashKvResponse {
+    const rev = readRevision(this.#view(), revision)
+    return {
+      header: { revision: this.#rev },
+      hash: hashKv(this.#sql, rev),
+      compactRevision: this.compactRevision(),
+      hashRevision: rev,
+    }
+  }
+
+  /** A hash of all replicated state (history, revisions, leases, alarms); equal on every member. */
+  hash(): number {
+    return storeHash(this.#sql, this.#rev, this.#compactMain)
+  }
+
+  eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[] {
+    if (from < this.compactRevision()) throw Errors.compacted()
+    return eventsBetween(this.#sql, from, to, key, rangeEnd, maxEvents)
+  }
+
+  /** Bytes of the database file in use (all layers' tables). */
+  spaceUsed(): number {
+    return spaceUsed(this.#sql)
+  }
+
+  /**
+   * For the member before it proposes: throws noSpace when `command` needs space and NOSPACE is
+   * raised or the database is over quota (then propose quotaAlarm's command too).
+   */
+  admit(command: Command): void {
+    if (needsSpace(command) && (this.#alarms.has('NOSPACE') || this.spaceUsed() > this.#quotaBytes))
+      throw Errors.noSpace()
+  }
+
+  /**
+   * The alarm command this member should propose given its measured usage: raise NOSPACE when
+   * over quota, clear its own NOSPACE once back under (after compaction and reclaim). Null when
+   * the alarm state already matches.
+   */
+  quotaAlarm(memberId: bigint): Command | null {
+    const over = this.spaceUsed() > this.#quotaBytes
+    const raised = this.#alarms.list('NOSPACE').some((a) => a.memberId === memberId)
+    if (over === raised) return null
+    return { type: 'alarm', request: { action: over ? 'ACTIVATE' : 'DEACTIVATE', memberId, alarm: 'NOSPACE' } }
+  }
+
+  /** Frees the prepared statements; the database itself stays open (the caller owns it). */
+  close(): void {
+    this.#sql.free()
+  }
+
+  #view(): { rev: number; compactMain: number } {
+    return { rev: this.#rev, compactMain: this.#compactMain }
+  }
+
+  #load(): void {
+    this.#applied = getMeta(this.#sql, META.appliedIndex)
+    this.#rev = getMeta(this.#sql, META.revision)
+    this.#compactMain = scheduledCompaction(this.#sql)
+    this.#reclaimPending = getMeta(this.#sql, META.reclaimPending) === 1
+    this.#leases.load()
+    this.#alarms.load()
+    this.lessor.resync()
+  }
+
+  #transaction<T>(body: () => T): T {
+    this.#sql.run('BEGIN')
+    try {
+      const result = body()
+      this.#sql.run('COMMIT')
+      return result
+    } catch (e) {
+      this.#sql.run('ROLLBACK')
+      this.#load()
+      throw e
+    }
+  }
+
+  #applyEntry(entry: ApplyEntry): ApplyResult {
+    const w = new WriteTxn(this.#sql, this.#rev)
+    let response: CommandResponse | null = null
+    let error: EtcdError | null = null
+    if (entry.data.length > 0) {
+      try {
+        response = this.#execute(entry.index, decodeCommand(entry.data), w)
+      } catch (e) {
+        if (!(e instanceof EtcdError)) throw e
+        // Invariant (txn.ts): requests fail before their first write.
+        if (w.events.length > 0) throw new Error('mvcc: a request failed after writing', { cause: e })
+        error = e
+      }
+    }
+    this.#reclaim()
+    this.#applied = entry.index
+    this.#rev = error === null ? w.rev : this.#rev
+    return { index: entry.index, revision: this.#rev, response, error, events: error === null ? w.events : [] }
+  }
+
+  /**
+   * After a compaction, returns free pages to the end of the file and truncates it, a bounded
+   * number per entry, until none are left. Done per entry, not per commit, so the file layout
+   * does not depend on how entries were batched; driven by a replicated flag because asking
+   * SQLite for the freelist on every entry costs more than the write itself.
+   * incremental_vacuum frees one page per step, so it is stepped to the end.
+   */
+  #reclaim(): void {
+    if (!this.#reclaimPending) return
+    this.#sql.each(this.#vacuumSql, [], () => true)
+    if (this.#sql.number('PRAGMA freelist_count') === 0) this.#setReclaimPending(false)
+  }
+
+  #setReclaimPending(pending: boolean): void {
+    this.#reclaimPending = pending
+    setMeta(this.#sql, META.reclaimPending, pending ? 1 : 0)
+  }
+
+  #execute(index: number, c: Command, w: WriteTxn): CommandResponse {
+    const ctx: ExecContext = {
+      sql: this.#sql,
+      w,
+      compactMain: this.#compactMain,
+      maxResponseBytes: this.#maxResponseBytes,
+      leaseExists: (id) => this.#leases.has(id),
+    }
+    switch (c.type) {
+      case 'put':
+        checkPut(c.request)
+        this.#requireSpace()
+        return { type: 'put', response: execPut(ctx, c.request) }
+      case 'delete-range':
+        checkDelete(c.request)
+        return { type: 'delete-range', response: execDelete(ctx, c.request) }
+      case 'txn':
+        checkTxn(c.request, this.#maxTxnOps)
+        if (needsSpace(c)) this.#requireSpace()
+        return { type: 'txn', response: execTxn(ctx, c.request) }
+      case 'compaction':
+        return { type: 'compaction', response: this.#compact(c.request) }
+      case 'lease-grant':
+        this.#requireSpace()
+        return { type: 'lease-grant', response: this.#grant(index, c.request) }
+      case 'lease-revoke':
+        return { type: 'lease-revoke', response: this.#revoke(w, c.request) }
+      case 'lease-checkpoint':
+        for (const cp of c.request.checkpoints) this.#leases.checkpoint(cp.id, cp.remainingMs)
+        return { type: 'lease-checkpoint', response: { header: { revision: this.#rev } } }
+      case 'alarm':
+        return { type: 'alarm', response: this.#alarm(c.request) }
+    }
+  }
+
+  #requireSpace(): void {
+    if (this.#alarms.has('NOSPACE')) throw Errors.noSpace()
+  }
+
+  #compact(r: CompactionRequest): CompactionResponse {
+    if (r.revision <= this.#compactMain) throw Errors.compacted()
+    if (r.revision > this.#rev) throw Errors.futureRev()
+    scheduleCompaction(this.#sql, r.revision)
+    this.#compactMain = r.revision
+    runCompaction(this.#sql, this.#compactBatchRows)
+    this.#setReclaimPending(true)
+    return { header: { revision: this.#rev } }
+  }
+
+  /**
+   * A lease ID chosen by the store is the entry's raft index (the same on every member, unique
+   * per entry), moved past any ID a client already took explicitly.
+   */
+  #grant(index: number, r: LeaseGrantRequest): LeaseGrantResponse {
+    if (r.ttl > MAX_LEASE_TTL) throw Errors.leaseTtlTooLarge()
+    let id = r.id
+    if (id === 0n) for (id = BigInt(index); this.#leases.has(id); ) id++
+    if (this.#leases.has(id)) throw Errors.leaseExists()
+    const lease = this.#leases.grant(id, Math.max(r.ttl, this.#minLeaseTtl))
+    this.lessor.granted(id)
+    return { header: { revision: this.#rev }, id, ttl: lease.ttl }
+  }
+
+  /** Deletes the lease's keys in one revision (none: no new revision), then the lease. */
+  #revoke(w: WriteTxn, r: LeaseRevokeRequest): LeaseRevokeResponse {
+    if (!this.#leases.has(r.id)) throw Errors.leaseNotFound()
+    for (const key of this.#leases.keys(r.id)) w.deleteRange({ kind: 'one', key })
+    this.#leases.remove(r.id)
+    this.lessor.revoked(r.id)
+    return { header: { revision: w.rev } }
+  }
+
+  #alarm(r: AlarmRequest): AlarmResponse {
+    switch (r.action) {
+      case 'GET':
+        return { alarms: this.#alarms.list(r.alarm) }
+      case 'ACTIVATE':
+        return { alarms: [this.#alarms.activate(r.memberId, r.alarm)] }
+      case 'DEACTIVATE': {
+        const cleared = this.#alarms.deactivate(r.memberId, r.alarm)
+        return { alarms: cleared === null ? [] : [cleared] }
+      }
+    }
+  }
+}

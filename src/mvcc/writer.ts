@@ -1,0 +1,105 @@
+/**
+ * One write transaction at one revision: every change gets the next sub-revision, lands in the
+ * history and the live-key table at once, and is recorded as an event for the watch hub.
+ *
+ * A key's life, in generations (etcd's keyIndex, here spelled out in mvcc_rev rows):
+ * ```
+ *  put@2        put@5        del@7(t)       put@9        put@12
+ *  ├─ v1 ───────┼─ v2 ───────┤               ├─ v1 ───────┼─ v2 ──▶
+ *  create=2                  tombstone       create=9 (new generation, version restarts at 1)
+ *  generation 1: {2, 5, 7(t)}                generation 2: {9, 12}
+ * ```
+ * A put keeps create_rev and bumps version; a delete writes a tombstone row (version 0, empty value,
+ * no lease) and drops the key from mvcc_kv; the next put starts a new generation.
+ *
+ * Invariant: within one transaction a key changes at most once (the duplicate-key rules of
+ * txn-check.ts guarantee it), which is what makes (key, main) a primary key of mvcc_rev.
+ *
+ * @module
+ */
+import type { KeySpan } from './key-range.ts'
+import { eachKv, kvOf } from './reader.ts'
+import type { Event, KeyValue } from './kv.ts'
+import { int64Columns, int64Param, type Sql } from './sql.ts'
+
+const EMPTY = new Uint8Array(0)
+
+export class WriteTxn {
+  readonly #sql: Sql
+  /** The store revision when the transaction began. */
+  readonly beginRev: number
+  readonly #events: Event[] = []
+
+  constructor(sql: Sql, beginRev: number) {
+    this.#sql = sql
+    this.beginRev = beginRev
+  }
+
+  /** The revision reads see: beginRev, or beginRev + 1 once something changed. */
+  get rev(): number {
+    return this.#events.length > 0 ? this.beginRev + 1 : this.beginRev
+  }
+
+  /** Changes so far, in sub-revision order. Caller must not mutate. */
+  get events(): readonly Event[] {
+    return this.#events
+  }
+
+  /** The live kv of `key`, value included, or null. One seek for a missing key, two otherwise. */
+  live(key: Uint8Array): KeyValue | null {
+    const row = this.#sql.one(
+      `SELECT key, main, create_rev, version, (SELECT value FROM mvcc_rev h WHERE h.key = c.key AND h.main = c.main),
+         ${int64Columns('lease')} FROM mvcc_kv c WHERE key = ?`,
+      [key],
+    )
+    return row === null ? null : kvOf(row)
+  }
+
+  put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | null {
+    const prev = this.live(key)
+    const main = this.beginRev + 1
+    const kv: KeyValue = {
+      key,
+      createRevision: prev === null ? main : prev.createRevision,
+      modRevision: main,
+      version: prev === null ? 1 : prev.version + 1,
+      value,
+      lease,
+    }
+    const l = int64Param(lease)
+    this.#sql.run('INSERT INTO mvcc_rev VALUES (?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), 0)', [
+      key,
+      main,
+      this.#events.length,
+      kv.createRevision,
+      kv.version,
+      value,
+      l,
+    ])
+    this.#sql.run('INSERT OR REPLACE INTO mvcc_kv VALUES (?, ?, ?, ?, CAST(? AS INTEGER))', [
+      key,
+      main,
+      kv.createRevision,
+      kv.version,
+      l,
+    ])
+    this.#events.push({ type: 'PUT', kv, prevKv: prev })
+    return prev
+  }
+
+  /** Deletes the live keys of `span`; returns their previous kvs in key order. */
+  deleteRange(span: KeySpan): KeyValue[] {
+    const prevs: KeyValue[] = []
+    eachKv(this.#sql, span, this.rev, true, true, (kv) => {
+      prevs.push(kv)
+    })
+    const main = this.beginRev + 1
+    for (const prev of prevs) {
+      this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1)", [prev.key, main, this.#events.length])
+      this.#sql.run('DELETE FROM mvcc_kv WHERE key = ?', [prev.key])
+      const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n }
+      this.#events.push({ type: 'DELETE', kv, prevKv: prev })
+    }
+    return prevs
+  }
+}

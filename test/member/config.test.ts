@@ -1,0 +1,72 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ConfigError, envName, parseMemberConfig, parseRetention } from '../../src/member/config.ts'
+import { clusterIdFor, memberIdFor } from '../../src/member/identity.ts'
+
+test('defaults: a single member on 127.0.0.1:2381 with data in ./data/<name>', () => {
+  const c = parseMemberConfig([], {})
+  assert.equal(c.name, 'default')
+  assert.equal(c.dataDir, './data/default')
+  assert.deepEqual(c.listenClientUrls, ['http://127.0.0.1:2381'])
+  assert.deepEqual([...c.initialCluster], [['default', ['http://127.0.0.1:2381']]])
+  assert.equal(c.heartbeatInterval, 100)
+  assert.equal(c.electionTimeout, 1000)
+  assert.equal(c.maxRequestBytes, 1572864)
+  assert.equal(c.quotaBackendBytes, 2 * 1024 ** 3)
+  assert.equal(c.autoPromote, false)
+})
+
+test('etcd flag names are read, and a flag wins over its EDGECD_ variable', () => {
+  const c = parseMemberConfig(
+    [
+      '--name', 'm2',
+      '--listen-client-urls', 'http://127.0.0.1:2382',
+      '--initial-cluster', 'm1=http://127.0.0.1:2381,m2=http://127.0.0.1:2382',
+      '--initial-cluster-state', 'existing',
+      '--auto-compaction-mode', 'revision',
+      '--auto-compaction-retention', '1000',
+      '--auto-promote',
+    ],
+    { EDGECD_NAME: 'ignored', EDGECD_INITIAL_CLUSTER_TOKEN: 'tok', EDGECD_HEARTBEAT_INTERVAL: '50' },
+  )
+  assert.equal(c.name, 'm2')
+  assert.equal(c.initialClusterToken, 'tok')
+  assert.equal(c.heartbeatInterval, 50)
+  assert.equal(c.initialClusterState, 'existing')
+  assert.equal(c.initialCluster.size, 2)
+  assert.equal(c.autoCompactionMode, 'revision')
+  assert.equal(c.autoCompactionRetention, 1000)
+  assert.equal(c.autoPromote, true)
+  assert.equal(envName('initial-cluster-token'), 'EDGECD_INITIAL_CLUSTER_TOKEN')
+})
+
+test('bad values are refused with the flag named', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--heartbeat-interval', 'abc'], /--heartbeat-interval/],
+    [['--heartbeat-interval', '300', '--election-timeout', '1000'], /--election-timeout/],
+    [['--listen-client-urls', 'not a url'], /--listen-client-urls/],
+    [['--listen-client-urls', 'http://127.0.0.1'], /explicit port/],
+    [['--initial-cluster-state', 'old'], /--initial-cluster-state/],
+    [['--name', 'a', '--initial-cluster', 'b=http://127.0.0.1:1'], /not listed/],
+    [['--bogus-flag', 'x'], /bogus-flag/],
+    [['--auto-compaction-mode', 'weekly'], /--auto-compaction-mode/],
+  ]
+  for (const [argv, re] of cases) assert.throws(() => parseMemberConfig(argv, {}), (e: unknown) => e instanceof ConfigError && re.test((e as Error).message), argv.join(' '))
+})
+
+test('auto-compaction retention: bare hours and Go durations in periodic mode', () => {
+  assert.equal(parseRetention('periodic', '1'), 3_600_000)
+  assert.equal(parseRetention('periodic', '1h30m'), 5_400_000)
+  assert.equal(parseRetention('periodic', '500ms'), 500)
+  assert.equal(parseRetention('revision', '42'), 42)
+  assert.throws(() => parseRetention('periodic', '5 minutes'), ConfigError)
+})
+
+test('member IDs come from peer URLs and token, are stable, non-zero and exact JS integers', () => {
+  const a = memberIdFor(['http://127.0.0.1:2381'], 't')
+  assert.equal(a, memberIdFor(['http://127.0.0.1:2381'], 't'))
+  assert.notEqual(a, memberIdFor(['http://127.0.0.1:2381'], 'u'))
+  assert.notEqual(a, memberIdFor(['http://127.0.0.1:2382'], 't'))
+  assert.ok(Number.isSafeInteger(a) && a > 0)
+  assert.equal(clusterIdFor([3, 1, 2], 't'), clusterIdFor([1, 2, 3], 't'))
+})

@@ -1,0 +1,199 @@
+/**
+ * The WebSocket mesh against the Mesh contract, on real sockets (127.0.0.1), plus what only it
+ * has: the HTTP handshake refusals, hostile frames, frame splitting, backoff timing and handle
+ * cleanup.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import WebSocket, { WebSocketServer } from 'ws'
+import { MEMBER_HEADER, TOKEN_HEADER } from '../../src/mesh/peer-auth.ts'
+import { FRAME_VERSION, FrameCodec } from '../../src/mesh/codec.ts'
+import type { Message } from '../../src/raft/types.ts'
+import { runMeshContract } from '../contracts/mesh.contract.ts'
+import { appendMessage, message } from './arbitraries.ts'
+import { TOKEN, WsHarness } from './ws-harness.ts'
+
+runMeshContract('ws-mesh', () => new WsHarness())
+
+/** Opens a raw client to `url`'s peer path; resolves with the HTTP status (101 when upgraded). */
+function dial(url: string, headers: Record<string, string>): Promise<{ status: number; ws: WebSocket }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/raft/peer`, { headers })
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, ws })
+      res.resume()
+      ws.terminate()
+    })
+    ws.on('error', () => {})
+    ws.on('open', () => resolve({ status: 101, ws }))
+  })
+}
+
+/** Polls `check` every 5 ms; fails after `ms`. */
+async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!check()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting for: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+function closed(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+  return new Promise((resolve) => ws.once('close', () => resolve()))
+}
+
+test('handshake: 401 for a missing or wrong token, 400/403 for bad or unknown ids, 426 for plain HTTP', async () => {
+  const h = new WsHarness()
+  try {
+    await h.start(1, [2])
+    const url = h.url(1)
+    assert.equal((await dial(url, { [MEMBER_HEADER]: '2' })).status, 401)
+    assert.equal((await dial(url, { [TOKEN_HEADER]: 'nope', [MEMBER_HEADER]: '2' })).status, 401)
+    assert.equal((await dial(url, { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: 'x2' })).status, 400)
+    assert.equal((await dial(url, { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '3' })).status, 403)
+    assert.equal((await fetch(`${url}/raft/peer`)).status, 426)
+    const ok = await dial(url, { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '2' })
+    assert.equal(ok.status, 101)
+    ok.ws.terminate()
+    const refusals = h.log.filter((l) => l.event === 'peer-refused').map((l) => l.fields['status'])
+    assert.deepEqual(refusals, [401, 401, 400, 403])
+  } finally {
+    await h.close()
+  }
+})
+
+test('hostile frames are rejected and their connection closed; the member keeps serving', async () => {
+  const h = new WsHarness()
+  try {
+    const mesh = await h.start(1, [2])
+    const received: Message[] = []
+    mesh.onReceive((messages) => received.push(...messages))
+    const codec = new FrameCodec()
+    const bad: Uint8Array[] = [
+      new Uint8Array([0xc1, 0xff, 0x00]),
+      codec.encode({ version: FRAME_VERSION, from: 3, clusterId: null, messages: [] }),
+      codec.encode({ version: FRAME_VERSION, from: 2, clusterId: null, messages: [message({ from: 2, to: 9 })] }),
+    ]
+    for (const bytes of bad) {
+      const { ws } = await dial(h.url(1), { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '2' })
+      ws.send(bytes)
+      await closed(ws)
+    }
+    const text = await dial(h.url(1), { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '2' })
+    text.ws.send('hello')
+    await closed(text.ws)
+    assert.equal(mesh.stats().framesRejected, 3)
+    assert.equal(received.length, 0)
+    const good = await dial(h.url(1), { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '2' })
+    const messages = [message({ from: 2, to: 1 })]
+    good.ws.send(codec.encode({ version: FRAME_VERSION, from: 2, clusterId: null, messages }))
+    await until('the good frame', () => received.length > 0)
+    good.ws.terminate()
+  } finally {
+    await h.close()
+  }
+})
+
+test('a batch larger than a frame is split in order; a message larger than a frame is dropped', async () => {
+  const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
+  try {
+    const a = await h.start(1, [2])
+    const b = await h.start(2, [1])
+    const frames: Message[][] = []
+    b.onReceive((messages) => frames.push(messages))
+    const unreachable: number[] = []
+    a.onUnreachable((peer) => unreachable.push(peer))
+    a.send([appendMessage(1, 2, 1, 1, 100 * 1024)])
+    for (let i = 0; i < 100; i++) a.send([appendMessage(1, 2, 10 + i * 10, 10, 300)])
+    await until('100 messages', () => frames.flat().length >= 100)
+    assert.ok(frames.length >= 2, `${frames.length} frames`)
+    assert.deepEqual(
+      frames.flat().map((m) => m.index),
+      Array.from({ length: 100 }, (_, i) => 9 + i * 10),
+    )
+    assert.equal(a.stats().peers.get(2)?.messagesDropped, 1)
+    assert.deepEqual(unreachable, [2])
+    assert.ok(h.log.some((l) => l.event === 'message-too-large'))
+  } finally {
+    await h.close()
+  }
+})
+
+test('reconnect delays back off exponentially, with jitter from the injected source', async () => {
+  const delays: number[] = []
+  const h = new WsHarness({
+    backoff: { initialMs: 100, maxMs: 800 },
+    random: () => 0.5,
+    scheduler: {
+      defer: (fn) => setImmediate(fn),
+      after: (ms, fn) => {
+        delays.push(ms)
+        const timer = setTimeout(fn, 1)
+        return () => clearTimeout(timer)
+      },
+    },
+  })
+  try {
+    await h.prepare([2])
+    await h.stop(2)
+    await h.start(1, [2])
+    await until('6 attempts', () => delays.length >= 6)
+    assert.deepEqual(delays.slice(0, 6), [75, 150, 300, 600, 600, 600])
+  } finally {
+    await h.close()
+  }
+})
+
+test('close() leaves no socket, server or timer behind', async () => {
+  const handles = (): string[] =>
+    process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout')
+  const baseline = handles().length
+  const h = new WsHarness()
+  await h.prepare([1, 2, 3])
+  await h.stop(3)
+  const a = await h.start(1, [2, 3])
+  const b = await h.start(2, [1, 3])
+  let got = 0
+  b.onReceive((messages) => (got += messages.length))
+  await until('traffic', () => {
+    a.send([message({ from: 1, to: 2 }), message({ from: 1, to: 3 })])
+    return got > 0
+  })
+  assert.ok(handles().length > baseline)
+  await h.close()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual(handles().slice(baseline), [])
+})
+
+test('a peer that stops reading: its socket buffer fills, then its queue, then drops; others flow', async () => {
+  const sink = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  sink.on('connection', (_ws, req) => req.socket.pause())
+  await new Promise((resolve) => sink.once('listening', resolve))
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
+  const h = new WsHarness({ maxBufferedBytes: 256 * 1024, maxQueueMessages: 100 })
+  try {
+    await h.prepare([1, 2])
+    const a = await h.start(1, [2])
+    a.setPeers(new Map([[2, h.url(2)], [3, sinkUrl]]))
+    const b = await h.start(2, [1])
+    let got = 0
+    b.onReceive((messages) => (got += messages.length))
+    const unreachable = new Set<number>()
+    a.onUnreachable((peer) => unreachable.add(peer))
+    for (let turn = 0; turn < 200 && !unreachable.has(3); turn++) {
+      for (let i = 0; i < 20; i++) a.send([appendMessage(1, 3, 1, 10, 3000), appendMessage(1, 2, 1, 1, 10)])
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    assert.ok(unreachable.has(3), 'the slow peer is reported')
+    const sent = a.stats().peers.get(2)?.messagesSent ?? 0
+    await until('the live peer got all it was sent', () => got === sent && sent > 0)
+    assert.equal(a.stats().peers.get(2)?.messagesDropped ?? 0, 0)
+    assert.ok((a.stats().peers.get(3)?.messagesDropped ?? 0) > 0)
+  } finally {
+    await h.close()
+    for (const client of sink.clients) client.terminate()
+    await new Promise((resolve) => sink.close(resolve))
+  }
+})

@@ -1,0 +1,80 @@
+/**
+ * The space quota and the NOSPACE alarm (shared/etcd-v3-http-api.md §9): usage is measured by the
+ * member before proposing, the alarm is replicated, apply refuses writes that need space while it
+ * is raised, and the alarm clears itself once compaction and reclaim bring usage back under.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Command } from '../../src/mvcc/index.ts'
+import { b, cmp, Harness, opDel, opPut, opRange, putReq, txnReq } from './helpers.ts'
+
+const MEMBER = 1n
+const alarm = (action: 'ACTIVATE' | 'DEACTIVATE'): Extract<Command, { type: 'alarm' }> => ({
+  type: 'alarm',
+  request: { action, memberId: MEMBER, alarm: 'NOSPACE' },
+})
+
+function full(): Harness {
+  const h = new Harness({ quotaBytes: 256 * 1024 })
+  h.ok({ type: 'lease-grant', request: { ttl: 60, id: 1n } })
+  h.put('keep', 'v')
+  for (let i = 0; h.store.spaceUsed() <= 256 * 1024; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
+  return h
+}
+
+test('quota: over quota, admit refuses writes that need space and quotaAlarm raises NOSPACE', () => {
+  const h = full()
+  const put: Command = { type: 'put', request: putReq('k', 'v') }
+  assert.throws(() => h.store.admit(put), /database space exceeded/)
+  assert.throws(() => h.store.admit({ type: 'lease-grant', request: { ttl: 5, id: 0n } }), /space exceeded/)
+  assert.doesNotThrow(() => h.store.admit({ type: 'delete-range', request: { key: b('k'), rangeEnd: new Uint8Array(0), prevKv: false } }))
+  assert.deepEqual(h.store.quotaAlarm(MEMBER), alarm('ACTIVATE'))
+})
+
+const refused: [string, Command][] = [
+  ['a put', { type: 'put', request: putReq('k', 'v') }],
+  ['a txn with a put', { type: 'txn', request: txnReq({ success: [opRange('k')], failure: [opPut('k', 'v')] }) }],
+  ['a txn with a put in a nested txn', { type: 'txn', request: txnReq({ success: [{ type: 'txn', request: txnReq({ success: [opPut('k', 'v')] }) }] }) }],
+  ['a lease grant', { type: 'lease-grant', request: { ttl: 5, id: 0n } }],
+]
+for (const [name, c] of refused) {
+  test(`quota: while NOSPACE is raised, apply refuses ${name} with ResourceExhausted`, () => {
+    const h = full()
+    h.ok(alarm('ACTIVATE'))
+    const r = h.run(c)
+    assert.deepEqual([r.error?.message, r.error?.code], ['etcdserver: mvcc: database space exceeded', 8])
+  })
+}
+
+test('quota: while NOSPACE is raised, reads, read-only txns, deletes, revokes and compaction work', () => {
+  const h = full()
+  h.ok(alarm('ACTIVATE'))
+  assert.equal(h.get('keep').count, 1)
+  assert.equal(h.txn({ compare: [cmp('keep', { version: 1 })], success: [opRange('keep')] }).succeeded, true)
+  assert.equal(h.txn({ success: [opDel('fill/1')] }).responses.length, 1)
+  assert.equal(h.del('fill/', { rangeEnd: b('fill0') }).deleted, 19)
+  assert.equal(h.revoke(1n).header.revision, h.store.currentRevision())
+  assert.doesNotThrow(() => h.compact(h.store.currentRevision()))
+})
+
+test('quota: alarm activate/deactivate answer with the alarm; GET lists what is raised', () => {
+  const h = new Harness()
+  assert.deepEqual(h.ok(alarm('ACTIVATE')).alarms, [{ memberId: MEMBER, alarm: 'NOSPACE' }])
+  assert.deepEqual(h.store.alarms(), [{ memberId: MEMBER, alarm: 'NOSPACE' }])
+  assert.deepEqual(h.ok(alarm('DEACTIVATE')).alarms, [{ memberId: MEMBER, alarm: 'NOSPACE' }])
+  assert.deepEqual(h.ok(alarm('DEACTIVATE')).alarms, [], 'nothing to deactivate')
+  assert.deepEqual(h.store.alarms(), [])
+})
+
+test('quota: the alarm clears itself once compaction and reclaim bring usage under the quota', () => {
+  const h = full()
+  h.ok(alarm('ACTIVATE'))
+  assert.equal(h.store.quotaAlarm(MEMBER), null, 'raised and over: nothing to propose')
+  h.del('fill/', { rangeEnd: b('fill0') })
+  h.compact(h.store.currentRevision())
+  for (let i = 0; i < 5 && h.store.quotaAlarm(MEMBER) === null; i++) h.run({ type: 'lease-checkpoint', request: { checkpoints: [] } })
+  const clear = h.store.quotaAlarm(MEMBER)
+  assert.deepEqual(clear, alarm('DEACTIVATE'))
+  h.ok(clear!)
+  assert.equal(h.put('k', 'v').header.revision, h.store.currentRevision())
+})

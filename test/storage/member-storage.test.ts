@@ -1,0 +1,280 @@
+/**
+ * MemberStorage end to end on the in-memory disk (and once on the real one): save and recover,
+ * group commit, checkpoints with journal rotation and log compaction, snapshots between members,
+ * the data-dir lock, the identity check, and fatal I/O failures.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MemoryDisk } from '../../src/storage/disk-memory.ts'
+import { NodeDisk } from '../../src/storage/disk-node.ts'
+import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
+import type { Disk } from '../../src/storage/disk.ts'
+import { MemberStorage } from '../../src/storage/member-storage.ts'
+import type { StorageOptions } from '../../src/storage/member-storage.ts'
+import { StorageFatalError, WrongClusterError } from '../../src/storage/errors.ts'
+import { MeteredDisk } from '../../src/storage/metered-disk.ts'
+import {
+  ID,
+  appliedIndex,
+  applyEntries,
+  kvEntries,
+  kvState,
+  loadSql,
+  plain,
+  seeded,
+  tempDir,
+} from './helpers.ts'
+
+const sql = await loadSql()
+const CONF = { voters: [1, 2, 3], learners: [] }
+
+async function freshDisk(): Promise<MemoryDisk> {
+  const disk = new MemoryDisk()
+  await disk.mkdir('/data')
+  return disk
+}
+
+function open(disk: Disk, options: StorageOptions = {}, id = ID): Promise<MemberStorage> {
+  return MemberStorage.open(disk, '/data/m1', id, sql, options)
+}
+
+function logOf(s: MemberStorage): [number, number, string, string][] {
+  const log = s.raftLog
+  return plain(log.entries(log.firstIndex(), log.lastIndex() + 1, Infinity))
+}
+
+test('what saveReady persisted is recovered after close and reopen', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk)
+  await s.saveReady(kvEntries(1, 5, 1), { term: 1, vote: 1, commit: 0 }, null)
+  await s.saveReady(kvEntries(4, 6, 2), { term: 2, vote: 1, commit: 4 }, null)
+  const before = logOf(s)
+  await s.close()
+  const r = await open(disk)
+  assert.deepEqual(logOf(r), before)
+  assert.deepEqual(r.raftLog.initialState().hardState, { term: 2, vote: 1, commit: 4 })
+  assert.deepEqual(r.recovery, { checkpointIndex: null, segments: 1, records: 3, entries: 8, tornTail: null })
+  await r.close()
+})
+
+test('group commit: one journal fsync per saveReady, however many entries it carries', async () => {
+  const disk = new MeteredDisk(await freshDisk(), { now: () => 0 })
+  const s = await open(disk)
+  const base = disk.fsyncCount
+  await s.saveReady(kvEntries(1, 500, 1), { term: 1, vote: 1, commit: 0 }, null)
+  assert.equal(disk.fsyncCount - base, 1)
+  await s.saveReady([], { term: 1, vote: 1, commit: 500 }, null, false)
+  assert.equal(disk.fsyncCount - base, 1, 'mustSync=false rides on the next fsync')
+  await s.saveReady([], null, null)
+  assert.equal(disk.fsyncCount - base, 1, 'an empty Ready writes nothing')
+  await s.close()
+})
+
+test('the fsync hook reports each fsync with its duration from the injected clock', async () => {
+  let clock = 0
+  const seen: string[] = []
+  const disk = new MeteredDisk(await freshDisk(), {
+    now: () => (clock += 2),
+    onFsync: (kind, ms) => seen.push(`${kind}:${ms}`),
+  })
+  const s = await open(disk)
+  seen.length = 0
+  await s.saveReady(kvEntries(1, 1, 1), null, null)
+  assert.deepEqual(seen, ['file:2'])
+  await s.close()
+})
+
+/** Saves, commits and applies entries 1..n in batches of `batch`, checkpointing as the member would. */
+async function run(s: MemberStorage, from: number, n: number, term: number, batch = 5): Promise<number> {
+  let checkpoints = 0
+  for (let i = from; i <= n; i += batch) {
+    const es = kvEntries(i, Math.min(n, i + batch - 1), term)
+    await s.saveReady(es, { term, vote: 1, commit: es[es.length - 1].index }, null)
+    applyEntries(s.db, es)
+    if (await s.maybeCheckpoint(es[es.length - 1].index, CONF)) checkpoints++
+  }
+  return checkpoints
+}
+
+test('checkpoints: taken every N entries, rotate the journal, drop old segments, compact the log', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk, { checkpointEntries: 20, retainEntries: 3 })
+  assert.equal(await run(s, 1, 50, 1), 2)
+  assert.equal(s.checkpointIndex, 40)
+  assert.equal(s.raftLog.firstIndex(), 38, 'retains 3 entries behind the checkpoint')
+  assert.deepEqual(await disk.list('/data/m1'), ['LOCK', 'checkpoint.db', 'journal-0000000000000003.log'])
+  const snap = s.snapshotForFollower()
+  assert.deepEqual(snap.metadata, { index: 40, term: 1, confState: CONF })
+  assert.deepEqual(snap.data, await disk.read('/data/m1/checkpoint.db'))
+  const state = kvState(s.db)
+  const log = logOf(s)
+  await s.close()
+
+  const r = await open(disk, { checkpointEntries: 20, retainEntries: 3 })
+  assert.equal(r.recovery.checkpointIndex, 40)
+  assert.equal(r.recovery.entries, 10, 'only the journal after the checkpoint is replayed')
+  assert.equal(appliedIndex(r.db), 40, 'MVCC state is the checkpoint; the member re-applies 41..50')
+  assert.deepEqual(r.raftLog.initialState(), { hardState: { term: 1, vote: 1, commit: 50 }, confState: CONF })
+  assert.deepEqual(logOf(r).slice(-10), log.slice(-10))
+  applyEntries(r.db, r.raftLog.entries(41, 51, Infinity))
+  assert.deepEqual(kvState(r.db), state)
+  await r.close()
+})
+
+test('the journal-bytes threshold also triggers a checkpoint', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk, { checkpointEntries: 1e9, checkpointBytes: 300 })
+  assert.ok((await run(s, 1, 30, 1)) >= 1)
+  await s.close()
+})
+
+test('installSnapshot: a follower takes a leader checkpoint, keeps its own term/vote and identity', async () => {
+  const leaderDisk = await freshDisk()
+  const leader = await open(leaderDisk, { checkpointEntries: 10 })
+  await run(leader, 1, 30, 2)
+  const snap = leader.snapshotForFollower()
+  assert.equal(snap.metadata.index, 30)
+
+  const fDisk = await freshDisk()
+  const fid = { clusterId: ID.clusterId, memberId: 2 }
+  const follower = await open(fDisk, {}, fid)
+  await follower.saveReady(kvEntries(1, 3, 1), { term: 3, vote: 3, commit: 1 }, null)
+  await follower.saveReady([], { term: 3, vote: 3, commit: 30 }, snap)
+  assert.equal(follower.raftLog.firstIndex(), 31)
+  assert.equal(follower.raftLog.lastIndex(), 30)
+  assert.equal(follower.raftLog.term(30), 2)
+  assert.deepEqual(kvState(follower.db), kvState(leader.db))
+  await follower.saveReady(kvEntries(31, 32, 3), { term: 3, vote: 3, commit: 32 }, null)
+  await follower.close()
+
+  const again = await open(fDisk, {}, fid)
+  assert.equal(again.recovery.checkpointIndex, 30)
+  assert.deepEqual(again.raftLog.initialState(), {
+    hardState: { term: 3, vote: 3, commit: 32 },
+    confState: CONF,
+  })
+  assert.deepEqual(
+    logOf(again).map((e) => e[0]),
+    [31, 32],
+  )
+  assert.equal(appliedIndex(again.db), 30)
+  await again.close()
+  await leader.close()
+})
+
+test('a second open of a data dir that is open is refused (in-memory and on the real disk)', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk)
+  await assert.rejects(open(disk), LockHeldError)
+  await s.close()
+  const t = await open(disk)
+  await t.close()
+
+  const { dir, cleanup } = await tempDir()
+  try {
+    const a = await MemberStorage.open(new NodeDisk(), `${dir}/m1`, ID, sql)
+    await assert.rejects(MemberStorage.open(new NodeDisk(), `${dir}/m1`, ID, sql), LockHeldError)
+    await a.close()
+  } finally {
+    await cleanup()
+  }
+})
+
+test('a data dir of another cluster or another member is refused, naming the file and both identities', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk, { checkpointEntries: 5 })
+  await run(s, 1, 3, 1)
+  await s.close()
+  await assert.rejects(open(disk, {}, { clusterId: 'other', memberId: 1 }), (e: unknown) => {
+    return (
+      e instanceof WrongClusterError &&
+      /journal-0000000000000001\.log belongs to cluster 'c-test' member 1.*cluster 'other'/.test(e.message)
+    )
+  })
+  const t = await open(disk, { checkpointEntries: 5 })
+  await run(t, 4, 12, 1)
+  await t.close()
+  await assert.rejects(open(disk, {}, { clusterId: 'c-test', memberId: 9 }), (e: unknown) => {
+    return (
+      e instanceof WrongClusterError &&
+      e.message.includes('checkpoint.db belongs to') &&
+      e.message.includes('member 9')
+    )
+  })
+  const u = await open(disk)
+  await u.close()
+})
+
+test('the NodeDisk end to end: save, checkpoint, close, reopen in a real temp dir', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const s = await MemberStorage.open(new NodeDisk(), `${dir}/m1`, ID, sql, { checkpointEntries: 20 })
+    await run(s, 1, 45, 1)
+    const log = logOf(s)
+    await s.close()
+    const r = await MemberStorage.open(new NodeDisk(), `${dir}/m1`, ID, sql, { checkpointEntries: 20 })
+    assert.deepEqual(logOf(r), log)
+    assert.equal(r.recovery.checkpointIndex, 40)
+    await r.close()
+  } finally {
+    await cleanup()
+  }
+})
+
+test('a failed fsync is fatal: saveReady rejects, and so does every later call, with no retry', async () => {
+  let failNext = false
+  const disk = new MemoryDisk({ faults: { rand: () => (failNext ? 0 : 1), fsyncError: { num: 1, den: 2 } } })
+  await disk.mkdir('/data')
+  const s = await open(disk)
+  await s.saveReady(kvEntries(1, 2, 1), null, null)
+  failNext = true
+  const err = await s.saveReady(kvEntries(3, 3, 1), null, null).catch((e: unknown) => e)
+  assert.ok(err instanceof StorageFatalError, String(err))
+  assert.match(err.message, /saveReady: fsync .*EIO/)
+  failNext = false
+  await assert.rejects(s.saveReady(kvEntries(4, 4, 1), null, null), (e: unknown) => e === err)
+  await assert.rejects(s.maybeCheckpoint(2, CONF), (e: unknown) => e === err)
+  assert.equal(s.raftLog.lastIndex(), 2, 'the database never saw the unsynced batch')
+})
+
+test('a write failing with ENOSPC is fatal too; after a restart nothing acknowledged is missing', async () => {
+  for (let seed = 0; seed < 20; seed++) {
+    const disk = new MemoryDisk({
+      rand: seeded(seed),
+      faults: { rand: seeded(seed + 100), writeError: { num: 1, den: 8 } },
+    })
+    await disk.mkdir('/data')
+    let acked: ReturnType<typeof logOf> = []
+    try {
+      const s = await open(disk)
+      for (let i = 1; i <= 40; i++) {
+        await s.saveReady(kvEntries(i, i, 1), null, null)
+        acked = logOf(s)
+      }
+      await s.close()
+    } catch (err) {
+      assert.ok(err instanceof StorageFatalError || err instanceof DiskError, String(err))
+    }
+    disk.crash()
+    disk.setFaults(null)
+    const r = await open(disk)
+    assert.deepEqual(logOf(r).slice(0, acked.length), acked)
+    await r.close()
+  }
+})
+
+test('a damaged snapshot from a leader is refused without failing this member', async () => {
+  const leader = await open(await freshDisk(), { checkpointEntries: 10 })
+  await run(leader, 1, 10, 1)
+  const snap = leader.snapshotForFollower()
+  await leader.close()
+  const s = await open(await freshDisk(), {}, { clusterId: ID.clusterId, memberId: 2 })
+  const bad = { ...snap, data: snap.data.subarray(0, snap.data.length - 1) }
+  await assert.rejects(s.saveReady([], null, bad), /snapshot at index 10 is unusable: truncated/)
+  await assert.rejects(s.installSnapshot(bad), /truncated/)
+  await s.saveReady(kvEntries(1, 1, 1), null, null)
+  const db = await s.installSnapshot(snap)
+  assert.equal(db, s.db)
+  assert.equal(s.raftLog.firstIndex(), 11)
+  await s.close()
+})
