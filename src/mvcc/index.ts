@@ -9,3 +9,13 @@ export { EtcdError, Errors, GrpcCode } from './errors.ts'
 export { MvccStore, MAX_LEASE_TTL, type ApplyEntry, type ApplyResult, type StoreConfig } from './kvstore.ts'
 export { encodeCommand, decodeCommand, type Command, type CommandResponse } from './command.ts'
 export { Lessor, NotPrimaryError, type LessorConfig } from './lessor.ts'
+export { WatchHub, type WatchHubOptions, type WatchHubCounts } from './watch-hub.ts'
+export { WatchStream } from './watch-stream.ts'
+export {
+  DUPLICATE_WATCH_ID,
+  EMPTY_WATCHER_RANGE,
+  type WatchCreateRequest,
+  type WatchFilter,
+  type WatchResponse,
+  type WatchSink,
+} from './watch-messages.ts'

@@ -1,0 +1,74 @@
+/**
+ * The etcd v3 JSON wire format, as etcd 3.4's grpc-gateway serves it: endpoints (path, schemas,
+ * checks), the four codec directions over them, request streams, errors and HTTP answers, size
+ * limits, and key helpers. Pure functions over strings and bytes; no server here.
+ *
+ * Server:  `route(method, path)` → `decodeRequest(ep, body, limits)` → … →
+ *          `jsonResponse(encodeResponse(ep, res, ctx))`, or `errorResponse(err)`.
+ * Streams: `new RequestStream(ep)` for watch/keepalive bodies, `encodeStreamResponse` per message.
+ * Client:  `encodeRequest(ep, req)`, `decodeResponse(ep, text)`, `decodeStreamResponse(ep, line)`,
+ *          `errorFromBody(status, text)`.
+ *
+ * @module
+ */
+
+export {
+  endpoint, decodeRequest, decodeRequestValue, encodeResponse, encodeStreamResponse, encodeRequest,
+  decodeResponse, decodeStreamResponse,
+  type Endpoint, type AnyEndpoint, type HeaderMode, type StreamMode,
+} from './endpoint.ts'
+export { RequestStream, decodeRequestStream, type RequestBatch } from './request-stream.ts'
+export { JsonStreamSplitter, parseRequestBody, type StreamBatch } from './json-stream.ts'
+export { parseJson, type JsonValue } from './go-json.ts'
+export { encodeBase64, decodeBase64 } from './base64.ts'
+export type { HeaderContext, FullResponseHeader, HeaderResponse } from './header.ts'
+export type { EmptyRequest } from './schema.ts'
+export {
+  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, proposalSize, receiveLimitError,
+  requestSizeError, type Limits,
+} from './size-limits.ts'
+export { protoSize } from './proto-size.ts'
+export {
+  CORS_HEADERS, JSON_HEADERS, TEXT_HEADERS, asEtcdError, errorBody, errorFromBody, errorResponse, httpStatus,
+  jsonResponse, methodNotAllowed, notFound, pageNotFound, preflight, streamErrorLine, streamRequestError,
+  type ApiResponse,
+} from './errors.ts'
+export { ApiErrors, concurrencyError } from './api-errors.ts'
+export { ENDPOINTS, findEndpoint, route, type Route } from './routes.ts'
+export { prefixRangeEnd, fromKeyRangeEnd } from './keys.ts'
+export { validPeerUrls } from './member-urls.ts'
+
+export { kvRange, kvPut, kvDeleteRange, kvTxn, kvCompaction } from './kv-endpoints.ts'
+export type { WireRequestOp, WireTxnRequest } from './kv-schemas.ts'
+export {
+  leaseGrant, leaseRevoke, leaseKeepAlive, leaseTimeToLive, leaseLeases, MAX_LEASE_TTL,
+  type LeaseKeepAliveRequest, type LeaseKeepAliveResponse,
+} from './lease.ts'
+export {
+  watch, type WatchCreateRequest, type WatchFilter, type WatchRequest, type WatchResponse,
+} from './watch.ts'
+export {
+  memberAdd, memberRemove, memberUpdate, memberList, memberPromote,
+  type Member, type MemberAddRequest, type MemberAddResponse, type MemberIdRequest, type MemberUpdateRequest,
+  type MembersResponse,
+} from './cluster.ts'
+export {
+  maintenanceStatus, maintenanceHash, maintenanceHashKv, maintenanceAlarm, maintenanceDefragment,
+  maintenanceSnapshot, maintenanceTransferLeadership,
+  type StatusResponse, type HashResponse, type HashKvRequest, type SnapshotResponse, type MoveLeaderRequest,
+} from './maintenance.ts'
+export {
+  authEnable, authDisable, authStatus, authAuthenticate, userAdd, userGet, userList, userDelete,
+  userChangePassword, userGrantRole, userRevokeRole, roleAdd, roleGet, roleList, roleDelete,
+  roleGrantPermission, roleRevokePermission,
+  type Permission, type PermissionType, type AuthenticateRequest, type AuthenticateResponse,
+  type AuthStatusResponse, type UserAddRequest, type NameRequest, type NamePasswordRequest,
+  type UserGrantRoleRequest, type UserRevokeRoleRequest, type RoleRequest, type RoleGrantPermissionRequest,
+  type RoleRevokePermissionRequest, type RolesResponse, type UsersResponse, type RoleGetResponse,
+} from './auth.ts'
+export { lockLock, lockUnlock, type LockRequest, type LockResponse, type UnlockRequest } from './lock.ts'
+export {
+  electionCampaign, electionProclaim, electionLeader, electionObserve, electionResign,
+  type LeaderKey, type CampaignRequest, type CampaignResponse, type ProclaimRequest, type LeaderRequest,
+  type LeaderResponse, type ResignRequest,
+} from './election.ts'

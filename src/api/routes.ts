@@ -1,0 +1,62 @@
+/**
+ * Which endpoint a request's method and path reach, as etcd 3.4's gateway routes them: every
+ * API path also under `/v3beta/`, `POST` only (another method on a known path is 405, an
+ * unknown path under the API prefixes 404 `Not Found`), and `OPTIONS` answered by the CORS
+ * layer before routing. Paths outside the API prefixes are the caller's (`/health`, `/version`,
+ * or Go's `404 page not found`).
+ *
+ * @module
+ */
+
+import { electionCampaign, electionLeader, electionObserve, electionProclaim, electionResign } from './election.ts'
+import type { AnyEndpoint } from './endpoint.ts'
+import { methodNotAllowed, notFound, preflight, type ApiResponse } from './errors.ts'
+import * as auth from './auth.ts'
+import * as cluster from './cluster.ts'
+import { kvCompaction, kvDeleteRange, kvPut, kvRange, kvTxn } from './kv-endpoints.ts'
+import { leaseGrant, leaseKeepAlive, leaseLeases, leaseRevoke, leaseTimeToLive } from './lease.ts'
+import { lockLock, lockUnlock } from './lock.ts'
+import * as maintenance from './maintenance.ts'
+import { watch } from './watch.ts'
+
+export const ENDPOINTS: readonly AnyEndpoint[] = [
+  kvRange, kvPut, kvDeleteRange, kvTxn, kvCompaction,
+  watch,
+  leaseGrant, leaseRevoke, leaseKeepAlive, leaseTimeToLive, leaseLeases,
+  cluster.memberAdd, cluster.memberRemove, cluster.memberUpdate, cluster.memberList, cluster.memberPromote,
+  maintenance.maintenanceStatus, maintenance.maintenanceHash, maintenance.maintenanceHashKv,
+  maintenance.maintenanceAlarm, maintenance.maintenanceDefragment, maintenance.maintenanceSnapshot,
+  maintenance.maintenanceTransferLeadership,
+  auth.authEnable, auth.authDisable, auth.authStatus, auth.authAuthenticate,
+  auth.userAdd, auth.userGet, auth.userList, auth.userDelete, auth.userChangePassword, auth.userGrantRole,
+  auth.userRevokeRole, auth.roleAdd, auth.roleGet, auth.roleList, auth.roleDelete, auth.roleGrantPermission,
+  auth.roleRevokePermission,
+  lockLock, lockUnlock,
+  electionCampaign, electionProclaim, electionLeader, electionObserve, electionResign,
+]
+
+const API_PREFIXES = ['/v3/', '/v3beta/']
+
+const BY_PATH = new Map<string, AnyEndpoint>()
+for (const ep of ENDPOINTS) {
+  for (const path of [ep.path, ...ep.aliases]) {
+    BY_PATH.set(path, ep)
+    BY_PATH.set(path.replace(/^\/v3\//, '/v3beta/'), ep)
+  }
+}
+
+/** The endpoint at `path`, or null. */
+export function findEndpoint(path: string): AnyEndpoint | null {
+  return BY_PATH.get(path) ?? null
+}
+
+export type Route = { readonly endpoint: AnyEndpoint } | { readonly response: ApiResponse }
+
+/** The endpoint to run or the answer to give; null for a path outside the API prefixes. */
+export function route(method: string, path: string): Route | null {
+  if (method === 'OPTIONS') return { response: preflight() }
+  if (!API_PREFIXES.some((p) => path.startsWith(p))) return null
+  const endpoint = findEndpoint(path)
+  if (endpoint === null) return { response: notFound() }
+  return method === 'POST' ? { endpoint } : { response: methodNotAllowed() }
+}

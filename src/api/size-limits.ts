@@ -1,0 +1,58 @@
+/**
+ * Request limits, as etcd applies them: gRPC's receive limit (max-request-bytes + 512 KiB, on
+ * the request's protobuf size, checked when the request arrives) and max-request-bytes itself
+ * (on the proposal that wraps it, checked before proposing), plus max-txn-ops.
+ *
+ * @module
+ */
+
+import { Errors, type EtcdError } from '../mvcc/errors.ts'
+import { ApiErrors } from './api-errors.ts'
+import { utf8Length } from './go-strings.ts'
+import { varintSize } from './proto-size.ts'
+
+export interface Limits {
+  /** --max-txn-ops: entries allowed in each of a txn's compare/success/failure lists. */
+  readonly maxTxnOps: number
+  /** --max-request-bytes. */
+  readonly maxRequestBytes: number
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 1572864
+export const DEFAULT_LIMITS: Limits = { maxTxnOps: 128, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES }
+
+/** etcd's grpcOverheadBytes: the gRPC receive limit is max-request-bytes plus this. */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024
+
+/** `grpc: received message larger than max (N vs. L)` (429 / 8) when `size` exceeds gRPC's limit. */
+export function receiveLimitError(size: number, maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES): EtcdError | null {
+  const limit = maxRequestBytes + GRPC_OVERHEAD_BYTES
+  return size > limit ? ApiErrors.messageTooLarge(size, limit) : null
+}
+
+/**
+ * Size of the raft proposal (InternalRaftRequest) that carries a request of `size` bytes: a
+ * header (field 100: a 64-bit request ID, the user name and auth revision when authenticated)
+ * and the request's own tag and length.
+ */
+export function proposalSize(size: number, username = ''): number {
+  const name = utf8Length(username)
+  const user = name === 0 ? 0 : 1 + varintSize(name) + name + 1 + 5
+  const header = 2 + 1 + 1 + 10 + user
+  return header + 2 + varintSize(size) + size
+}
+
+/**
+ * The size check for a request of protobuf size `size` that is to be proposed:
+ * `grpc: received message larger than max (size vs. max+512KiB)` (429 / 8) above the gRPC
+ * limit, `etcdserver: request is too large` (400 / 3) when its proposal exceeds max-request-bytes.
+ */
+export function requestSizeError(
+  size: number,
+  maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
+  username = '',
+): EtcdError | null {
+  const received = receiveLimitError(size, maxRequestBytes)
+  if (received !== null) return received
+  return proposalSize(size, username) > maxRequestBytes ? Errors.requestTooLarge() : null
+}

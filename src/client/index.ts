@@ -1,0 +1,20 @@
+/**
+ * The typed edgecd client over the etcd v3 JSON API (members or gateways), and the HTTP attempt
+ * and retry rules it shares with the gateway.
+ *
+ * @module
+ */
+export { createClient, type Client, type ClientOptions } from './client.ts'
+export { KvClient } from './kv.ts'
+export { TxnBuilder } from './txn.ts'
+export { compare, type CompareOp } from './compare.ts'
+export { op, type RangeOptions, type PutOptions, type DeleteOptions } from './requests.ts'
+export { Watch, type WatchOptions } from './watch.ts'
+export { LeaseClient, KeepAlive, type KeepAliveOptions } from './lease.ts'
+export { ClusterClient } from './cluster.ts'
+export { MaintenanceClient } from './maintenance.ts'
+export { toBytes, utf8, type Bytes, type RangeSelector } from './keys.ts'
+export type { Answer, CallOptions } from './transport.ts'
+export { attempt, neverSent, type AttemptInit, type Outcome } from './attempt.ts'
+export { connectionLost, notProposed, retryable } from './retry-rules.ts'
+export { EtcdError, GrpcCode } from '../mvcc/errors.ts'

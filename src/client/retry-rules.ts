@@ -1,0 +1,35 @@
+/**
+ * Which etcd error answers prove the request was refused before it was proposed, and so may be
+ * sent again even when it is a write; and the error for a request whose outcome is unknown.
+ * Shared by the client's failover and the gateway's retries.
+ *
+ * @module
+ */
+import { EtcdError, GrpcCode } from '../mvcc/errors.ts'
+
+/** 503 messages given before a proposal: no leader to propose to, or the cluster not ready. */
+const NOT_PROPOSED: ReadonlySet<string> = new Set([
+  'etcdserver: no leader',
+  'etcdserver: not leader',
+  'etcdserver: not capable',
+  'etcdserver: unhealthy cluster',
+])
+
+/** True when `message` (of a 503 answer) says nothing was proposed. */
+export function notProposed(message: string): boolean {
+  return NOT_PROPOSED.has(message)
+}
+
+/**
+ * Whether an error answer may be retried elsewhere: not-proposed answers always; any other
+ * Unavailable answer only for a request that is safe to repeat.
+ */
+export function retryable(error: EtcdError, idempotent: boolean): boolean {
+  if (error.code !== GrpcCode.Unavailable) return false
+  return idempotent || notProposed(error.message)
+}
+
+/** The connection broke after the request may have reached a server: its outcome is unknown. */
+export function connectionLost(): EtcdError {
+  return new EtcdError(GrpcCode.Unavailable, 'etcdserver: request timed out, possibly due to connection lost')
+}

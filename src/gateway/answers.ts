@@ -1,0 +1,43 @@
+/**
+ * The answers the gateway gives itself: src/api's etcd answers (error bodies, the plain-text
+ * 404/405, the CORS preflight) as Web Responses, the errors only a gateway raises, and `/health`
+ * (etcd-v3-http-api.md §12: a JSON body served as text/plain).
+ *
+ * @module
+ */
+import { CORS_HEADERS, errorResponse, TEXT_HEADERS, type ApiResponse } from '../api/index.ts'
+import { connectionLost } from '../client/index.ts'
+import { EtcdError, Errors, GrpcCode } from '../mvcc/errors.ts'
+
+export { CORS_HEADERS }
+
+/** The errors the gateway raises itself. */
+export const GatewayErrors = {
+  /** No member could be reached before the deadline. */
+  unhealthy: Errors.unhealthy,
+  /** The deadline passed after the request may have reached a member: the outcome is unknown. */
+  timeout: Errors.timeout,
+  /** The connection broke after the request may have reached a member: the outcome is unknown. */
+  connectionLost,
+  /** A member's response stream broke (gRPC's wording for a lost transport). */
+  streamBroken: (): EtcdError => new EtcdError(GrpcCode.Unavailable, 'transport is closing'),
+} as const
+
+export function toResponse(answer: ApiResponse): Response {
+  const body = answer.body === '' ? null : answer.body
+  return new Response(body, { status: answer.status, headers: answer.headers })
+}
+
+/** etcd's JSON error body with the HTTP status its code maps to. */
+export function etcdErrorResponse(error: EtcdError): Response {
+  return toResponse(errorResponse(error))
+}
+
+/** etcd's `/health` answer. */
+export function healthResponse(healthy: boolean): Response {
+  return toResponse({
+    status: healthy ? 200 : 503,
+    headers: TEXT_HEADERS,
+    body: JSON.stringify({ health: String(healthy) }),
+  })
+}

@@ -1,0 +1,55 @@
+/**
+ * The gateway's settings from `EDGECD_*` variables (a Worker's env, or process.env on Node), and
+ * the `host:port` form of `--listen`. Invalid values throw a {@link GatewayConfigError} naming the
+ * variable; nothing is silently replaced.
+ *
+ *   EDGECD_ENDPOINTS            member client URLs, comma-separated (required)
+ *   EDGECD_REQUEST_TIMEOUT_MS   deadline of one request, retries included (default 5000)
+ *   EDGECD_AUTO_SYNC            "true": follow member/list for the endpoint list
+ *
+ * @module
+ */
+import type { GatewayOptions } from './app.ts'
+import { normalizeEndpoint } from './members.ts'
+
+export class GatewayConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'GatewayConfigError'
+  }
+}
+
+export type GatewayEnv = Readonly<Record<string, string | undefined>>
+
+export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
+  const list = (env['EDGECD_ENDPOINTS'] ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')
+  if (list.length === 0) throw new GatewayConfigError('EDGECD_ENDPOINTS: no member endpoint given')
+  const endpoints = list.map((e) => {
+    try {
+      return normalizeEndpoint(e)
+    } catch {
+      throw new GatewayConfigError(`EDGECD_ENDPOINTS: not an http(s) URL: ${e}`)
+    }
+  })
+  const timeout = env['EDGECD_REQUEST_TIMEOUT_MS']
+  const requestTimeoutMs = timeout === undefined || timeout === '' ? 5000 : Number(timeout)
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0) {
+    throw new GatewayConfigError(`EDGECD_REQUEST_TIMEOUT_MS: not a positive integer: ${timeout}`)
+  }
+  const sync = env['EDGECD_AUTO_SYNC'] ?? 'false'
+  if (sync !== 'true' && sync !== 'false') {
+    throw new GatewayConfigError(`EDGECD_AUTO_SYNC: not true/false: ${sync}`)
+  }
+  return { endpoints, requestTimeoutMs, autoSync: sync === 'true' }
+}
+
+/** `127.0.0.1:2379`, `[::1]:2379` or `:2379` (all interfaces) → host and port. */
+export function parseListen(listen: string): { readonly host: string; readonly port: number } {
+  const colon = listen.lastIndexOf(':')
+  const port = Number(listen.slice(colon + 1))
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new GatewayConfigError(`--listen: expected host:port, got ${listen}`)
+  }
+  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+  return { host: host === '' ? '0.0.0.0' : host, port }
+}

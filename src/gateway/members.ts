@@ -1,0 +1,203 @@
+/**
+ * The gateway's view of the cluster: the member endpoints, which of them answered last time
+ * (liveness), which one leads (a cache, refreshed on failure or on a not-leader answer), and
+ * member IDs by endpoint. Nothing here matters for correctness: a stale leader only costs a
+ * forward inside the cluster, and a down mark only moves an endpoint to the back of the line.
+ *
+ * The leader is found by asking every member for `maintenance/status` at once and believing the
+ * answer with the highest raft term; its endpoint is the member whose own status carries that ID.
+ * Invariant: a leader found by a refresh has answered that refresh (health relies on it). With
+ * `autoSync`, each refresh also replaces the endpoint list with the client URLs of the cluster's
+ * voting members (`cluster/member/list`).
+ *
+ * @module
+ */
+import { attempt, type Outcome } from '../client/index.ts'
+import type { Target } from './routes.ts'
+
+export interface MemberDirectoryOptions {
+  readonly endpoints: readonly string[]
+  readonly fetch: typeof fetch
+  /** Milliseconds one probe (status, member list) of one member may take. */
+  readonly probeTimeoutMs: number
+  /** Replace the endpoints with the cluster's client URLs (member/list) after each refresh. */
+  readonly autoSync: boolean
+}
+
+interface Status {
+  readonly endpoint: string
+  readonly memberId: string
+  readonly leader: string
+  readonly raftTerm: bigint
+}
+
+interface ListedMember {
+  readonly clientUrls: readonly string[]
+  readonly isLearner: boolean
+}
+
+/** `http://h:1/` → `http://h:1`; throws on anything but an http(s) URL. */
+export function normalizeEndpoint(endpoint: string): string {
+  const url = new URL(endpoint.trim())
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`not an http(s) endpoint: ${endpoint}`)
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '')
+}
+
+export class MemberDirectory {
+  readonly #fetch: typeof fetch
+  readonly #probeTimeoutMs: number
+  readonly #autoSync: boolean
+  #endpoints: readonly string[]
+  readonly #down = new Set<string>()
+  /** member ID (decimal string) → endpoint, from status answers. */
+  readonly #ids = new Map<string, string>()
+  #leader: string | undefined
+  #refreshing: Promise<string | undefined> | undefined
+  #cursor = 0
+
+  constructor(options: MemberDirectoryOptions) {
+    const endpoints = [...new Set(options.endpoints.map(normalizeEndpoint))]
+    if (endpoints.length === 0) throw new TypeError('the gateway needs at least one member endpoint')
+    this.#endpoints = endpoints
+    this.#fetch = options.fetch
+    this.#probeTimeoutMs = options.probeTimeoutMs
+    this.#autoSync = options.autoSync
+  }
+
+  /** The cached leader endpoint, if one is known. */
+  leader(): string | undefined {
+    return this.#leader
+  }
+
+  isLive(endpoint: string): boolean {
+    return !this.#down.has(endpoint)
+  }
+
+  markUp(endpoint: string): void {
+    this.#down.delete(endpoint)
+  }
+
+  /** The endpoint could not be reached; if it was the leader, the leader is unknown again. */
+  markDown(endpoint: string): void {
+    this.#down.add(endpoint)
+    if (this.#leader === endpoint) this.#leader = undefined
+  }
+
+  /** The endpoint said it has no leader or is not the leader: forget the cached one. */
+  forgetLeader(): void {
+    this.#leader = undefined
+  }
+
+  /**
+   * Endpoints to try, in order, for one round of attempts. `leader`: the cached leader, then the
+   * other live members, then the down ones. `spread`: live members starting one further round
+   * the ring on every call, then the down ones.
+   */
+  candidates(target: Target): string[] {
+    const n = this.#endpoints.length
+    const start = target === 'spread' ? this.#cursor++ % n : 0
+    const ring = [...this.#endpoints.slice(start), ...this.#endpoints.slice(0, start)]
+    const first = target === 'leader' && this.#leader !== undefined ? [this.#leader] : []
+    const rest = ring.filter((e) => e !== this.#leader || target === 'spread')
+    return [...first, ...rest.filter((e) => this.isLive(e)), ...rest.filter((e) => !this.isLive(e))]
+  }
+
+  /** Probes the members (one refresh at a time; concurrent callers share it). Resolves to the leader. */
+  refreshLeader(): Promise<string | undefined> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined
+    })
+    return this.#refreshing
+  }
+
+  /** The member a request names, by endpoint URL or decimal member ID; undefined if unknown. */
+  async resolve(member: string): Promise<string | undefined> {
+    if (/^https?:\/\//i.test(member) && URL.canParse(member)) {
+      const url = normalizeEndpoint(member)
+      if (this.#endpoints.includes(url)) return url
+    }
+    if (!this.#ids.has(member)) await this.refreshLeader()
+    return this.#ids.get(member)
+  }
+
+  async #refresh(): Promise<string | undefined> {
+    const answers = await Promise.all(this.#endpoints.map((e) => this.#status(e)))
+    const statuses = answers.filter((s) => s !== undefined)
+    for (const s of statuses) this.#ids.set(s.memberId, s.endpoint)
+    const newest = statuses
+      .filter((s) => s.leader !== '' && s.leader !== '0')
+      .sort((a, b) => (a.raftTerm < b.raftTerm ? 1 : a.raftTerm > b.raftTerm ? -1 : 0))[0]
+    const leader = statuses.find((s) => s.memberId === newest?.leader)?.endpoint
+    const asked = leader ?? statuses[0]?.endpoint
+    if (this.#autoSync && asked !== undefined) {
+      const members = await this.#memberList(asked)
+      if (members !== undefined) this.#sync(members)
+    }
+    this.#leader = leader
+    return leader
+  }
+
+  #sync(members: readonly ListedMember[]): void {
+    const voters = members.filter((m) => !m.isLearner)
+    const urls = voters.flatMap((m) => m.clientUrls.slice(0, 1).map(normalizeEndpoint))
+    if (urls.length > 0) this.#endpoints = [...new Set(urls)]
+  }
+
+  async #status(endpoint: string): Promise<Status | undefined> {
+    const body = await this.#probe(endpoint, '/v3/maintenance/status')
+    const header = field(body, 'header')
+    const memberId = field(header, 'member_id')
+    if (memberId === undefined) return undefined
+    const leader = field(body, 'leader')
+    const term = field(body, 'raftTerm') ?? field(header, 'raft_term') ?? '0'
+    return {
+      endpoint,
+      memberId: String(memberId),
+      leader: leader === undefined ? '' : String(leader),
+      raftTerm: /^\d+$/.test(String(term)) ? BigInt(String(term)) : 0n,
+    }
+  }
+
+  async #memberList(endpoint: string): Promise<ListedMember[] | undefined> {
+    const members = field(await this.#probe(endpoint, '/v3/cluster/member/list'), 'members')
+    if (!Array.isArray(members)) return undefined
+    return members.map((m: unknown) => {
+      const urls = field(m, 'clientURLs')
+      return {
+        clientUrls: Array.isArray(urls) ? urls.filter((u) => typeof u === 'string' && URL.canParse(u)) : [],
+        isLearner: field(m, 'isLearner') === true,
+      }
+    })
+  }
+
+  /** POSTs `{}` to one member; marks it up or down; the parsed JSON of a 200, else undefined. */
+  async #probe(endpoint: string, path: string): Promise<unknown> {
+    const outcome: Outcome = await attempt({
+      method: 'POST',
+      url: endpoint + path,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      body: new TextEncoder().encode('{}'),
+      streamAnswer: false,
+      timeoutMs: this.#probeTimeoutMs,
+      signal: new AbortController().signal,
+      fetch: this.#fetch,
+    })
+    if (outcome.kind !== 'answered') {
+      if (outcome.kind === 'unsent' || outcome.kind === 'lost') this.markDown(endpoint)
+      return undefined
+    }
+    this.markUp(endpoint)
+    if (outcome.response.status !== 200) return undefined
+    try {
+      return await outcome.response.json()
+    } catch {
+      return undefined
+    }
+  }
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined
+}

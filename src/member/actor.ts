@@ -1,0 +1,416 @@
+/**
+ * One member: the Raft core, its durable storage, the MVCC store and watch hub, and the mesh to
+ * its peers, driven by one inbox. Every input (a tick, peer messages, a proposal, a read) is
+ * handled synchronously by stepping Raft; the Ready loop then runs in Raft's order:
+ *
+ *   persist (storage.saveReady: journal append + ONE fsync for everything batched so far)
+ *     → send (mesh) → apply (MVCC batch in one sql transaction, conf changes) → advance
+ *
+ * Only one Ready is handled at a time; inputs arriving while it is persisted accumulate in Raft
+ * and go out together in the next one (group commit).
+ *
+ * Deterministic: time and timers come from the Clock port, randomness from `rand`, I/O from the
+ * storage's Disk and the Mesh, so the simulator runs this very class.
+ *
+ * @module
+ */
+import type { Database } from 'sql.js'
+import { decodeConfChange, DEFAULT_CONFIG, RawNode, NONE } from '../raft/index.ts'
+import type { ConfChange, Entry, RandomInt, Ready, SoftState, Status } from '../raft/index.ts'
+import { encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/index.ts'
+import type { ApplyEntry, Command, CommandResponse, HistorySource, StoreConfig } from '../mvcc/index.ts'
+import type { MemberStorage } from '../storage/index.ts'
+import type { Mesh } from '../mesh/index.ts'
+import type { Clock } from './clock.ts'
+import { ClusterTable, type MemberInfo } from './cluster-table.ts'
+import { decodeConfContext, encodeConfContext } from './conf-context.ts'
+import { decodeEnvelope, encodeEnvelope, requestKey, type Envelope, type RequestId } from './envelope.ts'
+import type { Logger } from './logger.ts'
+import { Pending } from './pending.ts'
+import { proposalError } from './proposal-errors.ts'
+
+const EMPTY = new Uint8Array(0)
+
+export interface ActorConfig {
+  readonly id: number
+  readonly clusterId: number
+  readonly name: string
+  readonly clientUrls: readonly string[]
+  /** Milliseconds per Raft tick (the heartbeat interval). */
+  readonly tickMs: number
+  /** Ticks per election timeout. */
+  readonly electionTicks: number
+  /** How long a proposal or read may wait before "request timed out". */
+  readonly requestTimeoutMs: number
+  readonly store: StoreConfig
+  /** Per-watcher buffer bounds and the sync budget per tick. */
+  readonly watchSyncEvents: number
+}
+
+export interface ActorPorts {
+  readonly clock: Clock
+  readonly rand: RandomInt
+  readonly storage: MemberStorage
+  readonly mesh: Mesh
+  readonly log: Logger
+}
+
+/** What a proposal produced once applied: the store's response, or the member list. */
+export interface Applied {
+  readonly revision: number
+  readonly response: CommandResponse | null
+  readonly error: EtcdError | null
+}
+
+/** Observers of the member's life, for metrics and the process entry point. */
+export interface ActorEvents {
+  onLeaderChange?(lead: number, term: number): void
+  onApplied?(entries: number): void
+  onProposalFailed?(): void
+  /** Storage failed or the member was removed: the process must stop. */
+  onFatal?(err: Error): void
+}
+
+export class MemberActor {
+  readonly config: ActorConfig
+  readonly #ports: ActorPorts
+  readonly #raft: RawNode
+  #store: MvccStore
+  readonly #hub: WatchHub
+  #cluster: ClusterTable
+  readonly #proposals: Pending<Applied>
+  readonly #reads: Pending<number>
+  /** Read indexes whose ReadState arrived, waiting for apply: [index, key]. */
+  #readsByIndex: Array<[number, string]> = []
+  readonly #confWaiters: Pending<MemberInfo[]>
+  readonly #events: ActorEvents
+  #seq = 0
+  #busy = false
+  #soft: SoftState = { lead: NONE, role: 'follower' }
+  #fatal: Error | null = null
+  #removed = false
+  #stopped = false
+
+  constructor(config: ActorConfig, ports: ActorPorts, events: ActorEvents = {}) {
+    this.config = config
+    this.#ports = ports
+    this.#events = events
+    const { storage } = ports
+    this.#store = new MvccStore(storage.db, config.store)
+    // The hub reads history through this indirection, so it survives a snapshot replacing the store.
+    const history: HistorySource = {
+      currentRevision: () => this.#store.currentRevision(),
+      compactRevision: () => this.#store.compactRevision(),
+      eventsBetween: (from, to, key, rangeEnd, max) => this.#store.eventsBetween(from, to, key, rangeEnd, max),
+    }
+    this.#hub = new WatchHub(history)
+    this.#cluster = new ClusterTable(storage.db)
+    this.#proposals = new Pending(ports.clock)
+    this.#reads = new Pending(ports.clock)
+    this.#confWaiters = new Pending(ports.clock)
+    this.#raft = new RawNode({
+      ...DEFAULT_CONFIG,
+      id: config.id,
+      electionTick: config.electionTicks,
+      heartbeatTick: 1,
+      storage: storage.raftLog,
+      applied: this.#store.appliedIndex(),
+      rand: ports.rand,
+    })
+    ports.mesh.onReceive((msgs) => {
+      if (this.#stopped) return
+      for (const m of msgs) this.#raft.step(m)
+      this.#pump()
+    })
+    ports.mesh.onUnreachable((peer) => this.#raft.reportUnreachable(peer))
+    ports.mesh.onSnapshotStatus((peer, ok) => this.#raft.reportSnapshot(peer, ok))
+    this.#refreshPeers()
+  }
+
+  // ---- what other parts of the member read ----------------------------------------------
+
+  get store(): MvccStore {
+    return this.#store
+  }
+
+  get hub(): WatchHub {
+    return this.#hub
+  }
+
+  get db(): Database {
+    return this.#ports.storage.db
+  }
+
+  get clock(): Clock {
+    return this.#ports.clock
+  }
+
+  get log(): Logger {
+    return this.#ports.log
+  }
+
+  get leader(): number {
+    return this.#soft.lead
+  }
+
+  get isLeader(): boolean {
+    return this.#soft.role === 'leader'
+  }
+
+  get removed(): boolean {
+    return this.#removed
+  }
+
+  status(): Status {
+    return this.#raft.status()
+  }
+
+  members(): MemberInfo[] {
+    return this.#cluster.list()
+  }
+
+  member(id: number): MemberInfo | undefined {
+    return this.#cluster.get(id)
+  }
+
+  // ---- the inbox ---------------------------------------------------------------------------
+
+  /** One Raft tick; the member's periodic duties run from here too. */
+  tick(): void {
+    if (this.#stopped) return
+    this.#raft.tick()
+    for (let i = 0; i < 8 && this.#hub.syncUnsynced(this.config.watchSyncEvents); i++);
+    this.#pump()
+  }
+
+  /** Starts an election now (tests, and the single founding member's fast start). */
+  campaign(): void {
+    this.#raft.campaign()
+    this.#pump()
+  }
+
+  /** Proposes an MVCC command; resolves once it is applied on this member. */
+  async propose(command: Command): Promise<Applied> {
+    this.#usable()
+    this.#store.admit(command)
+    const id = this.#nextId()
+    return this.#proposeEnvelope({ id, kind: 'mvcc', command: encodeCommand(command) })
+  }
+
+  /** Publishes this member's name and client URLs to the cluster's member list. */
+  async publish(): Promise<Applied> {
+    this.#usable()
+    return this.#proposeEnvelope({ id: this.#nextId(), kind: 'attrs', name: this.config.name, clientUrls: this.config.clientUrls })
+  }
+
+  /** Proposes a membership change; resolves with the member list once it is applied. */
+  async proposeConfChange(type: ConfChange['type'], nodeId: number, peerUrls: readonly string[]): Promise<MemberInfo[]> {
+    this.#usable()
+    const id = this.#nextId()
+    const key = requestKey(id)
+    const wait = this.#confWaiters.wait(key, this.config.requestTimeoutMs, () => Errors.timeout())
+    const r = this.#raft.proposeConfChange({ type, nodeId, context: encodeConfContext({ id, peerUrls }) })
+    if (!r.ok) this.#confWaiters.reject(key, proposalError(r.error))
+    this.#pump()
+    return wait
+  }
+
+  /**
+   * Waits until a read served from this member's store now would be linearizable (ReadIndex:
+   * the leader confirmed its leadership after this call, and this member applied up to it).
+   */
+  async linearizableRead(): Promise<void> {
+    this.#usable()
+    const id = this.#nextId()
+    const key = requestKey(id)
+    const wait = this.#reads.wait(key, this.config.requestTimeoutMs, () => Errors.timeout())
+    const r = this.#raft.readIndex(new TextEncoder().encode(key))
+    if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+    this.#pump()
+    await wait
+  }
+
+  /** Asks the leader to hand leadership to `target`; resolves once `target` leads. */
+  async transferLeader(target: number): Promise<void> {
+    this.#usable()
+    const deadline = this.#ports.clock.now() + this.config.requestTimeoutMs
+    this.#raft.transferLeader(target)
+    this.#pump()
+    while (this.#soft.lead !== target) {
+      if (this.#ports.clock.now() >= deadline) throw Errors.timeout()
+      await new Promise<void>((r) => this.#ports.clock.after(this.config.tickMs, r))
+    }
+  }
+
+  /** Stops the loop; pending requests fail with "server stopped". */
+  stop(): void {
+    this.#stopped = true
+    const err = Errors.stopped()
+    this.#proposals.rejectAll(err)
+    this.#reads.rejectAll(err)
+    this.#confWaiters.rejectAll(err)
+  }
+
+  // ---- the Ready loop -------------------------------------------------------------------------
+
+  #pump(): void {
+    if (this.#busy || this.#stopped || this.#fatal !== null || !this.#raft.hasReady()) return
+    this.#busy = true
+    const rd = this.#raft.ready()
+    this.#handle(rd).then(
+      () => {
+        this.#busy = false
+        this.#pump()
+      },
+      (err: unknown) => this.#die(err instanceof Error ? err : new Error(String(err))),
+    )
+  }
+
+  async #handle(rd: Ready): Promise<void> {
+    const { storage, mesh } = this.#ports
+    await storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
+    if (this.#stopped) return
+    if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#reload()
+    if (rd.messages.length > 0) mesh.send(rd.messages)
+    if (rd.softState !== null) this.#onSoftState(rd.softState)
+    this.#apply(rd.committedEntries)
+    for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
+    this.#raft.advance()
+    this.#releaseReads()
+    void storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
+  }
+
+  /** The database was replaced by a leader's snapshot: rebuild everything that reads it. */
+  #reload(): void {
+    const db = this.#ports.storage.db
+    this.#store = new MvccStore(db, this.config.store)
+    if (this.isLeader) this.#store.lessor.promote(this.#ports.clock.now(), this.config.tickMs * this.config.electionTicks)
+    this.#hub.restored()
+    this.#cluster = new ClusterTable(db)
+    this.#refreshPeers()
+    this.#ports.log.info({ index: this.#store.appliedIndex() }, 'installed snapshot from leader')
+  }
+
+  #onSoftState(soft: SoftState): void {
+    const was = this.#soft
+    this.#soft = soft
+    const { clock } = this.#ports
+    if (soft.role === 'leader' && was.role !== 'leader')
+      this.#store.lessor.promote(clock.now(), this.config.tickMs * this.config.electionTicks)
+    if (soft.role !== 'leader' && was.role === 'leader') this.#store.lessor.demote()
+    if (soft.lead !== was.lead) {
+      const term = this.#raft.status().term
+      this.#ports.log.info({ lead: soft.lead, term, role: soft.role }, 'leader changed')
+      this.#events.onLeaderChange?.(soft.lead, term)
+    }
+  }
+
+  #apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return
+    const batch: ApplyEntry[] = []
+    const envelopes: Array<Envelope | null> = []
+    for (const e of entries) {
+      let env: Envelope | null = null
+      if (e.type === 'normal' && e.data.length > 0) {
+        try {
+          env = decodeEnvelope(e.data)
+        } catch (err) {
+          this.#ports.log.error({ index: e.index, err: (err as Error).message }, 'skipping an undecodable entry')
+        }
+      }
+      envelopes.push(env)
+      batch.push({ index: e.index, data: env?.kind === 'mvcc' ? env.command : EMPTY })
+    }
+    const results = this.#store.applyBatch(batch)
+    entries.forEach((e, i) => {
+      const env = envelopes[i] ?? null
+      const result = results[i] ?? null
+      if (e.type === 'conf-change') this.#applyConfChange(e)
+      else if (env?.kind === 'attrs') this.#cluster.publish(env.id.origin, env.name, env.clientUrls)
+      if (result === null) return
+      if (result.events.length > 0) this.#hub.notify(result.revision, result.events)
+      if (result.response?.type === 'compaction') this.#hub.compacted(this.#store.compactRevision())
+      if (env !== null && env.id.origin === this.config.id) {
+        const { revision, response, error } = result
+        this.#proposals.resolve(requestKey(env.id), { revision, response, error })
+      }
+    })
+    this.#events.onApplied?.(entries.length)
+  }
+
+  #applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data)
+    const ctx = decodeConfContext(cc.context)
+    this.#raft.applyConfChange(cc)
+    const existing = this.#cluster.get(cc.nodeId)
+    if (cc.type === 'remove') this.#cluster.remove(cc.nodeId)
+    else
+      this.#cluster.upsert({
+        id: cc.nodeId,
+        peerUrls: existing?.peerUrls ?? ctx?.peerUrls ?? [],
+        isLearner: cc.type === 'add-learner',
+      })
+    this.#refreshPeers()
+    this.#ports.log.info({ change: cc.type, member: cc.nodeId, index: e.index }, 'membership changed')
+    if (ctx !== null && ctx.id.origin === this.config.id) this.#confWaiters.resolve(requestKey(ctx.id), this.#cluster.list())
+    if (cc.type === 'remove' && cc.nodeId === this.config.id) {
+      this.#removed = true
+      this.#ports.log.warn({}, 'this member was removed from the cluster')
+      this.#events.onFatal?.(new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster'))
+    }
+  }
+
+  #onReadState(index: number, key: string): void {
+    if (!this.#reads.has(key)) return
+    this.#readsByIndex.push([index, key])
+  }
+
+  #releaseReads(): void {
+    const applied = this.#store.appliedIndex()
+    const waiting: Array<[number, string]> = []
+    for (const [index, key] of this.#readsByIndex) {
+      if (index <= applied) this.#reads.resolve(key, index)
+      else waiting.push([index, key])
+    }
+    this.#readsByIndex = waiting
+  }
+
+  #refreshPeers(): void {
+    const peers = new Map<number, string>()
+    for (const m of this.#cluster.list())
+      if (m.id !== this.config.id && m.peerUrls.length > 0) peers.set(m.id, m.peerUrls[0] as string)
+    this.#ports.mesh.setPeers(peers)
+  }
+
+  #proposeEnvelope(env: Envelope): Promise<Applied> {
+    const key = requestKey(env.id)
+    const wait = this.#proposals.wait(key, this.config.requestTimeoutMs, () => {
+      this.#events.onProposalFailed?.()
+      return Errors.timeout()
+    })
+    const r = this.#raft.propose(encodeEnvelope(env))
+    if (!r.ok) {
+      this.#events.onProposalFailed?.()
+      this.#proposals.reject(key, proposalError(r.error))
+    }
+    this.#pump()
+    return wait
+  }
+
+  #nextId(): RequestId {
+    return { origin: this.config.id, seq: ++this.#seq }
+  }
+
+  #usable(): void {
+    if (this.#fatal !== null || this.#stopped) throw Errors.stopped()
+    if (this.#removed) throw new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster')
+  }
+
+  #die(err: Error): void {
+    if (this.#fatal !== null) return
+    this.#fatal = err
+    this.#ports.log.error({ err: err.message }, 'member stopped: storage failed')
+    this.stop()
+    this.#events.onFatal?.(err)
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The Clock port: the only way the member actor learns the time or waits. The real clock wraps
+ * `Date.now` and `setTimeout`; the simulator supplies virtual time, so the actor stays
+ * deterministic under test.
+ *
+ * @module
+ */
+
+/** Cancels a timer; calling it after the timer fired, or twice, does nothing. */
+export type Cancel = () => void
+
+export interface Clock {
+  /** Milliseconds since some fixed origin; never decreases. */
+  now(): number
+  /** Calls `fn` once, `ms` milliseconds from now. */
+  after(ms: number, fn: () => void): Cancel
+}
+
+/** Wall-clock time and Node's timers; timers do not keep the process alive. */
+export const realClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms)
+    t.unref?.()
+    return () => clearTimeout(t)
+  },
+}
+
+/** Calls `fn` every `ms` milliseconds through `clock` until cancelled. */
+export function every(clock: Clock, ms: number, fn: () => void): Cancel {
+  let cancel: Cancel = () => undefined
+  let stopped = false
+  const arm = (): void => {
+    cancel = clock.after(ms, () => {
+      if (stopped) return
+      arm()
+      fn()
+    })
+  }
+  arm()
+  return () => {
+    stopped = true
+    cancel()
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The member's periodic duties, run on every tick after Raft's own:
+ * - leader: propose revokes for expired leases and checkpoints of remaining TTLs (so a new
+ *   leader resumes each lease where it was, not at its full TTL);
+ * - leader: automatic compaction (`--auto-compaction-mode/retention`);
+ * - leader: promote learners that have caught up (`--auto-promote`);
+ * - every member: raise or clear its own NOSPACE alarm as its database crosses the quota;
+ * - every member: publish its name and client URLs into the member list once;
+ * - every member: progress notifications to watchers that asked for them.
+ * At most one proposal of each kind is in flight; a failed one is simply tried again later.
+ *
+ * @module
+ */
+import type { MemberActor } from './actor.ts'
+import { AutoCompactor } from './auto-compactor.ts'
+import type { AutoCompactionMode } from './config.ts'
+
+export interface DutiesConfig {
+  readonly autoCompactionMode: AutoCompactionMode
+  readonly autoCompactionRetention: number
+  readonly autoPromote: boolean
+  /** Milliseconds between progress notifications to watchers that asked (etcd: 10 minutes). */
+  readonly progressNotifyMs: number
+  /** Most leases revoked per tick, so a mass expiry does not flood the log. */
+  readonly maxRevokesPerTick: number
+}
+
+type Kind = 'checkpoint' | 'compact' | 'promote' | 'alarm' | 'publish'
+
+export class Duties {
+  readonly #actor: MemberActor
+  readonly #config: DutiesConfig
+  readonly #compactor: AutoCompactor
+  readonly #inFlight = new Set<Kind | string>()
+  #nextSlowAt = 0
+  #nextProgressAt: number
+
+  constructor(actor: MemberActor, config: DutiesConfig) {
+    this.#actor = actor
+    this.#config = config
+    this.#compactor = new AutoCompactor(config.autoCompactionMode, config.autoCompactionRetention)
+    this.#nextProgressAt = actor.clock.now() + config.progressNotifyMs
+  }
+
+  /** Called once per tick. */
+  run(): void {
+    const actor = this.#actor
+    if (actor.removed) return
+    const now = actor.clock.now()
+    const store = actor.store
+    if (actor.isLeader) {
+      for (const id of store.lessor.expired(now, this.#config.maxRevokesPerTick))
+        this.#once(`revoke:${id}`, () => actor.propose({ type: 'lease-revoke', request: { id } }))
+      const checkpoints = store.lessor.checkpoints(now)
+      if (checkpoints.length > 0)
+        this.#once('checkpoint', () => actor.propose({ type: 'lease-checkpoint', request: { checkpoints } }))
+      const target = this.#compactor.poll(now, store.currentRevision(), store.compactRevision())
+      if (target !== null) {
+        actor.log.info({ revision: target }, 'auto-compaction')
+        this.#once('compact', () => actor.propose({ type: 'compaction', request: { revision: target, physical: false } }))
+      }
+    } else this.#compactor.reset()
+
+    if (now >= this.#nextProgressAt) {
+      this.#nextProgressAt = now + this.#config.progressNotifyMs
+      actor.hub.progress()
+    }
+    // Slower duties: about once per election timeout.
+    if (now < this.#nextSlowAt) return
+    this.#nextSlowAt = now + actor.config.tickMs * actor.config.electionTicks
+    const alarm = store.quotaAlarm(BigInt(actor.config.id))
+    if (alarm !== null) this.#once('alarm', () => actor.propose(alarm))
+    const me = actor.member(actor.config.id)
+    if (
+      actor.leader !== 0 &&
+      me !== undefined &&
+      (me.name !== actor.config.name || me.clientUrls.join(',') !== actor.config.clientUrls.join(','))
+    )
+      this.#once('publish', () => actor.publish())
+    if (actor.isLeader && this.#config.autoPromote) this.#promoteCaughtUpLearners()
+  }
+
+  #promoteCaughtUpLearners(): void {
+    const progress = this.#actor.status().progress
+    if (progress === null) return
+    let best = 0
+    for (const p of progress.values()) best = Math.max(best, p.match)
+    for (const [id, p] of progress) {
+      if (!p.isLearner || p.match < best * 0.9 || p.match === 0) continue
+      const info = this.#actor.member(id)
+      this.#once('promote', async () => {
+        await this.#actor.proposeConfChange('add-voter', id, info?.peerUrls ?? [])
+        this.#actor.log.info({ member: id }, 'promoted a caught-up learner')
+      })
+      return
+    }
+  }
+
+  #once(kind: string, run: () => Promise<unknown>): void {
+    if (this.#inFlight.has(kind)) return
+    this.#inFlight.add(kind)
+    run()
+      .catch((err: Error) => this.#actor.log.debug({ duty: kind, err: err.message }, 'duty failed; will retry'))
+      .finally(() => this.#inFlight.delete(kind))
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a member puts in a normal Raft entry: who proposed it (member ID and a per-member sequence
+ * number, so the proposer can find its waiter when the entry is applied) and what it is.
+ *
+ * ```
+ * entry.data = msgpack [ 1, origin, seq, kind, payload ]
+ *   kind 0  mvcc    payload = an encoded mvcc Command (applied by the store)
+ *   kind 1  attrs   payload = msgpack [ name, clientUrls[] ]   (a member publishes itself)
+ * ```
+ * Conf-change entries carry the request ID in their context instead (see conf-context.ts).
+ * The empty entry a new leader appends has no envelope (zero-length data).
+ *
+ * @module
+ */
+import { decode, encode } from '@msgpack/msgpack'
+
+const VERSION = 1
+
+/** Identifies one proposal cluster-wide: the proposing member and its sequence number. */
+export interface RequestId {
+  readonly origin: number
+  readonly seq: number
+}
+
+export type Envelope =
+  | { readonly id: RequestId; readonly kind: 'mvcc'; readonly command: Uint8Array }
+  | { readonly id: RequestId; readonly kind: 'attrs'; readonly name: string; readonly clientUrls: readonly string[] }
+
+export function requestKey(id: RequestId): string {
+  return `${id.origin}:${id.seq}`
+}
+
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const payload = e.kind === 'mvcc' ? e.command : encode([e.name, e.clientUrls])
+  return encode([VERSION, e.id.origin, e.id.seq, e.kind === 'mvcc' ? 0 : 1, payload])
+}
+
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(`member: malformed entry: ${message}`)
+    this.name = 'EnvelopeError'
+  }
+}
+
+export function decodeEnvelope(data: Uint8Array): Envelope {
+  const v = decode(data)
+  if (!Array.isArray(v) || v.length !== 5 || v[0] !== VERSION) throw new EnvelopeError('not an envelope')
+  const [, origin, seq, kind, payload] = v as [number, unknown, unknown, unknown, unknown]
+  if (typeof origin !== 'number' || typeof seq !== 'number' || !(payload instanceof Uint8Array))
+    throw new EnvelopeError('bad header')
+  const id = { origin, seq }
+  if (kind === 0) return { id, kind: 'mvcc', command: payload }
+  if (kind === 1) {
+    const attrs = decode(payload)
+    if (!Array.isArray(attrs) || typeof attrs[0] !== 'string' || !Array.isArray(attrs[1]))
+      throw new EnvelopeError('bad attrs')
+    return { id, kind: 'attrs', name: attrs[0], clientUrls: attrs[1].map(String) }
+  }
+  throw new EnvelopeError(`unknown kind ${String(kind)}`)
+}

@@ -1,0 +1,25 @@
+/**
+ * Raft's reasons for refusing a proposal, as the etcd errors a client sees.
+ *
+ * @module
+ */
+import { Errors, EtcdError, GrpcCode } from '../mvcc/index.ts'
+import type { ProposalError } from '../raft/index.ts'
+
+export function proposalError(reason: ProposalError): EtcdError {
+  switch (reason) {
+    case 'no-leader':
+      return Errors.noLeader()
+    case 'transferring':
+      return Errors.leaderChanged()
+    case 'conf-change-pending':
+    case 'not-leader-term-committed':
+      return new EtcdError(GrpcCode.FailedPrecondition, 'etcdserver: unhealthy cluster')
+    case 'invalid-conf-change':
+      return Errors.memberNotFound()
+    case 'learner-not-caught-up':
+      return Errors.learnerNotReady()
+    case 'removed':
+      return new EtcdError(GrpcCode.Unknown, 'etcdserver: the member has been permanently removed from the cluster')
+  }
+}

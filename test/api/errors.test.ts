@@ -1,0 +1,111 @@
+/**
+ * HTTP answers: §4's code → status table and error body, §1's plain-text and CORS answers, the
+ * router, and the client's reading of error bodies.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { EtcdError, Errors, GrpcCode } from '../../src/mvcc/errors.ts'
+import {
+  ApiErrors, CORS_HEADERS, errorFromBody, errorResponse, httpStatus, jsonResponse, kvRange, leaseRevoke, methodNotAllowed,
+  notFound, pageNotFound, preflight, route, streamErrorLine, watch,
+} from '../../src/api/index.ts'
+
+/** §4: code, HTTP status, an observed message. */
+const TABLE: readonly [number, number, string][] = [
+  [2, 500, 'context deadline exceeded'],
+  [3, 400, 'etcdserver: key is not provided'],
+  [5, 404, 'etcdserver: requested lease not found'],
+  [7, 403, 'etcdserver: permission denied'],
+  [8, 429, 'grpc: received message larger than max (2097163 vs. 2097152)'],
+  [9, 412, 'etcdserver: lease already exists'],
+  [11, 400, 'etcdserver: mvcc: required revision has been compacted'],
+  [14, 503, 'etcdserver: request timed out'],
+  [16, 401, 'etcdserver: invalid auth token'],
+]
+
+for (const [code, status, message] of TABLE) {
+  test(`§4 code ${code} → HTTP ${status}, body {error, message, code}`, () => {
+    const r = errorResponse(new EtcdError(code as GrpcCode, message))
+    assert.equal(r.status, status)
+    assert.equal(r.body, `{"error":"${message}","message":"${message}","code":${code}}`)
+    assert.equal(r.headers['Content-Type'], 'application/json')
+    assert.equal(r.headers['Access-Control-Allow-Origin'], '*')
+  })
+}
+
+test('the rest of grpc-gateway v1\'s table', () => {
+  assert.deepEqual(
+    [GrpcCode.Canceled, GrpcCode.DeadlineExceeded, GrpcCode.AlreadyExists, GrpcCode.Aborted, GrpcCode.Unimplemented,
+      GrpcCode.Internal, GrpcCode.DataLoss, GrpcCode.OK].map(httpStatus),
+    [408, 504, 409, 409, 501, 500, 500, 200],
+  )
+})
+
+test('the errors the server raises map as observed', () => {
+  assert.equal(errorResponse(Errors.timeout()).status, 503)
+  assert.equal(errorResponse(ApiErrors.deadlineExceeded()).status, 500)
+  assert.equal(errorResponse(Errors.unhealthy()).status, 503)
+})
+
+test('anything that is not an EtcdError is a 500 / 2 with its message', () => {
+  assert.deepEqual(
+    [errorResponse(new Error('boom')).status, errorResponse(new Error('boom')).body],
+    [500, '{"error":"boom","message":"boom","code":2}'],
+  )
+})
+
+test('§1 success headers: JSON, the gRPC content type, CORS', () => {
+  assert.deepEqual(jsonResponse('{}'), {
+    status: 200,
+    headers: {
+      'Content-Type': 'application/json',
+      'Grpc-Metadata-Content-Type': 'application/grpc',
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Methods': 'POST, GET, OPTIONS, PUT, DELETE',
+      'Access-Control-Allow-Headers': 'accept, content-type, authorization',
+    },
+    body: '{}',
+  })
+})
+
+test('§1 plain-text 404 and 405 (Go\'s http.Error), Go\'s 404 page, the CORS preflight', () => {
+  assert.deepEqual([notFound().status, notFound().body, notFound().headers['Content-Type']], [404, 'Not Found\n', 'text/plain; charset=utf-8'])
+  assert.deepEqual([methodNotAllowed().status, methodNotAllowed().body], [405, 'Method Not Allowed\n'])
+  assert.deepEqual([pageNotFound().status, pageNotFound().body], [404, '404 page not found\n'])
+  assert.deepEqual(preflight(), { status: 200, headers: CORS_HEADERS, body: '' })
+})
+
+test('§1 routing: POST only, /v3beta twins, aliases, 404 under /v3, nothing outside', () => {
+  assert.deepEqual(route('POST', '/v3/kv/range'), { endpoint: kvRange })
+  assert.deepEqual(route('POST', '/v3beta/kv/range'), { endpoint: kvRange })
+  assert.deepEqual(route('POST', '/v3beta/kv/lease/revoke'), { endpoint: leaseRevoke })
+  assert.deepEqual(route('POST', '/v3/watch'), { endpoint: watch })
+  assert.deepEqual(route('GET', '/v3/kv/range'), { response: methodNotAllowed() })
+  assert.deepEqual(route('POST', '/v3/kv/nothing'), { response: notFound() })
+  assert.deepEqual(route('GET', '/v3/kv/nothing'), { response: notFound() })
+  assert.deepEqual(route('OPTIONS', '/v3/kv/range'), { response: preflight() })
+  assert.equal(route('POST', '/v3alpha/kv/range'), null)
+  assert.equal(route('GET', '/health'), null)
+})
+
+test('a stream that fails after messages were sent ends with grpc-gateway\'s error line', () => {
+  assert.equal(
+    streamErrorLine(Errors.noLeader()),
+    '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}\n',
+  )
+})
+
+test('client side: error bodies of 3.4, 3.5, 3.6, stream lines and plain text become EtcdErrors', () => {
+  const cases: readonly [number, string, number, string][] = [
+    [400, '{"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}', 3, 'etcdserver: key is not provided'],
+    [412, '{"error":"etcdserver: lease already exists","code":9,"message":"etcdserver: lease already exists"}', 9, 'etcdserver: lease already exists'],
+    [400, '{"code":9,"message":"etcdserver: user name already exists"}', 9, 'etcdserver: user name already exists'],
+    [200, '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}', 14, 'etcdserver: no leader'],
+    [404, 'Not Found\n', 5, 'Not Found'],
+    [405, 'Method Not Allowed\n', 2, 'Method Not Allowed'],
+  ]
+  for (const [status, body, code, message] of cases) {
+    const e = errorFromBody(status, body)
+    assert.deepEqual([e.code, e.message], [code, message], body)
+  }
+})
