@@ -157,6 +157,11 @@ export class MemberActor {
     return this.#soft.role === 'leader'
   }
 
+  /** Proposals of this member waiting to be applied. */
+  get pendingProposals(): number {
+    return this.#proposals.size
+  }
+
   get removed(): boolean {
     return this.#removed
   }
@@ -171,6 +176,11 @@ export class MemberActor {
 
   member(id: number): MemberInfo | undefined {
     return this.#cluster.get(id)
+  }
+
+  /** True for an ID that once belonged to a member that was removed. */
+  isRemovedId(id: number): boolean {
+    return this.#cluster.isRemoved(id)
   }
 
   // ---- the inbox ---------------------------------------------------------------------------
@@ -201,6 +211,12 @@ export class MemberActor {
   async publish(): Promise<Applied> {
     this.#usable()
     return this.#proposeEnvelope({ id: this.#nextId(), kind: 'attrs', name: this.config.name, clientUrls: this.config.clientUrls })
+  }
+
+  /** Replaces a member's peer URLs (etcd's member update); resolves once applied. */
+  async updateMember(memberId: number, peerUrls: readonly string[]): Promise<Applied> {
+    this.#usable()
+    return this.#proposeEnvelope({ id: this.#nextId(), kind: 'update', memberId, peerUrls })
   }
 
   /** Proposes a membership change; resolves with the member list once it is applied. */
@@ -327,6 +343,7 @@ export class MemberActor {
       const result = results[i] ?? null
       if (e.type === 'conf-change') this.#applyConfChange(e)
       else if (env?.kind === 'attrs') this.#cluster.publish(env.id.origin, env.name, env.clientUrls)
+      else if (env?.kind === 'update') this.#updatePeerUrls(env.memberId, env.peerUrls)
       if (result === null) return
       if (result.events.length > 0) this.#hub.notify(result.revision, result.events)
       if (result.response?.type === 'compaction') this.#hub.compacted(this.#store.compactRevision())
@@ -358,6 +375,13 @@ export class MemberActor {
       this.#ports.log.warn({}, 'this member was removed from the cluster')
       this.#events.onFatal?.(new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster'))
     }
+  }
+
+  #updatePeerUrls(id: number, peerUrls: readonly string[]): void {
+    const m = this.#cluster.get(id)
+    if (m === undefined) return
+    this.#cluster.upsert({ ...m, peerUrls })
+    this.#refreshPeers()
   }
 
   #onReadState(index: number, key: string): void {

@@ -6,6 +6,7 @@
  * entry.data = msgpack [ 1, origin, seq, kind, payload ]
  *   kind 0  mvcc    payload = an encoded mvcc Command (applied by the store)
  *   kind 1  attrs   payload = msgpack [ name, clientUrls[] ]   (a member publishes itself)
+ *   kind 2  update  payload = msgpack [ memberId, peerUrls[] ] (member update: new peer URLs)
  * ```
  * Conf-change entries carry the request ID in their context instead (see conf-context.ts).
  * The empty entry a new leader appends has no envelope (zero-length data).
@@ -25,14 +26,18 @@ export interface RequestId {
 export type Envelope =
   | { readonly id: RequestId; readonly kind: 'mvcc'; readonly command: Uint8Array }
   | { readonly id: RequestId; readonly kind: 'attrs'; readonly name: string; readonly clientUrls: readonly string[] }
+  | { readonly id: RequestId; readonly kind: 'update'; readonly memberId: number; readonly peerUrls: readonly string[] }
 
 export function requestKey(id: RequestId): string {
   return `${id.origin}:${id.seq}`
 }
 
+const KIND = { mvcc: 0, attrs: 1, update: 2 } as const
+
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  const payload = e.kind === 'mvcc' ? e.command : encode([e.name, e.clientUrls])
-  return encode([VERSION, e.id.origin, e.id.seq, e.kind === 'mvcc' ? 0 : 1, payload])
+  const payload =
+    e.kind === 'mvcc' ? e.command : e.kind === 'attrs' ? encode([e.name, e.clientUrls]) : encode([e.memberId, e.peerUrls])
+  return encode([VERSION, e.id.origin, e.id.seq, KIND[e.kind], payload])
 }
 
 export class EnvelopeError extends Error {
@@ -55,6 +60,12 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
     if (!Array.isArray(attrs) || typeof attrs[0] !== 'string' || !Array.isArray(attrs[1]))
       throw new EnvelopeError('bad attrs')
     return { id, kind: 'attrs', name: attrs[0], clientUrls: attrs[1].map(String) }
+  }
+  if (kind === 2) {
+    const update = decode(payload)
+    if (!Array.isArray(update) || typeof update[0] !== 'number' || !Array.isArray(update[1]))
+      throw new EnvelopeError('bad update')
+    return { id, kind: 'update', memberId: update[0], peerUrls: update[1].map(String) }
   }
   throw new EnvelopeError(`unknown kind ${String(kind)}`)
 }

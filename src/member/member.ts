@@ -124,7 +124,7 @@ export async function openMember(
   const fresh = storage.checkpointIndex === 0 && storage.raftLog.lastIndex() === 0
   if (fresh && config.initialClusterState === 'new') await bootstrap(storage, config, store)
   ports.log.info(
-    { member: identity.memberId, cluster: identity.clusterId, recovery: storage.recovery, fresh },
+    { memberId: identity.memberId, clusterId: identity.clusterId, recovery: storage.recovery, fresh },
     fresh ? 'starting a new member' : 'recovered member state',
   )
   const mesh = ports.mesh(identity)

@@ -1,0 +1,145 @@
+/**
+ * The member's HTTP surface as one Hono app: the etcd v3 JSON API under /v3/ (and /v3beta/),
+ * `/health`, `/version`, `/metrics`, and the peer WebSocket route. Runtime-specific pieces come
+ * in as parameters (`peerRoute`, `metrics`), so tests call the app in-process with
+ * `app.request(...)`.
+ *
+ * Every request is decoded by src/api (etcd's exact errors for bad input), run against the
+ * member, and encoded back; anything thrown becomes etcd's error body. Calls only the leader can
+ * answer are forwarded to it.
+ *
+ * @module
+ */
+import { Hono, type Handler } from 'hono'
+import {
+  decodeRequest,
+  encodeResponse,
+  errorResponse,
+  jsonResponse,
+  pageNotFound,
+  protoSize,
+  requestSizeError,
+  route,
+  TEXT_HEADERS,
+  type AnyEndpoint,
+} from '../api/index.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
+import * as cluster from './cluster-service.ts'
+import { forwardToLeader, toResponse } from './forward.ts'
+import { bodyCap, readBody } from './http-body.ts'
+import { handleKeepAlive } from './keepalive-http.ts'
+import * as kv from './kv-service.ts'
+import * as lease from './lease-service.ts'
+import * as maintenance from './maintenance-service.ts'
+import { headerContext, type MemberContext } from './member-context.ts'
+import { handleSnapshot } from './snapshot-http.ts'
+import { handleWatch } from './watch-http.ts'
+
+type Unary = (m: MemberContext, req: any) => unknown
+
+const UNARY: Readonly<Record<string, Unary>> = {
+  'kv.range': kv.range,
+  'kv.put': kv.put,
+  'kv.deleterange': kv.deleteRange,
+  'kv.txn': kv.txn,
+  'kv.compaction': kv.compact,
+  'lease.grant': lease.grant,
+  'lease.revoke': lease.revoke,
+  'lease.timetolive': lease.timeToLive,
+  'lease.leases': lease.leases,
+  'cluster.member.list': cluster.list,
+  'cluster.member.add': cluster.add,
+  'cluster.member.remove': cluster.remove,
+  'cluster.member.update': cluster.update,
+  'cluster.member.promote': cluster.promote,
+  'maintenance.status': maintenance.status,
+  'maintenance.hash': maintenance.hash,
+  'maintenance.hashkv': maintenance.hashKv,
+  'maintenance.alarm': maintenance.alarm,
+  'maintenance.defragment': maintenance.defragment,
+  'maintenance.transfer-leadership': maintenance.moveLeader,
+}
+
+/** Calls answered by the leader only: its clock (leases) or its decision (membership). */
+const LEADER_ONLY: ReadonlySet<string> = new Set([
+  'lease.keepalive',
+  'lease.timetolive',
+  'cluster.member.add',
+  'cluster.member.remove',
+  'cluster.member.update',
+  'cluster.member.promote',
+  'maintenance.transfer-leadership',
+])
+
+/** Requests that become proposals: checked against --max-request-bytes. */
+const PROPOSED: ReadonlySet<string> = new Set(['kv.put', 'kv.deleterange', 'kv.txn'])
+
+export interface MemberAppOptions {
+  readonly member: MemberContext
+  /** The peer mesh's WebSocket route (mounted as GET). */
+  readonly peerRoute?: { readonly path: string; readonly handler: Handler }
+  /** Prometheus text for /metrics. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>
+}
+
+async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request): Promise<Response> {
+  const handler = UNARY[ep.name]
+  if (handler === undefined)
+    throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
+  const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
+  const req = decodeRequest(ep, body, m.limits)
+  if (PROPOSED.has(ep.name)) {
+    const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
+    if (tooLarge !== null) throw tooLarge
+  }
+  const res = await handler(m, req)
+  return toResponse(jsonResponse(encodeResponse(ep, res, headerContext(m))))
+}
+
+async function health(m: MemberContext): Promise<Response> {
+  const { actor } = m
+  let ok = actor.leader !== 0 && actor.store.alarms().length === 0
+  if (ok) {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), 2 * actor.config.tickMs * actor.config.electionTicks)
+    })
+    ok = await Promise.race([actor.linearizableRead(), timeout]).then(
+      () => true,
+      () => false,
+    )
+    clearTimeout(timer)
+  }
+  return new Response(JSON.stringify({ health: String(ok) }), { status: ok ? 200 : 503, headers: TEXT_HEADERS })
+}
+
+export function createMemberApp(options: MemberAppOptions): Hono {
+  const m = options.member
+  const app = new Hono()
+  if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
+  app.get('/health', () => health(m))
+  app.get('/version', (c) => c.json({ etcdserver: m.version, etcdcluster: '3.4.0' }))
+  app.get('/metrics', async () => {
+    if (options.metrics === undefined) return toResponse(pageNotFound())
+    const { contentType, body } = await options.metrics()
+    return new Response(body, { headers: { 'Content-Type': contentType } })
+  })
+  app.all('*', async (c) => {
+    const request = c.req.raw
+    const r = route(request.method, new URL(request.url).pathname)
+    if (r === null) return toResponse(pageNotFound())
+    if ('response' in r) return toResponse(r.response)
+    const ep = r.endpoint
+    try {
+      if (LEADER_ONLY.has(ep.name) && !m.actor.isLeader) return await forwardToLeader(m.actor, request, request.body)
+      if (ep.name === 'watch') return await handleWatch(m, request)
+      if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
+      if (ep.name === 'maintenance.snapshot') return await handleSnapshot(m)
+      return await runUnary(m, ep, request)
+    } catch (err) {
+      if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
+      return toResponse(errorResponse(err))
+    }
+  })
+  return app
+}

@@ -1,0 +1,39 @@
+/**
+ * Sending a client request on to the leader, for calls only the leader can answer (lease
+ * keepalive and time-to-live use its clock; membership changes and leadership transfer are its
+ * decisions). The leader's answer, streamed or not, goes back unchanged. A request that was
+ * already forwarded once is never forwarded again (no loops while leadership moves).
+ *
+ * @module
+ */
+import { errorResponse } from '../api/index.ts'
+import { Errors } from '../mvcc/index.ts'
+import type { MemberActor } from './actor.ts'
+
+export const FORWARDED_HEADER = 'x-edgecd-forwarded'
+
+const PASSED_HEADERS = ['authorization', 'grpc-metadata-token', 'content-type']
+
+export function toResponse(r: { status: number; headers: Readonly<Record<string, string>>; body: string }): Response {
+  return new Response(r.body, { status: r.status, headers: r.headers })
+}
+
+export async function forwardToLeader(actor: MemberActor, request: Request, body: BodyInit | null): Promise<Response> {
+  const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
+  const base = leader?.clientUrls[0]
+  if (request.headers.has(FORWARDED_HEADER) || base === undefined) return toResponse(errorResponse(Errors.noLeader()))
+  const headers = new Headers({ [FORWARDED_HEADER]: '1' })
+  for (const h of PASSED_HEADERS) {
+    const v = request.headers.get(h)
+    if (v !== null) headers.set(h, v)
+  }
+  const url = new URL(request.url)
+  try {
+    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal: request.signal }
+    if (body instanceof ReadableStream) init.duplex = 'half'
+    const res = await fetch(new URL(url.pathname, base), init)
+    return new Response(res.body, { status: res.status, headers: res.headers })
+  } catch {
+    return toResponse(errorResponse(Errors.noLeader()))
+  }
+}

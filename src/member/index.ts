@@ -1,0 +1,18 @@
+/**
+ * The member's public surface: configuration, composition (openMember), the HTTP app and the
+ * metrics, for the Node entry point, the CLI and the simulator.
+ *
+ * @module
+ */
+export { parseMemberConfig, ConfigError, type MemberConfig, type AutoCompactionMode } from './config.ts'
+export { openMember, foundingMembers, Member, type MemberPorts, type MemberTuning } from './member.ts'
+export { MemberActor, type ActorConfig, type ActorEvents, type ActorPorts, type Applied } from './actor.ts'
+export { createMemberApp, type MemberAppOptions } from './app.ts'
+export type { MemberContext } from './member-context.ts'
+export { MemberMetrics } from './metrics.ts'
+export { realClock, every, type Clock, type Cancel } from './clock.ts'
+export { silentLogger, type Logger } from './logger.ts'
+export { fetchMembersOver } from './fetch-members.ts'
+export { IDENTITY_FILE, type Identity, type FetchMembers } from './identity-file.ts'
+export { memberIdFor, clusterIdFor } from './identity.ts'
+export type { MemberInfo } from './cluster-table.ts'

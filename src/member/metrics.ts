@@ -1,0 +1,72 @@
+/**
+ * The member's Prometheus metrics (prom-client), named after etcd's where a counterpart exists so
+ * existing dashboards mostly work: proposals committed / applied / failed / pending, leader
+ * changes, has-leader / is-leader, WAL fsync duration, db size, watchers, request latency.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ActorEvents, MemberActor } from './actor.ts'
+
+export class MemberMetrics {
+  readonly registry = new Registry()
+  readonly #leaderChanges = new Counter({ name: 'etcd_server_leader_changes_seen_total', help: 'Leader changes seen.', registers: [this.registry] })
+  readonly #applied = new Counter({ name: 'etcd_server_proposals_applied_total', help: 'Entries applied.', registers: [this.registry] })
+  readonly #failed = new Counter({ name: 'etcd_server_proposals_failed_total', help: 'Proposals that failed or timed out.', registers: [this.registry] })
+  readonly fsync = new Histogram({
+    name: 'etcd_disk_wal_fsync_duration_seconds',
+    help: 'Latency of the journal fsyncs.',
+    buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024],
+    registers: [this.registry],
+  })
+  readonly requests = new Histogram({
+    name: 'edgecd_http_request_duration_seconds',
+    help: 'Client request latency by endpoint.',
+    labelNames: ['path', 'code'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  })
+
+  /** Gauges read from the actor at scrape time. */
+  constructor(actor: () => MemberActor | null) {
+    const gauge = (name: string, help: string, read: (a: MemberActor) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const a = actor()
+          if (a !== null) this.set(read(a))
+        },
+      })
+    }
+    gauge('etcd_server_has_leader', 'Whether a leader exists (1) or not (0).', (a) => (a.leader !== 0 ? 1 : 0))
+    gauge('etcd_server_is_leader', 'Whether this member is the leader.', (a) => (a.isLeader ? 1 : 0))
+    gauge('etcd_server_proposals_committed_total', 'The commit index.', (a) => a.status().commit)
+    gauge('etcd_server_proposals_pending', 'Proposals waiting to be applied here.', (a) => a.pendingProposals)
+    gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Bytes of the database in use.', (a) => a.store.spaceUsed())
+    gauge('etcd_debugging_mvcc_current_revision', 'The store revision.', (a) => a.store.currentRevision())
+    gauge('etcd_debugging_mvcc_compact_revision', 'The compacted revision.', (a) => a.store.compactRevision())
+    gauge('etcd_debugging_mvcc_watcher_total', 'Watchers on this member.', (a) => {
+      const c = a.hub.counts()
+      return c.synced + c.unsynced + c.victims
+    })
+    gauge('etcd_debugging_mvcc_slow_watcher_total', 'Watchers behind the store.', (a) => {
+      const c = a.hub.counts()
+      return c.unsynced + c.victims
+    })
+  }
+
+  /** Hooks for the actor. */
+  events(): ActorEvents {
+    return {
+      onLeaderChange: () => this.#leaderChanges.inc(),
+      onApplied: (n) => this.#applied.inc(n),
+      onProposalFailed: () => this.#failed.inc(),
+    }
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * A member process under Node (run with tsx), configured with etcd's flag names or EDGECD_*
+ * variables (see src/member/config.ts):
+ *
+ *   node --import tsx workers/member.ts --name m1 --listen-client-urls http://127.0.0.1:2381 \
+ *     --initial-cluster m1=http://127.0.0.1:2381,m2=http://127.0.0.1:2382 --data-dir ./data/m1
+ *
+ * The only place real implementations are picked: the node:fs disk, the ws mesh served through
+ * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
+ * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
+ *
+ * @module
+ */
+import type { Server } from 'node:http'
+import { serve, upgradeWebSocket } from '@hono/node-server'
+import { pino } from 'pino'
+import initSqlJs from 'sql.js'
+import { WebSocketServer } from 'ws'
+import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
+import { MeteredDisk, NodeDisk } from '../src/storage/index.ts'
+import { createMemberApp, fetchMembersOver, MemberMetrics, openMember, parseMemberConfig, realClock, type Member } from '../src/member/index.ts'
+
+const config = (() => {
+  try {
+    return parseMemberConfig(process.argv.slice(2), process.env)
+  } catch (err) {
+    console.error(`edgecd member: ${(err as Error).message}`)
+    process.exit(2)
+  }
+})()
+const log = pino({ level: config.logLevel, base: { member: config.name } })
+let member: Member | null = null
+const metrics = new MemberMetrics(() => member?.actor ?? null)
+const disk = new MeteredDisk(new NodeDisk(), {
+  now: () => performance.now(),
+  onFsync: (kind, ms) => kind === 'file' && metrics.fsync.observe(ms / 1000),
+})
+let server: Server | null = null
+const exit = async (code: number, why: string): Promise<void> => {
+  log.info({ why }, 'stopping')
+  server?.closeAllConnections()
+  await member?.stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed'))
+  server?.close()
+  process.exit(code)
+}
+
+try {
+  member = await openMember(
+    config,
+    {
+      clock: realClock,
+      rand: (n) => Math.floor(Math.random() * n),
+      disk,
+      sql: await initSqlJs(),
+      log,
+      mesh: (identity) =>
+        new WsMesh({
+          id: identity.memberId,
+          clusterToken: config.initialClusterToken,
+          clusterId: String(identity.clusterId),
+          peers: new Map(),
+          log: (event, fields) => log.debug(fields, `mesh: ${event}`),
+        }),
+      fetchMembers: fetchMembersOver(fetch),
+    },
+    {},
+    { ...metrics.events(), onFatal: (err) => void exit(1, err.message) },
+  )
+} catch (err) {
+  log.error({ err: (err as Error).message }, 'cannot start')
+  process.exit(1)
+}
+const url = new URL(config.listenClientUrls[0] as string)
+const app = createMemberApp({
+  member: {
+    actor: member.actor,
+    identity: member.identity,
+    limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
+    clusterToken: config.initialClusterToken,
+    version: '3.4.23',
+  },
+  peerRoute: createPeerRoute(upgradeWebSocket, member.mesh as WsMesh),
+  metrics: () => metrics.render(),
+})
+server = serve(
+  {
+    fetch: app.fetch,
+    hostname: url.hostname,
+    port: Number(url.port),
+    websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
+  },
+  () => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers'),
+) as Server
+server.on('error', (err) => void exit(1, `cannot listen on ${url.href}: ${err.message}`))
+if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost' && url.protocol === 'http:')
+  log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
+member.start()
+process.once('SIGTERM', () => void exit(0, 'SIGTERM'))
+process.once('SIGINT', () => void exit(0, 'SIGINT'))
