@@ -8,6 +8,7 @@
  */
 
 import type { Event, ResponseHeader } from '../mvcc/kv.ts'
+import type { WatchCreateRequest as HubCreateRequest, WatchFilter } from '../mvcc/watch-messages.ts'
 import { endpoint, type Endpoint } from './endpoint.ts'
 import { headerField } from './header.ts'
 import { EventSchema } from './kv-schemas.ts'
@@ -15,17 +16,10 @@ import {
   enumOf, field, K, message, messageOf, oneofField, repeated, type MessageSchema, type OneofChoice,
 } from './schema.ts'
 
-export type WatchFilter = 'NOPUT' | 'NODELETE'
+export type { WatchFilter }
 
-export interface WatchCreateRequest {
-  readonly key: Uint8Array
-  readonly rangeEnd: Uint8Array
-  readonly startRevision: number
-  readonly progressNotify: boolean
-  readonly filters: readonly WatchFilter[]
-  readonly prevKv: boolean
-  /** 0: the server picks one. */
-  readonly watchId: number
+/** The watch hub's create request, plus etcd's `fragment` flag (split large responses). */
+export interface WatchCreateRequest extends HubCreateRequest {
   readonly fragment: boolean
 }
 
