@@ -264,3 +264,30 @@ export type ProposalError =
   | 'removed' // this node is no longer a member
 
 export type ProposalResult = { readonly ok: true } | { readonly ok: false; readonly error: ProposalError }
+
+export type ProgressState = 'probe' | 'replicate' | 'snapshot'
+
+/** The leader's view of one member's replication, as reported by `status()`. */
+export interface ProgressStatus {
+  readonly match: number
+  readonly next: number
+  readonly state: ProgressState
+  readonly recentActive: boolean
+  readonly isLearner: boolean
+}
+
+/** A point-in-time view of one RawNode, for monitoring, tests and the simulator's checkers. */
+export interface Status {
+  readonly id: NodeId
+  readonly term: number
+  readonly vote: NodeId
+  readonly commit: number
+  readonly applied: number
+  readonly lead: NodeId
+  readonly role: Role
+  readonly confState: ConfState
+  /** Every member's replication progress; only on the leader, otherwise null. */
+  readonly progress: ReadonlyMap<NodeId, ProgressStatus> | null
+  /** The member a leadership transfer is handing over to, or NONE. */
+  readonly leadTransferee: NodeId
+}

@@ -1,0 +1,255 @@
+/**
+ * The public, single-threaded face of the Raft core. The caller feeds it time (`tick`), peer
+ * messages (`step`) and requests (`propose`, `readIndex`, ...), and drains its output as Readys:
+ *
+ *   while (node.hasReady()) {
+ *     const rd = node.ready()
+ *     persist rd.snapshot, rd.entries, rd.hardState (one fsync if rd.mustSync)
+ *     send rd.messages
+ *     install rd.snapshot into the state machine; apply rd.committedEntries in order
+ *       (calling applyConfChange for conf-change entries); serve rd.readStates once applied
+ *     node.advance()
+ *   }
+ *
+ * Invariant: at most one Ready is outstanding; ready() must be followed by advance() before the
+ * next ready(). hasReady() never changes state and is false while a Ready is outstanding.
+ *
+ * @module
+ */
+import { encodeConfChange } from './conf-change-codec.ts'
+import { makeMessage, Raft } from './raft.ts'
+import { handleReadRequest, leaderPropose, transferLeadership } from './step-leader.ts'
+import {
+  NONE,
+  type ConfChange,
+  type ConfState,
+  type Config,
+  type Entry,
+  type HardState,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type ProgressStatus,
+  type ProposalResult,
+  type Ready,
+  type SoftState,
+  type Status,
+} from './types.ts'
+
+const OK: ProposalResult = { ok: true }
+const PEER_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
+  'MsgApp',
+  'MsgAppResp',
+  'MsgVote',
+  'MsgVoteResp',
+  'MsgPreVote',
+  'MsgPreVoteResp',
+  'MsgHeartbeat',
+  'MsgHeartbeatResp',
+  'MsgSnap',
+  'MsgProp',
+  'MsgReadIndex',
+  'MsgReadIndexResp',
+  'MsgTimeoutNow',
+  'MsgTransferLeader',
+])
+
+/** What the outstanding Ready handed out, to be acknowledged by advance(). */
+interface Handed {
+  readonly softState: SoftState | null
+  readonly hardState: HardState | null
+  readonly lastEntry: Entry | null
+  readonly snapshotIndex: number
+  readonly lastCommitted: number
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit
+}
+
+export class RawNode {
+  readonly #raft: Raft
+  /** The soft and hard state as of the last Ready (or the restored state at construction). */
+  #prevSoft: SoftState
+  #prevHard: HardState
+  #handed: Handed | null = null
+
+  /** Restores from `config.storage` (hard state, membership, log) as a follower. */
+  constructor(config: Config) {
+    this.#raft = new Raft(config)
+    this.#prevSoft = this.#raft.softState()
+    this.#prevHard = this.#raft.hardState()
+  }
+
+  /** One unit of logical time: an election tick for followers and candidates, a heartbeat tick for leaders. */
+  tick(): void {
+    this.#raft.tick()
+  }
+
+  /** Starts an election now (a pre-vote round first if enabled). Ignored by non-voters and leaders. */
+  campaign(): void {
+    this.#raft.hup(this.#raft.preVote ? 'pre-election' : 'election')
+  }
+
+  /** Feeds a message from a peer. Messages not addressed to this node, or of unknown type, are ignored. */
+  step(m: Message): void {
+    if (m.to !== this.#raft.id || !PEER_MESSAGE_TYPES.has(m.type)) return
+    this.#raft.step(m)
+  }
+
+  propose(data: Uint8Array): ProposalResult {
+    return this.#propose({ term: 0, index: 0, type: 'normal', data })
+  }
+
+  /** Proposes a membership change; it takes effect on each member when applied (applyConfChange). */
+  proposeConfChange(cc: ConfChange): ProposalResult {
+    return this.#propose({ term: 0, index: 0, type: 'conf-change', data: encodeConfChange(cc) })
+  }
+
+  #propose(entry: Entry): ProposalResult {
+    const r = this.#raft
+    if (r.role === 'leader') {
+      const error = leaderPropose(r, [entry])
+      return error === null ? OK : { ok: false, error }
+    }
+    if (r.removed) return { ok: false, error: 'removed' }
+    if (r.role !== 'follower' || r.lead === NONE) return { ok: false, error: 'no-leader' }
+    // Followers forward; the leader validates (and may drop) on arrival.
+    r.send({ type: 'MsgProp', to: r.lead, term: 0, entries: [entry] })
+    return OK
+  }
+
+  /** The caller applied a committed conf-change entry; returns the membership now in effect. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.#raft.applyConfChange(cc)
+  }
+
+  /**
+   * Asks for a linearizable read point. Answered later by a ReadState carrying `ctx` (on this node,
+   * whether leader or follower); lost if leadership changes meanwhile, so the caller needs a timeout.
+   */
+  readIndex(ctx: Uint8Array): ProposalResult {
+    const r = this.#raft
+    if (r.role === 'leader') {
+      handleReadRequest(r, ctx, r.id)
+      return OK
+    }
+    if (r.role !== 'follower' || r.lead === NONE) return { ok: false, error: 'no-leader' }
+    r.send({ type: 'MsgReadIndex', to: r.lead, term: 0, context: ctx })
+    return OK
+  }
+
+  /** Asks the leader to hand leadership to `to`. Ignored for self, unknown members and learners. */
+  transferLeader(to: NodeId): void {
+    const r = this.#raft
+    if (r.role === 'leader') transferLeadership(r, to)
+    else if (r.role === 'follower' && r.lead !== NONE) {
+      // The message names the requested new leader as its sender (see Message in types.ts).
+      r.msgs.push(makeMessage({ type: 'MsgTransferLeader', from: to, to: r.lead, term: r.term }))
+    }
+  }
+
+  /** The transport could not reach `id`: stop streaming to it and probe instead. */
+  reportUnreachable(id: NodeId): void {
+    const pr = this.#raft.role === 'leader' ? this.#raft.tracker.progress(id) : undefined
+    if (pr?.state === 'replicate') pr.becomeProbe()
+  }
+
+  /**
+   * The outcome of sending a MsgSnap to `id`. The transport MUST report every MsgSnap it was
+   * handed (a lost one without a report leaves the follower waiting for a snapshot forever).
+   */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    const pr = this.#raft.role === 'leader' ? this.#raft.tracker.progress(id) : undefined
+    if (pr?.state === 'snapshot') pr.snapshotReported(ok)
+  }
+
+  hasReady(): boolean {
+    if (this.#handed !== null) return false
+    const r = this.#raft
+    const soft = r.softState()
+    return (
+      soft.lead !== this.#prevSoft.lead ||
+      soft.role !== this.#prevSoft.role ||
+      !sameHardState(r.hardState(), this.#prevHard) ||
+      r.log.pendingSnapshot() !== null ||
+      r.log.unstableEntries().length > 0 ||
+      r.msgs.length > 0 ||
+      r.readStates.length > 0 ||
+      r.log.hasNextCommittedEntries()
+    )
+  }
+
+  /** The next batch of work; see the module doc for the order in which to handle it. */
+  ready(): Ready {
+    if (this.#handed !== null) throw new Error('raft: ready() called again before advance()')
+    const r = this.#raft
+    const soft = r.softState()
+    const hard = r.hardState()
+    const softState = soft.lead !== this.#prevSoft.lead || soft.role !== this.#prevSoft.role ? soft : null
+    const hardState = sameHardState(hard, this.#prevHard) ? null : hard
+    const entries = [...r.log.unstableEntries()]
+    const snapshot = r.log.pendingSnapshot()
+    const committedEntries = r.log.nextCommittedEntries(r.maxCommittedSizePerReady)
+    const messages = r.msgs
+    const readStates = r.readStates
+    r.msgs = []
+    r.readStates = []
+    const lastCommitted = committedEntries[committedEntries.length - 1]?.index ?? 0
+    if (lastCommitted > 0) r.log.acceptApplying(lastCommitted)
+    this.#handed = {
+      softState,
+      hardState,
+      lastEntry: entries[entries.length - 1] ?? null,
+      snapshotIndex: snapshot?.metadata.index ?? 0,
+      lastCommitted,
+    }
+    const mustSync =
+      entries.length > 0 ||
+      snapshot !== null ||
+      (hardState !== null && (hardState.term !== this.#prevHard.term || hardState.vote !== this.#prevHard.vote))
+    return { softState, hardState, entries, snapshot, committedEntries, messages, readStates, mustSync }
+  }
+
+  /** The last Ready was fully handled: persisted, sent, applied. */
+  advance(): void {
+    const h = this.#handed
+    if (h === null) throw new Error('raft: advance() without an outstanding ready()')
+    this.#handed = null
+    const r = this.#raft
+    if (h.softState) this.#prevSoft = h.softState
+    if (h.hardState) this.#prevHard = h.hardState
+    if (h.snapshotIndex > 0) {
+      r.log.stableSnapTo(h.snapshotIndex)
+      r.log.appliedTo(h.snapshotIndex)
+    }
+    if (h.lastEntry) r.log.stableTo(h.lastEntry.index, h.lastEntry.term)
+    if (h.lastCommitted > 0) r.log.appliedTo(h.lastCommitted)
+    // Only now may a leader count its own copy of the entries it just persisted.
+    r.onPersisted()
+  }
+
+  status(): Status {
+    const r = this.#raft
+    let progress: Map<NodeId, ProgressStatus> | null = null
+    if (r.role === 'leader') {
+      progress = new Map()
+      for (const id of r.tracker.ids()) {
+        const pr = r.tracker.progress(id)
+        if (pr) progress.set(id, pr.status())
+      }
+    }
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lead: r.lead,
+      role: r.role,
+      confState: r.tracker.confState(),
+      progress,
+      leadTransferee: r.leadTransferee,
+    }
+  }
+}

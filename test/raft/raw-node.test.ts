@@ -1,0 +1,158 @@
+/** The RawNode contract: Ready/advance, persistence before counting, restart, and input checks. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MemoryStorage, NONE, RawNode, describeReady, type Entry } from '../../src/raft/index.ts'
+import { bytes, testConfig } from './network.ts'
+
+function singleLeader(): { node: RawNode; storage: MemoryStorage } {
+  const storage = MemoryStorage.bootstrap({ voters: [1], learners: [] })
+  const node = new RawNode(testConfig(1, storage, { applied: 1 }))
+  node.campaign()
+  return { node, storage }
+}
+
+function persist(storage: MemoryStorage, node: RawNode): ReturnType<RawNode['ready']> {
+  const rd = node.ready()
+  if (rd.snapshot) storage.applySnapshot(rd.snapshot)
+  storage.append(rd.entries)
+  if (rd.hardState) storage.setHardState(rd.hardState)
+  return rd
+}
+
+test('a single-voter leader commits its entry only after advance() acknowledges its persistence', () => {
+  const { node, storage } = singleLeader()
+  assert.equal(node.status().role, 'leader')
+  const rd = persist(storage, node)
+  assert.deepEqual(rd.entries.map((e) => e.index), [2])
+  assert.equal(rd.committedEntries.length, 0)
+  assert.equal(node.status().commit, 1, 'not committed at append time')
+  node.advance()
+  assert.equal(node.status().commit, 2)
+  const rd2 = persist(storage, node)
+  assert.deepEqual(rd2.committedEntries.map((e) => e.index), [2])
+  assert.equal(rd2.hardState?.commit, 2)
+  node.advance()
+  assert.equal(node.propose(bytes('x')).ok, true)
+  const rd3 = persist(storage, node)
+  assert.equal(rd3.committedEntries.length, 0)
+  node.advance()
+  const rd4 = persist(storage, node)
+  assert.deepEqual(rd4.committedEntries.map((e) => new TextDecoder().decode(e.data)), ['x'])
+  node.advance()
+  assert.equal(node.status().applied, 3)
+})
+
+test('a leader of three does not count its own unpersisted entries toward commit', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(1, storage, { applied: 1 }))
+  node.campaign()
+  const vote = (from: number): void =>
+    node.step({
+      type: 'MsgVoteResp', from, to: 1, term: 2, logTerm: 0, index: 0, commit: 0, entries: [],
+      reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0),
+    })
+  persist(storage, node)
+  node.advance()
+  vote(2)
+  assert.equal(node.status().role, 'leader')
+  // Follower 2 acknowledges the leader's empty entry before the leader persisted it.
+  node.step({
+    type: 'MsgAppResp', from: 2, to: 1, term: 2, logTerm: 0, index: 2, commit: 0, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0),
+  })
+  assert.equal(node.status().progress?.get(1)?.match, 1)
+  assert.equal(node.status().commit, 1, 'one replica (the follower) of three is not a majority')
+  persist(storage, node)
+  node.advance()
+  assert.equal(node.status().progress?.get(1)?.match, 2)
+  assert.equal(node.status().commit, 2)
+})
+
+test('ready() must be followed by advance(); hasReady() is pure and false while a Ready is out', () => {
+  const { node, storage } = singleLeader()
+  const polls = [node.hasReady(), node.hasReady(), node.hasReady()]
+  assert.deepEqual(polls, [true, true, true])
+  const rd = persist(storage, node)
+  assert.equal(node.hasReady(), false)
+  assert.throws(() => node.ready(), /before advance/)
+  node.advance()
+  assert.throws(() => node.advance(), /without an outstanding/)
+  assert.ok(rd.softState)
+})
+
+test('a Ready with no entries (only messages or state) advances cleanly', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(2, storage, { applied: 1 }))
+  node.step({
+    type: 'MsgHeartbeat', from: 1, to: 2, term: 1, logTerm: 0, index: 0, commit: 1, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0),
+  })
+  const rd = node.ready()
+  assert.equal(rd.entries.length, 0)
+  assert.equal(rd.messages.length, 1)
+  assert.equal(rd.mustSync, false)
+  node.advance()
+  assert.equal(node.hasReady(), false)
+  assert.equal(describeReady(node.ready()), '<empty Ready>')
+  node.advance()
+})
+
+test('mustSync is set for entries and term/vote changes but not for a commit-only change', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(1, storage, { applied: 1 }))
+  node.campaign()
+  const rd = node.ready()
+  assert.equal(rd.mustSync, true)
+  assert.deepEqual(rd.hardState, { term: 2, vote: 1, commit: 1 })
+  node.advance()
+})
+
+test('restart resumes as a follower with the persisted term and vote, and re-delivers committed entries', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const ents: Entry[] = [2, 3, 4].map((index) => ({ term: 5, index, type: 'normal', data: bytes(`e${index}`) }))
+  storage.append(ents)
+  storage.setHardState({ term: 5, vote: 2, commit: 4 })
+  const node = new RawNode(testConfig(1, storage, { applied: 2 }))
+  const st = node.status()
+  assert.deepEqual([st.role, st.term, st.vote, st.lead, st.commit, st.applied], ['follower', 5, 2, NONE, 4, 2])
+  const rd = node.ready()
+  assert.equal(rd.hardState, null, 'nothing new to persist')
+  assert.deepEqual(rd.committedEntries.map((e) => e.index), [3, 4])
+  node.advance()
+  assert.equal(node.status().applied, 4)
+})
+
+test('restart with applied beyond a lagging persisted commit raises commit to applied', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1], learners: [] })
+  storage.append([{ term: 2, index: 2, type: 'normal', data: bytes('a') }])
+  storage.setHardState({ term: 2, vote: 1, commit: 1 })
+  const node = new RawNode(testConfig(1, storage, { applied: 2 }))
+  assert.deepEqual([node.status().commit, node.status().applied], [2, 2])
+  assert.throws(() => new RawNode(testConfig(1, storage, { applied: 3 })), /beyond|out of range/)
+})
+
+test('step ignores messages addressed to another node', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(2, storage, { applied: 1 }))
+  node.step({
+    type: 'MsgHeartbeat', from: 1, to: 3, term: 7, logTerm: 0, index: 0, commit: 0, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0),
+  })
+  assert.equal(node.status().term, 1)
+})
+
+test('config is validated', () => {
+  const storage = new MemoryStorage()
+  assert.throws(() => new RawNode(testConfig(0, storage)), /id/)
+  assert.throws(() => new RawNode(testConfig(1, storage, { electionTick: 1, heartbeatTick: 1 })), /electionTick/)
+  assert.throws(() => new RawNode(testConfig(1, storage, { rand: (n) => n })), /rand/)
+})
+
+test('without a leader, proposals and reads are refused with no-leader', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(1, storage, { applied: 1 }))
+  assert.deepEqual(node.propose(bytes('x')), { ok: false, error: 'no-leader' })
+  assert.deepEqual(node.readIndex(bytes('r')), { ok: false, error: 'no-leader' })
+  node.campaign()
+  assert.deepEqual(node.propose(bytes('x')), { ok: false, error: 'no-leader' }, 'a candidate has no leader')
+})
