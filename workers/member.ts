@@ -9,6 +9,11 @@
  * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
  *
+ * Test-only storage faults (off unless set; used by test/chaos): `EDGECD_FAULT_DISK=slow:<ms>`
+ * delays every fsync (and atomic write) by that many milliseconds; `EDGECD_FAULT_DISK=eio-after:<n>`
+ * lets n more fsyncs succeed, then fails every later one with EIO (the member must stop). A trailing
+ * `,off` starts the fault disarmed; SIGUSR2 arms or disarms it, so a test can bound it in time.
+ *
  * @module
  */
 import type { Server } from 'node:http'
@@ -17,7 +22,7 @@ import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
-import { MeteredDisk, NodeDisk } from '../src/storage/index.ts'
+import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import { createMemberApp, fetchMembersOver, MemberMetrics, openMember, parseMemberConfig, realClock, type Member } from '../src/member/index.ts'
 
 const config = (() => {
@@ -31,7 +36,49 @@ const config = (() => {
 const log = pino({ level: config.logLevel, base: { member: config.name } })
 let member: Member | null = null
 const metrics = new MemberMetrics(() => member?.actor ?? null)
-const disk = new MeteredDisk(new NodeDisk(), {
+
+/** Wraps `disk` in the fault `EDGECD_FAULT_DISK` names (see the module doc); unset: `disk` itself. */
+function withDiskFault(disk: Disk, spec: string | undefined): Disk {
+  if (spec === undefined || spec === '') return disk
+  const m = /^(slow|eio-after):(\d+)(?:ms)?(,off)?$/.exec(spec)
+  if (m === null) {
+    console.error(`edgecd member: EDGECD_FAULT_DISK: expected slow:<ms> or eio-after:<n>, got ${spec}`)
+    process.exit(2)
+  }
+  let armed = m[3] === undefined
+  let left = Number(m[2])
+  process.on('SIGUSR2', () => (armed = !armed))
+  const fault = async (op: string, path: string): Promise<void> => {
+    if (!armed) return
+    if (m[1] === 'slow') await new Promise((r) => setTimeout(r, Number(m[2])))
+    else if (left-- <= 0) throw new DiskError('EIO', op, path)
+  }
+  return {
+    append: (path, data) => disk.append(path, data),
+    fsync: async (path) => {
+      await fault('fsync', path)
+      await disk.fsync(path)
+    },
+    fsyncDir: async (dir) => {
+      await fault('fsyncDir', dir)
+      await disk.fsyncDir(dir)
+    },
+    read: (path) => disk.read(path),
+    writeAtomic: async (path, data) => {
+      await fault('writeAtomic', path)
+      await disk.writeAtomic(path, data)
+    },
+    truncate: (path, size) => disk.truncate(path, size),
+    list: (dir) => disk.list(dir),
+    remove: (path) => disk.remove(path),
+    exists: (path) => disk.exists(path),
+    mkdir: (dir) => disk.mkdir(dir),
+    lock: (path) => disk.lock(path),
+    close: () => disk.close(),
+  }
+}
+
+const disk = new MeteredDisk(withDiskFault(new NodeDisk(), process.env['EDGECD_FAULT_DISK']), {
   now: () => performance.now(),
   onFsync: (kind, ms) => kind === 'file' && metrics.fsync.observe(ms / 1000),
 })
