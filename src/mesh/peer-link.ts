@@ -105,6 +105,19 @@ export class PeerLink {
     })
   }
 
+  /**
+   * The peer just dialled us, so it is up again: a link waiting out its backoff dials at once,
+   * and the backoff starts over. (Without this, a restarted member stays unreachable for up to
+   * the longest backoff, which can delay an election by seconds.)
+   */
+  redialNow(): void {
+    if (this.#state !== 'backoff') return
+    this.#cancelTimer?.()
+    this.#cancelTimer = null
+    this.#attempt = 0
+    this.#connect()
+  }
+
   #wakeFlush(): void {
     this.#ctx.scheduler.defer(() => this.flush())
   }

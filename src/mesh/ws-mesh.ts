@@ -175,6 +175,7 @@ export class WsMesh implements Mesh, PeerAcceptor {
     else {
       this.#inbound.get(from)?.terminate()
       this.#inbound.set(from, me)
+      this.#links.get(from)?.redialNow()
     }
     return {
       receive: (bytes: Uint8Array): boolean => this.#inbound.get(from) === me && this.#receive(from, bytes),
