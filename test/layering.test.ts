@@ -1,6 +1,8 @@
 /**
- * Enforces the module boundaries of design.md: which src/ folder may import which, and that the
- * deterministic cores (raft, mvcc) use no clock, timer, randomness or node: module.
+ * Enforces the module boundaries of design.md: which src/ folder may import which, that the
+ * deterministic cores (raft, mvcc) use no clock, timer, randomness or node: module, and that the
+ * member actor's files (which the simulator drives through its ports) use no clock, timer or
+ * randomness of their own.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,7 +21,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   member: ['raft', 'mvcc', 'storage', 'mesh', 'api'],
   client: ['api', 'mvcc'],
   gateway: ['client', 'api', 'mvcc'],
-  cli: ['client', 'api', 'mvcc'],
+  cli: ['client', 'api', 'mvcc', 'storage', 'member', 'raft'],
 }
 
 /** Third-party packages a pure folder may use. */
@@ -40,6 +42,22 @@ const BANNED = [
   /\bprocess\./,
   /\bcrypto\b/,
 ]
+
+/** The member actor and what it runs on every tick: time and randomness come only through ports. */
+export const ACTOR_FILES: readonly string[] = [
+  'member/actor.ts',
+  'member/duties.ts',
+  'member/pending.ts',
+  'member/auto-compactor.ts',
+  'member/envelope.ts',
+  'member/cluster-table.ts',
+]
+
+/** The clocks, timers and randomness `source` uses outside comments. */
+export function nondeterminism(source: string): string[] {
+  const code = stripComments(source)
+  return BANNED.filter((re) => re.test(code)).map((re) => re.source)
+}
 
 function files(dir: string): string[] {
   const out: string[] = []
@@ -82,10 +100,7 @@ export function violations(file: string, source: string): string[] {
         problems.push(`${rel}: the pure core src/${folder} may not import ${spec}`)
     }
   }
-  if (folder in PURE_PACKAGES) {
-    const code = stripComments(source)
-    for (const re of BANNED) if (re.test(code)) problems.push(`${rel}: uses ${re.source} in the pure core`)
-  }
+  if (folder in PURE_PACKAGES) for (const what of nondeterminism(source)) problems.push(`${rel}: uses ${what} in the pure core`)
   return problems
 }
 
@@ -104,4 +119,12 @@ test('the layering check itself catches a clock in raft, a node: import in mvcc,
   assert.equal(violations(join(SRC, 'api', 'x.ts'), "import { m } from '../member/actor.ts'").length, 1)
   assert.equal(violations(join(SRC, 'member', 'x.ts'), "import { m } from '../raft/index.ts'").length, 0)
   assert.equal(violations(raftFile, '/** never Date.now() here */ const a = 1').length, 0)
+})
+
+test('the member actor and its tick duties use no clock, timer or randomness but their ports', () => {
+  const problems = ACTOR_FILES.flatMap((f) => nondeterminism(readFileSync(join(SRC, f), 'utf8')).map((w) => `${f}: uses ${w}`))
+  assert.deepEqual(problems, [])
+  assert.deepEqual(nondeterminism('const deadline = Date.now() + 5'), ['Date\\.now'])
+  assert.deepEqual(nondeterminism('setTimeout(() => tick(), 10)'), ['\\bsetTimeout\\b'])
+  assert.deepEqual(nondeterminism('/** unlike setTimeout, the Clock port */ clock.after(10, tick)'), [])
 })

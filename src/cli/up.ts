@@ -4,12 +4,17 @@
  * endpoints, and on SIGINT/SIGTERM stops every child it started (by PID) before exiting.
  * Restarting with the same data directory resumes the same cluster.
  *
+ *   edgecd up [--size 3] [--gateway-port 2379] [--member-base-port 2381] [--data-dir ./data]
+ *             [--token edgecd-local] [--host 127.0.0.1]
+ *
  * @module
  */
+import type { Command } from 'commander'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
+import { CliError, ExitCode } from './errors.ts'
 
 export interface UpOptions {
   /** Number of members. */
@@ -90,7 +95,7 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   // added later, so the initial members always start with state "new" and recover from disk.
   const children: ChildProcess[] = []
   names.forEach((name, i) => {
-    const memberDir = join(dataDir, name)
+    const memberDir = join(resolve(dataDir), name) // the children run in ROOT: make it the caller's
     log(`${existsSync(memberDir) ? 'resuming' : 'starting'} member ${name} on ${memberUrls[i]} (data in ${memberDir})`)
     children.push(
       startChild(
@@ -149,6 +154,69 @@ export function usageBanner(cluster: RunningCluster, leader: string): string {
     `  curl -s -X POST ${g}/v3/kv/range -d '{"key":"Zm9v"}'`,
     `  curl -s -X POST ${g}/v3/maintenance/status -d '{}'`,
     '',
+    "Or with the CLI (etcdctl's commands and flags):",
+    `  npx edgecd --endpoints ${g} put foo bar`,
+    `  npx edgecd --endpoints ${g} get foo`,
+    `  npx edgecd --endpoints ${g} endpoint status -w table`,
+    '',
     'Ctrl-C stops the cluster; starting again resumes from the same data.',
   ].join('\n')
+}
+
+/**
+ * Starts the cluster and keeps it up until SIGINT or SIGTERM: what `npm start` and `edgecd up` do.
+ * Resolves with the exit code once the cluster is down (1 when it never got a leader).
+ */
+export async function runUp(options: UpOptions): Promise<number> {
+  const cluster = await up(options)
+  let code = 1
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (): void => {
+      code = 0
+      options.log('stopping the cluster…')
+      void cluster.stop().then(() => resolve(code))
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    // A child that exits on its own brings the whole cluster down (up() stops the others): exit 1.
+    for (const child of cluster.children) child.once('exit', () => void cluster.stop().then(() => resolve(code)))
+  })
+  try {
+    options.log(usageBanner(cluster, await waitForLeader(cluster.gatewayUrl, 30_000)))
+  } catch (err) {
+    options.log(`edgecd: ${(err as Error).message}`)
+    await cluster.stop()
+    return 1
+  }
+  return stopped
+}
+
+function portFlag(text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new Error(`not a port: ${text}`)
+  return n
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('Starts a local cluster (members + gateway) and keeps it up until Ctrl-C, like npm start')
+    .option('--size <n>', 'number of members (1 to 9)', String(DEFAULT_UP_OPTIONS.size))
+    .option('--gateway-port <port>', "the gateway's port", String(DEFAULT_UP_OPTIONS.gatewayPort))
+    .option('--member-base-port <port>', "the first member's port", String(DEFAULT_UP_OPTIONS.memberBasePort))
+    .option('--data-dir <dir>', 'where the members keep their data (one dir per member)', DEFAULT_UP_OPTIONS.dataDir)
+    .option('--token <token>', 'the cluster token', DEFAULT_UP_OPTIONS.clusterToken)
+    .option('--host <host>', 'the address every process binds to', DEFAULT_UP_OPTIONS.host)
+    .action(async (flags: Record<string, string>) => {
+      const code = await runUp({
+        ...DEFAULT_UP_OPTIONS,
+        size: Number(flags['size']),
+        gatewayPort: portFlag(flags['gatewayPort'] as string),
+        memberBasePort: portFlag(flags['memberBasePort'] as string),
+        dataDir: flags['dataDir'] as string,
+        clusterToken: flags['token'] as string,
+        host: flags['host'] as string,
+      })
+      if (code !== 0) throw new CliError(ExitCode.Error, '')
+    })
 }
