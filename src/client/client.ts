@@ -14,10 +14,12 @@
  * @module
  */
 import { ClusterClient } from './cluster.ts'
+import { ElectionClient } from './election.ts'
 import type { Bytes } from './keys.ts'
 import { KvClient } from './kv.ts'
 import { LeaseClient } from './lease.ts'
 import { MaintenanceClient } from './maintenance.ts'
+import { LockClient } from './mutex.ts'
 import { Transport, type TransportOptions } from './transport.ts'
 import { Watch, type WatchOptions } from './watch.ts'
 
@@ -28,6 +30,10 @@ export interface Client {
   readonly lease: LeaseClient
   readonly cluster: ClusterClient
   readonly maintenance: MaintenanceClient
+  /** The v3lock calls (blocking); see Mutex for a lock held under a Session. */
+  readonly lock: LockClient
+  /** The v3election calls (campaign blocks); see Election for a candidate under a Session. */
+  readonly election: ElectionClient
   /** Watches a key (or a range, with `prefix`, `fromKey` or `rangeEnd`); iterate the result. */
   watch(key: Bytes, options?: WatchOptions): Watch
   /** Replaces the auth token sent with every call; undefined: none. */
@@ -41,6 +47,8 @@ export function createClient(options: ClientOptions): Client {
     lease: new LeaseClient(transport),
     cluster: new ClusterClient(transport),
     maintenance: new MaintenanceClient(transport),
+    lock: new LockClient(transport),
+    election: new ElectionClient(transport),
     watch: (key, watchOptions) => new Watch(transport, key, watchOptions),
     setToken: (token) => transport.setToken(token),
   }

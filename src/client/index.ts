@@ -1,6 +1,7 @@
 /**
- * The typed edgecd client over the etcd v3 JSON API (members or gateways), and the HTTP attempt
- * and retry rules it shares with the gateway.
+ * The typed edgecd client over the etcd v3 JSON API (members or gateways), the coordination
+ * recipes built on it (Session, Mutex, Election, Discovery), and the HTTP attempt and retry rules
+ * it shares with the gateway.
  *
  * @module
  */
@@ -18,3 +19,10 @@ export type { Answer, CallOptions } from './transport.ts'
 export { attempt, neverSent, type AttemptInit, type Outcome } from './attempt.ts'
 export { connectionLost, notProposed, retryable } from './retry-rules.ts'
 export { EtcdError, GrpcCode } from '../mvcc/errors.ts'
+export { Session, type SessionOptions, type SessionEnd } from './session.ts'
+export { LockClient, Mutex, type HeldLock, type WaitOptions } from './mutex.ts'
+export { ElectionClient, Election } from './election.ts'
+export {
+  Discovery, SERVICES_PREFIX, type Instance, type RegisterOptions, type Registration, type ServiceChange,
+  type ServiceView,
+} from './discovery.ts'

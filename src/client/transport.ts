@@ -39,6 +39,8 @@ export interface CallOptions {
   readonly endpoint?: string
   /** Aborts the call (and a stream it opened). */
   readonly signal?: AbortSignal
+  /** Waits on other clients (lock, campaign, observe): once sent, only `signal` ends the wait. */
+  readonly blocking?: boolean
 }
 
 /** A decoded answer; its header, when it has one, carries cluster and member IDs and the term. */
@@ -52,7 +54,6 @@ export interface OpenStream {
   readonly body: ReadableStream<Uint8Array>
 }
 
-const NEVER = new AbortController().signal
 const encoder = new TextEncoder()
 
 export class Transport {
@@ -110,7 +111,8 @@ export class Transport {
   ): Promise<{ endpoint: string; response: Response }> {
     const deadline = Date.now() + this.#timeoutMs
     const left = (): number => deadline - Date.now()
-    const signal = options.signal ?? NEVER
+    // Made per call: workerd refuses `new AbortController()` at module scope (outside a handler).
+    const signal = options.signal ?? new AbortController().signal
     let pause = 25
     let last: EtcdError | undefined
     for (;;) {
@@ -122,7 +124,7 @@ export class Transport {
           headers: this.#headers(),
           body: body(),
           streamAnswer: stream,
-          timeoutMs: left(),
+          timeoutMs: options.blocking === true ? undefined : left(),
           signal,
           fetch: this.#fetch,
         })

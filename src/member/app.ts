@@ -25,17 +25,21 @@ import {
 } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import * as cluster from './cluster-service.ts'
+import * as election from './election-service.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
 import { bodyCap, readBody } from './http-body.ts'
 import { handleKeepAlive } from './keepalive-http.ts'
 import * as kv from './kv-service.ts'
 import * as lease from './lease-service.ts'
+import * as lock from './lock-service.ts'
 import * as maintenance from './maintenance-service.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
+import { handleObserve } from './observe-http.ts'
 import { handleSnapshot } from './snapshot-http.ts'
 import { handleWatch } from './watch-http.ts'
 
-type Unary = (m: MemberContext, req: any) => unknown
+/** `signal` aborts when the client disconnects (ends blocking calls: lock, campaign). */
+type Unary = (m: MemberContext, req: any, signal: AbortSignal) => unknown
 
 const UNARY: Readonly<Record<string, Unary>> = {
   'kv.range': kv.range,
@@ -58,12 +62,20 @@ const UNARY: Readonly<Record<string, Unary>> = {
   'maintenance.alarm': maintenance.alarm,
   'maintenance.defragment': maintenance.defragment,
   'maintenance.transfer-leadership': maintenance.moveLeader,
+  'lock.lock': lock.lock,
+  'lock.unlock': lock.unlock,
+  'election.campaign': election.campaign,
+  'election.proclaim': election.proclaim,
+  'election.leader': election.leader,
+  'election.resign': election.resign,
 }
 
 /** Calls answered by the leader only: its clock (leases) or its decision (membership). */
 const LEADER_ONLY: ReadonlySet<string> = new Set([
   'lease.keepalive',
   'lease.timetolive',
+  'lock.lock',
+  'election.campaign',
   'cluster.member.add',
   'cluster.member.remove',
   'cluster.member.update',
@@ -92,7 +104,7 @@ async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request): Pr
     const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
   }
-  const res = await handler(m, req)
+  const res = await handler(m, req, request.signal)
   return toResponse(jsonResponse(encodeResponse(ep, res, headerContext(m))))
 }
 
@@ -134,7 +146,12 @@ export function createMemberApp(options: MemberAppOptions): Hono {
       if (LEADER_ONLY.has(ep.name) && !m.actor.isLeader) return await forwardToLeader(m.actor, request, request.body)
       if (ep.name === 'watch') return await handleWatch(m, request)
       if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
-      if (ep.name === 'maintenance.snapshot') return await handleSnapshot(m)
+      if (ep.name === 'maintenance.snapshot') {
+        // etcd's gateway decodes the (empty) request first: a malformed body is a 400, not a snapshot.
+        decodeRequest(ep, await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes), m.limits)
+        return await handleSnapshot(m)
+      }
+      if (ep.name === 'election.observe') return await handleObserve(m, request)
       return await runUnary(m, ep, request)
     } catch (err) {
       if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')

@@ -110,6 +110,8 @@ export class Lessor {
     if (lease === undefined) return null
     if (!this.#primary) return fullMs(lease)
     this.#catchUp(nowMs)
+    // Offered for revoke: it has run out, whatever retry deadline it was given.
+    if (this.#expiring.has(id)) return 0
     const deadline = this.#deadline.get(id)
     return deadline === undefined ? fullMs(lease) : Math.max(0, deadline - nowMs)
   }
