@@ -137,13 +137,19 @@ const HOP_HEADERS = [
 
 /**
  * A member's answer as the gateway's own: same status and body, without the hop-by-hop headers;
- * a stream is passed on in whole lines (line-stream.ts).
+ * a stream is passed on in whole lines (line-stream.ts), marked `Content-Encoding: identity` so
+ * that no layer in front compresses it: Cloudflare's edge (and wrangler dev, which mimics it)
+ * gzips application/json answers for clients that accept gzip, and gzip holds back a watch's
+ * small messages until its window fills. (The member's own Content-Encoding is a hop header:
+ * fetch has already decoded the body.)
  */
 function passOn(response: Response, stream: boolean): Response {
   const headers = new Headers(response.headers)
   for (const name of HOP_HEADERS) headers.delete(name)
-  const body = stream && response.body !== null ? wholeLines(response.body) : response.body
-  return new Response(body, { status: response.status, headers })
+  const init = { status: response.status, headers }
+  if (!stream || response.body === null) return new Response(response.body, init)
+  headers.set('content-encoding', 'identity')
+  return new Response(wholeLines(response.body), init)
 }
 
 /**

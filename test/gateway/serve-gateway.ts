@@ -1,11 +1,14 @@
 /**
  * Serves a gateway app over real HTTP on 127.0.0.1 (a free port) for tests, and closes it with
- * every connection it holds.
+ * every connection it holds. Also the shape the shared gateway suite (gateway.suite.ts) runs
+ * against: a {@link StartGateway} (this Node one, or wrangler-harness.ts's Worker under workerd)
+ * and the tests that do not apply to a runtime, each with its reason.
  *
  * @module
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
 import { serve } from '@hono/node-server'
 import { createGatewayApp, type GatewayOptions } from '../../src/gateway/index.ts'
 
@@ -13,6 +16,12 @@ export interface RunningGateway {
   readonly url: string
   close(): Promise<void>
 }
+
+/** Starts one gateway in front of the given members; the suite closes what it starts. */
+export type StartGateway = (options: GatewayOptions) => Promise<RunningGateway>
+
+/** Test name → why this runtime cannot run it (shown as the test's SKIP reason). */
+export type NotApplicable = Readonly<Record<string, string>>
 
 export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const app = createGatewayApp(options)
@@ -35,4 +44,17 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers })
   const text = await res.text()
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) }
+}
+
+/**
+ * A suite's `test`: registers the test unless this runtime lists it as not applicable (with the
+ * reason, kept next to the runtime's suite run); records every name it saw.
+ */
+export type SuiteTest = (name: string, fn: () => Promise<void>) => void
+
+export function suiteTest(notApplicable: NotApplicable, seen: Set<string>): SuiteTest {
+  return (name, fn) => {
+    seen.add(name)
+    if (notApplicable[name] === undefined) test(name, fn)
+  }
 }
