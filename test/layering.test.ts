@@ -122,7 +122,9 @@ test('the layering check itself catches a clock in raft, a node: import in mvcc,
 })
 
 test('the member actor and its tick duties use no clock, timer or randomness but their ports', () => {
-  const problems = ACTOR_FILES.flatMap((f) => nondeterminism(readFileSync(join(SRC, f), 'utf8')).map((w) => `${f}: uses ${w}`))
+  const problems = ACTOR_FILES.flatMap((f) =>
+    nondeterminism(readFileSync(join(SRC, f), 'utf8')).map((what) => `${f}: uses ${what}`),
+  )
   assert.deepEqual(problems, [])
   assert.deepEqual(nondeterminism('const deadline = Date.now() + 5'), ['Date\\.now'])
   assert.deepEqual(nondeterminism('setTimeout(() => tick(), 10)'), ['\\bsetTimeout\\b'])

@@ -34,7 +34,7 @@ const child = spawn(
 let tail = ''
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk)
-  tail = (tail + chunk.toString("utf8")).slice(-1_000_000)
+  tail = (tail + chunk.toString('utf8')).slice(-1_000_000)
 })
 child.on('close', (code) => {
   const count = (label: string): number => {

@@ -67,6 +67,13 @@ export interface ActorEvents {
   onLeaderChange?(lead: number, term: number): void
   onApplied?(entries: number): void
   onProposalFailed?(): void
+  /**
+   * Observer tap for the simulator's checkers: the Ready's snapshot, entries and hard state are
+   * in storage (durable unless `ready.mustSync` is false); its messages have not gone out yet.
+   */
+  onPersisted?(ready: Ready): void
+  /** Observer tap for the simulator's checkers: committed `entries` (index order) were applied. */
+  onAppliedEntries?(entries: readonly Entry[]): void
   /** Storage failed or the member was removed: the process must stop. */
   onFatal?(err: Error): void
 }
@@ -78,13 +85,21 @@ export class MemberActor {
   #store: MvccStore
   readonly #hub: WatchHub
   #cluster: ClusterTable
+  /** The database #store and #cluster were built on (see #sync). */
+  #db: Database
   readonly #proposals: Pending<Applied>
   readonly #reads: Pending<number>
   /** Read indexes whose ReadState arrived, waiting for apply: [index, key]. */
   #readsByIndex: Array<[number, string]> = []
   readonly #confWaiters: Pending<MemberInfo[]>
   readonly #events: ActorEvents
-  #seq = 0
+  /**
+   * Sequence number of this member's last request ID. Invariant: IDs never repeat across restarts,
+   * or an entry proposed by an earlier incarnation (applied after a restart) would answer a new
+   * request: each incarnation starts at its start time (ms) × 1024, so two incarnations overlap
+   * only if one made more than 1024 requests per ms of the time until the next one started.
+   */
+  #seq: number
   #busy = false
   #soft: SoftState = { lead: NONE, role: 'follower' }
   #fatal: Error | null = null
@@ -95,13 +110,15 @@ export class MemberActor {
     this.config = config
     this.#ports = ports
     this.#events = events
+    this.#seq = Math.floor(ports.clock.now()) * 1024
     const { storage } = ports
+    this.#db = storage.db
     this.#store = new MvccStore(storage.db, config.store)
     // The hub reads history through this indirection, so it survives a snapshot replacing the store.
     const history: HistorySource = {
-      currentRevision: () => this.#store.currentRevision(),
-      compactRevision: () => this.#store.compactRevision(),
-      eventsBetween: (from, to, key, rangeEnd, max) => this.#store.eventsBetween(from, to, key, rangeEnd, max),
+      currentRevision: () => this.store.currentRevision(),
+      compactRevision: () => this.store.compactRevision(),
+      eventsBetween: (from, to, key, rangeEnd, max) => this.store.eventsBetween(from, to, key, rangeEnd, max),
     }
     this.#hub = new WatchHub(history)
     this.#cluster = new ClusterTable(storage.db)
@@ -130,6 +147,7 @@ export class MemberActor {
   // ---- what other parts of the member read ----------------------------------------------
 
   get store(): MvccStore {
+    this.#sync()
     return this.#store
   }
 
@@ -171,15 +189,18 @@ export class MemberActor {
   }
 
   members(): MemberInfo[] {
+    this.#sync()
     return this.#cluster.list()
   }
 
   member(id: number): MemberInfo | undefined {
+    this.#sync()
     return this.#cluster.get(id)
   }
 
   /** True for an ID that once belonged to a member that was removed. */
   isRemovedId(id: number): boolean {
+    this.#sync()
     return this.#cluster.isRemoved(id)
   }
 
@@ -202,7 +223,7 @@ export class MemberActor {
   /** Proposes an MVCC command; resolves once it is applied on this member. */
   async propose(command: Command): Promise<Applied> {
     this.#usable()
-    this.#store.admit(command)
+    this.store.admit(command)
     const id = this.#nextId()
     return this.#proposeEnvelope({ id, kind: 'mvcc', command: encodeCommand(command) })
   }
@@ -286,7 +307,8 @@ export class MemberActor {
     const { storage, mesh } = this.#ports
     await storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
     if (this.#stopped) return
-    if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#reload()
+    this.#events.onPersisted?.(rd)
+    if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#sync()
     if (rd.messages.length > 0) mesh.send(rd.messages)
     if (rd.softState !== null) this.#onSoftState(rd.softState)
     this.#apply(rd.committedEntries)
@@ -296,9 +318,22 @@ export class MemberActor {
     void storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
   }
 
+  /**
+   * Rebuilds what reads the database if the storage replaced it. Installing a leader's snapshot
+   * swaps in the new database and closes the old one at once, but saveReady resolves only after
+   * the new one is durable; requests, ticks and duties that ran in between used the closed one
+   * (500 "Statement closed" / "out of memory" answers, and an uncaught throw from a tick that
+   * killed the process). So every reader comes through here (`store`, `members()`, …): the new
+   * database already holds the whole snapshot, and building on it early is safe.
+   */
+  #sync(): void {
+    if (this.#db !== this.#ports.storage.db) this.#reload()
+  }
+
   /** The database was replaced by a leader's snapshot: rebuild everything that reads it. */
   #reload(): void {
     const db = this.#ports.storage.db
+    this.#db = db
     this.#store = new MvccStore(db, this.config.store)
     if (this.isLeader) this.#store.lessor.promote(this.#ports.clock.now(), this.config.tickMs * this.config.electionTicks)
     this.#hub.restored()
@@ -353,6 +388,7 @@ export class MemberActor {
       }
     })
     this.#events.onApplied?.(entries.length)
+    this.#events.onAppliedEntries?.(entries)
   }
 
   #applyConfChange(e: Entry): void {

@@ -63,6 +63,11 @@ export class Member {
     this.#clock = clock
   }
 
+  /** The member's storage, for reading only (the simulator inspects what recovery found). */
+  get storage(): MemberStorage {
+    return this.#storage
+  }
+
   /** Starts ticking. */
   start(): void {
     this.#ticker ??= every(this.#clock, this.actor.config.tickMs, () => {
@@ -106,6 +111,18 @@ async function bootstrap(storage: MemberStorage, config: MemberConfig, store: St
   await storage.checkpoint(1, confState)
 }
 
+/**
+ * A member joining an existing cluster knows no peers until the leader's first snapshot brings the
+ * replicated member list, yet its mesh only talks to (and accepts) members of its table: seed the
+ * table with the running members' list. The snapshot then replaces it (it replaces the database).
+ */
+async function seedMembers(storage: MemberStorage, config: MemberConfig, fetchMembers: FetchMembers): Promise<void> {
+  const others = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, urls]) => urls)
+  const { members } = await fetchMembers(others)
+  const cluster = new ClusterTable(storage.db)
+  for (const m of members) cluster.upsert(m)
+}
+
 export async function openMember(
   config: MemberConfig,
   ports: MemberPorts,
@@ -123,6 +140,7 @@ export async function openMember(
   const store: StoreConfig = { quotaBytes: config.quotaBackendBytes, maxTxnOps: config.maxTxnOps, ...tuning.store }
   const fresh = storage.checkpointIndex === 0 && storage.raftLog.lastIndex() === 0
   if (fresh && config.initialClusterState === 'new') await bootstrap(storage, config, store)
+  else if (fresh) await seedMembers(storage, config, ports.fetchMembers)
   ports.log.info(
     { memberId: identity.memberId, clusterId: identity.clusterId, recovery: storage.recovery, fresh },
     fresh ? 'starting a new member' : 'recovered member state',

@@ -36,6 +36,15 @@ export type Rule =
   | 'read-linearizability'
   | 'liveness'
   | 'exception'
+  // The member driver's own rules (member-node.ts, member-workload.ts, member-harness.ts):
+  /** A member could not reopen its crashed disk, or stopped on an error no injected fault explains. */
+  | 'recovery'
+  /** Converged members at the same applied index hold different MVCC state (store.hash, hashKv). */
+  | 'mvcc-hash'
+  /** An acknowledged put is missing or changed after convergence. */
+  | 'acked-write-lost'
+  /** An answer (read or write) contradicts one acknowledged before the request was sent. */
+  | 'linearizability'
 
 export interface Violation {
   readonly rule: Rule

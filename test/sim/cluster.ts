@@ -1,17 +1,19 @@
 /**
  * N nodes over one simulated network and one disk each, driven from the scheduler. The cluster
- * owns the per-node lifecycle; what a node *is* comes from a {@link NodeFactory} (today a
- * RaftNode over its SimDisk, later the production member actor), so nothing here knows Raft's
+ * owns the per-node lifecycle; what a node *is* comes from a {@link NodeDriver} (a RaftNode over
+ * its SimDisk, or the production member over a MemoryDisk), so nothing here knows Raft's
  * internals beyond the {@link SimNode} port.
  *
  * Lifecycle of a slot (ids are never reused):
  *
- *   spawn/found ──► up ──crash──► down ──restart──► up …
+ *   spawn/found ──► up ──crash / exit──► down ──restart──► up …
  *                    └── its removal applied anywhere ──► removed (stopped a few ticks later)
  *
  * A crash stops the process (every scheduled callback of it is dropped) and power-fails its disk:
- * unsynced writes are lost. A restart starts a new incarnation over what the disk kept. Each up
- * node ticks every `tickMs` at its own phase. Messages to a down, removed or unknown node vanish;
+ * unsynced writes are lost. A node that exits on its own (host.exit) is crashed the same way and
+ * restarted `EXIT_RESTART_TICKS` ticks later. A restart starts a new incarnation over what the disk
+ * kept. Each up node that has a `tick` is ticked every `tickMs` at its own phase. Messages to a
+ * down, removed or unknown node vanish;
  * the sender learns of undeliverable snapshots and partitions a moment later (reportSnapshot /
  * reportUnreachable), as a transport would.
  *
@@ -20,18 +22,9 @@
 import { describeMessage } from '../../src/raft/index.ts'
 import type { ConfChange, ConfState, Message, NodeId } from '../../src/raft/types.ts'
 import { Network, type DropReason, type NetworkOptions } from './network.ts'
-import type { NodeHost, NodeObserver, NodeStatus, SimNode } from './node-port.ts'
+import type { NodeDriver, NodeHost, NodeMedium, NodeObserver, NodeStatus, SimNode } from './node-port.ts'
 import type { Prng } from './prng.ts'
 import type { Scheduler, Timer } from './scheduler.ts'
-import {
-  SimDisk,
-  emptyImage,
-  foundingImage,
-  newDiskCounts,
-  type DiskCounts,
-  type DiskImage,
-  type DiskOptions,
-} from './sim-disk.ts'
 
 export interface ClusterOptions {
   /** Founding voters, ids 1..nodeCount. */
@@ -39,14 +32,15 @@ export interface ClusterOptions {
   /** Virtual ms between two ticks of a node. */
   readonly tickMs: number
   readonly network: NetworkOptions
-  readonly disk: DiskOptions
 }
 
-/** Starts one incarnation of node `host.id` over `disk`; `prng` is that incarnation's own stream. */
-export type NodeFactory = (host: NodeHost, disk: SimDisk, prng: Prng) => SimNode
+/** Ticks from a node's exit (host.exit) to its restart. */
+export const EXIT_RESTART_TICKS = 10
 
 export interface ClusterCounts {
   crashes: number
+  /** Nodes that ended on their own (host.exit) and were restarted. */
+  exits: number
   restarts: number
   spawned: number
   removed: number
@@ -56,18 +50,19 @@ export interface ClusterCounts {
   droppedAtDownNode: number
 }
 
-interface Slot {
+interface Slot<N, M> {
   readonly id: NodeId
-  readonly disk: SimDisk
-  node: SimNode | null
+  readonly disk: M
+  node: N | null
   removed: boolean
   incarnation: number
   ticker: Timer | null
 }
 
-export class Cluster {
+export class Cluster<N extends SimNode, M extends NodeMedium> {
   readonly counts: ClusterCounts = {
     crashes: 0,
+    exits: 0,
     restarts: 0,
     spawned: 0,
     removed: 0,
@@ -76,16 +71,15 @@ export class Cluster {
     snapshotsInstalled: 0,
     droppedAtDownNode: 0,
   }
-  readonly diskCounts: DiskCounts = newDiskCounts()
   readonly network: Network<Message>
   readonly #prng: Prng
   readonly #diskPrng: Prng
   readonly #options: ClusterOptions
   readonly #scheduler: Scheduler
-  readonly #factory: NodeFactory
+  readonly #driver: NodeDriver<N, M>
   readonly #observer: NodeObserver
   readonly #onCrash: (id: NodeId) => void
-  readonly #slots = new Map<NodeId, Slot>()
+  readonly #slots = new Map<NodeId, Slot<N, M>>()
   readonly #appliedChanges = new Set<string>()
   #nextId: NodeId
 
@@ -93,7 +87,7 @@ export class Cluster {
     streams: { cluster: Prng; network: Prng; disk: Prng },
     options: ClusterOptions,
     scheduler: Scheduler,
-    factory: NodeFactory,
+    driver: NodeDriver<N, M>,
     observer: NodeObserver,
     onCrash: (id: NodeId) => void,
   ) {
@@ -101,7 +95,7 @@ export class Cluster {
     this.#diskPrng = streams.disk
     this.#options = options
     this.#scheduler = scheduler
-    this.#factory = factory
+    this.#driver = driver
     this.#onCrash = onCrash
     this.#observer = {
       ...observer,
@@ -120,8 +114,7 @@ export class Cluster {
     )
     const voters = Array.from({ length: options.nodeCount }, (_, i) => i + 1)
     this.#nextId = options.nodeCount + 1
-    const founding = foundingImage({ voters, learners: [] }, new Uint8Array(0))
-    for (const id of voters) this.#addSlot(id, founding)
+    for (const id of voters) this.#addSlot(id, voters)
   }
 
   /** Starts every founding member. */
@@ -142,7 +135,7 @@ export class Cluster {
     return [...this.#slots.values()].filter((s) => s.node === null && !s.removed).map((s) => s.id)
   }
 
-  node(id: NodeId): SimNode | null {
+  node(id: NodeId): N | null {
     return this.#slots.get(id)?.node ?? null
   }
 
@@ -169,11 +162,9 @@ export class Cluster {
   crash(id: NodeId): void {
     const slot = this.#slots.get(id)
     if (slot === undefined || slot.node === null) return
-    this.#stop(slot)
-    slot.disk.crash()
     this.counts.crashes++
     this.#observer.trace(() => `crash n${id}`)
-    this.#onCrash(id)
+    this.#kill(slot)
   }
 
   restart(id: NodeId): void {
@@ -189,36 +180,53 @@ export class Cluster {
     const id = this.#nextId++
     this.counts.spawned++
     this.#observer.trace(() => `spawn n${id}`)
-    this.#start(this.#addSlot(id, emptyImage()))
+    this.#start(this.#addSlot(id, null))
     return id
   }
 
-  #addSlot(id: NodeId, image: DiskImage): Slot {
-    const prng = this.#diskPrng.fork(`disk-${id}`)
-    const disk = new SimDisk(prng, this.#options.disk, this.#scheduler, this.diskCounts, image)
-    const slot: Slot = { id, disk, node: null, removed: false, incarnation: 0, ticker: null }
+  #addSlot(id: NodeId, founders: readonly NodeId[] | null): Slot<N, M> {
+    const disk = this.#driver.provision(id, founders, this.#diskPrng.fork(`disk-${id}`))
+    const slot: Slot<N, M> = { id, disk, node: null, removed: false, incarnation: 0, ticker: null }
     this.#slots.set(id, slot)
     return slot
   }
 
-  #start(slot: Slot): void {
-    slot.incarnation++
+  #start(slot: Slot<N, M>): void {
+    const incarnation = ++slot.incarnation
     const host: NodeHost = {
       id: slot.id,
       now: () => this.#scheduler.now,
       schedule: (delay, label, fn) => this.#scheduler.after(delay, label, fn),
       send: (ms) => this.#send(ms),
+      exit: (reason) => this.#exit(slot, incarnation, reason),
       observer: this.#observer,
     }
-    slot.node = this.#factory(host, slot.disk, this.#prng.fork(`node-${slot.id}-${slot.incarnation}`))
+    const node = this.#driver.start(host, slot.disk, this.#prng.fork(`node-${slot.id}-${incarnation}`))
+    slot.node = node
+    if (node.tick === undefined) return
     const tick = (): void => {
       slot.ticker = this.#scheduler.after(this.#options.tickMs, 'tick', tick)
-      slot.node?.tick()
+      slot.node?.tick?.()
     }
     slot.ticker = this.#scheduler.after(this.#prng.range(1, this.#options.tickMs), 'tick', tick)
   }
 
-  #stop(slot: Slot): void {
+  #exit(slot: Slot<N, M>, incarnation: number, reason: string): void {
+    if (slot.incarnation !== incarnation || slot.node === null) return
+    this.counts.exits++
+    this.#observer.trace(() => `exit n${slot.id}: ${reason}`)
+    this.#kill(slot)
+    this.#scheduler.after(EXIT_RESTART_TICKS * this.#options.tickMs, 'restart', () => this.restart(slot.id))
+  }
+
+  /** The process dies and the disk loses power. */
+  #kill(slot: Slot<N, M>): void {
+    this.#stop(slot)
+    slot.disk.crash()
+    this.#onCrash(slot.id)
+  }
+
+  #stop(slot: Slot<N, M>): void {
     slot.ticker?.cancel()
     slot.ticker = null
     slot.node?.stop()

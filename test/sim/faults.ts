@@ -15,6 +15,7 @@
 import type { ConfChange, NodeId } from '../../src/raft/types.ts'
 import type { Cluster } from './cluster.ts'
 import type { PartitionMode } from './network.ts'
+import type { NodeMedium, SimNode } from './node-port.ts'
 import type { Prng, Ratio } from './prng.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -46,9 +47,9 @@ export class Faults {
   readonly counts: FaultCounts = { confChangesProposed: 0, confChangesRejected: 0, transfers: 0 }
   readonly #prng: Prng
   readonly #options: FaultOptions
-  readonly #cluster: Cluster
+  readonly #cluster: Cluster<SimNode, NodeMedium>
 
-  constructor(prng: Prng, options: FaultOptions, cluster: Cluster) {
+  constructor(prng: Prng, options: FaultOptions, cluster: Cluster<SimNode, NodeMedium>) {
     this.#prng = prng
     this.#options = options
     this.#cluster = cluster

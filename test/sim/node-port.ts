@@ -1,9 +1,11 @@
 /**
  * The seam between the simulator and the code under test. The simulator owns the clock, the
  * network and the disks and hands each node a {@link NodeHost}; the node is driven through the
- * {@link SimNode} interface. Today raft-node.ts implements SimNode with a bare RawNode over a
- * SimDisk; later the production member actor takes its place (over the real storage module
- * and a fault-injecting Disk), and cluster.ts does not change.
+ * {@link SimNode} interface. A {@link NodeDriver} says what a node is. Two exist:
+ * - raft-node.ts: a bare RawNode over a SimDisk (fast; the Raft swarm);
+ * - member-node.ts: the production member (openMember: actor, duties, MVCC, storage) over the
+ *   real storage module on a fault-injecting MemoryDisk, with a simulated Mesh.
+ * cluster.ts only knows this seam.
  *
  * The {@link NodeObserver} taps are how the checkers see inside a node: what it wrote to its
  * log, what it committed and applied, which read states it got. A node reports them as they
@@ -21,6 +23,7 @@ import type {
   ReadState,
   Role,
 } from '../../src/raft/types.ts'
+import type { Prng } from './prng.ts'
 import type { Timer } from './scheduler.ts'
 import type { DiskImage } from './sim-disk.ts'
 
@@ -48,6 +51,12 @@ export interface NodeHost {
   now(): number
   schedule(delay: number, label: string, fn: () => void): Timer
   send(messages: readonly Message[]): void
+  /**
+   * The process ended on its own (a fatal storage error, a failed start): the cluster handles it
+   * as a crash (its disk is power-failed: after a failed fsync a file's state is unknown) and
+   * restarts it a little later. Ignored from an incarnation that is no longer running.
+   */
+  exit(reason: string): void
   readonly observer: NodeObserver
 }
 
@@ -65,7 +74,10 @@ export interface NodeObserver {
   leader(id: NodeId, term: number): void
   /** The node's commit index, as written with its hard state. */
   committed(id: NodeId, commit: number): void
-  /** The node applied `entry`; `hash` is its state machine's digest after it. */
+  /**
+   * The node applied `entry`; nodes that applied the same at its index give the same `hash` (a
+   * RaftNode: its state machine's digest after it; a member: the entry's own digest).
+   */
   applied(id: NodeId, entry: Entry, hash: number): void
   /** The node installed a snapshot: its state machine is now at (index, hash). */
   installed(id: NodeId, index: number, hash: number): void
@@ -76,18 +88,36 @@ export interface NodeObserver {
   trace(line: () => string): void
 }
 
-/** One incarnation of a node, as the simulator drives it. After `stop()` it is never called again. */
+/**
+ * One incarnation of a node, as the cluster and the nemesis drive it (the clients of each driver
+ * use its own node type). After `stop()` it is never called again.
+ */
 export interface SimNode {
   readonly id: NodeId
-  tick(): void
+  /** One Raft tick. A node that ticks itself through `host.schedule` leaves it out. */
+  tick?(): void
   receive(m: Message): void
-  propose(data: Uint8Array): ProposalResult
   proposeConfChange(cc: ConfChange): ProposalResult
-  readIndex(ctx: Uint8Array): ProposalResult
   transferLeader(to: NodeId): void
   reportUnreachable(id: NodeId): void
   reportSnapshot(id: NodeId, ok: boolean): void
   status(): NodeStatus
   /** The process dies: cancel every scheduled callback; volatile state is gone. */
   stop(): void
+}
+
+/** What a slot keeps across its node's incarnations (its disk); a crash power-fails it. */
+export interface NodeMedium {
+  crash(): void
+}
+
+/** What the nodes of a cluster are: the medium of each slot, and each incarnation over it. */
+export interface NodeDriver<N extends SimNode, M extends NodeMedium> {
+  /**
+   * The medium of a new slot `id`: a founding member's (`founders` lists the founding voters) or,
+   * for `founders === null`, a member's that joins later, which starts empty.
+   */
+  provision(id: NodeId, founders: readonly NodeId[] | null, prng: Prng): M
+  /** Starts one incarnation of node `host.id` over `medium`; `prng` is that incarnation's own stream. */
+  start(host: NodeHost, medium: M, prng: Prng): N
 }

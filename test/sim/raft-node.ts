@@ -9,7 +9,8 @@
  *
  * Invariant: at most one Ready is in progress; ready() is never called before the previous
  * advance(). The state machine is a {@link StateMachine}; every `compactEvery` applied entries it
- * is checkpointed into a snapshot and the log is compacted to it.
+ * is checkpointed into a snapshot and the log is compacted to it. {@link raftDriver} makes the
+ * cluster's nodes of this kind.
  *
  * @module
  */
@@ -23,9 +24,10 @@ import type {
   Ready,
   UnsafeKnobs,
 } from '../../src/raft/types.ts'
-import type { NodeHost, NodeStatus, PeerProgress, SimNode } from './node-port.ts'
+import type { NodeDriver, NodeHost, NodeStatus, PeerProgress, SimNode } from './node-port.ts'
 import type { Prng } from './prng.ts'
-import type { SimDisk } from './sim-disk.ts'
+import type { Scheduler } from './scheduler.ts'
+import { SimDisk, emptyImage, foundingImage, type DiskCounts, type DiskOptions } from './sim-disk.ts'
 import { StateMachine } from './state-machine.ts'
 
 /** Flow-control knobs of the Raft config, drawn per scenario (small values split MsgApps). */
@@ -46,6 +48,27 @@ export interface RaftNodeOptions {
   readonly passApplied: boolean
   readonly unsafe?: UnsafeKnobs
 }
+
+/**
+ * RaftNodes over SimDisks: a founding slot's disk holds the bootstrap snapshot of the founding
+ * voters, a joiner's is empty. `options` draws each incarnation's options from its stream.
+ */
+export function raftDriver(
+  disk: DiskOptions,
+  scheduler: Scheduler,
+  counts: DiskCounts,
+  options: (prng: Prng) => RaftNodeOptions,
+): NodeDriver<RaftNode, SimDisk> {
+  return {
+    provision: (_id, founders, prng) => {
+      const image = founders === null ? emptyImage() : foundingImage({ voters: [...founders], learners: [] }, EMPTY)
+      return new SimDisk(prng, disk, scheduler, counts, image)
+    },
+    start: (host, simDisk, prng) => new RaftNode(host, simDisk, prng, options(prng)),
+  }
+}
+
+const EMPTY = new Uint8Array(0)
 
 export class RaftNode implements SimNode {
   readonly id: NodeId

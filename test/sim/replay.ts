@@ -5,12 +5,14 @@
  *
  * @module
  */
-import type { UnsafeKnob } from './options.ts'
+import type { Driver, UnsafeKnob } from './options.ts'
 import { Prng, formatSeed } from './prng.ts'
 
 /** The command that replays `seed` exactly. */
-export function replayCommand(seed: number, unsafe: UnsafeKnob | null = null): string {
-  return `npm run sim -- --seed ${formatSeed(seed)}${unsafe ? ` --unsafe ${unsafe}` : ''}`
+export function replayCommand(seed: number, unsafe: UnsafeKnob | null = null, driver: Driver = 'raft'): string {
+  const knob = unsafe ? ` --unsafe ${unsafe}` : ''
+  const drv = driver === 'raft' ? '' : ` --driver ${driver}`
+  return `npm run sim -- --seed ${formatSeed(seed)}${drv}${knob}`
 }
 
 /** The first `n` seeds of the swarm with base seed `base` (a function of `base` only). */

@@ -15,8 +15,8 @@ const FIXED: readonly number[] = [
   0x12345678, 0x9abcdef0, 0x55555555, 0xaaaaaaaa, 0x13579bdf, 0x2468ace0, 0x7fffffff, 0xffffffff,
 ]
 
-function check(seed: number): void {
-  const r = runScenario(seed)
+async function check(seed: number): Promise<void> {
+  const r = await runScenario(seed)
   const v = r.violations[0]
   assert.equal(
     v,
@@ -28,8 +28,8 @@ function check(seed: number): void {
 
 for (const seed of FIXED) test(`seed ${formatSeed(seed)} is safe and converges`, () => check(seed))
 
-test('one random seed is safe and converges', () => {
+test('one random seed is safe and converges', async () => {
   const seed = randomInt(0, 0x100000000)
   console.log(`SEED=${formatSeed(seed)}`)
-  check(seed)
+  await check(seed)
 })

@@ -1,36 +1,45 @@
 /**
- * One scenario, start to finish, as a function of (seed, unsafe knob):
+ * One scenario, start to finish, as a function of (seed, driver, unsafe knob):
  *
  * 1. Draw the options from the seed; fork the PRNG into named streams (options, cluster,
  *    network, disk, workload, faults) so each part draws independently.
- * 2. Safety phase (`safetyMs` of virtual time): clients send requests, the nemesis injects
+ * 2. Build the driver's {@link Harness}: the cluster of its nodes and its clients (raft-harness.ts:
+ *    bare RawNodes; member-harness.ts: the production member).
+ * 3. Safety phase (`safetyMs` of virtual time): clients send requests, the nemesis injects
  *    faults, and the checker verifies every fact as it happens (see checker.ts).
- * 3. Liveness phase: stop the faults and clients, heal the network, restart every crashed
- *    member; within `livenessMs` there must be exactly one leader and every member of its
- *    configuration must have applied every acknowledged proposal. Otherwise: a `liveness`
- *    violation.
+ * 4. Liveness phase: stop the faults and clients, heal the network, restart every crashed
+ *    member; within `livenessMs` the harness's convergence condition must hold (one leader, and
+ *    every member of its configuration applied everything acknowledged; for members also equal
+ *    MVCC state). Otherwise: a `liveness` violation.
  *
  * A throw from the code under test ends the run as an `exception` violation. The run stops at
  * the first violation. Nothing here reads a clock: same seed + same code = same run.
  *
+ * Promises: the member's code is asynchronous (storage, reads, proposals). After each event the
+ * loop waits for `setImmediate`, which runs only once the microtask queue is empty: every promise
+ * continuation that the event set off has run before the next event. Nothing else runs in the
+ * process meanwhile, so the interleaving is a function of the event order, i.e. of the seed.
+ *
  * @module
  */
-import type { NodeId } from '../../src/raft/types.ts'
 import { Checker, type Violation } from './checker.ts'
-import { Cluster } from './cluster.ts'
+import type { Cluster } from './cluster.ts'
 import { Faults } from './faults.ts'
+import type { Harness, HarnessContext } from './harness.ts'
 import { hashString, hex32, mix } from './hash.ts'
-import type { NodeObserver } from './node-port.ts'
-import { drawOptions, type ScenarioOptions, type UnsafeKnob } from './options.ts'
+import { memberHarness } from './member-harness.ts'
+import type { NodeMedium, NodeObserver, SimNode } from './node-port.ts'
+import { drawOptions, type Driver, type ScenarioOptions, type UnsafeKnob } from './options.ts'
 import { Prng } from './prng.ts'
-import { RaftNode } from './raft-node.ts'
+import { raftHarness } from './raft-harness.ts'
 import { Scheduler } from './scheduler.ts'
-import { Workload } from './workload.ts'
 
 export interface RunOptions {
   /** Receives every trace line (time-stamped); tracing costs time, so it is off by default. */
   readonly trace?: (line: string) => void
   readonly unsafe?: UnsafeKnob | null
+  /** Default: raft. */
+  readonly driver?: Driver
 }
 
 export interface ScenarioResult {
@@ -47,17 +56,20 @@ export interface ScenarioResult {
 }
 
 /** The options scenario `seed` runs with (what vopr.ts prints before running it). */
-export function scenarioOptions(seed: number, unsafe: UnsafeKnob | null = null): ScenarioOptions {
-  return drawOptions(seed, new Prng(seed).fork('options'), unsafe)
+export function scenarioOptions(
+  seed: number,
+  unsafe: UnsafeKnob | null = null,
+  driver: Driver = 'raft',
+): ScenarioOptions {
+  return drawOptions(seed, new Prng(seed).fork('options'), unsafe, driver)
 }
 
-export function runScenario(seed: number, run: RunOptions = {}): ScenarioResult {
+export async function runScenario(seed: number, run: RunOptions = {}): Promise<ScenarioResult> {
   const root = new Prng(seed)
-  const options = scenarioOptions(seed, run.unsafe ?? null)
+  const options = scenarioOptions(seed, run.unsafe ?? null, run.driver ?? 'raft')
   const scheduler = new Scheduler()
   const checker = new Checker(seed, () => scheduler.now)
   const trace = run.trace
-  let workload: Workload | null = null
 
   const observer: NodeObserver = {
     recovered: (id, image) => checker.recovered(id, image),
@@ -69,71 +81,58 @@ export function runScenario(seed: number, run: RunOptions = {}): ScenarioResult 
       checker.leader(id, term)
     },
     committed: (id, commit) => checker.committed(id, commit),
-    applied: (id, entry, hash) => {
-      checker.applied(id, entry, hash)
-      workload?.applied(id, entry)
-    },
+    applied: (id, entry, hash) => checker.applied(id, entry, hash),
     installed: (id, index, hash) => checker.installed(id, index, hash),
     confChanged: (id, cc) => {
       if (trace) trace(`t=${scheduler.now} n${id} applies ${cc.type} n${cc.nodeId}`)
     },
-    readState: (id, rs) => {
-      checker.readState(id, rs)
-      workload?.readState(id, rs)
-    },
+    readState: (id, rs) => checker.readState(id, rs),
     trace: trace ? (line) => trace(`t=${scheduler.now} ${line()}`) : () => {},
   }
-
-  const cluster = new Cluster(
-    { cluster: root.fork('cluster'), network: root.fork('network'), disk: root.fork('disk') },
-    options.cluster,
-    scheduler,
-    (host, disk, prng) =>
-      new RaftNode(host, disk, prng, {
-        tuning: options.tuning,
-        preVote: options.preVote,
-        checkQuorum: options.checkQuorum,
-        electionTick: options.electionTick,
-        compactEvery: options.compactEvery,
-        passApplied: prng.ratio(options.passApplied),
-        ...(options.unsafe ? { unsafe: { [options.unsafe]: true } } : {}),
-      }),
-    observer,
-    (id) => workload?.crashed(id),
-  )
-  workload = new Workload(root.fork('workload'), options.workload, cluster, (key) => checker.readIssued(key))
+  const context: HarnessContext = { root, options, scheduler, checker, observer }
+  const harness = options.driver === 'member' ? await memberHarness(context) : raftHarness(context)
+  const { cluster, settle } = harness
   const faults = new Faults(root.fork('faults'), options.faults, cluster)
+  /** Runs events due by `limit` until `done()` or a violation. */
+  const runUntil = async (limit: number, done: () => boolean): Promise<void> => {
+    if (settle !== null) await settle()
+    while (!done() && checker.violations.length === 0 && scheduler.step(limit) !== null)
+      if (settle !== null) await settle()
+  }
 
   let convergedAfterMs: number | null = null
   try {
     cluster.start()
-    workload.run(scheduler, options.safetyMs)
+    harness.startClients(options.safetyMs)
     faults.run(scheduler, options.safetyMs)
-    while (checker.violations.length === 0 && scheduler.step(options.safetyMs) !== null);
+    await runUntil(options.safetyMs, () => false)
 
     if (checker.violations.length === 0) {
       trace?.(`t=${scheduler.now} liveness phase: heal, restart, no more faults`)
       const start = scheduler.now
       const deadline = start + options.livenessMs
+      harness.calm()
       cluster.network.calm()
       cluster.network.heal()
       for (const id of cluster.downIds()) cluster.restart(id)
-      const required = workload.ackedIndex
+      const required = harness.required()
       const poll = (): void => {
-        if (converged(cluster, required)) convergedAfterMs = scheduler.now - start
+        if (harness.converged(required)) convergedAfterMs = scheduler.now - start
         else scheduler.after(options.cluster.tickMs, 'liveness', poll)
       }
       scheduler.after(options.cluster.tickMs, 'liveness', poll)
-      while (convergedAfterMs === null && checker.violations.length === 0 && scheduler.step(deadline) !== null);
+      await runUntil(deadline, () => convergedAfterMs !== null)
       if (convergedAfterMs === null && checker.violations.length === 0)
         checker.report('liveness', cluster.upIds(), `not converged ${options.livenessMs} ms after healing: ${
-          stateOf(cluster, required)}`)
+          harness.describe(required)}`)
     }
   } catch (e) {
     checker.report('exception', [], e instanceof Error ? (e.stack ?? e.message) : String(e))
   }
 
-  const counts = flatCounts(cluster, workload, faults)
+  const counts = flatCounts(cluster, faults, harness)
+  const digest = digestOf(cluster, counts, checker.violations)
+  harness.dispose()
   return {
     options,
     violations: checker.violations,
@@ -141,29 +140,11 @@ export function runScenario(seed: number, run: RunOptions = {}): ScenarioResult 
     events: scheduler.ran,
     virtualMs: scheduler.now,
     convergedAfterMs,
-    digest: digestOf(cluster, counts, checker.violations),
+    digest,
   }
 }
 
-/** One leader, and every member of its configuration up and applied through `required`. */
-function converged(cluster: Cluster, required: number): boolean {
-  const all = cluster.statuses()
-  const leaders = all.filter((s) => s.role === 'leader')
-  if (leaders.length !== 1) return false
-  const leader = leaders[0] as (typeof all)[number]
-  const members: NodeId[] = [...leader.confState.voters, ...leader.confState.learners]
-  return members.every((id) => all.some((s) => s.id === id && s.applied >= required))
-}
-
-function stateOf(cluster: Cluster, required: number): string {
-  const nodes = cluster.statuses().map((s) => {
-    const conf = `v[${s.confState.voters}]/l[${s.confState.learners}]`
-    return `n${s.id}:${s.role}/t${s.term}/c${s.commit}/a${s.applied}/${conf}`
-  })
-  return `required applied ${required}; down [${cluster.downIds()}]; ${nodes.join(' ')}`
-}
-
-function flatCounts(cluster: Cluster, workload: Workload, faults: Faults): Record<string, number> {
+function flatCounts(cluster: Cluster<SimNode, NodeMedium>, faults: Faults, harness: Harness): Record<string, number> {
   const out: Record<string, number> = {}
   const add = (group: string, rec: object): void => {
     for (const [k, v] of Object.entries(rec)) {
@@ -171,15 +152,21 @@ function flatCounts(cluster: Cluster, workload: Workload, faults: Faults): Recor
       else add(`${group}.${k}`, v as object)
     }
   }
+  const { disk, client, node } = harness.counts()
   add('net', cluster.network.counts)
-  add('disk', cluster.diskCounts)
+  add('disk', disk)
   add('cluster', cluster.counts)
   add('faults', faults.counts)
-  add('client', workload.counts)
+  add('client', client)
+  if (node !== undefined) add('node', node)
   return out
 }
 
-function digestOf(cluster: Cluster, counts: Record<string, number>, violations: readonly Violation[]): string {
+function digestOf(
+  cluster: Cluster<SimNode, NodeMedium>,
+  counts: Record<string, number>,
+  violations: readonly Violation[],
+): string {
   let h = 0
   for (const s of cluster.statuses()) for (const n of [s.id, s.term, s.commit, s.applied]) h = mix(h, n)
   for (const [k, v] of Object.entries(counts)) h = mix(hashString(k, h), v)

@@ -4,8 +4,11 @@
  *   --seed 0x1234        run one scenario; prints SEED=…, every drawn option, then the result
  *   --seeds 2000         run a swarm of scenarios whose seeds derive from a printed base seed
  *   --from 0xBASE        the swarm's base seed (default: drawn at random and printed)
+ *   --driver raft|member the nodes: bare RawNodes (default, fast) or the production member
+ *                        actor with MVCC and storage (see member-node.ts)
  *   --trace              print the trace of every message, Ready and fault (single seed only)
- *   --unsafe KNOB        run a deliberately broken Raft (commitPreviousTermByCount | skipUpToDateCheck)
+ *   --unsafe KNOB        run a deliberately broken Raft (commitPreviousTermByCount |
+ *                        skipUpToDateCheck) or, with --driver member, member (ackBeforeFsync)
  *
  * With neither --seed nor --seeds, one scenario with a random seed runs. Exit code 1 on any
  * violation. The wall clock is read only here, for the seeds/second figure.
@@ -13,7 +16,7 @@
  * @module
  */
 import { randomInt } from 'node:crypto'
-import { describeOptions, UNSAFE_KNOBS, type UnsafeKnob } from './options.ts'
+import { DRIVERS, describeOptions, unsafeKnobs, type Driver, type UnsafeKnob } from './options.ts'
 import { formatSeed, parseSeed } from './prng.ts'
 import { replayCommand, swarmSeeds } from './replay.ts'
 import { hashString, hex32 } from './hash.ts'
@@ -26,10 +29,12 @@ interface Args {
   from: number | null
   trace: boolean
   unsafe: UnsafeKnob | null
+  driver: Driver
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seed: null, seeds: null, from: null, trace: false, unsafe: null }
+  const args: Args = { seed: null, seeds: null, from: null, trace: false, unsafe: null, driver: 'raft' }
+  let knob: string | null = null
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     const value = (): string => {
@@ -41,13 +46,18 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--seeds') args.seeds = Number(value())
     else if (flag === '--from') args.from = parseSeed(value())
     else if (flag === '--trace') args.trace = true
-    else if (flag === '--unsafe') {
-      const knob = value()
-      if (!(UNSAFE_KNOBS as readonly string[]).includes(knob)) {
-        throw new Error(`--unsafe ${UNSAFE_KNOBS.join('|')}`)
-      }
-      args.unsafe = knob as UnsafeKnob
+    else if (flag === '--unsafe') knob = value()
+    else if (flag === '--driver') {
+      const driver = value()
+      if (!(DRIVERS as readonly string[]).includes(driver)) throw new Error(`--driver ${DRIVERS.join('|')}`)
+      args.driver = driver as Driver
     } else throw new Error(`unknown argument ${flag}`)
+  }
+  if (knob !== null) {
+    const knobs = unsafeKnobs(args.driver)
+    if (!(knobs as readonly string[]).includes(knob))
+      throw new Error(`--driver ${args.driver} --unsafe ${knobs.join('|')}`)
+    args.unsafe = knob as UnsafeKnob
   }
   if (args.seeds !== null && (!Number.isInteger(args.seeds) || args.seeds < 1)) {
     throw new Error('--seeds N, N ≥ 1')
@@ -55,7 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
   return args
 }
 
-function one(seed: number, args: Args): boolean {
+async function one(seed: number, args: Args): Promise<boolean> {
   console.log(`SEED=${formatSeed(seed)}`)
   let traceHash = 0
   const trace = args.trace
@@ -64,8 +74,8 @@ function one(seed: number, args: Args): boolean {
         console.log(line)
       }
     : undefined
-  for (const line of describeOptions(scenarioOptions(seed, args.unsafe))) console.log(`  ${line}`)
-  const r = runScenario(seed, { ...(trace ? { trace } : {}), unsafe: args.unsafe })
+  for (const line of describeOptions(scenarioOptions(seed, args.unsafe, args.driver))) console.log(`  ${line}`)
+  const r = await runScenario(seed, { ...(trace ? { trace } : {}), unsafe: args.unsafe, driver: args.driver })
   const nonZero = Object.entries(r.counts).filter(([, v]) => v > 0)
   console.log(`counts: ${nonZero.map(([k, v]) => `${k}=${v}`).join(' ')}`)
   const traceDigest = trace ? ` trace_digest=${hex32(traceHash)}` : ''
@@ -74,33 +84,35 @@ function one(seed: number, args: Args): boolean {
     console.log(`OK: safe throughout; converged ${r.convergedAfterMs} ms after healing`)
     return true
   }
-  for (const v of r.violations) printViolation(v, args.unsafe, v.detail)
+  for (const v of r.violations) printViolation(v, args, v.detail)
   return false
 }
 
-function printViolation(v: Violation, unsafe: UnsafeKnob | null, detail: string): void {
+function printViolation(v: Violation, args: Args, detail: string): void {
   const where = `seed=${formatSeed(v.seed)} t=${v.time}ms nodes=[${v.nodes.join(',')}]`
   console.log(`VIOLATION ${v.rule} ${where}: ${detail}`)
-  console.log(`  replay: ${replayCommand(v.seed, unsafe)}`)
+  console.log(`  replay: ${replayCommand(v.seed, args.unsafe, args.driver)}`)
 }
 
-function swarm(n: number, args: Args): boolean {
+async function swarm(n: number, args: Args): Promise<boolean> {
   const base = args.from ?? randomInt(0, 0x100000000)
-  console.log(`BASE_SEED=${formatSeed(base)} seeds=${n} unsafe=${args.unsafe ?? 'none'}`)
+  console.log(`BASE_SEED=${formatSeed(base)} seeds=${n} driver=${args.driver} unsafe=${args.unsafe ?? 'none'}`)
   const knob = args.unsafe ? ` --unsafe ${args.unsafe}` : ''
-  console.log(`  rerun: npm run sim -- --seeds ${n} --from ${formatSeed(base)}${knob}`)
+  const driver = args.driver === 'raft' ? '' : ` --driver ${args.driver}`
+  console.log(`  rerun: npm run sim -- --seeds ${n} --from ${formatSeed(base)}${driver}${knob}`)
   const totals: Record<string, number> = {}
   const failed: ScenarioResult[] = []
   let maxConverge = 0
   let events = 0
   const started = performance.now()
   for (const [i, seed] of swarmSeeds(base, n).entries()) {
-    const r = runScenario(seed, { unsafe: args.unsafe })
+    const r = await runScenario(seed, { unsafe: args.unsafe, driver: args.driver })
     events += r.events
     for (const [k, v] of Object.entries(r.counts)) totals[k] = (totals[k] ?? 0) + v
     if (r.violations.length > 0) failed.push(r)
     maxConverge = Math.max(maxConverge, r.convergedAfterMs ?? 0)
-    if ((i + 1) % 250 === 0) console.error(`  … ${i + 1}/${n} seeds, ${failed.length} failing`)
+    const every = args.driver === 'raft' ? 250 : 10
+    if ((i + 1) % every === 0) console.error(`  … ${i + 1}/${n} seeds, ${failed.length} failing`)
   }
   const secs = (performance.now() - started) / 1000
   console.log(`seeds run: ${n} in ${secs.toFixed(1)} s = ${(n / secs).toFixed(1)} seeds/s (${events} events)`)
@@ -110,11 +122,12 @@ function swarm(n: number, args: Args): boolean {
   console.log(`violations: ${failed.length} seed(s)`)
   for (const r of failed) {
     const v = r.violations[0]
-    if (v !== undefined) printViolation(v, args.unsafe, v.detail.split('\n')[0] as string)
+    if (v !== undefined) printViolation(v, args, v.detail.split('\n')[0] as string)
   }
   return failed.length === 0
 }
 
 const args = parseArgs(process.argv.slice(2))
-const ok = args.seeds !== null ? swarm(args.seeds, args) : one(args.seed ?? randomInt(0, 0x100000000), args)
+const ok =
+  args.seeds !== null ? await swarm(args.seeds, args) : await one(args.seed ?? randomInt(0, 0x100000000), args)
 process.exitCode = ok ? 0 : 1

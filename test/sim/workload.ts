@@ -10,8 +10,7 @@
  *
  * @module
  */
-import type { Entry, NodeId, ReadState } from '../../src/raft/types.ts'
-import type { SimNode } from './node-port.ts'
+import type { Entry, NodeId, ProposalResult, ReadState } from '../../src/raft/types.ts'
 import type { Prng, Ratio } from './prng.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -33,11 +32,17 @@ export interface WorkloadCounts {
   readsAnswered: number
 }
 
+/** The client side of a Raft node (raft-node.ts). */
+export interface RaftClientPort {
+  propose(data: Uint8Array): ProposalResult
+  readIndex(ctx: Uint8Array): ProposalResult
+}
+
 /** What the workload needs from the cluster. */
 export interface WorkloadTarget {
   leaderId(): NodeId | null
   upIds(): NodeId[]
-  node(id: NodeId): SimNode | null
+  node(id: NodeId): RaftClientPort | null
 }
 
 const encoder = new TextEncoder()
