@@ -5,6 +5,7 @@
  *   /v3/… and /v3beta/…   POST, forwarded to the cluster by the rules of routes.ts and proxy.ts
  *   /health               GET: 200 {"health":"true"} when a leader answers, else 503
  *   /version              GET, passed on from a member
+ *   /ui, /ui/…            GET: the web dashboard and its cluster snapshot (ui.ts)
  *   OPTIONS anything      200 with the CORS headers etcd sends on every response
  *
  * A request may name the member it is for with the `Edgecd-Member` header (its client URL, or its
@@ -20,6 +21,7 @@ import { MemberDirectory } from './members.ts'
 import { proxy, type ProxySettings } from './proxy.ts'
 import { ReplayableBody } from './replayable-body.ts'
 import { refine, routeOf } from './routes.ts'
+import { mountUi } from './ui.ts'
 
 export interface GatewayOptions {
   /** Client URLs of the members, e.g. `http://127.0.0.1:2381`. */
@@ -82,6 +84,9 @@ export function createGatewayApp(options: GatewayOptions): Hono {
       settings,
     ),
   )
+
+  const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
+  mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
 
   app.all('*', async (c) => {
     const found = route(c.req.method, c.req.path)
