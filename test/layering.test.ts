@@ -51,6 +51,8 @@ export const ACTOR_FILES: readonly string[] = [
   'member/auto-compactor.ts',
   'member/envelope.ts',
   'member/cluster-table.ts',
+  'member/auth-store.ts',
+  'member/auth-errors.ts',
 ]
 
 /** The clocks, timers and randomness `source` uses outside comments. */

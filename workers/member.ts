@@ -8,6 +8,9 @@
  * The only place real implementations are picked: the node:fs disk, the ws mesh served through
  * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
+ * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts).
+ * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
+ * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
  *
  * Test-only storage faults (off unless set; used by test/chaos): `EDGECD_FAULT_DISK=slow:<ms>`
  * delays every fsync (and atomic write) by that many milliseconds; `EDGECD_FAULT_DISK=eio-after:<n>`
@@ -17,13 +20,17 @@
  * @module
  */
 import type { Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { serve, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
-import { createMemberApp, fetchMembersOver, MemberMetrics, openMember, parseMemberConfig, realClock, type Member } from '../src/member/index.ts'
+import {
+  AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
+  guardPeerRoute, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls, type Member,
+} from '../src/member/index.ts'
 
 const config = (() => {
   try {
@@ -34,6 +41,16 @@ const config = (() => {
   }
 })()
 const log = pino({ level: config.logLevel, base: { member: config.name } })
+const security = config.security ?? DEFAULT_SECURITY
+const tls = (() => {
+  try {
+    return { server: serverTls(security), dial: dialTls(security) }
+  } catch (err) {
+    console.error(`edgecd member: cannot read the TLS files: ${(err as Error).message}`)
+    process.exit(2)
+  }
+})()
+const memberToMember = memberFetch(tls.dial)
 let member: Member | null = null
 const metrics = new MemberMetrics(() => member?.actor ?? null)
 
@@ -107,8 +124,9 @@ try {
           clusterId: String(identity.clusterId),
           peers: new Map(),
           log: (event, fields) => log.debug(fields, `mesh: ${event}`),
+          tls: tls.dial,
         }),
-      fetchMembers: fetchMembersOver(fetch),
+      fetchMembers: fetchMembersOver(memberToMember),
     },
     {},
     { ...metrics.events(), onFatal: (err) => void exit(1, err.message) },
@@ -125,9 +143,19 @@ const app = createMemberApp({
     limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
     clusterToken: config.initialClusterToken,
     version: '3.4.23',
+    auth: new AuthGate(
+      {
+        tokens: { mode: security.authToken, ttlMs: security.authTokenTtlMs, key: security.authTokenKey },
+        failures: DEFAULT_FAILURE_LIMITS,
+      },
+      realClock.now,
+    ),
+    streams: { maxWatchers: security.maxWatchersPerStream, maxLeases: security.maxLeasesPerStream },
+    fetch: memberToMember,
   },
-  peerRoute: createPeerRoute(upgradeWebSocket, member.mesh as WsMesh),
+  peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
   metrics: () => metrics.render(),
+  connection: connectionOf(security),
 })
 server = serve(
   {
@@ -135,11 +163,14 @@ server = serve(
     hostname: url.hostname,
     port: Number(url.port),
     websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
+    ...(tls.server === null ? {} : { createServer: createHttpsServer, serverOptions: tls.server }),
   },
   () => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers'),
 ) as Server
 server.on('error', (err) => void exit(1, `cannot listen on ${url.href}: ${err.message}`))
-if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost' && url.protocol === 'http:')
+server.requestTimeout = 0
+server.headersTimeout = 10_000
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
   log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
 member.start()
 process.once('SIGTERM', () => void exit(0, 'SIGTERM'))

@@ -9,7 +9,8 @@
  *   --dial-timeout       EDGECD_DIAL_TIMEOUT, ETCDCTL_DIAL_TIMEOUT  2s    (streams must open within it)
  *   --command-timeout    EDGECD_COMMAND_TIMEOUT, …                  5s    (one request, failover included)
  *   --hex                EDGECD_HEX, ETCDCTL_HEX                    false (keys and values as \x hex)
- *   --user name[:pw]     EDGECD_USER, ETCDCTL_USER                  none  (authenticate first)
+ *   --user name[:pw]     EDGECD_USER, ETCDCTL_USER                  none  (authenticate first; no
+ *                                                                         password: prompted for)
  *   --password           EDGECD_PASSWORD, ETCDCTL_PASSWORD
  *
  * @module
@@ -19,6 +20,7 @@ import { createClient, type Client } from '../client/index.ts'
 import { Transport } from '../client/transport.ts'
 import { CliError, ExitCode } from './errors.ts'
 import { Printer, type Format, type Output } from './output.ts'
+import { readPassword } from './password.ts'
 
 export interface GlobalOptions {
   /** As the user wrote them (shown in endpoint tables). */
@@ -141,9 +143,7 @@ export class Cli {
     if (user === undefined) return undefined
     const colon = user.indexOf(':')
     const name = colon < 0 ? user : user.slice(0, colon)
-    const password = colon < 0 ? this.globals.password : user.slice(colon + 1)
-    if (password === undefined)
-      throw new CliError(ExitCode.BadArgs, '--user without a password: give --user name:password or --password')
+    const password = (colon < 0 ? this.globals.password : user.slice(colon + 1)) ?? (await readPassword('Password: '))
     const transport = new Transport({ endpoints: this.urls, timeoutMs: this.globals.commandTimeoutMs })
     const res = await transport.call(authAuthenticate, { name, password }, { idempotent: true })
     return res.token

@@ -174,6 +174,12 @@ export class Printer {
     return new Printer(this.format, this.#out, { ...this.#options, ...options })
   }
 
+  /** An answer of `ep`: the gateway's JSON, or the given simple-format lines. */
+  answer<Req, Res, Wire>(ep: Endpoint<Req, Res, Wire>, res: Res | Answer<Res>, simple: readonly string[]): void {
+    if (this.#json(ep, res)) return
+    for (const line of simple) this.#out.out(line)
+  }
+
   /** `countOnly`: the range was asked for its count (printed as a number in simple format). */
   get(res: Answer<RangeResponse> | RangeResponse, options: { readonly countOnly?: boolean } = {}): void {
     if (this.#json(kvRange, res)) return

@@ -13,6 +13,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
+import { registerAuth } from './auth.ts'
 import { registerConcurrency } from './concurrency.ts'
 import { Cli, resolveGlobals } from './context.ts'
 import { registerEndpoint } from './endpoint.ts'
@@ -75,6 +76,7 @@ export async function run(
   registerMaintenance(program, cli)
   registerSnapshot(program, cli)
   registerConcurrency(program, cli)
+  registerAuth(program, cli)
   registerUp(program)
   program
     .command('version')

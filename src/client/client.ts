@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { AuthClient } from './auth.ts'
 import { ClusterClient } from './cluster.ts'
 import { ElectionClient } from './election.ts'
 import type { Bytes } from './keys.ts'
@@ -30,6 +31,8 @@ export interface Client {
   readonly lease: LeaseClient
   readonly cluster: ClusterClient
   readonly maintenance: MaintenanceClient
+  /** Users, roles and permissions; `authenticate` for a token. */
+  readonly auth: AuthClient
   /** The v3lock calls (blocking); see Mutex for a lock held under a Session. */
   readonly lock: LockClient
   /** The v3election calls (campaign blocks); see Election for a candidate under a Session. */
@@ -47,6 +50,7 @@ export function createClient(options: ClientOptions): Client {
     lease: new LeaseClient(transport),
     cluster: new ClusterClient(transport),
     maintenance: new MaintenanceClient(transport),
+    auth: new AuthClient(transport),
     lock: new LockClient(transport),
     election: new ElectionClient(transport),
     watch: (key, watchOptions) => new Watch(transport, key, watchOptions),

@@ -13,6 +13,7 @@ export { op, type RangeOptions, type PutOptions, type DeleteOptions } from './re
 export { Watch, type WatchOptions } from './watch.ts'
 export { LeaseClient, KeepAlive, type KeepAliveOptions } from './lease.ts'
 export { ClusterClient } from './cluster.ts'
+export { AuthClient } from './auth.ts'
 export { MaintenanceClient } from './maintenance.ts'
 export { toBytes, utf8, type Bytes, type RangeSelector } from './keys.ts'
 export type { Answer, CallOptions } from './transport.ts'

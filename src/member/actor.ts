@@ -6,6 +6,9 @@
  *   persist (storage.saveReady: journal append + ONE fsync for everything batched so far)
  *     → send (mesh) → apply (MVCC batch in one sql transaction, conf changes) → advance
  *
+ * except that a leader sends its MsgApp/heartbeats before its own persist, so followers write
+ * in parallel with it (#mayReplicateBeforePersist explains why that is safe).
+ *
  * Only one Ready is handled at a time; inputs arriving while it is persisted accumulate in Raft
  * and go out together in the next one (group commit).
  *
@@ -21,6 +24,7 @@ import { encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/i
 import type { ApplyEntry, Command, CommandResponse, HistorySource, StoreConfig } from '../mvcc/index.ts'
 import type { MemberStorage } from '../storage/index.ts'
 import type { Mesh } from '../mesh/index.ts'
+import { AuthStore, encodeAuthCommand, type AuthCommand } from './auth-store.ts'
 import type { Clock } from './clock.ts'
 import { ClusterTable, type MemberInfo } from './cluster-table.ts'
 import { decodeConfContext, encodeConfContext } from './conf-context.ts'
@@ -69,7 +73,8 @@ export interface ActorEvents {
   onProposalFailed?(): void
   /**
    * Observer tap for the simulator's checkers: the Ready's snapshot, entries and hard state are
-   * in storage (durable unless `ready.mustSync` is false); its messages have not gone out yet.
+   * in storage (durable unless `ready.mustSync` is false); its messages have not gone out yet,
+   * except a leader's MsgApp/MsgHeartbeat, which may go out before the persist (see #handle).
    */
   onPersisted?(ready: Ready): void
   /** Observer tap for the simulator's checkers: committed `entries` (index order) were applied. */
@@ -85,7 +90,8 @@ export class MemberActor {
   #store: MvccStore
   readonly #hub: WatchHub
   #cluster: ClusterTable
-  /** The database #store and #cluster were built on (see #sync). */
+  #auth: AuthStore
+  /** The database #store, #cluster and #auth were built on (see #sync). */
   #db: Database
   readonly #proposals: Pending<Applied>
   readonly #reads: Pending<number>
@@ -100,8 +106,12 @@ export class MemberActor {
    * only if one made more than 1024 requests per ms of the time until the next one started.
    */
   #seq: number
+  /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
+  readonly #lastHeard = new Map<number, number>()
   #busy = false
   #soft: SoftState = { lead: NONE, role: 'follower' }
+  /** Term and vote as last persisted (see #mayReplicateBeforePersist). */
+  #persistedTermVote: [number, number]
   #fatal: Error | null = null
   #removed = false
   #stopped = false
@@ -122,6 +132,7 @@ export class MemberActor {
     }
     this.#hub = new WatchHub(history)
     this.#cluster = new ClusterTable(storage.db)
+    this.#auth = new AuthStore(storage.db)
     this.#proposals = new Pending(ports.clock)
     this.#reads = new Pending(ports.clock)
     this.#confWaiters = new Pending(ports.clock)
@@ -134,9 +145,15 @@ export class MemberActor {
       applied: this.#store.appliedIndex(),
       rand: ports.rand,
     })
+    const restored = this.#raft.status()
+    this.#persistedTermVote = [restored.term, restored.vote]
     ports.mesh.onReceive((msgs) => {
       if (this.#stopped) return
-      for (const m of msgs) this.#raft.step(m)
+      const now = ports.clock.now()
+      for (const m of msgs) {
+        this.#lastHeard.set(m.from, now)
+        this.#raft.step(m)
+      }
       this.#pump()
     })
     ports.mesh.onUnreachable((peer) => this.#raft.reportUnreachable(peer))
@@ -149,6 +166,12 @@ export class MemberActor {
   get store(): MvccStore {
     this.#sync()
     return this.#store
+  }
+
+  /** The replicated auth store (read it; change it through {@link proposeAuth}). */
+  get auth(): AuthStore {
+    this.#sync()
+    return this.#auth
   }
 
   get hub(): WatchHub {
@@ -198,6 +221,17 @@ export class MemberActor {
     return this.#cluster.get(id)
   }
 
+  /**
+   * Whether peer `id` sent this member a Raft message within the last `withinMs` milliseconds:
+   * the "started" test of membership changes (etcd asks its transport the same). Raft's own
+   * `recentActive` is reset for every follower at each CheckQuorum round, so right after one it
+   * said "inactive" for every follower until their next heartbeat answer arrived.
+   */
+  heardFrom(id: number, withinMs: number): boolean {
+    const at = this.#lastHeard.get(id)
+    return at !== undefined && this.#ports.clock.now() - at <= withinMs
+  }
+
   /** True for an ID that once belonged to a member that was removed. */
   isRemovedId(id: number): boolean {
     this.#sync()
@@ -226,6 +260,12 @@ export class MemberActor {
     this.store.admit(command)
     const id = this.#nextId()
     return this.#proposeEnvelope({ id, kind: 'mvcc', command: encodeCommand(command) })
+  }
+
+  /** Proposes a change to the auth store; resolves once it is applied on this member. */
+  async proposeAuth(command: AuthCommand): Promise<Applied> {
+    this.#usable()
+    return this.#proposeEnvelope({ id: this.#nextId(), kind: 'auth', command: encodeAuthCommand(command) })
   }
 
   /** Publishes this member's name and client URLs to the cluster's member list. */
@@ -305,17 +345,42 @@ export class MemberActor {
 
   async #handle(rd: Ready): Promise<void> {
     const { storage, mesh } = this.#ports
+    const early = rd.messages.length > 0 && this.#mayReplicateBeforePersist(rd)
+    if (early) mesh.send(rd.messages)
     await storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
+    if (rd.hardState !== null) this.#persistedTermVote = [rd.hardState.term, rd.hardState.vote]
     if (this.#stopped) return
     this.#events.onPersisted?.(rd)
     if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#sync()
-    if (rd.messages.length > 0) mesh.send(rd.messages)
+    if (rd.messages.length > 0 && !early) mesh.send(rd.messages)
     if (rd.softState !== null) this.#onSoftState(rd.softState)
     this.#apply(rd.committedEntries)
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
     void storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
+  }
+
+  /**
+   * True when this Ready's messages may go out BEFORE its entries are persisted here: the leader
+   * replicating in parallel with its own fsync (Raft thesis §10.2.1; etcd does the same). Safe
+   * because the Raft core counts the leader's own copy of an entry only after advance() (see
+   * Raft.onPersisted), so nothing commits on the strength of an unsynced leader log; a follower
+   * that stores such an entry and then sees the leader crash before its fsync is ordinary Raft (an
+   * uncommitted entry on a minority or majority, resolved by the next election). Only when:
+   * - this member leads, in a term and vote already durable (a Ready that changes term or vote,
+   *   e.g. a campaign, must persist first: a vote or a candidacy must never be forgotten);
+   * - there is no snapshot;
+   * - every message is MsgApp or MsgHeartbeat, which carry only the leader's log and commit index.
+   *   Votes, vote responses and everything else wait for the fsync, as before.
+   * Committed entries are still applied, and clients answered, only after the persist.
+   */
+  #mayReplicateBeforePersist(rd: Ready): boolean {
+    if ((rd.softState ?? this.#soft).role !== 'leader' || rd.snapshot !== null) return false
+    const hs = rd.hardState
+    if (hs !== null && (hs.term !== this.#persistedTermVote[0] || hs.vote !== this.#persistedTermVote[1])) return false
+    for (const m of rd.messages) if (m.type !== 'MsgApp' && m.type !== 'MsgHeartbeat') return false
+    return true
   }
 
   /**
@@ -338,6 +403,7 @@ export class MemberActor {
     if (this.isLeader) this.#store.lessor.promote(this.#ports.clock.now(), this.config.tickMs * this.config.electionTicks)
     this.#hub.restored()
     this.#cluster = new ClusterTable(db)
+    this.#auth = new AuthStore(db)
     this.#refreshPeers()
     this.#ports.log.info({ index: this.#store.appliedIndex() }, 'installed snapshot from leader')
   }
@@ -380,11 +446,12 @@ export class MemberActor {
       else if (env?.kind === 'attrs') this.#cluster.publish(env.id.origin, env.name, env.clientUrls)
       else if (env?.kind === 'update') this.#updatePeerUrls(env.memberId, env.peerUrls)
       if (result === null) return
+      const authError = env?.kind === 'auth' ? this.#auth.apply(env.command) : null
       if (result.events.length > 0) this.#hub.notify(result.revision, result.events)
       if (result.response?.type === 'compaction') this.#hub.compacted(this.#store.compactRevision())
       if (env !== null && env.id.origin === this.config.id) {
         const { revision, response, error } = result
-        this.#proposals.resolve(requestKey(env.id), { revision, response, error })
+        this.#proposals.resolve(requestKey(env.id), { revision, response, error: error ?? authError })
       }
     })
     this.#events.onApplied?.(entries.length)

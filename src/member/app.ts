@@ -1,21 +1,22 @@
 /**
  * The member's HTTP surface as one Hono app: the etcd v3 JSON API under /v3/ (and /v3beta/),
  * `/health`, `/version`, `/metrics`, and the peer WebSocket route. Runtime-specific pieces come
- * in as parameters (`peerRoute`, `metrics`), so tests call the app in-process with
+ * in as parameters (`peerRoute`, `metrics`, `connection`), so tests call the app in-process with
  * `app.request(...)`.
  *
  * Every request is decoded by src/api (etcd's exact errors for bad input), run against the
- * member, and encoded back; anything thrown becomes etcd's error body. Calls only the leader can
- * answer are forwarded to it.
+ * member (after the auth check of auth-gate.ts), and encoded back; anything thrown becomes etcd's
+ * error body. Calls only the leader can answer are forwarded to it.
  *
  * @module
  */
-import { Hono, type Handler } from 'hono'
+import { Hono, type Context, type Handler } from 'hono'
 import {
   decodeRequest,
   encodeResponse,
   errorResponse,
   jsonResponse,
+  methodNotAllowed,
   pageNotFound,
   protoSize,
   requestSizeError,
@@ -24,6 +25,8 @@ import {
   type AnyEndpoint,
 } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
+import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection } from './auth-gate.ts'
+import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
 import * as election from './election-service.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
@@ -39,7 +42,7 @@ import { handleSnapshot } from './snapshot-http.ts'
 import { handleWatch } from './watch-http.ts'
 
 /** `signal` aborts when the client disconnects (ends blocking calls: lock, campaign). */
-type Unary = (m: MemberContext, req: any, signal: AbortSignal) => unknown
+type Unary = (m: MemberContext, req: any, signal: AbortSignal, caller: Caller) => unknown
 
 const UNARY: Readonly<Record<string, Unary>> = {
   'kv.range': kv.range,
@@ -68,6 +71,23 @@ const UNARY: Readonly<Record<string, Unary>> = {
   'election.proclaim': election.proclaim,
   'election.leader': election.leader,
   'election.resign': election.resign,
+  'auth.enable': auth.enable,
+  'auth.disable': auth.disable,
+  'auth.status': auth.status,
+  'auth.authenticate': auth.authenticate,
+  'auth.user.add': auth.userAdd,
+  'auth.user.get': auth.userGet,
+  'auth.user.list': auth.userList,
+  'auth.user.delete': auth.userDelete,
+  'auth.user.changepw': auth.userChangePassword,
+  'auth.user.grant': auth.userGrantRole,
+  'auth.user.revoke': auth.userRevokeRole,
+  'auth.role.add': auth.roleAdd,
+  'auth.role.get': auth.roleGet,
+  'auth.role.list': auth.roleList,
+  'auth.role.delete': auth.roleDelete,
+  'auth.role.grant': auth.roleGrantPermission,
+  'auth.role.revoke': auth.roleRevokePermission,
 }
 
 /** Calls answered by the leader only: its clock (leases) or its decision (membership). */
@@ -83,6 +103,14 @@ const LEADER_ONLY: ReadonlySet<string> = new Set([
   'maintenance.transfer-leadership',
 ])
 
+/**
+ * Calls that block until something happens and end when the client goes away: only they get the
+ * request's AbortSignal. (On @hono/node-server, reading `request.signal` creates an AbortController
+ * per request, a few % of a leader's CPU under load; the other calls get one that never aborts.)
+ */
+const WAITS: ReadonlySet<string> = new Set(['lock.lock', 'election.campaign'])
+const NEVER_ABORTED = new AbortController().signal
+
 /** Requests that become proposals: checked against --max-request-bytes. */
 const PROPOSED: ReadonlySet<string> = new Set(['kv.put', 'kv.deleterange', 'kv.txn'])
 
@@ -92,9 +120,16 @@ export interface MemberAppOptions {
   readonly peerRoute?: { readonly path: string; readonly handler: Handler }
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>
+  /** The client's address and verified certificate CN, from the runtime's connection. */
+  readonly connection?: (c: Context) => Connection
 }
 
-async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request): Promise<Response> {
+async function runUnary(
+  m: MemberContext,
+  ep: AnyEndpoint,
+  request: Request,
+  connection: Connection,
+): Promise<Response> {
   const handler = UNARY[ep.name]
   if (handler === undefined)
     throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
@@ -104,7 +139,8 @@ async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request): Pr
     const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
   }
-  const res = await handler(m, req, request.signal)
+  const caller = await authGate(m).authorize(m, ep.name, req, request.headers, connection)
+  const res = await handler(m, req, WAITS.has(ep.name) ? request.signal : NEVER_ABORTED, caller)
   return toResponse(jsonResponse(encodeResponse(ep, res, headerContext(m))))
 }
 
@@ -130,6 +166,8 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   const app = new Hono()
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
   app.get('/health', () => health(m))
+  // etcd answers any other method on /health with 405, as the gateway does (was a 404 here).
+  app.all('/health', () => toResponse(methodNotAllowed()))
   app.get('/version', (c) => c.json({ etcdserver: m.version, etcdcluster: '3.4.0' }))
   app.get('/metrics', async () => {
     if (options.metrics === undefined) return toResponse(pageNotFound())
@@ -142,17 +180,19 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     if (r === null) return toResponse(pageNotFound())
     if ('response' in r) return toResponse(r.response)
     const ep = r.endpoint
+    const connection = options.connection?.(c) ?? UNKNOWN_CONNECTION
     try {
-      if (LEADER_ONLY.has(ep.name) && !m.actor.isLeader) return await forwardToLeader(m.actor, request, request.body)
-      if (ep.name === 'watch') return await handleWatch(m, request)
+      if (LEADER_ONLY.has(ep.name) && !m.actor.isLeader) return await forwardToLeader(m.actor, request, request.body, m.fetch)
+      if (ep.name === 'watch') return await handleWatch(m, request, connection)
       if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
       if (ep.name === 'maintenance.snapshot') {
         // etcd's gateway decodes the (empty) request first: a malformed body is a 400, not a snapshot.
-        decodeRequest(ep, await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes), m.limits)
+        const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
+        await authGate(m).authorize(m, ep.name, decodeRequest(ep, body, m.limits), request.headers, connection)
         return await handleSnapshot(m)
       }
-      if (ep.name === 'election.observe') return await handleObserve(m, request)
-      return await runUnary(m, ep, request)
+      if (ep.name === 'election.observe') return await handleObserve(m, request, connection)
+      return await runUnary(m, ep, request, connection)
     } catch (err) {
       if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
       return toResponse(errorResponse(err))

@@ -18,7 +18,11 @@ export interface Clock {
 
 /** Wall-clock time and Node's timers; timers do not keep the process alive. */
 export const realClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  // Whole milliseconds: the time goes into replicated state (a leader's lease checkpoints carry
+  // remaining_ms computed from it), and MVCC's store hash encodes those as int64, so a fractional
+  // value made /v3/maintenance/hash fail with "cannot be converted to a BigInt". Flooring keeps
+  // the clock non-decreasing.
+  now: () => Math.floor(performance.timeOrigin + performance.now()),
   after: (ms, fn) => {
     const t = setTimeout(fn, ms)
     t.unref?.()

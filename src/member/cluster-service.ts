@@ -33,12 +33,18 @@ function peerUrlInUse(m: MemberContext, urls: readonly string[], except: number)
   return m.actor.members().some((x) => x.id !== except && x.peerUrls.some((u) => urls.includes(u)))
 }
 
-/** Voters the leader heard from recently (itself included). */
+/**
+ * Voters this member (the leader) heard from within the last two election timeouts, itself
+ * included. (It used Raft's `recentActive`, which CheckQuorum clears for every follower once per
+ * election timeout: a change arriving before the next heartbeat answers was refused with "not
+ * enough started members" although every member was up; seen under load in test/e2e.)
+ */
 function startedVoters(m: MemberContext): Set<number> {
-  const progress = m.actor.status().progress
+  const { actor } = m
+  const window = 2 * actor.config.tickMs * actor.config.electionTicks
   const started = new Set<number>()
-  if (progress === null) return started
-  for (const [id, p] of progress) if (!p.isLearner && (p.recentActive || id === m.identity.memberId)) started.add(id)
+  for (const id of actor.status().confState.voters)
+    if (id === m.identity.memberId || actor.heardFrom(id, window)) started.add(id)
   return started
 }
 

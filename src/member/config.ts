@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from 'node:util'
+import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, type SecurityConfig } from './security-config.ts'
 
 export type AutoCompactionMode = 'periodic' | 'revision'
 
@@ -37,6 +38,8 @@ export interface MemberConfig {
   /** Promote a learner to voter automatically once it has caught up. */
   readonly autoPromote: boolean
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** TLS, auth tokens and per-stream limits (security-config.ts); absent: DEFAULT_SECURITY. */
+  readonly security?: SecurityConfig
 }
 
 export class ConfigError extends Error {
@@ -64,8 +67,9 @@ const STRING_FLAGS = [
   'auto-compaction-mode',
   'auto-compaction-retention',
   'log-level',
+  ...SECURITY_STRING_FLAGS,
 ] as const
-const BOOLEAN_FLAGS = ['auto-promote'] as const
+const BOOLEAN_FLAGS = ['auto-promote', ...SECURITY_BOOLEAN_FLAGS] as const
 
 type FlagName = (typeof STRING_FLAGS)[number] | (typeof BOOLEAN_FLAGS)[number]
 
@@ -205,5 +209,9 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     autoCompactionRetention: parseRetention(mode, get('auto-compaction-retention') ?? '0'),
     autoPromote: autoPromote === 'true',
     logLevel,
+    security: parseSecurityConfig(get, listenClientUrls.some((u) => u.startsWith('https:')), {
+      int: positiveInt,
+      error: (message) => new ConfigError(message),
+    }),
   }
 }

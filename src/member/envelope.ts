@@ -7,6 +7,7 @@
  *   kind 0  mvcc    payload = an encoded mvcc Command (applied by the store)
  *   kind 1  attrs   payload = msgpack [ name, clientUrls[] ]   (a member publishes itself)
  *   kind 2  update  payload = msgpack [ memberId, peerUrls[] ] (member update: new peer URLs)
+ *   kind 3  auth    payload = an encoded auth command (applied by the auth store, auth-store.ts)
  * ```
  * Conf-change entries carry the request ID in their context instead (see conf-context.ts).
  * The empty entry a new leader appends has no envelope (zero-length data).
@@ -27,16 +28,21 @@ export type Envelope =
   | { readonly id: RequestId; readonly kind: 'mvcc'; readonly command: Uint8Array }
   | { readonly id: RequestId; readonly kind: 'attrs'; readonly name: string; readonly clientUrls: readonly string[] }
   | { readonly id: RequestId; readonly kind: 'update'; readonly memberId: number; readonly peerUrls: readonly string[] }
+  | { readonly id: RequestId; readonly kind: 'auth'; readonly command: Uint8Array }
 
 export function requestKey(id: RequestId): string {
   return `${id.origin}:${id.seq}`
 }
 
-const KIND = { mvcc: 0, attrs: 1, update: 2 } as const
+const KIND = { mvcc: 0, attrs: 1, update: 2, auth: 3 } as const
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
   const payload =
-    e.kind === 'mvcc' ? e.command : e.kind === 'attrs' ? encode([e.name, e.clientUrls]) : encode([e.memberId, e.peerUrls])
+    e.kind === 'mvcc' || e.kind === 'auth'
+      ? e.command
+      : e.kind === 'attrs'
+        ? encode([e.name, e.clientUrls])
+        : encode([e.memberId, e.peerUrls])
   return encode([VERSION, e.id.origin, e.id.seq, KIND[e.kind], payload])
 }
 
@@ -67,5 +73,6 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
       throw new EnvelopeError('bad update')
     return { id, kind: 'update', memberId: update[0], peerUrls: update[1].map(String) }
   }
+  if (kind === 3) return { id, kind: 'auth', command: payload }
   throw new EnvelopeError(`unknown kind ${String(kind)}`)
 }

@@ -18,7 +18,13 @@ export function toResponse(r: { status: number; headers: Readonly<Record<string,
   return new Response(r.body, { status: r.status, headers: r.headers })
 }
 
-export async function forwardToLeader(actor: MemberActor, request: Request, body: BodyInit | null): Promise<Response> {
+/** `fetcher` reaches the leader (with TLS, the member's own certificate and CAs: tls.ts). */
+export async function forwardToLeader(
+  actor: MemberActor,
+  request: Request,
+  body: BodyInit | null,
+  fetcher: typeof fetch = fetch,
+): Promise<Response> {
   const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
   const base = leader?.clientUrls[0]
   if (request.headers.has(FORWARDED_HEADER) || base === undefined) return toResponse(errorResponse(Errors.noLeader()))
@@ -31,7 +37,7 @@ export async function forwardToLeader(actor: MemberActor, request: Request, body
   try {
     const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal: request.signal }
     if (body instanceof ReadableStream) init.duplex = 'half'
-    const res = await fetch(new URL(url.pathname, base), init)
+    const res = await fetcher(new URL(url.pathname, base), init)
     return new Response(res.body, { status: res.status, headers: res.headers })
   } catch {
     return toResponse(errorResponse(Errors.noLeader()))

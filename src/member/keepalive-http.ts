@@ -1,6 +1,8 @@
 /**
  * `POST /v3/lease/keepalive` over HTTP: each request object in the body gets one answer line with
  * the refreshed TTL, and the response ends when the request body ends (etcd's gateway behaviour).
+ * One stream renews at most --max-leases-per-stream distinct leases; the next one ends it with
+ * an error line `etcdserver: too many leases on the keepalive stream` (code 8).
  * Runs on the leader (the HTTP layer forwards it there).
  *
  * @module
@@ -13,21 +15,31 @@ import {
   streamErrorLine,
   streamRequestError,
 } from '../api/index.ts'
-import type { EtcdError } from '../mvcc/index.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { toResponse } from './forward.ts'
 import { keepAlive } from './lease-service.ts'
-import { headerContext, type MemberContext } from './member-context.ts'
+import { DEFAULT_STREAM_LIMITS, headerContext, type MemberContext } from './member-context.ts'
+
+const TOO_MANY_LEASES = 'etcdserver: too many leases on the keepalive stream'
 
 export async function handleKeepAlive(m: MemberContext, request: Request): Promise<Response> {
   const encoder = new TextEncoder()
   const requests = new RequestStream(leaseKeepAlive, m.limits)
   const reader = request.body?.getReader()
+  const leases = new Set<bigint>()
+  const maxLeases = (m.streams ?? DEFAULT_STREAM_LIMITS).maxLeases
   const read = async (): Promise<{ lines: string[]; done: boolean; error: EtcdError | null }> => {
     const { done, value } = reader === undefined ? { done: true, value: undefined } : await reader.read()
     const batch = done ? requests.end() : requests.push(value as Uint8Array)
     const lines: string[] = []
-    for (const req of batch.requests)
+    for (const req of batch.requests) {
+      leases.add(req.id)
+      if (leases.size > maxLeases) {
+        lines.push(streamErrorLine(new EtcdError(GrpcCode.ResourceExhausted, TOO_MANY_LEASES)))
+        return { lines, done: true, error: null }
+      }
       lines.push(encodeStreamResponse(leaseKeepAlive, keepAlive(m, req.id), headerContext(m)))
+    }
     return { lines, done, error: batch.error }
   }
   // Answer only once the first message is known, as etcd: a bad first request is a plain error.

@@ -6,6 +6,7 @@
  */
 import type { HeaderContext, Limits } from '../api/index.ts'
 import type { MemberActor } from './actor.ts'
+import type { AuthGate } from './auth-gate.ts'
 import type { Identity } from './identity-file.ts'
 
 export interface MemberContext {
@@ -16,7 +17,22 @@ export interface MemberContext {
   readonly clusterToken: string
   /** The etcd server version this member answers as (for clients that check it). */
   readonly version: string
+  /** Auth tokens and login limits (auth-gate.ts); absent: the defaults (simple tokens, 300 s). */
+  readonly auth?: AuthGate
+  /** Calls other members (forwarding to the leader); absent: the global fetch. With TLS: tls.ts. */
+  readonly fetch?: typeof fetch
+  /** Per-stream caps (--max-watchers-per-stream, --max-leases-per-stream); absent: 1000 each. */
+  readonly streams?: StreamLimits
 }
+
+export interface StreamLimits {
+  /** Watchers one watch stream may hold at once. */
+  readonly maxWatchers: number
+  /** Distinct leases one keepalive stream may renew. */
+  readonly maxLeases: number
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxWatchers: 1000, maxLeases: 1000 }
 
 export function headerContext(m: MemberContext): HeaderContext {
   return {

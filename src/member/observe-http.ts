@@ -17,6 +17,7 @@ import {
   type LeaderResponse,
 } from '../api/index.ts'
 import type { Event, KeyValue, WatchResponse } from '../mvcc/index.ts'
+import { authGate, type Connection } from './auth-gate.ts'
 import { prefixOf, rangeOf } from './concurrency.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
 
@@ -78,8 +79,10 @@ async function firstRequest(m: MemberContext, request: Request): Promise<LeaderR
   }
 }
 
-export async function handleObserve(m: MemberContext, request: Request): Promise<Response> {
-  const prefix = prefixOf((await firstRequest(m, request)).name)
+export async function handleObserve(m: MemberContext, request: Request, connection: Connection): Promise<Response> {
+  const first = await firstRequest(m, request)
+  await authGate(m).authorize(m, 'election.observe', first, request.headers, connection)
+  const prefix = prefixOf(first.name)
   const rangeEnd = prefixRangeEnd(prefix)
   await m.actor.linearizableRead()
   const encoder = new TextEncoder()

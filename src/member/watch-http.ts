@@ -21,8 +21,10 @@ import {
   type WatchResponse as ApiWatchResponse,
 } from '../api/index.ts'
 import type { WatchResponse, WatchStream } from '../mvcc/index.ts'
+import type { Connection } from './auth-gate.ts'
 import { toResponse } from './forward.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
+import { WatchGuard } from './watch-guard.ts'
 
 /** Responses buffered in the HTTP stream beyond what the socket has taken. */
 const STREAM_HIGH_WATER = 16
@@ -40,15 +42,23 @@ function toApi(r: WatchResponse): ApiWatchResponse {
   }
 }
 
-/** An empty request object (`{}`) asks for nothing. */
-function dispatch(stream: WatchStream, req: WatchRequest | null): void {
+/** An empty request object (`{}`) asks for nothing; a create the guard refuses gets its refusal. */
+async function dispatch(
+  stream: WatchStream,
+  guard: WatchGuard,
+  req: WatchRequest | null,
+  refuse: (r: WatchResponse) => void,
+): Promise<void> {
   if (req === null) return
-  if (req.type === 'create') stream.create(req.request)
-  else if (req.type === 'cancel') stream.cancel(req.watchId)
+  if (req.type === 'create') {
+    const reason = await guard.refusal(req.request)
+    if (reason === null) stream.create(req.request)
+    else refuse(guard.refused(reason))
+  } else if (req.type === 'cancel') stream.cancel(req.watchId)
   else stream.requestProgress()
 }
 
-export function handleWatch(m: MemberContext, request: Request): Promise<Response> {
+export function handleWatch(m: MemberContext, request: Request, connection: Connection): Promise<Response> {
   return new Promise<Response>((answer) => {
     const encoder = new TextEncoder()
     const requests = new RequestStream(watch, m.limits)
@@ -58,6 +68,7 @@ export function handleWatch(m: MemberContext, request: Request): Promise<Respons
     let closed = false
     let decoded = 0
     const reader = request.body?.getReader()
+    const guard = new WatchGuard(m, request.headers, connection)
 
     const close = (): void => {
       if (closed) return
@@ -77,10 +88,12 @@ export function handleWatch(m: MemberContext, request: Request): Promise<Respons
         hub.acknowledge(r)
       }
     }
-    const hub = m.actor.hub.openStream((r) => {
+    const send = (r: WatchResponse): void => {
+      guard.observe(r)
       queue.push(r)
       flush()
-    })
+    }
+    const hub = m.actor.hub.openStream(send)
     const body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -105,7 +118,10 @@ export function handleWatch(m: MemberContext, request: Request): Promise<Respons
         const { done, value } = await reader.read()
         if (closed) return
         const batch = done ? requests.end() : requests.push(value)
-        for (const req of batch.requests) dispatch(hub, req)
+        for (const req of batch.requests) {
+          await dispatch(hub, guard, req, send)
+          if (closed) return
+        }
         decoded += batch.requests.length
         if (batch.error !== null) {
           if (decoded === 0) {

@@ -42,6 +42,14 @@ export interface LinkContext {
   readonly maxBufferedBytes: number
   readonly handshakeTimeoutMs: number
   readonly log: MeshLog
+  readonly tls: PeerTls
+}
+
+/** TLS options for dialling wss peers (ws passes them to tls.connect); the peer is always verified. */
+export interface PeerTls {
+  readonly ca?: Buffer
+  readonly cert?: Buffer
+  readonly key?: Buffer
 }
 
 export class PeerLink {
@@ -123,13 +131,14 @@ export class PeerLink {
   }
 
   #connect(): void {
-    const { selfId, clusterToken, handshakeTimeoutMs, log } = this.#ctx
+    const { selfId, clusterToken, handshakeTimeoutMs, log, tls } = this.#ctx
     this.#state = 'connecting'
     const ws = new WebSocket(this.url, {
       headers: { [TOKEN_HEADER]: clusterToken, [MEMBER_HEADER]: String(selfId) },
       handshakeTimeout: handshakeTimeoutMs,
       perMessageDeflate: false,
       generateMask: zeroMask,
+      ...tls,
     })
     this.#ws = ws
     ws.on('open', () => {

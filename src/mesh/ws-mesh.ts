@@ -19,7 +19,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FRAME_OVERHEAD_BYTES, FrameCodec, FrameError, 
 import { MeshEvents } from './mesh-events.ts'
 import type { Mesh, MeshLog, MeshStats, PeerUrls } from './mesh.ts'
 import { admit, type Admission } from './peer-auth.ts'
-import { PeerLink, type LinkContext } from './peer-link.ts'
+import { PeerLink, type LinkContext, type PeerTls } from './peer-link.ts'
 import { DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_MESSAGES } from './peer-queue.ts'
 import type { InboundConnection, PeerAcceptor } from './peer-route.ts'
 import { realScheduler, type Scheduler } from './scheduler.ts'
@@ -48,6 +48,8 @@ export interface WsMeshOptions {
   /** Jitter source in [0, 1). */
   readonly random?: () => number
   readonly log?: MeshLog
+  /** For wss peers: the CA their certificates chain to, and the certificate this member presents. */
+  readonly tls?: PeerTls
 }
 
 const defaultLog: MeshLog = (event, fields) => console.warn(`mesh: ${event}`, fields)
@@ -95,6 +97,7 @@ export class WsMesh implements Mesh, PeerAcceptor {
       maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       log: options.log ?? defaultLog,
+      tls: options.tls ?? {},
     }
     this.setPeers(options.peers)
   }

@@ -4,7 +4,8 @@
  * bodies, unknown paths and methods — and abrupt disconnects in the middle of a request or a
  * stream. Each must get a 4xx (or etcd's 500 / code 2 for stream, lock and election errors; 501
  * for an endpoint this version does not serve) with etcd's error body, the member must stay up,
- * and no data may change (revision and hash as before).
+ * and no data may change (revision and hash as before). Runs twice: with auth off, and with auth
+ * on and every request carrying the root token (so bad input meets the auth checks too).
  *
  * @module
  */
@@ -210,14 +211,30 @@ function judge(p: Probe, status: number, text: string): string | null {
   return `status ${status}: ${text.slice(0, 200)}`
 }
 
-describe('malformed requests at the edge', () => {
+/** Turns auth on with a root user; answers root's token. */
+async function enableAuth(base: string): Promise<string> {
+  const call = async (path: string, body: unknown): Promise<{ token?: string }> => {
+    const res = await fetch(base + path, { method: 'POST', body: JSON.stringify(body) })
+    assert.equal(res.status, 200, path)
+    return (await res.json()) as { token?: string }
+  }
+  await call('/v3/auth/user/add', { name: 'root', password: 'rootpw' })
+  await call('/v3/auth/user/grant', { user: 'root', role: 'root' })
+  await call('/v3/auth/enable', {})
+  return (await call('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).token as string
+}
+
+for (const auth of [false, true])
+describe(`malformed requests at the edge${auth ? ', auth on' : ''}`, () => {
   let cluster: ChaosCluster
   let base = ''
   let dir = ''
+  let headers: Record<string, string> = {}
   const state = async (): Promise<string> => {
     const res = await fetch(`${base}/v3/maintenance/hash`, {
       method: 'POST',
       body: '{}',
+      headers,
       signal: AbortSignal.timeout(5000),
     })
     const json = (await res.json()) as { header: { revision: string }; hash: number }
@@ -235,9 +252,10 @@ describe('malformed requests at the edge', () => {
     })
     await cluster.start()
     base = cluster.member('m1').clientUrl
+    if (auth) headers = { Authorization: await enableAuth(base) }
     for (let i = 0; i < 10; i++) {
       const key = Buffer.from(`k/${i}`).toString('base64')
-      await fetch(`${base}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key, value: key }) })
+      await fetch(`${base}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key, value: key }), headers })
     }
   })
 
@@ -254,6 +272,7 @@ describe('malformed requests at the edge', () => {
       const res = await fetch(base + p.path, {
         method: p.method,
         body: p.body,
+        headers,
         signal: AbortSignal.timeout(5000),
       })
       const text = await res.text()

@@ -1,0 +1,127 @@
+/**
+ * The member's security settings, from etcd's flag names (read by config.ts with the others):
+ *
+ *   --cert-file, --key-file           TLS for the member's port (clients, and peers: one port)
+ *   --trusted-ca-file                 CA for client certificates
+ *   --client-cert-auth                require a client certificate from that CA; its CN is the
+ *                                     user of a request without token
+ *   --peer-cert-file, --peer-key-file the certificate this member presents when it dials a peer
+ *                                     (and serves with, when no --cert-file is given)
+ *   --peer-trusted-ca-file            CA that peers' certificates (served and presented) chain to
+ *   --peer-client-cert-auth           accept a peer connection only with a certificate of that CA
+ *   --auth-token simple|jwt           token kind (default simple)
+ *   --auth-token-ttl <seconds>        token lifetime (default 300)
+ *   --auth-token-key <secret>         jwt signing secret (EDGECD_AUTH_TOKEN_KEY keeps it out of
+ *                                     `ps`); default: the key replicated when auth was enabled
+ *   --max-watchers-per-stream <n>     watchers one watch stream holds at once (default 1000)
+ *   --max-leases-per-stream <n>       leases one keepalive stream renews (default 1000)
+ *
+ * Only file paths are kept here; workers/member.ts reads the files (src/member/tls.ts).
+ *
+ * @module
+ */
+import type { TokenMode } from './auth-tokens.ts'
+
+export const SECURITY_STRING_FLAGS = [
+  'cert-file',
+  'key-file',
+  'trusted-ca-file',
+  'peer-cert-file',
+  'peer-key-file',
+  'peer-trusted-ca-file',
+  'auth-token',
+  'auth-token-ttl',
+  'auth-token-key',
+  'max-watchers-per-stream',
+  'max-leases-per-stream',
+] as const
+export const SECURITY_BOOLEAN_FLAGS = ['client-cert-auth', 'peer-client-cert-auth'] as const
+
+type SecurityFlag = (typeof SECURITY_STRING_FLAGS)[number] | (typeof SECURITY_BOOLEAN_FLAGS)[number]
+
+export interface TlsFiles {
+  readonly certFile: string
+  readonly keyFile: string
+  /** Null: the system's CAs. */
+  readonly trustedCaFile: string | null
+}
+
+export interface SecurityConfig {
+  /** Served on the member's port; null: plain HTTP. */
+  readonly tls: TlsFiles | null
+  readonly clientCertAuth: boolean
+  /** Presented when dialling peers (wss); null: no client certificate. */
+  readonly peerTls: TlsFiles | null
+  readonly peerClientCertAuth: boolean
+  readonly authToken: TokenMode
+  readonly authTokenTtlMs: number
+  readonly authTokenKey: string | null
+  readonly maxWatchersPerStream: number
+  readonly maxLeasesPerStream: number
+}
+
+/** Plain HTTP, simple tokens of 300 s, 1000 watchers and leases per stream. */
+export const DEFAULT_SECURITY: SecurityConfig = {
+  tls: null,
+  clientCertAuth: false,
+  peerTls: null,
+  peerClientCertAuth: false,
+  authToken: 'simple',
+  authTokenTtlMs: 300_000,
+  authTokenKey: null,
+  maxWatchersPerStream: 1000,
+  maxLeasesPerStream: 1000,
+}
+
+export interface SecurityParseHelpers {
+  readonly int: (flag: string, text: string) => number
+  readonly error: (message: string) => Error
+}
+
+function pair(
+  get: (flag: SecurityFlag) => string | undefined,
+  fail: SecurityParseHelpers['error'],
+  prefix: '' | 'peer-',
+): TlsFiles | null {
+  const certFile = get(`${prefix}cert-file`)
+  const keyFile = get(`${prefix}key-file`)
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw fail(`--${prefix}cert-file and --${prefix}key-file go together`)
+  if (certFile === undefined || keyFile === undefined) return null
+  return { certFile, keyFile, trustedCaFile: get(`${prefix}trusted-ca-file`) ?? null }
+}
+
+/** Reads the security flags; `httpsListen` tells whether the member's listen URL is https. */
+export function parseSecurityConfig(
+  get: (flag: SecurityFlag) => string | undefined,
+  httpsListen: boolean,
+  helpers: SecurityParseHelpers,
+): SecurityConfig {
+  const fail = helpers.error
+  const tls = pair(get, fail, '')
+  const peerTls = pair(get, fail, 'peer-')
+  const served = tls ?? peerTls
+  if (httpsListen && served === null) throw fail('an https listen URL needs --cert-file and --key-file')
+  if (!httpsListen && served !== null) throw fail('--cert-file / --peer-cert-file need an https listen URL')
+  const clientCertAuth = get('client-cert-auth') === 'true'
+  const peerClientCertAuth = get('peer-client-cert-auth') === 'true'
+  if (clientCertAuth && (tls?.trustedCaFile ?? null) === null)
+    throw fail('--client-cert-auth needs --cert-file, --key-file and --trusted-ca-file')
+  if (peerClientCertAuth && (peerTls?.trustedCaFile ?? tls?.trustedCaFile ?? null) === null)
+    throw fail('--peer-client-cert-auth needs --peer-trusted-ca-file')
+  const authToken = get('auth-token') ?? 'simple'
+  if (authToken !== 'simple' && authToken !== 'jwt') throw fail(`--auth-token: must be simple or jwt, got ${authToken}`)
+  const authTokenKey = get('auth-token-key') ?? null
+  if (authTokenKey !== null && authTokenKey.length < 16) throw fail('--auth-token-key: use at least 16 characters')
+  return {
+    tls,
+    clientCertAuth,
+    peerTls,
+    peerClientCertAuth,
+    authToken,
+    authTokenTtlMs: helpers.int('auth-token-ttl', get('auth-token-ttl') ?? '300') * 1000,
+    authTokenKey,
+    maxWatchersPerStream: helpers.int('max-watchers-per-stream', get('max-watchers-per-stream') ?? '1000'),
+    maxLeasesPerStream: helpers.int('max-leases-per-stream', get('max-leases-per-stream') ?? '1000'),
+  }
+}

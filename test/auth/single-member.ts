@@ -1,0 +1,83 @@
+/**
+ * One member in this process, for auth tests: the production composition (openMember, the
+ * MemberActor, createMemberApp) on an in-memory disk and mesh with the real clock, campaigned to
+ * leadership at once. Requests go through `app.request`, so no port is opened.
+ *
+ * @module
+ */
+import initSqlJs from 'sql.js'
+import { Hono } from 'hono'
+import { MemoryHub } from '../../src/mesh/index.ts'
+import {
+  AuthGate, createMemberApp, DEFAULT_AUTH_OPTIONS, openMember, parseMemberConfig, realClock, silentLogger,
+  type AuthOptions, type Connection, type Member, type StreamLimits,
+} from '../../src/member/index.ts'
+import { MemoryDisk } from '../../src/storage/index.ts'
+
+const SQL = await initSqlJs()
+
+export interface SingleMember {
+  readonly member: Member
+  readonly app: Hono
+  /** POSTs `body` (JSON) to `path`; `headers` adds e.g. Authorization. */
+  call(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>
+  stop(): Promise<void>
+}
+
+export interface SingleMemberOptions {
+  readonly auth?: Partial<AuthOptions>
+  readonly streams?: StreamLimits
+  /** The connection every request is seen to come from. */
+  readonly connection?: Connection
+}
+
+export async function startSingleMember(options: SingleMemberOptions = {}): Promise<SingleMember> {
+  const config = parseMemberConfig(['--name', 'solo', '--data-dir', '/solo', '--heartbeat-interval', '20', '--election-timeout', '200'], {})
+  const hub = new MemoryHub()
+  const member = await openMember(config, {
+    clock: realClock,
+    rand: (n) => Math.floor(Math.random() * n),
+    disk: new MemoryDisk(),
+    sql: SQL,
+    log: silentLogger,
+    mesh: (identity) => hub.join({ id: identity.memberId, clusterToken: 'solo', peers: new Map() }),
+    fetchMembers: async () => {
+      throw new Error('a single member asks nobody')
+    },
+  })
+  member.start()
+  member.actor.campaign()
+  while (!member.actor.isLeader) await new Promise((r) => setTimeout(r, 10))
+  const app = createMemberApp({
+    member: {
+      actor: member.actor,
+      identity: member.identity,
+      limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
+      clusterToken: 'solo',
+      version: '3.4.23',
+      auth: new AuthGate({ ...DEFAULT_AUTH_OPTIONS, ...options.auth }, () => realClock.now()),
+      ...(options.streams === undefined ? {} : { streams: options.streams }),
+    },
+    ...(options.connection === undefined ? {} : { connection: () => options.connection as Connection }),
+  })
+  return {
+    member,
+    app,
+    async call(path, body, headers = {}) {
+      const res = await app.request(path, { method: 'POST', body: JSON.stringify(body), headers })
+      const text = await res.text()
+      let json: unknown = null
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = null
+      }
+      return { status: res.status, json, text }
+    },
+    stop: () => member.stop(),
+  }
+}
+
+export function b64(text: string): string {
+  return Buffer.from(text).toString('base64')
+}

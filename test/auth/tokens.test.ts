@@ -1,0 +1,221 @@
+/**
+ * Tokens and their end: expiry (simple and JWT), revocation by changepw, role revoke, user delete
+ * and auth disable; the limit on failed logins; the auth-off errors; per-stream caps; and the
+ * pure parts (range coverage, the replicated store's determinism).
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import initSqlJs from 'sql.js'
+import { covers } from '../../src/member/auth-perms.ts'
+import { AuthStore, encodeAuthCommand, type AuthCommand } from '../../src/member/auth-store.ts'
+import { readBody } from '../../src/member/http-body.ts'
+import { b64, startSingleMember, type SingleMember } from './single-member.ts'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function setUp(s: SingleMember): Promise<void> {
+  for (const [path, body] of [
+    ['/v3/auth/user/add', { name: 'root', password: 'rootpw' }],
+    ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+    ['/v3/auth/role/add', { name: 'reader' }],
+    ['/v3/auth/role/grant', { name: 'reader', perm: { key: b64('a/'), range_end: b64('a0') } }],
+    ['/v3/auth/user/add', { name: 'alice', password: 'alicepw' }],
+    ['/v3/auth/user/grant', { user: 'alice', role: 'reader' }],
+    ['/v3/auth/enable', {}],
+  ] as const) {
+    const r = await s.call(path, body)
+    assert.equal(r.status, 200, `${path}: ${r.text}`)
+  }
+}
+
+async function login(s: SingleMember, name: string, password: string): Promise<string> {
+  const r = await s.call('/v3/auth/authenticate', { name, password })
+  assert.equal(r.status, 200, r.text)
+  return r.json.token
+}
+
+async function readStatus(s: SingleMember, token: string): Promise<number> {
+  return (await s.call('/v3/kv/range', { key: b64('a/x') }, { Authorization: token })).status
+}
+
+for (const mode of ['simple', 'jwt'] as const) {
+  describe(`${mode} tokens`, () => {
+    let s: SingleMember
+    before(async () => {
+      s = await startSingleMember({ auth: { tokens: { mode, ttlMs: 1500, key: null } } })
+      await setUp(s)
+    })
+    after(() => s.stop())
+
+    it('work until they expire', async () => {
+      const token = await login(s, 'alice', 'alicepw')
+      if (mode === 'simple') assert.match(token, /^[A-Za-z]{16}\.\d+$/)
+      else assert.equal(token.split('.').length, 3)
+      assert.equal(await readStatus(s, token), 200)
+      await sleep(2700)
+      assert.equal(await readStatus(s, token), 401)
+    })
+
+    it('changepw voids the old token, not the new one', async () => {
+      const root = await login(s, 'root', 'rootpw')
+      const old = await login(s, 'alice', 'alicepw')
+      const r = await s.call('/v3/auth/user/changepw', { name: 'alice', password: 'pw2' }, { Authorization: root })
+      assert.equal(r.status, 200, r.text)
+      assert.equal(await readStatus(s, old), 401)
+      assert.equal((await s.call('/v3/auth/authenticate', { name: 'alice', password: 'alicepw' })).status, 400)
+      assert.equal(await readStatus(s, await login(s, 'alice', 'pw2')), 200)
+    })
+
+    it('revoking a role voids the token; deleting the user too', async () => {
+      const root = await login(s, 'root', 'rootpw')
+      await s.call('/v3/auth/user/add', { name: 'bob', password: 'bobpw' }, { Authorization: root })
+      await s.call('/v3/auth/user/grant', { user: 'bob', role: 'reader' }, { Authorization: root })
+      const first = await login(s, 'bob', 'bobpw')
+      assert.equal(await readStatus(s, first), 200)
+      await s.call('/v3/auth/user/revoke', { name: 'bob', role: 'reader' }, { Authorization: root })
+      assert.equal(await readStatus(s, first), 401)
+      const second = await login(s, 'bob', 'bobpw')
+      assert.equal(await readStatus(s, second), 403)
+      await s.call('/v3/auth/user/delete', { name: 'bob' }, { Authorization: root })
+      assert.equal(await readStatus(s, second), 401)
+    })
+  })
+}
+
+describe('auth on and off', () => {
+  let s: SingleMember
+  before(async () => {
+    s = await startSingleMember({ auth: { failures: { max: 3, windowMs: 60_000, maxAddresses: 10 } } })
+  })
+  after(() => s.stop())
+
+  it('refuses enable without root, then without the root role; authenticate while off', async () => {
+    const enable = async (): Promise<[number, string]> => {
+      const r = await s.call('/v3/auth/enable', {})
+      return [r.status, r.json.message]
+    }
+    assert.deepEqual(await enable(), [412, 'etcdserver: root user does not exist'])
+    await s.call('/v3/auth/user/add', { name: 'root', password: 'rootpw' })
+    assert.deepEqual(await enable(), [412, 'etcdserver: root user does not have root role'])
+    const off = await s.call('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })
+    assert.deepEqual([off.status, off.json.message], [412, 'etcdserver: authentication is not enabled'])
+    const errors = [
+      ['/v3/auth/user/add', { name: '' }, 400, 'etcdserver: user name is empty'],
+      ['/v3/auth/user/add', { name: 'root' }, 412, 'etcdserver: user name already exists'],
+      ['/v3/auth/role/add', { name: '' }, 400, 'etcdserver: role name is empty'],
+      ['/v3/auth/role/get', { role: 'root' }, 412, 'etcdserver: role name not found'],
+      ['/v3/auth/role/delete', { role: 'root' }, 400, 'etcdserver: invalid auth management'],
+      ['/v3/auth/user/revoke', { name: 'root', role: 'x' }, 412, 'etcdserver: role is not granted to the user'],
+      ['/v3/auth/user/get', { name: 'nobody' }, 412, 'etcdserver: user name not found'],
+    ] as const
+    for (const [path, body, status, message] of errors) {
+      const r = await s.call(path, body)
+      assert.deepEqual([r.status, r.json.message], [status, message], path)
+    }
+    await s.call('/v3/auth/user/grant', { user: 'root', role: 'root' })
+    assert.deepEqual(await enable(), [200, undefined])
+  })
+
+  it('limits failed logins per address: too many requests (429 / 8), even with the right password', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await s.call('/v3/auth/authenticate', { name: 'root', password: 'nope' })).status, 400)
+    const r = await s.call('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })
+    assert.deepEqual([r.status, r.json.code, r.json.message], [429, 8, 'etcdserver: too many requests'])
+  })
+
+  it('disable voids every token; a second disable is fine', async () => {
+    const other = await startSingleMember()
+    try {
+      await setUp(other)
+      const root = await login(other, 'root', 'rootpw')
+      assert.equal((await other.call('/v3/auth/disable', {}, { Authorization: root })).status, 200)
+      assert.equal((await other.call('/v3/auth/disable', {})).status, 200)
+      assert.equal((await other.call('/v3/auth/enable', {})).status, 200)
+      assert.equal(await readStatus(other, root), 401)
+      const status = await other.call('/v3/auth/status', {})
+      assert.equal(status.json.enabled, true)
+    } finally {
+      await other.stop()
+    }
+  })
+})
+
+describe('per-stream caps', () => {
+  let s: SingleMember
+  before(async () => {
+    s = await startSingleMember({ streams: { maxWatchers: 2, maxLeases: 2 } })
+  })
+  after(() => s.stop())
+
+  it('a watch stream holds at most --max-watchers-per-stream watchers', async () => {
+    const create = JSON.stringify({ create_request: { key: b64('w') } })
+    const controller = new AbortController()
+    const res = await s.app.request('/v3/watch', { method: 'POST', body: create + create + create, signal: controller.signal })
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = ''
+    while (text.split('\n').length < 4) text += new TextDecoder().decode((await reader.read()).value)
+    controller.abort()
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l).result)
+    assert.deepEqual(lines.map((l) => l.canceled ?? false), [false, false, true])
+    assert.equal(lines[2].cancel_reason, 'etcdserver: too many watchers on the WatchStream')
+  })
+
+  it('a keepalive stream renews at most --max-leases-per-stream leases', async () => {
+    const body = ['1', '2', '1', '3'].map((id) => JSON.stringify({ ID: id })).join('')
+    const text = await (await s.app.request('/v3/lease/keepalive', { method: 'POST', body })).text()
+    const lines = text.trim().split('\n')
+    assert.equal(lines.length, 4)
+    assert.match(lines[3] as string, /too many leases on the keepalive stream/)
+  })
+})
+
+describe('pure parts', () => {
+  it('covers: a request must lie wholly inside the union of matching grants', () => {
+    const perm = (permType: 'READ' | 'WRITE' | 'READWRITE', key: string, end: string) => ({
+      permType,
+      key: enc(key),
+      rangeEnd: end === '\0' ? new Uint8Array([0]) : enc(end),
+    })
+    const perms = [perm('READ', 'a', 'c'), perm('READWRITE', 'c', 'e'), perm('WRITE', 'x', '')]
+    assert.ok(covers(perms, 'read', enc('b'), enc('')))
+    assert.ok(covers(perms, 'read', enc('a'), enc('e')))
+    assert.ok(!covers(perms, 'read', enc('a'), enc('f')))
+    assert.ok(!covers(perms, 'write', enc('b'), enc('')))
+    assert.ok(covers(perms, 'write', enc('x'), enc('')))
+    assert.ok(!covers(perms, 'write', enc('x'), enc('y')))
+    assert.ok(covers([perm('READ', 'm', '\0')], 'read', enc('zzz'), new Uint8Array([0])))
+    assert.ok(!covers(perms, 'read', enc('c'), enc('a')))
+  })
+
+  it('the replicated store: the same commands give the same tables on every member', async () => {
+    const SQL = await initSqlJs()
+    const commands: AuthCommand[] = [
+      { type: 'user-add', name: 'root', hash: 'h1' },
+      { type: 'user-grant', user: 'root', role: 'root' },
+      { type: 'role-add', name: 'r' },
+      { type: 'role-grant', name: 'r', perm: { permType: 'WRITE', key: enc('k'), rangeEnd: enc('') } },
+      { type: 'enable', jwtKey: enc('key-of-the-first-enable') },
+      { type: 'token', tokenHash: 'abc', user: 'root', revision: 5, issuedAt: 1000, expiresAt: 2000 },
+      { type: 'role-revoke', role: 'r', key: enc('k'), rangeEnd: enc('x') },
+      { type: 'user-delete', name: 'root' },
+    ]
+    const dumps = [1, 2].map(() => {
+      const db = new SQL.Database()
+      const store = new AuthStore(db)
+      const errors = commands.map((c) => store.apply(encodeAuthCommand(c))?.message ?? null)
+      const tables = ['auth_meta', 'auth_users', 'auth_user_roles', 'auth_roles', 'auth_perms', 'auth_tokens']
+      return { errors, rows: tables.map((t) => JSON.stringify(db.exec(`SELECT * FROM ${t} ORDER BY 1`))) }
+    })
+    assert.deepEqual(dumps[0], dumps[1])
+    assert.deepEqual(dumps[0]?.errors.slice(-2), [
+      'etcdserver: permission is not granted to the role',
+      'etcdserver: invalid auth management',
+    ])
+  })
+
+  it('a unary body that does not arrive in time is refused (504 / 4)', async () => {
+    const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc('{"key":')) })
+    const request = new Request('http://x/', { method: 'POST', body, duplex: 'half' } as RequestInit)
+    await assert.rejects(readBody(request, 1 << 20, 1 << 20, 100), { code: 4, message: 'context deadline exceeded' })
+  })
+})
