@@ -3,7 +3,7 @@
  * driven in headless Chromium. One cluster and one page for the whole file, used in order:
  * the cluster view, browsing and editing keys (put, CAS conflict, delete, history), a live watch
  * with pause, leases and services, the cluster view following a kill -9 of the leader, and login
- * once auth is on (skipped while the members do not serve auth).
+ * once auth is on.
  *
  * Screenshots of each view go to a temp dir (printed); with UPDATE_DOCS_SCREENSHOTS=1 they are
  * also copied to docs/ui-*.png for the README.
@@ -287,15 +287,8 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     await shot(page, 'cluster-after-leader-kill')
   })
 
-  test('login with auth on: the page asks for a user, keeps the token in memory, and works', async (t) => {
-    const probe = await fetch(`${c.gateway}/v3/auth/user/add`, {
-      method: 'POST',
-      body: JSON.stringify({ name: 'root', password: 'rootpw' }),
-    })
-    if (probe.status !== 200) {
-      t.skip(`auth is not served by the members yet (user/add → ${probe.status} ${(await probe.text()).slice(0, 120)})`)
-      return
-    }
+  test('login with auth on: the page asks for a user, keeps the token in memory, and works', async () => {
+    await call(c.gateway, '/v3/auth/user/add', { name: 'root', password: 'rootpw' })
     await call(c.gateway, '/v3/auth/user/grant', { user: 'root', role: 'root' })
     await call(c.gateway, '/v3/auth/enable')
     const token = (await call(c.gateway, '/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).token as string
