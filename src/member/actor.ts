@@ -158,6 +158,7 @@ export class MemberActor {
     })
     ports.mesh.onUnreachable((peer) => this.#raft.reportUnreachable(peer))
     ports.mesh.onSnapshotStatus((peer, ok) => this.#raft.reportSnapshot(peer, ok))
+    ports.mesh.onRemoved?.(() => this.#learnRemoval('a peer said so'))
     this.#refreshPeers()
   }
 
@@ -473,11 +474,19 @@ export class MemberActor {
     this.#refreshPeers()
     this.#ports.log.info({ change: cc.type, member: cc.nodeId, index: e.index }, 'membership changed')
     if (ctx !== null && ctx.id.origin === this.config.id) this.#confWaiters.resolve(requestKey(ctx.id), this.#cluster.list())
-    if (cc.type === 'remove' && cc.nodeId === this.config.id) {
-      this.#removed = true
-      this.#ports.log.warn({}, 'this member was removed from the cluster')
-      this.#events.onFatal?.(new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster'))
-    }
+    if (cc.type === 'remove' && cc.nodeId === this.config.id) this.#learnRemoval('applied its own removal')
+  }
+
+  /**
+   * This member is no longer part of the cluster: it applied its removal, or a peer told it so
+   * (once the leader applies a removal it stops replicating to the removed member, which may
+   * therefore never see its removal committed). It stops serving for good.
+   */
+  #learnRemoval(how: string): void {
+    if (this.#removed) return
+    this.#removed = true
+    this.#ports.log.warn({ how }, 'this member was removed from the cluster')
+    this.#events.onFatal?.(new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster'))
   }
 
   #updatePeerUrls(id: number, peerUrls: readonly string[]): void {
@@ -507,6 +516,7 @@ export class MemberActor {
     for (const m of this.#cluster.list())
       if (m.id !== this.config.id && m.peerUrls.length > 0) peers.set(m.id, m.peerUrls[0] as string)
     this.#ports.mesh.setPeers(peers)
+    this.#ports.mesh.setRemoved?.(new Set(this.#cluster.removedIds()))
   }
 
   #proposeEnvelope(env: Envelope): Promise<Applied> {

@@ -62,6 +62,12 @@ export class ClusterTable {
     }
   }
 
+  /** Every ID ever removed from the cluster. */
+  removedIds(): number[] {
+    const rows = this.#db.exec('SELECT id FROM member_removed ORDER BY id')
+    return (rows[0]?.values ?? []).map((r) => r[0] as number)
+  }
+
   /** Adds or replaces a member's row, keeping a published name and client URLs when not given. */
   upsert(m: Pick<MemberInfo, 'id' | 'peerUrls' | 'isLearner'> & Partial<MemberInfo>): void {
     const old = this.get(m.id)

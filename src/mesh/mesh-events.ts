@@ -16,6 +16,7 @@ export class MeshEvents {
   #onReceive: ((messages: Message[]) => void) | null = null
   #onUnreachable: ((peer: NodeId) => void) | null = null
   #onSnapshotStatus: ((peer: NodeId, ok: boolean) => void) | null = null
+  #onRemoved: (() => void) | null = null
   readonly #peers = new Map<NodeId, PeerStats>()
   #unreachable = new Set<NodeId>()
   #snapshotStatus: [NodeId, boolean][] = []
@@ -37,6 +38,15 @@ export class MeshEvents {
 
   onSnapshotStatus(handler: (peer: NodeId, ok: boolean) => void): void {
     this.#onSnapshotStatus = handler
+  }
+
+  onRemoved(handler: () => void): void {
+    this.#onRemoved = handler
+  }
+
+  /** A peer refused our connection because this member was removed (called from I/O callbacks). */
+  removedByPeer(): void {
+    this.#onRemoved?.()
   }
 
   /** The live counters of `peer`, created on first use. */

@@ -71,6 +71,13 @@ export interface Mesh {
    * disconnected (their queued messages dropped), and a peer whose URL changed is redialled.
    */
   setPeers(peers: PeerUrls): void
+  /**
+   * Members removed from the cluster: a removed member that dials in is told so (instead of
+   * being refused like a stranger), so it can stop instead of campaigning forever.
+   */
+  setRemoved?(ids: ReadonlySet<NodeId>): void
+  /** Called when a peer answered that this member was removed from the cluster. */
+  onRemoved?(handler: () => void): void
   stats(): MeshStats
   /** Drops queued messages, closes every socket and cancels every timer. Idempotent. */
   close(): Promise<void>

@@ -21,7 +21,7 @@ import { backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { FRAME_OVERHEAD_BYTES, FRAME_VERSION, type FrameCodec } from './codec.ts'
 import type { MeshEvents } from './mesh-events.ts'
 import type { MeshLog } from './mesh.ts'
-import { MEMBER_HEADER, TOKEN_HEADER } from './peer-auth.ts'
+import { MEMBER_HEADER, REMOVED_STATUS, TOKEN_HEADER } from './peer-auth.ts'
 import { PeerQueue, type QueueLimits } from './peer-queue.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -149,6 +149,13 @@ export class PeerLink {
       this.#everOpened = true
       log('peer-connected', { peer: this.peer, url: this.url })
       this.#wakeFlush()
+    })
+    // A refused upgrade: 410 means the peer knows this member was removed from the cluster.
+    ws.on('unexpected-response', (_req, res) => {
+      if (this.#ws !== ws) return
+      if (res.statusCode === REMOVED_STATUS) this.#ctx.events.removedByPeer()
+      log('peer-refused-us', { peer: this.peer, url: this.url, status: res.statusCode })
+      ws.terminate()
     })
     ws.on('error', (err) => {
       if (this.#ws === ws) log('peer-error', { peer: this.peer, url: this.url, error: err.message })

@@ -65,6 +65,8 @@ export class WsMesh implements Mesh, PeerAcceptor {
   readonly #ctx: LinkContext
   readonly #events: MeshEvents
   readonly #links = new Map<NodeId, PeerLink>()
+  /** Members removed from the cluster: told so (410) when they dial in. */
+  #removed: ReadonlySet<NodeId> = new Set()
   /** Invariant: at most one connection per peer; a newer one terminates the older. */
   readonly #inbound = new Map<NodeId, Inbound>()
   /** Link closes started by setPeers; close() waits for them. */
@@ -132,6 +134,14 @@ export class WsMesh implements Mesh, PeerAcceptor {
     this.#events.onSnapshotStatus(handler)
   }
 
+  onRemoved(handler: () => void): void {
+    this.#events.onRemoved(handler)
+  }
+
+  setRemoved(ids: ReadonlySet<NodeId>): void {
+    this.#removed = new Set(ids)
+  }
+
   setPeers(peers: PeerUrls): void {
     if (this.#closed) return
     for (const [id, link] of this.#links) {
@@ -162,7 +172,13 @@ export class WsMesh implements Mesh, PeerAcceptor {
   }
 
   admit(token: string | undefined, memberId: string | undefined): Admission {
-    const admission = admit(this.#ctx.clusterToken, token, memberId, (id) => this.#links.has(id))
+    const admission = admit(
+      this.#ctx.clusterToken,
+      token,
+      memberId,
+      (id) => this.#links.has(id),
+      (id) => this.#removed.has(id),
+    )
     if (!admission.ok) {
       this.#events.connectionsRefused++
       this.#ctx.log('peer-refused', { status: admission.status, reason: admission.reason, memberId })

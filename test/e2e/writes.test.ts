@@ -1,0 +1,131 @@
+/**
+ * Writes through every member (leader and followers) and through the gateway: each is visible to
+ * a linearizable read on every member right after it was acknowledged, revisions only go up,
+ * and serializable reads on followers catch up.
+ */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { b64, call, eventually, post, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
+
+describe('writes', { timeout: 90_000 }, () => {
+  const cluster = useCluster({ gateway: true })
+  const endpoints = (): Array<[string, string]> => [
+    ...cluster.memberNames.map((n): [string, string] => [n, cluster.url(n)]),
+    ['gateway', cluster.gatewayUrl],
+  ]
+
+  test('a put through any member or the gateway is read back from every member', async () => {
+    const leader = await cluster.leader()
+    let last = 0
+    for (const [name, url] of endpoints()) {
+      const key = `w/one/${name}`
+      const put = await call(url, '/v3/kv/put', { key: b64(key), value: b64(`via ${name}`) })
+      const revision = Number(put.header.revision)
+      assert.ok(revision > last, `revision ${revision} after ${last} (put via ${name})`)
+      last = revision
+      // Acknowledged means committed: a linearizable read anywhere sees it at once.
+      for (const reader of cluster.memberNames) {
+        const got = await call(cluster.url(reader), '/v3/kv/range', { key: b64(key) })
+        assert.equal(got.count, '1', `${key} read on ${reader}`)
+        assert.equal(unb64(got.kvs[0].value), `via ${name}`)
+        assert.equal(got.kvs[0].mod_revision, String(revision))
+        assert.ok(Number(got.header.revision) >= revision, `${reader}'s header revision is behind the put`)
+      }
+    }
+    // Each member answers with its own member ID, all with the same cluster ID.
+    const headers = await Promise.all(
+      cluster.memberNames.map((n) => call(cluster.url(n), '/v3/kv/range', { key: b64('x') })),
+    )
+    assert.equal(new Set(headers.map((h) => h.header.cluster_id)).size, 1)
+    assert.deepEqual(
+      headers.map((h) => h.header.member_id),
+      await Promise.all(cluster.memberNames.map((n) => cluster.memberId(n))),
+    )
+    assert.ok(cluster.memberNames.includes(leader.name))
+  })
+
+  test('concurrent puts through all endpoints get distinct revisions and all land', async () => {
+    const perEndpoint = 12
+    const acks = await Promise.all(
+      endpoints().flatMap(([name, url]) =>
+        Array.from({ length: perEndpoint }, async (_, i) => {
+          const key = `w/many/${name}/${String(i).padStart(2, '0')}`
+          const put = await call(url, '/v3/kv/put', { key: b64(key), value: b64(String(i)) })
+          return { key, revision: Number(put.header.revision) }
+        }),
+      ),
+    )
+    const revisions = acks.map((a) => a.revision)
+    assert.equal(new Set(revisions).size, revisions.length, 'two puts were acknowledged with the same revision')
+    const byKey = new Map(acks.map((a) => [a.key, a.revision]))
+    for (const reader of cluster.memberNames) {
+      const range = { key: b64('w/many/'), range_end: prefixEnd('w/many/') }
+      const got = await call(cluster.url(reader), '/v3/kv/range', range)
+      assert.equal(Number(got.count), acks.length, `count on ${reader}`)
+      for (const kv of got.kvs) assert.equal(Number(kv.mod_revision), byKey.get(unb64(kv.key)), unb64(kv.key))
+    }
+  })
+
+  test('the revision a client sees never goes down, whichever endpoint it reads', async () => {
+    let seen = 0
+    for (let round = 0; round < 5; round++) {
+      for (const [name, url] of endpoints()) {
+        const put = await call(url, '/v3/kv/put', { key: b64('w/mono'), value: b64(`${round}/${name}`) })
+        assert.ok(Number(put.header.revision) > seen, `put via ${name}: ${put.header.revision} after ${seen}`)
+        seen = Number(put.header.revision)
+        for (const [reader, readUrl] of endpoints()) {
+          const got = await call(readUrl, '/v3/kv/range', { key: b64('w/mono') })
+          assert.ok(Number(got.header.revision) >= seen, `read via ${reader}: ${got.header.revision} < ${seen}`)
+          assert.equal(unb64(got.kvs[0].value), `${round}/${name}`, `read via ${reader}`)
+        }
+      }
+    }
+  })
+
+  test('serializable reads on followers eventually see a write', async () => {
+    const leader = await cluster.leader()
+    const followers = cluster.memberNames.filter((n) => n !== leader.name)
+    assert.equal(followers.length, 2)
+    const put = await call(leader.url, '/v3/kv/put', { key: b64('w/ser'), value: b64('fresh') })
+    for (const f of followers) {
+      const got = await eventually(`${f} serves the write serializably`, async () => {
+        const r = await call(cluster.url(f), '/v3/kv/range', { key: b64('w/ser'), serializable: true })
+        assert.equal(unb64(r.kvs?.[0]?.value), 'fresh')
+        return r
+      })
+      assert.equal(got.kvs[0].mod_revision, put.header.revision)
+    }
+    // Through the gateway, serializable reads are spread over members; all of them see it now.
+    for (let i = 0; i < 6; i++) {
+      const r = await call(cluster.gatewayUrl, '/v3/kv/range', { key: b64('w/ser'), serializable: true })
+      assert.equal(unb64(r.kvs[0].value), 'fresh')
+    }
+  })
+
+  test('deletes and txns through a follower and the gateway', async () => {
+    const leader = await cluster.leader()
+    const follower = cluster.memberNames.find((n) => n !== leader.name) as string
+    for (const url of [cluster.url(follower), cluster.gatewayUrl]) {
+      await call(url, '/v3/kv/put', { key: b64('w/t/a'), value: b64('1') })
+      const txn = await call(url, '/v3/kv/txn', {
+        compare: [{ key: b64('w/t/a'), target: 'VALUE', result: 'EQUAL', value: b64('1') }],
+        success: [
+          { request_put: { key: b64('w/t/b'), value: b64('2') } },
+          { request_delete_range: { key: b64('w/t/a') } },
+        ],
+      })
+      assert.equal(txn.succeeded, true)
+      assert.equal(txn.responses[1].response_delete_range.deleted, '1')
+      for (const reader of cluster.memberNames) {
+        const got = await call(cluster.url(reader), '/v3/kv/range', { key: b64('w/t/'), range_end: prefixEnd('w/t/') })
+        assert.deepEqual(got.kvs.map((kv: { key: string }) => unb64(kv.key)), ['w/t/b'], reader)
+        assert.equal(got.kvs[0].mod_revision, txn.header.revision)
+      }
+      const del = await call(url, '/v3/kv/deleterange', { key: b64('w/t/'), range_end: prefixEnd('w/t/') })
+      assert.equal(del.deleted, '1')
+      const gone = await post(cluster.url(leader.name), '/v3/kv/range', { key: b64('w/t/b') })
+      assert.equal(gone.json.kvs, undefined)
+    }
+    cluster.assertAlive()
+  })
+})
