@@ -145,7 +145,7 @@ export class Lessor {
       this.#checkpoints.pop()
       const deadline = this.#deadline.get(top.id)
       if (this.#checkpointAt.get(top.id) === top.at && deadline !== undefined) {
-        out.push({ id: top.id, remainingMs: Math.max(1, deadline - nowMs) })
+        out.push({ id: top.id, remainingMs: Math.max(1, Math.ceil(deadline - nowMs)) })
         this.#setCheckpoint(top.id, nowMs + this.#checkpointIntervalMs)
       }
       top = this.#checkpoints.peek()
