@@ -155,6 +155,7 @@ const app = createMemberApp({
   },
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
   metrics: () => metrics.render(),
+  onRequest: (path, status, ms) => metrics.requests.observe({ path, code: String(status) }, ms / 1000),
   connection: connectionOf(security),
 })
 server = serve(

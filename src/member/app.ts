@@ -15,6 +15,7 @@ import {
   decodeRequest,
   encodeResponse,
   errorResponse,
+  findEndpoint,
   jsonResponse,
   methodNotAllowed,
   pageNotFound,
@@ -122,6 +123,8 @@ export interface MemberAppOptions {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>
   /** The client's address and verified certificate CN, from the runtime's connection. */
   readonly connection?: (c: Context) => Connection
+  /** Told of every API request once its answer has started: endpoint, HTTP status, milliseconds. */
+  readonly onRequest?: (path: string, status: number, ms: number) => void
 }
 
 async function runUnary(
@@ -164,6 +167,15 @@ async function health(m: MemberContext): Promise<Response> {
 export function createMemberApp(options: MemberAppOptions): Hono {
   const m = options.member
   const app = new Hono()
+  const onRequest = options.onRequest
+  if (onRequest !== undefined)
+    app.use('*', async (c, next) => {
+      const start = performance.now()
+      await next()
+      if (!c.req.path.startsWith('/v3')) return
+      // Labelled by endpoint, never by the raw path: unknown paths must not grow the label set.
+      onRequest(findEndpoint(c.req.path)?.path ?? 'unknown', c.res.status, performance.now() - start)
+    })
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
   app.get('/health', () => health(m))
   // etcd answers any other method on /health with 405, as the gateway does (was a 404 here).

@@ -29,6 +29,7 @@ export interface SingleMemberOptions {
   readonly streams?: StreamLimits
   /** The connection every request is seen to come from. */
   readonly connection?: Connection
+  readonly onRequest?: (path: string, status: number, ms: number) => void
 }
 
 export async function startSingleMember(options: SingleMemberOptions = {}): Promise<SingleMember> {
@@ -59,6 +60,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
       ...(options.streams === undefined ? {} : { streams: options.streams }),
     },
     ...(options.connection === undefined ? {} : { connection: () => options.connection as Connection }),
+    ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   })
   return {
     member,
