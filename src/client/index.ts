@@ -27,3 +27,4 @@ export {
   Discovery, SERVICES_PREFIX, type Instance, type RegisterOptions, type Registration, type ServiceChange,
   type ServiceView,
 } from './discovery.ts'
+export { sleep, within } from './sleep.ts'

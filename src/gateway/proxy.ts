@@ -14,7 +14,7 @@
  * @module
  */
 import { errorFromBody } from '../api/index.ts'
-import { attempt, retryable } from '../client/index.ts'
+import { attempt, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorResponse, GatewayErrors } from './answers.ts'
 import type { MemberDirectory } from './members.ts'
@@ -163,24 +163,4 @@ async function readUnavailable(
   const text = await response.text().catch(() => '')
   const rebuilt = new Response(text, { status: response.status, headers: response.headers })
   return { response: rebuilt, error: errorFromBody(response.status, text) }
-}
-
-/** Resolves after `ms`, or at once when the caller goes away. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return within(new Promise<never>(() => undefined), ms, signal)
-}
-
-/** Waits for `work`, but no longer than `ms` or the caller's abort; its result is not needed. */
-function within(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done)
-    work.then(done, done)
-  })
 }

@@ -18,27 +18,11 @@
  * @module
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
+import { MESSAGE_TYPES } from '../raft/types.ts'
 import type { Entry, EntryType, Message, MessageType, NodeId, Snapshot } from '../raft/types.ts'
 
 export const FRAME_VERSION = 1
 
-/** Wire codes of message types: the code is the position. Append only. */
-export const MESSAGE_TYPES: readonly MessageType[] = [
-  'MsgApp',
-  'MsgAppResp',
-  'MsgVote',
-  'MsgVoteResp',
-  'MsgPreVote',
-  'MsgPreVoteResp',
-  'MsgHeartbeat',
-  'MsgHeartbeatResp',
-  'MsgSnap',
-  'MsgProp',
-  'MsgReadIndex',
-  'MsgReadIndexResp',
-  'MsgTimeoutNow',
-  'MsgTransferLeader',
-]
 
 /** Wire codes of entry types: the code is the position. Append only. */
 export const ENTRY_TYPES: readonly EntryType[] = ['normal', 'conf-change']

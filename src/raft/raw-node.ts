@@ -20,6 +20,7 @@ import { encodeConfChange } from './conf-change-codec.ts'
 import { makeMessage, Raft } from './raft.ts'
 import { handleReadRequest, leaderPropose, transferLeadership } from './step-leader.ts'
 import {
+  MESSAGE_TYPES,
   NONE,
   type ConfChange,
   type ConfState,
@@ -37,22 +38,8 @@ import {
 } from './types.ts'
 
 const OK: ProposalResult = { ok: true }
-const PEER_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
-  'MsgApp',
-  'MsgAppResp',
-  'MsgVote',
-  'MsgVoteResp',
-  'MsgPreVote',
-  'MsgPreVoteResp',
-  'MsgHeartbeat',
-  'MsgHeartbeatResp',
-  'MsgSnap',
-  'MsgProp',
-  'MsgReadIndex',
-  'MsgReadIndexResp',
-  'MsgTimeoutNow',
-  'MsgTransferLeader',
-])
+/** Every type a peer may send (all of them: none is local-only). */
+const PEER_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(MESSAGE_TYPES)
 
 /** What the outstanding Ready handed out, to be acknowledged by advance(). */
 interface Handed {

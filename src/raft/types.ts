@@ -73,21 +73,28 @@ export interface ConfChange {
   readonly context: Uint8Array
 }
 
-export type MessageType =
-  | 'MsgApp'
-  | 'MsgAppResp'
-  | 'MsgVote'
-  | 'MsgVoteResp'
-  | 'MsgPreVote'
-  | 'MsgPreVoteResp'
-  | 'MsgHeartbeat'
-  | 'MsgHeartbeatResp'
-  | 'MsgSnap'
-  | 'MsgProp'
-  | 'MsgReadIndex'
-  | 'MsgReadIndexResp'
-  | 'MsgTimeoutNow'
-  | 'MsgTransferLeader'
+/**
+ * Every message type. The position is also a type's wire code in the peer transport's frames:
+ * append only, never reorder.
+ */
+export const MESSAGE_TYPES = [
+  'MsgApp',
+  'MsgAppResp',
+  'MsgVote',
+  'MsgVoteResp',
+  'MsgPreVote',
+  'MsgPreVoteResp',
+  'MsgHeartbeat',
+  'MsgHeartbeatResp',
+  'MsgSnap',
+  'MsgProp',
+  'MsgReadIndex',
+  'MsgReadIndexResp',
+  'MsgTimeoutNow',
+  'MsgTransferLeader',
+] as const
+
+export type MessageType = (typeof MESSAGE_TYPES)[number]
 
 /**
  * One Raft message between members. A flat record (as etcd's raftpb.Message) so it encodes to

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check'
 import type { Entry, Message, NodeId, Snapshot } from '../../src/raft/types.ts'
-import { ENTRY_TYPES, MESSAGE_TYPES } from '../../src/mesh/codec.ts'
+import { ENTRY_TYPES } from '../../src/mesh/codec.ts'
+import { MESSAGE_TYPES } from '../../src/raft/types.ts'
 
 const count = fc.oneof(fc.nat(1000), fc.maxSafeNat())
 const bytes = fc.uint8Array({ maxLength: 64 })

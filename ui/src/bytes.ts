@@ -69,17 +69,7 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** etcd's prefix rule: the range end that selects every key starting with `prefix`. */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const b = prefix[i] as number
-    if (b < 0xff) {
-      const end = prefix.slice(0, i + 1)
-      end[i] = b + 1
-      return end
-    }
-  }
-  return new Uint8Array([0])
-}
+export { prefixRangeEnd as prefixEnd } from '../../src/api/keys.ts'
 
 /** The smallest key after `key`: key + "\0". */
 export function successor(key: Uint8Array): Uint8Array {
