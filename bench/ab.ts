@@ -1,0 +1,92 @@
+/**
+ * Before/after comparison of two edgecd checkouts on this (noisy) machine: for each of `--rounds`
+ * rounds, starts a 3-member cluster from checkout A, runs the loads through its leader, stops it,
+ * then the same for checkout B (alternating, so drifting background load hits both alike), and
+ * prints the median req/s, p50, p99 and leader CPU per request of each, with the B/A ratio.
+ *
+ *   node --import tsx bench/ab.ts --a /path/to/before --b /path/to/after [--rounds 3]
+ *        [--loads put,get-linearizable] [--connections 64] [--duration 5s] [--idle-wait 20s]
+ *
+ * A checkout is a directory holding src/, workers/ and node_modules (a symlink will do).
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import { startEdgecd } from './lib/clusters.ts'
+import { parseDurationS } from './lib/options.ts'
+import { seedGetKey, throughputRun, type RunResult } from './lib/suite.ts'
+import type { LoadName } from './lib/wrk.ts'
+
+const { values } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    loads: { type: 'string', default: 'put,get-linearizable' },
+    connections: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '5s' },
+    'idle-load': { type: 'string', default: '1.5' },
+    'idle-wait': { type: 'string', default: '20s' },
+  },
+})
+if (values.a === undefined || values.b === undefined) {
+  console.error('usage: bench/ab.ts --a DIR --b DIR [--rounds 3] [--loads …] [--connections 64] [--duration 5s]')
+  process.exit(2)
+}
+const variants = { A: resolve(values.a), B: resolve(values.b) }
+const loads = values.loads.split(',') as LoadName[]
+const conns = values.connections.split(',').map(Number)
+const opts = {
+  durationS: parseDurationS(values.duration),
+  idleThreshold: Number(values['idle-load']),
+  idleWaitMs: parseDurationS(values['idle-wait']) * 1000,
+  log: (s: string) => console.log(s),
+}
+const results: Record<string, RunResult[]> = {}
+const key = (v: string, load: string, c: number): string => `${v} ${load} c=${c}`
+
+for (let round = 1; round <= Number(values.rounds); round++)
+  for (const [v, root] of Object.entries(variants)) {
+    const cluster = await startEdgecd({ root, gateway: false })
+    try {
+      const leader = await cluster.leader()
+      await seedGetKey(leader.url)
+      for (const load of loads)
+        for (const c of conns) {
+          const r = await throughputRun(cluster, await cluster.leader(), 'leader', load, c, opts)
+          ;(results[key(v, load, c)] ??= []).push(r)
+          const lead = Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN
+          console.log(
+            `round ${round} ${key(v, load, c)}: ${r.wrk.rps.toFixed(0)} req/s, p50 ${r.wrk.p50Ms.toFixed(1)} ms, ` +
+              `p99 ${r.wrk.p99Ms.toFixed(1)} ms, leader ${lead.toFixed(2)} cores, others ${r.otherCores}, errors ${r.wrk.non2xx + r.wrk.socketErrors}`,
+          )
+        }
+    } finally {
+      await cluster.stop()
+    }
+  }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2
+}
+const leaderCpuPerReqUs = (r: RunResult): number =>
+  ((Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN) / r.wrk.rps) * 1e6
+
+console.log('\n| load | conns | A req/s | B req/s | B/A | A p50 / p99 ms | B p50 / p99 ms | leader CPU µs/req A → B |')
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
+for (const load of loads)
+  for (const c of conns) {
+    const a = results[key('A', load, c)] ?? []
+    const b = results[key('B', load, c)] ?? []
+    const m = (rs: RunResult[], f: (r: RunResult) => number): number => median(rs.map(f))
+    const ra = m(a, (r) => r.wrk.rps)
+    const rb = m(b, (r) => r.wrk.rps)
+    console.log(
+      `| ${load} | ${c} | ${ra.toFixed(0)} | ${rb.toFixed(0)} | ${(rb / ra).toFixed(2)}× | ` +
+        `${m(a, (r) => r.wrk.p50Ms).toFixed(1)} / ${m(a, (r) => r.wrk.p99Ms).toFixed(1)} | ` +
+        `${m(b, (r) => r.wrk.p50Ms).toFixed(1)} / ${m(b, (r) => r.wrk.p99Ms).toFixed(1)} | ` +
+        `${m(a, leaderCpuPerReqUs).toFixed(0)} → ${m(b, leaderCpuPerReqUs).toFixed(0)} |`,
+    )
+  }

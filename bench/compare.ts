@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:compare`: edgecd against etcd 3.4 on this machine, the same load through the same
+ * JSON HTTP API. A 3-member etcd and a 3-member edgecd (plus gateway) run on loopback one after
+ * the other, never at once; for each: 100k keys loaded (then RSS per member and bytes on disk),
+ * put / linearizable get / serializable get / txn create-if-absent / watch delivery at 1, 16, 64
+ * and 256 connections (wrk), and the time from kill -9 of the leader to the next successful write.
+ * Before each run it waits (bounded) for an idle machine and records how busy it was.
+ *
+ * Installs etcd-server, etcd-client and wrk with apt-get when they are missing and it runs as
+ * root; otherwise says what to install. Writes `bench/results/<date>-compare.md` and `.json`.
+ *
+ *   node --import tsx bench/compare.ts [--duration 10s] [--quick] [--connections 1,64] …  (--help)
+ *
+ * @module
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { startEdgecd, startEtcd, type Cluster } from './lib/clusters.ts'
+import { driveSystem } from './lib/drive.ts'
+import { parseOptions, stamp } from './lib/options.ts'
+import { renderMarkdown, type Report } from './lib/report.ts'
+import { ensureTools, machineDescription } from './lib/system.ts'
+
+const log = (s: string): void => console.log(s)
+
+/** The version a command prints (`wrk -v` prints it and exits 1, so the exit status is ignored). */
+function version(cmd: string, args: string[], pattern: RegExp): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' })
+  return pattern.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?'
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), {})
+  if (o.systems.includes('etcd')) ensureTools(['etcd', 'etcdctl', 'wrk'], ['etcd-server', 'etcd-client', 'wrk'], log)
+  else ensureTools(['wrk'], ['wrk'], log)
+  const date = new Date()
+  const report: Report = {
+    date: date.toISOString(),
+    machine: machineDescription(),
+    versions: {
+      etcd: version('etcd', ['--version'], /etcd Version: (\S+)/),
+      wrk: version('wrk', ['-v'], /wrk (\S+)/),
+      edgecd: version('git', ['rev-parse', '--short', 'HEAD'], /(\S+)/),
+      node: process.version,
+    },
+    options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, keys: o.keys, idleLoad: o.idleThreshold },
+    runs: [],
+    loaded: {},
+    failover: {},
+    notes: [],
+  }
+  for (const system of o.systems) {
+    log(`starting a 3-member ${system} on loopback…`)
+    let cluster: Cluster
+    if (system === 'etcd') cluster = await startEtcd()
+    else if (system === 'edgecd')
+      cluster = await startEdgecd({
+        nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+        ...(o.root === null ? {} : { root: resolve(o.root) }),
+      })
+    else throw new Error(`unknown system ${system}`)
+    const stopOnSignal = (): void => void cluster.stop().then(() => process.exit(130))
+    process.once('SIGINT', stopOnSignal)
+    try {
+      const r = await driveSystem(cluster, o, log)
+      report.runs.push(...r.runs)
+      if (r.loaded !== null) report.loaded[system] = r.loaded
+      if (r.failover !== null) report.failover[system] = r.failover
+    } finally {
+      await cluster.stop()
+      process.removeListener('SIGINT', stopOnSignal)
+    }
+  }
+  mkdirSync(o.outDir, { recursive: true })
+  const base = join(o.outDir, `${stamp(date)}-compare`)
+  const md = renderMarkdown(report)
+  writeFileSync(`${base}.md`, `${md}\n`)
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  log('')
+  log(md)
+  log(`written: ${base}.md, ${base}.json`)
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:compare: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(1)
+})

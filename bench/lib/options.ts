@@ -1,0 +1,115 @@
+/**
+ * Command-line options shared by bench/compare.ts and bench/run.ts.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util'
+import type { Load } from './suite.ts'
+
+export interface BenchOptions {
+  readonly durationS: number
+  readonly connections: readonly number[]
+  readonly loads: readonly Load[]
+  readonly keys: number
+  readonly idleThreshold: number
+  readonly idleWaitMs: number
+  readonly outDir: string
+  readonly systems: readonly string[]
+  readonly gateway: boolean
+  readonly failover: boolean
+  readonly profileDir: string | null
+  readonly save: boolean
+  /** The edgecd checkout to run (default: this one). */
+  readonly root: string | null
+}
+
+const ALL_LOADS: readonly Load[] = ['put', 'get-linearizable', 'get-serializable', 'txn-create', 'watch']
+
+/** `10s`, `500ms`, `2m`, or a bare number of seconds. */
+export function parseDurationS(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
+  if (m === null) throw new Error(`not a duration: ${text}`)
+  const n = Number(m[1])
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+export const USAGE = `options:
+  --duration 10s          length of each wrk run (--quick: 3s)
+  --connections 1,16,64,256
+  --loads put,get-linearizable,get-serializable,txn-create,watch
+  --keys 100000           keys loaded before measuring RSS and disk (0: skip; --quick: 20000)
+  --idle-load 1.5         wait before each run until the 1-min load average is below this …
+  --idle-wait 60s         … but at most this long (then run anyway and record it)
+  --systems etcd,edgecd   (compare only)
+  --no-gateway            skip the edgecd-through-gateway runs
+  --no-failover           skip the kill -9 failover run
+  --profile DIR           run edgecd members under node --cpu-prof, profiles in DIR
+  --out bench/results     where the Markdown and JSON go
+  --quick                 3 s runs, 20k keys, connections 1,64
+  --save                  (run.ts) also write the JSON to --out
+  --root DIR              the edgecd checkout to run (default: this one), for before/after runs`
+
+export function parseOptions(argv: readonly string[], defaults: Partial<BenchOptions>): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      loads: { type: 'string' },
+      keys: { type: 'string' },
+      'idle-load': { type: 'string' },
+      'idle-wait': { type: 'string' },
+      systems: { type: 'string' },
+      'no-gateway': { type: 'boolean' },
+      'no-failover': { type: 'boolean' },
+      profile: { type: 'string' },
+      out: { type: 'string' },
+      quick: { type: 'boolean' },
+      save: { type: 'boolean' },
+      root: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  })
+  if (values.help === true) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const quick = values.quick === true
+  const loads = values.loads === undefined ? (defaults.loads ?? ALL_LOADS) : (list(values.loads) as Load[])
+  for (const l of loads) if (!ALL_LOADS.includes(l)) throw new Error(`unknown load ${l} (one of ${ALL_LOADS.join(', ')})`)
+  const connections =
+    values.connections === undefined
+      ? quick
+        ? [1, 64]
+        : (defaults.connections ?? [1, 16, 64, 256])
+      : list(values.connections).map(Number)
+  for (const c of connections) if (!Number.isInteger(c) || c < 1 || c > 10_000) throw new Error(`bad connection count ${c}`)
+  const keys = values.keys === undefined ? (quick ? 20_000 : (defaults.keys ?? 100_000)) : Number(values.keys)
+  if (!Number.isInteger(keys) || keys < 0) throw new Error(`bad --keys ${values.keys}`)
+  return {
+    durationS: values.duration === undefined ? (quick ? 3 : (defaults.durationS ?? 10)) : parseDurationS(values.duration),
+    connections,
+    loads,
+    keys,
+    idleThreshold: values['idle-load'] === undefined ? 1.5 : Number(values['idle-load']),
+    idleWaitMs: (values['idle-wait'] === undefined ? (defaults.idleWaitMs ?? 60_000) / 1000 : parseDurationS(values['idle-wait'])) * 1000,
+    outDir: values.out ?? 'bench/results',
+    systems: values.systems === undefined ? ['etcd', 'edgecd'] : list(values.systems),
+    gateway: values['no-gateway'] !== true && (defaults.gateway ?? true),
+    failover: values['no-failover'] !== true && (defaults.failover ?? true),
+    profileDir: values.profile ?? null,
+    save: values.save === true,
+    root: values.root ?? null,
+  }
+}
+
+/** `2025-01-31T14-05` (local time), for file names. */
+export function stamp(d = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}-${p(d.getMinutes())}`
+}

@@ -1,0 +1,126 @@
+/**
+ * The comparison's Markdown: throughput and latency per load and connection count (etcd, edgecd
+ * through its leader, edgecd through its gateway, and the edgecd/etcd ratios), watch delivery,
+ * CPU per process, memory and disk after loading keys, and failover.
+ *
+ * @module
+ */
+import type { FailoverResult, LoadKeysResult, RunResult } from './suite.ts'
+
+export interface Report {
+  readonly date: string
+  readonly machine: string
+  readonly versions: Record<string, string>
+  readonly options: Record<string, unknown>
+  readonly runs: RunResult[]
+  readonly loaded: Record<string, LoadKeysResult>
+  readonly failover: Record<string, FailoverResult>
+  readonly notes: string[]
+}
+
+const num = (n: number | undefined, digits = 0): string =>
+  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const ms = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1))
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`
+const mib = (b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? '–' : (b / 1024 / 1024).toFixed(0))
+
+function find(runs: readonly RunResult[], system: string, via: string, load: string, c: number): RunResult | undefined {
+  return runs.find((r) => r.system === system && r.via === via && r.load === load && r.connections === c)
+}
+
+const errors = (r: RunResult | undefined): string => (r === undefined ? '–' : String(r.wrk.non2xx + r.wrk.socketErrors))
+
+export function renderMarkdown(rep: Report): string {
+  const out: string[] = []
+  const loads = [...new Set(rep.runs.map((r) => r.load))]
+  const conns = [...new Set(rep.runs.map((r) => r.connections))].sort((a, b) => a - b)
+  const loadavgs = rep.runs.map((r) => r.idle.loadavg[0])
+  const others = rep.runs.map((r) => r.otherCores)
+  out.push(`# edgecd vs etcd — ${rep.date}`, '')
+  out.push(`- Machine: ${rep.machine}`)
+  out.push(`- Versions: ${Object.entries(rep.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+  out.push(`- Options: ${Object.entries(rep.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`)
+  if (loadavgs.length > 0)
+    out.push(
+      `- How busy the machine was: 1-min load average at the start of a run ${Math.min(...loadavgs).toFixed(2)}–${Math.max(...loadavgs).toFixed(2)}; ` +
+        `CPU used by other processes during a run ${Math.min(...others).toFixed(2)}–${Math.max(...others).toFixed(2)} cores; ` +
+        `${rep.runs.filter((r) => r.idle.busy).length} of ${rep.runs.length} runs started on a busy machine`,
+    )
+  out.push(
+    '- Same JSON HTTP API for all: etcd through its grpc-gateway on the leader\'s client port; edgecd through the',
+    '  leader member (L) and through the gateway (G). wrk, keep-alive, threads = min(2, connections).',
+  )
+  for (const n of rep.notes) out.push(`- ${n}`)
+  out.push('')
+
+  out.push('## Throughput and latency', '')
+  out.push(
+    '| load | conns | etcd req/s | etcd p50 / p99 ms | edgecd L req/s | L p50 / p99 ms | L/etcd | edgecd G req/s | G p50 / p99 ms | G/etcd | errors e/L/G |',
+  )
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  for (const load of loads)
+    for (const c of conns) {
+      const e = find(rep.runs, 'etcd', 'leader', load, c)
+      const l = find(rep.runs, 'edgecd', 'leader', load, c)
+      const g = find(rep.runs, 'edgecd', 'gateway', load, c)
+      if (e === undefined && l === undefined && g === undefined) continue
+      const lat = (r: RunResult | undefined): string => (r === undefined ? '–' : `${ms(r.wrk.p50Ms)} / ${ms(r.wrk.p99Ms)}`)
+      out.push(
+        `| ${load} | ${c} | ${num(e?.wrk.rps)} | ${lat(e)} | ${num(l?.wrk.rps)} | ${lat(l)} | ${ratio(l?.wrk.rps, e?.wrk.rps)} | ` +
+          `${num(g?.wrk.rps)} | ${lat(g)} | ${ratio(g?.wrk.rps, e?.wrk.rps)} | ${errors(e)}/${errors(l)}/${errors(g)} |`,
+      )
+    }
+  out.push('')
+
+  const watches = rep.runs.filter((r) => r.watch !== undefined)
+  if (watches.length > 0) {
+    out.push('## Watch delivery (one watcher on the prefix the puts write)', '')
+    out.push('| system | via | conns | puts/s | events/s | delivered / expected | lag p50 / p99 ms (probe put sent → event) |')
+    out.push('|---|---|---:|---:|---:|---:|---:|')
+    for (const r of watches) {
+      const w = r.watch!
+      out.push(
+        `| ${r.system} | ${r.via} | ${r.connections} | ${num(r.wrk.rps)} | ${num(w.eventsPerS)} | ${w.delivered} / ${w.expected} | ` +
+          `${ms(w.lagP50Ms)} / ${ms(w.lagP99Ms)} |`,
+      )
+    }
+    out.push('')
+  }
+
+  out.push('## CPU (cores used on average during each run; * = leader)', '')
+  out.push('| system | via | load | conns | processes | others on the machine | load avg at start |')
+  out.push('|---|---|---|---:|---|---:|---:|')
+  for (const r of rep.runs) {
+    const procs = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')
+    out.push(`| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${procs} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`)
+  }
+  out.push('')
+
+  const systems = Object.keys(rep.loaded)
+  if (systems.length > 0) {
+    out.push('## Memory and disk after loading keys (256-byte values, 64 requests in flight)', '')
+    out.push('| system | keys | load time s (puts/s) | RSS per member before → after MiB | disk per member MiB | errors |')
+    out.push('|---|---:|---:|---|---|---:|')
+    for (const s of systems) {
+      const l = rep.loaded[s]!
+      const rss = Object.keys(l.rssAfter).map((k) => `${k} ${mib(l.rssBefore[k])} → ${mib(l.rssAfter[k])}`).join(', ')
+      const disk = Object.entries(l.disk).map(([k, v]) => `${k} ${mib(v)}`).join(', ')
+      out.push(`| ${s} | ${num(l.keys)} | ${l.seconds.toFixed(1)} (${num(l.keys / l.seconds)}) | ${rss} | ${disk} | ${l.errors} |`)
+    }
+    out.push('')
+  }
+
+  const fo = Object.keys(rep.failover)
+  if (fo.length > 0) {
+    out.push('## Failover (kill -9 of the leader → first successful put; election timeout 1000 ms for both)', '')
+    out.push('| system | killed | new leader | to a write on a survivor ms | through the gateway ms |')
+    out.push('|---|---|---|---:|---:|')
+    for (const s of fo) {
+      const f = rep.failover[s]!
+      out.push(`| ${s} | ${f.killed} | ${f.newLeader} | ${num(f.toWriteMs)} | ${f.toWriteViaGatewayMs === null ? '–' : num(f.toWriteViaGatewayMs)} |`)
+    }
+    out.push('')
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,318 @@
+/**
+ * The benchmark runs, shared by bench/compare.ts (etcd and edgecd side by side) and bench/run.ts
+ * (edgecd alone):
+ *
+ * - `throughputRun`: one wrk load at one connection count against one URL, with the CPU each
+ *   cluster process (and wrk) used, and how busy the rest of the machine was meanwhile.
+ * - `watchRun`: the put load while one watcher streams a prefix; events/s and the delivery lag of
+ *   probe puts (time from sending the put to the watcher seeing its event).
+ * - `loadKeys`: N distinct keys with 256-byte values, then RSS per member and bytes on disk.
+ * - `failover`: kill -9 the leader, time until a write succeeds again.
+ *
+ * @module
+ */
+import type { Cluster, Proc } from './clusters.ts'
+import { openLineStream, postJson } from './http.ts'
+import { cpuSeconds, diskBytes, machineJiffies, rssBytes, sleep, waitForIdle, type IdleReport } from './system.ts'
+import { GET_KEY_B64, prefixB64, startWrk, VALUE_B64, type LoadName, type WrkResult } from './wrk.ts'
+
+export type Load = LoadName | 'watch'
+
+export interface RunOptions {
+  readonly durationS: number
+  readonly idleThreshold: number
+  readonly idleWaitMs: number
+  readonly log: (s: string) => void
+}
+
+export interface RunResult {
+  readonly system: string
+  /** 'leader' or 'gateway'. */
+  readonly via: string
+  readonly load: Load
+  readonly connections: number
+  readonly wrk: WrkResult
+  /** CPU cores each process used on average during the run (name → cores). */
+  readonly cpu: Record<string, number>
+  /** Cores used by everything else on the machine during the run. */
+  readonly otherCores: number
+  readonly idle: IdleReport
+  readonly watch?: WatchFigures
+}
+
+export interface WatchFigures {
+  /** Events the watcher received per second while the load ran. */
+  readonly eventsPerS: number
+  /** Events received in total (until 5 s after the load) / successful puts. */
+  readonly delivered: number
+  readonly expected: number
+  /** Probe puts: send → watcher has the event. */
+  readonly lagP50Ms: number
+  readonly lagP99Ms: number
+  readonly probes: number
+}
+
+let runCounter = 0
+
+/** A fresh 6-character key prefix for one run. */
+function nextTag(load: Load): string {
+  runCounter++
+  return `${load[0]}${String(runCounter).padStart(5, '0')}`
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number
+}
+
+/** Every process of the cluster, by name. */
+function processes(cluster: Cluster): Proc[] {
+  return [...cluster.members, ...(cluster.gateway === null ? [] : [cluster.gateway])].filter(
+    (p) => p.child.exitCode === null && p.child.signalCode === null,
+  )
+}
+
+interface CpuWindow {
+  /** Cores per process since the window opened (`wrkCpu`: wrk's CPU seconds), and everyone else's. */
+  finish(wrkCpu: number): { cpu: Record<string, number>; otherCores: number }
+}
+
+function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
+  const before = new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)]))
+  const machine = machineJiffies()
+  const t0 = performance.now()
+  return {
+    finish(wrkCpu) {
+      const s = (performance.now() - t0) / 1000
+      const m = machineJiffies()
+      const machineCores = ((m.busy - machine.busy) / Math.max(1, m.total - machine.total)) * navigatorCores()
+      const cpu: Record<string, number> = {}
+      let ours = 0
+      for (const p of procs) {
+        const used = (cpuSeconds(p.pid) - (before.get(p.name) ?? 0)) / s
+        const label = p === leader ? `${p.name}*` : p.name
+        cpu[label] = round2(used)
+        ours += Number.isFinite(used) ? used : 0
+      }
+      cpu['wrk'] = round2(wrkCpu / s)
+      ours += wrkCpu / s
+      return { cpu, otherCores: round2(Math.max(0, machineCores - ours - 0.05)) }
+    },
+  }
+}
+
+function navigatorCores(): number {
+  return globalThis.navigator?.hardwareConcurrency ?? 2
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100
+
+/** Writes the key the get loads read (a 256-byte value). */
+export async function seedGetKey(url: string): Promise<void> {
+  const r = await postJson(`${url}/v3/kv/put`, JSON.stringify({ key: GET_KEY_B64, value: VALUE_B64 }), 10_000)
+  if (r.status !== 200) throw new Error(`seeding the get key failed: ${r.status} ${r.body}`)
+}
+
+/** One wrk load at `connections` against `target` (a member or the gateway). */
+export async function throughputRun(
+  cluster: Cluster,
+  target: Proc,
+  via: string,
+  load: LoadName,
+  connections: number,
+  o: RunOptions,
+): Promise<RunResult> {
+  const idle = await waitForIdle(o.idleThreshold, o.idleWaitMs, o.log)
+  const leader = await cluster.leader()
+  const window = cpuWindow(processes(cluster), leader)
+  const run = startWrk(target.url, load, prefixB64(nextTag(load)), connections, o.durationS)
+  let wrkCpu = 0
+  // wrk's own CPU: sample until it exits (its /proc entry is gone after).
+  const sampler = setInterval(() => {
+    const c = cpuSeconds(run.pid)
+    if (Number.isFinite(c)) wrkCpu = c
+  }, 200)
+  const wrk = await run.result.finally(() => clearInterval(sampler))
+  const { cpu, otherCores } = window.finish(wrkCpu)
+  return { system: cluster.system, via, load, connections, wrk, cpu, otherCores, idle }
+}
+
+/**
+ * The put load at `connections` while one watcher streams the run's prefix from `target`; a probe
+ * put every 20 ms (into the same prefix) measures delivery lag.
+ */
+export async function watchRun(
+  cluster: Cluster,
+  target: Proc,
+  via: string,
+  connections: number,
+  o: RunOptions,
+): Promise<RunResult> {
+  const idle = await waitForIdle(o.idleThreshold, o.idleWaitMs, o.log)
+  const leader = await cluster.leader()
+  const tag = nextTag('watch')
+  const prefix = Buffer.from(tag.padEnd(6, '_').slice(0, 6))
+  const end = Buffer.from(prefix)
+  end[end.length - 1] = (end[end.length - 1] as number) + 1
+  let events = 0
+  let eventsInWindow = 0
+  let inWindow = false
+  const probeSent = new Map<string, number>()
+  const lags: number[] = []
+  let created = false
+  const stream = await openLineStream(
+    `${target.url}/v3/watch`,
+    JSON.stringify({ create_request: { key: prefix.toString('base64'), range_end: end.toString('base64') } }),
+    (line) => {
+      const now = performance.now()
+      let msg: { result?: { created?: boolean; events?: Array<{ kv?: { key?: string } }> } }
+      try {
+        msg = JSON.parse(line) as typeof msg
+      } catch {
+        return
+      }
+      if (msg.result?.created === true) created = true
+      for (const ev of msg.result?.events ?? []) {
+        events++
+        if (inWindow) eventsInWindow++
+        const k = ev.kv?.key
+        if (k !== undefined) {
+          const sent = probeSent.get(k)
+          if (sent !== undefined) {
+            lags.push(now - sent)
+            probeSent.delete(k)
+          }
+        }
+      }
+    },
+  )
+  for (let i = 0; i < 100 && !created; i++) await sleep(50)
+  if (!created) {
+    stream.close()
+    throw new Error(`watch on ${target.url} was not created`)
+  }
+  const window = cpuWindow(processes(cluster), leader)
+  inWindow = true
+  const run = startWrk(target.url, 'put', prefix.toString('base64'), connections, o.durationS)
+  let wrkCpu = 0
+  let probes = 0
+  let probing = true
+  const prober = (async () => {
+    for (let i = 0; probing && i < 100_000; i++) {
+      // 0xff after the 6-byte prefix never occurs in wrk's keys (they continue with 0x00…0x03).
+      const key = Buffer.concat([prefix, Buffer.from([0xff]), Buffer.from(`probe${i}`)]).toString('base64')
+      probeSent.set(key, performance.now())
+      probes++
+      void postJson(`${target.url}/v3/kv/put`, JSON.stringify({ key, value: '' }), 10_000).catch(() => undefined)
+      await sleep(20)
+    }
+  })()
+  const sampler = setInterval(() => {
+    const c = cpuSeconds(run.pid)
+    if (Number.isFinite(c)) wrkCpu = c
+  }, 200)
+  const wrk = await run.result.finally(() => clearInterval(sampler))
+  inWindow = false
+  probing = false
+  await prober
+  const { cpu, otherCores } = window.finish(wrkCpu)
+  const expected = wrk.requests - wrk.non2xx - wrk.socketErrors + probes
+  for (let i = 0; i < 100 && events < expected; i++) await sleep(50)
+  stream.close()
+  lags.sort((a, b) => a - b)
+  const watch: WatchFigures = {
+    eventsPerS: eventsInWindow / wrk.durationS,
+    delivered: events,
+    expected,
+    lagP50Ms: percentile(lags, 50),
+    lagP99Ms: percentile(lags, 99),
+    probes: lags.length,
+  }
+  return { system: cluster.system, via, load: 'watch', connections, wrk, cpu, otherCores, idle, watch }
+}
+
+export interface LoadKeysResult {
+  readonly keys: number
+  readonly seconds: number
+  readonly errors: number
+  /** RSS per member (bytes) before loading and after (settled 3 s). */
+  readonly rssBefore: Record<string, number>
+  readonly rssAfter: Record<string, number>
+  /** Bytes on disk per member data dir after loading. */
+  readonly disk: Record<string, number>
+}
+
+/** Puts `n` distinct keys (256-byte values) through `url` with `concurrency` requests in flight. */
+export async function loadKeys(cluster: Cluster, url: string, n: number, concurrency: number): Promise<LoadKeysResult> {
+  const rssBefore = Object.fromEntries(cluster.members.map((m) => [m.name, rssBytes(m.pid)]))
+  const t0 = performance.now()
+  let next = 0
+  let errors = 0
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++
+      if (i >= n) return
+      const key = Buffer.from(`bench/load/${String(i).padStart(8, '0')}`).toString('base64')
+      const body = `{"key":"${key}","value":"${VALUE_B64}"}`
+      let ok = false
+      for (let attempt = 0; attempt < 5 && !ok; attempt++) {
+        const r = await postJson(`${url}/v3/kv/put`, body, 10_000).catch(() => null)
+        ok = r?.status === 200
+        if (!ok) {
+          errors++
+          await sleep(100)
+        }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const seconds = (performance.now() - t0) / 1000
+  await sleep(3000)
+  const rssAfter = Object.fromEntries(cluster.members.map((m) => [m.name, rssBytes(m.pid)]))
+  const disk = Object.fromEntries(cluster.members.map((m) => [m.name, m.dataDir === null ? 0 : diskBytes(m.dataDir)]))
+  return { keys: n, seconds, errors, rssBefore, rssAfter, disk }
+}
+
+export interface FailoverResult {
+  readonly killed: string
+  /** kill -9 → first successful put on a surviving member (ms). */
+  readonly toWriteMs: number
+  /** kill -9 → first successful put through the gateway (ms); null without a gateway. */
+  readonly toWriteViaGatewayMs: number | null
+  readonly newLeader: string
+}
+
+/**
+ * kill -9 the leader, then every 20 ms a put to each survivor (and the gateway, if any) until one
+ * succeeds on each path, at most `timeoutMs`.
+ */
+export async function failover(cluster: Cluster, timeoutMs = 30_000): Promise<FailoverResult> {
+  const leader = await cluster.leader()
+  const survivors = cluster.members.filter((m) => m !== leader)
+  const key = Buffer.from('bench/failover').toString('base64')
+  const body = JSON.stringify({ key, value: VALUE_B64 })
+  let direct: number | null = null
+  let viaGateway: number | null = cluster.gateway === null ? -1 : null
+  const t0 = performance.now()
+  await cluster.kill9(leader)
+  for (let i = 0; (direct === null || viaGateway === null) && performance.now() - t0 < timeoutMs && i < 10_000; i++) {
+    for (const s of survivors)
+      void postJson(`${s.url}/v3/kv/put`, body, 2000).then(
+        (r) => r.status === 200 && direct === null && (direct = performance.now() - t0),
+        () => undefined,
+      )
+    if (cluster.gateway !== null)
+      void postJson(`${cluster.gateway.url}/v3/kv/put`, body, 2000).then(
+        (r) => r.status === 200 && viaGateway === null && (viaGateway = performance.now() - t0),
+        () => undefined,
+      )
+    await sleep(20)
+  }
+  const newLeader = await cluster.leader().then((l) => l.name, () => '?')
+  return {
+    killed: leader.name,
+    toWriteMs: direct ?? Number.NaN,
+    toWriteViaGatewayMs: viaGateway === -1 ? null : (viaGateway ?? Number.NaN),
+    newLeader,
+  }
+}
