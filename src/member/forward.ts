@@ -26,7 +26,9 @@ export async function forwardToLeader(
   fetcher: typeof fetch = fetch,
 ): Promise<Response> {
   const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
-  const base = leader?.clientUrls[0]
+  // A member serves clients and peers on one URL, so until the leader has published its client
+  // URLs (just after it started) its peer URL reaches the same API.
+  const base = leader?.clientUrls[0] ?? leader?.peerUrls[0]
   if (request.headers.has(FORWARDED_HEADER) || base === undefined) return toResponse(errorResponse(Errors.noLeader()))
   const headers = new Headers({ [FORWARDED_HEADER]: '1' })
   for (const h of PASSED_HEADERS) {
