@@ -129,6 +129,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (e.modRevision < firstRevision)
             events.set(e.modRevision, [...(events.get(e.modRevision) ?? []), e])
 
+    // On disk before the checkers run, so that a checker that dies still leaves the history.
+    writeFileSync(join(dir, 'history.json'), JSON.stringify(history, replacer))
     const kvOps = history.ops.filter((o) => o.key.startsWith('k/'))
     const linearizability = checkLinearizable(kvOps, Math.max(30_000, options.timeSec * 500))
     const violations: Violation[] = []
@@ -159,7 +161,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       converged,
     )
     const ok = violations.length === 0 && linearizability.linearizable !== false
-    writeFileSync(join(dir, 'history.json'), JSON.stringify(history, replacer))
     writeFileSync(join(dir, 'faults.json'), JSON.stringify(history.faults, replacer, 1))
     writeFileSync(
       join(dir, 'verdict.json'),
