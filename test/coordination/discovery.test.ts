@@ -46,7 +46,7 @@ describe('service discovery', { timeout: 90_000 }, () => {
     const killedAt = await one.kill()
     const down = await eventually('the killed instance goes down', () => {
       const c = changes.find((x) => x.type === 'down' && x.instance.id === 'api-1')
-      assert.ok(c !== undefined)
+      assert.ok(c !== undefined, 'no change yet')
       return c
     }, { timeoutMs: 10_000 })
     // The lease lapses at most TTL after the last keepalive before the kill; then the leader's
@@ -61,7 +61,7 @@ describe('service discovery', { timeout: 90_000 }, () => {
     two.send('deregister')
     assert.equal(await two.exited, 0, two.output)
     await eventually('the deregistered instance goes down', () =>
-      assert.ok(changes.some((c) => c.type === 'down' && c.instance.id === 'api-2')),
+      assert.ok(changes.some((c) => c.type === 'down' && c.instance.id === 'api-2'), 'api-2 not down yet'),
     )
     assert.ok(Date.now() - asked < TTL * 1000, 'deregister waited for the TTL')
     assert.deepEqual(view.instances(), [])

@@ -65,11 +65,14 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     const bundle = await fetch(c.gateway + js)
     assert.equal(bundle.status, 200)
     assert.match(bundle.headers.get('cache-control') ?? '', /immutable/)
-    assert.ok((await bundle.text()).length > 10_000)
+    assert.ok((await bundle.text()).length > 10_000, 'the bundle is served whole')
     const snapshot = (await (await fetch(`${c.gateway}/ui/api/cluster`)).json()) as any
     assert.equal(snapshot.members.length, 3)
     assert.deepEqual(snapshot.members.map((m: any) => m.name).sort(), ['m1', 'm2', 'm3'])
-    assert.ok(snapshot.members.every((m: any) => m.reachable && m.metrics.fsync.count > 0))
+    assert.ok(
+      snapshot.members.every((m: any) => m.reachable && m.metrics.fsync.count > 0),
+      'every member is reachable and reports fsyncs',
+    )
   })
 
   test('cluster view: every member with its role, term and indexes; one leader', async () => {
@@ -112,7 +115,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     await page.getByTestId('next-page').click()
     await until('page 2 of /app/config/', async () => (await rows.count()) === 10)
     assert.equal(await rows.first().getAttribute('data-key'), '/app/config/k50')
-    assert.ok(await page.getByTestId('next-page').isDisabled())
+    assert.ok(await page.getByTestId('next-page').isDisabled(), 'no next page on the last one')
     await page.getByTestId('prev-page').click()
     await until('back on page 1', async () => (await rows.count()) === 50)
 
@@ -307,7 +310,7 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
       await fresh.getByTestId('login').waitFor({ state: 'detached' })
       assert.equal(await fresh.getByTestId('user').textContent(), 'root')
       await waitFor('keys are listed with the token', async () =>
-        assert.ok((await fresh.locator('[data-testid=key-list] button.row').count()) > 0),
+        assert.ok((await fresh.locator('[data-testid=key-list] button.row').count()) > 0, 'no key listed yet'),
       )
       assert.equal(await fresh.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length), 0)
       await shot(fresh, 'login')
