@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { rangeReq } from '../mvcc/helpers.ts'
 import type { Applied, MemberActor } from '../../src/member/index.ts'
 import type { Command, KeyValue, MvccStore, PutRequest, RangeResponse } from '../../src/mvcc/index.ts'
 import type { NodeId } from '../../src/raft/types.ts'
@@ -79,21 +80,7 @@ function zeroes(): Record<Kind, number> {
 
 /** The latest version of `key` in `store`, and the store's revision. */
 function get(store: MvccStore, key: string): { kv: KeyValue | null; revision: number } {
-  const r: RangeResponse = store.range({
-    key: encoder.encode(key),
-    rangeEnd: EMPTY,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  })
+  const r: RangeResponse = store.range(rangeReq(key))
   return { kv: r.kvs[0] ?? null, revision: r.header.revision }
 }
 
