@@ -8,8 +8,9 @@ import type {
   CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
   RangeRequest, RangeResponse, TxnRequest, TxnResponse,
 } from '../mvcc/kv.ts'
+import { checkDelete, checkPut, checkRange } from '../mvcc/txn-check.ts'
 import { endpoint, type Endpoint } from './endpoint.ts'
-import { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './kv-checks.ts'
+import { checkTxnRequest } from './kv-checks.ts'
 import {
   CompactionRequestSchema, CompactionResponseSchema, DeleteRangeRequestSchema, DeleteRangeResponseSchema,
   PutRequestSchema, PutResponseSchema, RangeRequestSchema, RangeResponseSchema, TxnRequestSchema,
@@ -21,7 +22,7 @@ export const kvRange: Endpoint<RangeRequest, RangeResponse> = endpoint({
   path: '/v3/kv/range',
   request: RangeRequestSchema,
   response: RangeResponseSchema,
-  check: checkRangeRequest,
+  check: checkRange,
 })
 
 export const kvPut: Endpoint<PutRequest, PutResponse> = endpoint({
@@ -29,7 +30,7 @@ export const kvPut: Endpoint<PutRequest, PutResponse> = endpoint({
   path: '/v3/kv/put',
   request: PutRequestSchema,
   response: PutResponseSchema,
-  check: checkPutRequest,
+  check: checkPut,
 })
 
 export const kvDeleteRange: Endpoint<DeleteRangeRequest, DeleteRangeResponse> = endpoint({
@@ -37,7 +38,7 @@ export const kvDeleteRange: Endpoint<DeleteRangeRequest, DeleteRangeResponse> = 
   path: '/v3/kv/deleterange',
   request: DeleteRangeRequestSchema,
   response: DeleteRangeResponseSchema,
-  check: checkDeleteRangeRequest,
+  check: checkDelete,
 })
 
 export const kvTxn: Endpoint<TxnRequest, TxnResponse, WireTxnRequest> = endpoint({

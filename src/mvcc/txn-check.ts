@@ -1,9 +1,13 @@
 /**
- * Request validation that etcd performs before a request reaches the store (v3rpc's checks), run
- * here at apply so every member rejects the same entries: empty keys, put flag conflicts, the
- * per-list operation limit, and the duplicate-key rules of a txn.
+ * Request validation that etcd performs before a request reaches the store (v3rpc's checks). The
+ * API layer runs it before proposing, and the store runs it again at apply so every member
+ * rejects the same entries: empty keys, put flag conflicts, the per-list operation limit, and the
+ * duplicate-key rules of a txn.
  *
- * Duplicate keys (etcd's checkIntervals), per op list, recursing into nested txns:
+ * A txn is checked in etcd's order: its list sizes (`etcdserver: too many operations in txn
+ * request`), compare keys, each op in turn (a nested txn gets the budget max-txn-ops − the
+ * parent's widest list), and only then duplicate keys (etcd's checkIntervals), per op list,
+ * recursing into nested txns:
  * - two puts of one key, or a put of a key inside a range deleted in the same list → duplicate;
  * - a nested txn's puts and deletes count as the parent list's, except that its success and
  *   failure branches may put the same key (only one of them runs);
@@ -11,47 +15,66 @@
  *   the same txn are fine.
  * One deliberate difference: a delete up to "\0" (every key ≥ key) counts as an interval reaching
  * the end of the keyspace; etcd 3.4 treats that interval as empty and lets such a put through.
+ * The store needs it: a key changes at most once per revision (see writer.ts).
  *
  * @module
  */
 import { Errors } from './errors.ts'
 import { keySpan, spanContains, type KeySpan } from './key-range.ts'
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './kv.ts'
+import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './kv.ts'
 
-export function checkPut(r: PutRequest): void {
+export function checkPut(r: PutRequest): PutRequest {
   if (r.key.length === 0) throw Errors.keyNotProvided()
   if (r.ignoreValue && r.value.length !== 0) throw Errors.valueProvided()
   if (r.ignoreLease && r.lease !== 0n) throw Errors.leaseProvided()
+  return r
 }
 
-export function checkRange(r: RangeRequest): void {
+export function checkRange(r: RangeRequest): RangeRequest {
   if (r.key.length === 0) throw Errors.keyNotProvided()
+  return r
 }
 
-export function checkDelete(r: DeleteRangeRequest): void {
+export function checkDelete(r: DeleteRangeRequest): DeleteRangeRequest {
   if (r.key.length === 0) throw Errors.keyNotProvided()
+  return r
 }
 
-function checkOp(op: RequestOp, maxOps: number): void {
-  switch (op.type) {
+/** A txn request whose ops are `Op`s: a TxnRequest, or a form still to be read into one. */
+export interface TxnOf<Op> {
+  readonly compare: readonly Compare[]
+  readonly success: readonly Op[]
+  readonly failure: readonly Op[]
+}
+
+/** An op as read: a RequestOp, except that a nested txn's ops are still `Op`s. */
+export type OpOf<Op> = Exclude<RequestOp, { type: 'txn' }> | { readonly type: 'txn'; readonly request: TxnOf<Op> }
+
+/** Reads one op when the check reaches it; may throw, at that op's turn in etcd's order. */
+export type ReadOp<Op> = (op: Op) => OpOf<Op>
+
+function checkOp<Op>(op: Op, maxOps: number, read: ReadOp<Op>): RequestOp {
+  const o = read(op)
+  switch (o.type) {
     case 'range':
-      return checkRange(op.request)
+      return { type: 'range', request: checkRange(o.request) }
     case 'put':
-      return checkPut(op.request)
+      return { type: 'put', request: checkPut(o.request) }
     case 'delete-range':
-      return checkDelete(op.request)
+      return { type: 'delete-range', request: checkDelete(o.request) }
     case 'txn':
-      return checkTxnShape(op.request, maxOps)
+      return { type: 'txn', request: checkTxnShape(o.request, maxOps, read) }
   }
 }
 
 /** etcd's budget: a nested txn may use what its parent's widest list left over. */
-function checkTxnShape(r: TxnRequest, maxOps: number): void {
+function checkTxnShape<Op>(r: TxnOf<Op>, maxOps: number, read: ReadOp<Op>): TxnRequest {
   const width = Math.max(r.compare.length, r.success.length, r.failure.length)
   if (width > maxOps) throw Errors.tooManyOps()
   for (const c of r.compare) if (c.key.length === 0) throw Errors.keyNotProvided()
-  for (const op of r.success) checkOp(op, maxOps - width)
-  for (const op of r.failure) checkOp(op, maxOps - width)
+  const success = r.success.map((op) => checkOp(op, maxOps - width, read))
+  const failure = r.failure.map((op) => checkOp(op, maxOps - width, read))
+  return { compare: r.compare, success, failure }
 }
 
 const latin1 = new TextDecoder('latin1')
@@ -97,9 +120,18 @@ function intervals(ops: readonly RequestOp[]): Intervals {
   return { puts, dels }
 }
 
+/**
+ * All of etcd's checks on a txn request, in etcd's order, reading each op with `read` as the
+ * check reaches it; returns the txn as read.
+ */
+export function checkTxnOf<Op>(r: TxnOf<Op>, maxOps: number, read: ReadOp<Op>): TxnRequest {
+  const txn = checkTxnShape(r, maxOps, read)
+  intervals(txn.success)
+  intervals(txn.failure)
+  return txn
+}
+
 /** All of etcd's checks on a txn request, in etcd's order. */
 export function checkTxn(r: TxnRequest, maxOps: number): void {
-  checkTxnShape(r, maxOps)
-  intervals(r.success)
-  intervals(r.failure)
+  checkTxnOf<RequestOp>(r, maxOps, (op) => op)
 }
