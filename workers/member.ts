@@ -12,6 +12,10 @@
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
  * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
  *
+ * With `EDGECD_EXIT_WITH_PARENT=1` it also stops when its stdin ends, which a parent that spawned
+ * it with a stdin pipe uses to take it down with itself, however it dies (src/member/exit-with-parent.ts;
+ * the test harnesses do); a clean stop that takes longer than 5 s becomes an exit 1.
+ *
  * Test-only storage faults (off unless set; used by test/chaos): `EDGECD_FAULT_DISK=slow:<ms>`
  * delays every fsync (and atomic write) by that many milliseconds; `EDGECD_FAULT_DISK=eio-after:<n>`
  * lets n more fsyncs succeed, then fails every later one with EIO (the member must stop). A trailing
@@ -31,6 +35,7 @@ import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls, type Member,
 } from '../src/member/index.ts'
+import { exitWithParent } from '../src/member/exit-with-parent.ts'
 
 const config = (() => {
   try {
@@ -107,6 +112,11 @@ const exit = async (code: number, why: string): Promise<void> => {
   server?.close()
   process.exit(code)
 }
+exitWithParent(process.env, process.stdin, {
+  stop: () => void exit(0, 'stdin ended: the parent process is gone'),
+  force: () => process.exit(1),
+  graceMs: 5000,
+})
 
 try {
   member = await openMember(

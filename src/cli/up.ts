@@ -4,6 +4,11 @@
  * endpoints, and on SIGINT/SIGTERM stops every child it started (by PID) before exiting.
  * Restarting with the same data directory resumes the same cluster.
  *
+ * A child that exits on its own is logged (which one, its PID, its exit code or signal) and the
+ * others keep serving: a member's death is a fault the cluster tolerates while a majority is left,
+ * and the gateway fails over to the members still up. Only when every member has exited does the
+ * cluster stop the rest (the gateway) and `runUp` return 1.
+ *
  *   edgecd up [--size 3] [--gateway-port 2379] [--member-base-port 2381] [--data-dir ./data]
  *             [--token edgecd-local] [--host 127.0.0.1]
  *
@@ -49,9 +54,17 @@ const GATEWAY_ENTRY = join(ROOT, 'workers', 'gateway-node.ts')
 export interface RunningCluster {
   readonly gatewayUrl: string
   readonly memberUrls: readonly string[]
+  /** The members' processes (m1, m2, … in order), then the gateway's. */
   readonly children: readonly ChildProcess[]
+  /** Resolves once every member has exited, on its own or by stop(). */
+  readonly membersExited: Promise<void>
   /** Stops every process this cluster started and resolves once they have exited. */
   stop(): Promise<void>
+}
+
+/** `exit code 1` or `killed by SIGKILL`, from a child's exit event. */
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal !== null ? `killed by ${signal}` : `exit code ${code}`
 }
 
 function startChild(entry: string, args: string[], label: string, log: (line: string) => void): ChildProcess {
@@ -96,28 +109,30 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   const children: ChildProcess[] = []
   names.forEach((name, i) => {
     const memberDir = join(resolve(dataDir), name) // the children run in ROOT: make it the caller's
-    log(`${existsSync(memberDir) ? 'resuming' : 'starting'} member ${name} on ${memberUrls[i]} (data in ${memberDir})`)
-    children.push(
-      startChild(
-        MEMBER_ENTRY,
-        [
-          '--name', name,
-          '--data-dir', memberDir,
-          '--listen-client-urls', memberUrls[i] as string,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-token', clusterToken,
-          '--initial-cluster-state', 'new',
-          ...options.memberFlags,
-        ],
-        name,
-        log,
-      ),
+    const resuming = existsSync(memberDir)
+    const child = startChild(
+      MEMBER_ENTRY,
+      [
+        '--name', name,
+        '--data-dir', memberDir,
+        '--listen-client-urls', memberUrls[i] as string,
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-token', clusterToken,
+        '--initial-cluster-state', 'new',
+        ...options.memberFlags,
+      ],
+      name,
+      log,
     )
+    log(`${resuming ? 'resuming' : 'starting'} member ${name} (pid ${child.pid}) on ${memberUrls[i]} (data in ${memberDir})`)
+    children.push(child)
   })
   const gatewayUrl = `http://${host}:${gatewayPort}`
-  children.push(
-    startChild(GATEWAY_ENTRY, ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log),
+  const gateway = startChild(
+    GATEWAY_ENTRY, ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
   )
+  log(`starting the gateway (pid ${gateway.pid}) on ${gatewayUrl}`)
+  children.push(gateway)
 
   let stopping: Promise<void> | null = null
   const stop = (): Promise<void> => {
@@ -134,12 +149,28 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
     ).then(() => undefined)
     return stopping
   }
-  for (const child of children)
-    child.once('exit', (code, signal) => {
-      if (stopping === null) log(`process ${child.pid} exited (${signal ?? code}); stopping the cluster`)
-      void stop()
+  const membersExited = new Promise<void>((allGone) => {
+    let membersLeft = size
+    names.forEach((name, i) => {
+      const child = children[i] as ChildProcess
+      child.once('exit', (code, signal) => {
+        membersLeft -= 1
+        if (stopping === null) {
+          const left = membersLeft === 0 ? 'no member left; stopping the cluster' : `${membersLeft} of ${size} members left`
+          log(`member ${name} (pid ${child.pid}) exited (${describeExit(code, signal)}); ${left}`)
+        }
+        if (membersLeft === 0) {
+          void stop()
+          allGone()
+        }
+      })
     })
-  return { gatewayUrl, memberUrls, children, stop }
+  })
+  gateway.once('exit', (code, signal) => {
+    if (stopping === null)
+      log(`the gateway (pid ${gateway.pid}) exited (${describeExit(code, signal)}); the members still serve on ${memberUrls.join(' ')}`)
+  })
+  return { gatewayUrl, memberUrls, children, membersExited, stop }
 }
 
 /** Prints how to try the cluster, verbatim commands that work against it. */
@@ -178,8 +209,8 @@ export async function runUp(options: UpOptions): Promise<number> {
     }
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
-    // A child that exits on its own brings the whole cluster down (up() stops the others): exit 1.
-    for (const child of cluster.children) child.once('exit', () => void cluster.stop().then(() => resolve(code)))
+    // Every member gone on its own (up() then stops the gateway): exit 1.
+    void cluster.membersExited.then(() => cluster.stop()).then(() => resolve(code))
   })
   try {
     options.log(usageBanner(cluster, await waitForLeader(cluster.gatewayUrl, 30_000)))

@@ -7,22 +7,21 @@
  * Built on one hub watcher over the election's prefix, from the revision of a linearizable read
  * of its keys: the candidates are kept in memory and the leader (smallest create revision) is
  * worked out again after each revision. A hub response is acknowledged only once the lines it
- * produced were taken by the HTTP stream, so a slow client holds back the hub, not memory here.
+ * produced were taken by the HTTP stream (push-stream.ts), so a slow client holds back the hub, not
+ * memory here.
  * A watch ended by a compaction starts over from a fresh read.
  *
  * @module
  */
 import {
-  electionObserve, encodeStreamResponse, JSON_HEADERS, prefixRangeEnd, RequestStream, type LeaderRequest,
+  electionObserve, encodeStreamResponse, prefixRangeEnd, RequestStream, type LeaderRequest,
   type LeaderResponse,
 } from '../api/index.ts'
 import type { Event, KeyValue, WatchResponse } from '../mvcc/index.ts'
 import { authGate, type Connection } from './auth-gate.ts'
 import { prefixOf, rangeOf } from './concurrency.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
-
-/** Lines buffered in the HTTP stream beyond what the socket has taken. */
-const STREAM_HIGH_WATER = 16
+import { PushStream } from './push-stream.ts'
 
 interface Pending {
   readonly line: string | null
@@ -85,25 +84,22 @@ export async function handleObserve(m: MemberContext, request: Request, connecti
   const prefix = prefixOf(first.name)
   const rangeEnd = prefixRangeEnd(prefix)
   await m.actor.linearizableRead()
-  const encoder = new TextEncoder()
   const candidates = new Candidates()
-  const queue: Pending[] = []
-  let controller: ReadableStreamDefaultController<Uint8Array> | null = null
   let sent: KeyValue | null = null
-  let closed = false
-  let answered = false
-  let resolve: (r: Response) => void = () => undefined
-  const response = new Promise<Response>((r) => (resolve = r))
-  const answer = (r: Response): void => {
-    answered = true
-    resolve(r)
-  }
+  const push = new PushStream<Pending>(request.signal, {
+    line: (p) => p.line,
+    taken: (p) => {
+      if (p.from !== null) hub.acknowledge(p.from)
+    },
+    onClose: () => hub.close(),
+    openOnFirstLine: true,
+  })
 
   const line = (revision: number, kv: KeyValue): string => {
     const res: LeaderResponse = { header: { revision }, kv }
     return encodeStreamResponse(electionObserve, res, headerContext(m))
   }
-  /** Queues a line if the leader is not the one last sent (another key, or a new value). */
+  /** The line for the leader if it is not the one last sent (another key, or a new value). */
   const report = (revision: number): string | null => {
     const kv = candidates.leader()
     if (kv === null || (sent !== null && sent.modRevision === kv.modRevision && hex(sent.key) === hex(kv.key)))
@@ -111,61 +107,33 @@ export async function handleObserve(m: MemberContext, request: Request, connecti
     sent = kv
     return line(revision, kv)
   }
-  const flush = (): void => {
-    if (closed || controller === null) return
-    while (queue.length > 0 && (controller.desiredSize ?? 0) > 0) {
-      const p = queue.shift() as Pending
-      if (p.line !== null) {
-        controller.enqueue(encoder.encode(p.line))
-        if (!answered) answer(new Response(stream, { status: 200, headers: JSON_HEADERS }))
-      }
-      if (p.from !== null) hub.acknowledge(p.from)
-    }
-  }
   const onResponse = (r: WatchResponse): void => {
     if (r.canceled) {
       queueMicrotask(start)
       return
     }
+    const pending: Pending[] = []
     let at = 0
     for (const e of r.events) {
-      if (at !== 0 && e.kv.modRevision !== at) queue.push({ line: report(at), from: null })
+      if (at !== 0 && e.kv.modRevision !== at) pending.push({ line: report(at), from: null })
       at = e.kv.modRevision
       candidates.apply(e)
     }
-    queue.push({ line: at === 0 ? null : report(at), from: r })
-    flush()
+    pending.push({ line: at === 0 ? null : report(at), from: r })
+    push.push(...pending)
   }
   const hub = m.actor.hub.openStream(onResponse)
   const start = (): void => {
-    if (closed) return
+    if (push.closed) return
     const { header, kvs } = m.actor.store.range(rangeOf(prefix, { rangeEnd }))
     candidates.reset(kvs)
-    queue.push({ line: report(header.revision), from: null })
+    push.push({ line: report(header.revision), from: null })
     hub.create({
       key: prefix, rangeEnd, startRevision: header.revision + 1, progressNotify: false, filters: [], prevKv: false,
       watchId: 0,
     })
-    flush()
   }
-  const close = (): void => {
-    if (closed) return
-    closed = true
-    hub.close()
-    if (!answered) answer(new Response(null, { status: 499 }))
-  }
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start: (c) => {
-        controller = c
-      },
-      pull: flush,
-      cancel: close,
-    },
-    { highWaterMark: STREAM_HIGH_WATER },
-  )
-  request.signal.addEventListener('abort', close)
-  if (request.signal.aborted) close()
+  if (request.signal.aborted) push.close()
   else start()
-  return response
+  return push.response
 }

@@ -6,14 +6,13 @@
  * - Status and headers go out with the first message; a bad first request is answered with a
  *   plain 500 error instead of a stream.
  * - Backpressure: a response is acknowledged to the watch hub only when the HTTP stream takes
- *   it, so a slow client's watchers fall behind in the hub (and catch up from the tables later)
- *   instead of piling up in memory here.
+ *   it (push-stream.ts), so a slow client's watchers fall behind in the hub (and catch up from the
+ *   tables later) instead of piling up in memory here.
  *
  * @module
  */
 import {
   encodeStreamResponse,
-  JSON_HEADERS,
   RequestStream,
   streamRequestError,
   watch,
@@ -24,10 +23,8 @@ import type { WatchResponse, WatchStream } from '../mvcc/index.ts'
 import type { Connection } from './auth-gate.ts'
 import { toResponse } from './forward.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
+import { PushStream } from './push-stream.ts'
 import { WatchGuard } from './watch-guard.ts'
-
-/** Responses buffered in the HTTP stream beyond what the socket has taken. */
-const STREAM_HIGH_WATER = 16
 
 function toApi(r: WatchResponse): ApiWatchResponse {
   return {
@@ -59,83 +56,47 @@ async function dispatch(
 }
 
 export function handleWatch(m: MemberContext, request: Request, connection: Connection): Promise<Response> {
-  return new Promise<Response>((answer) => {
-    const encoder = new TextEncoder()
-    const requests = new RequestStream(watch, m.limits)
-    const queue: WatchResponse[] = []
-    let controller: ReadableStreamDefaultController<Uint8Array> | null = null
-    let answered = false
-    let closed = false
-    let decoded = 0
-    const reader = request.body?.getReader()
-    const guard = new WatchGuard(m, request.headers, connection)
-
-    const close = (): void => {
-      if (closed) return
-      closed = true
+  const requests = new RequestStream(watch, m.limits)
+  let decoded = 0
+  const reader = request.body?.getReader()
+  const guard = new WatchGuard(m, request.headers, connection)
+  const push = new PushStream<WatchResponse>(request.signal, {
+    line: (r) => encodeStreamResponse(watch, toApi(r), headerContext(m)),
+    taken: (r) => hub.acknowledge(r),
+    onClose: () => {
       hub.close()
       reader?.cancel().catch(() => undefined)
-      if (!answered) {
-        answered = true
-        answer(new Response(null, { status: 499 }))
-      }
-    }
-    const flush = (): void => {
-      if (controller === null || closed) return
-      while (queue.length > 0 && (controller.desiredSize ?? 0) > 0) {
-        const r = queue.shift() as WatchResponse
-        controller.enqueue(encoder.encode(encodeStreamResponse(watch, toApi(r), headerContext(m))))
-        hub.acknowledge(r)
-      }
-    }
-    const send = (r: WatchResponse): void => {
-      guard.observe(r)
-      queue.push(r)
-      flush()
-    }
-    const hub = m.actor.hub.openStream(send)
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start: (c) => {
-          controller = c
-        },
-        pull: flush,
-        cancel: close,
-      },
-      { highWaterMark: STREAM_HIGH_WATER },
-    )
-    request.signal.addEventListener('abort', close)
-
-    const startStream = (): void => {
-      if (answered || closed) return
-      answered = true
-      answer(new Response(body, { status: 200, headers: JSON_HEADERS }))
-    }
-
-    const readLoop = async (): Promise<void> => {
-      if (reader === undefined) return
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (closed) return
-        const batch = done ? requests.end() : requests.push(value)
-        for (const req of batch.requests) {
-          await dispatch(hub, guard, req, send)
-          if (closed) return
-        }
-        decoded += batch.requests.length
-        if (batch.error !== null) {
-          if (decoded === 0) {
-            answered = true
-            answer(toResponse(streamRequestError(batch.error)))
-            close()
-            return
-          }
-          m.actor.log.debug({ err: batch.error.message }, 'watch stream: bad request after the first; ignored')
-        }
-        if (batch.requests.length > 0) startStream()
-        if (done) return
-      }
-    }
-    readLoop().catch(() => close())
+    },
+    openOnFirstLine: false,
   })
+  const send = (r: WatchResponse): void => {
+    guard.observe(r)
+    push.push(r)
+  }
+  const hub = m.actor.hub.openStream(send)
+
+  const readLoop = async (): Promise<void> => {
+    if (reader === undefined) return
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (push.closed) return
+      const batch = done ? requests.end() : requests.push(value)
+      for (const req of batch.requests) {
+        await dispatch(hub, guard, req, send)
+        if (push.closed) return
+      }
+      decoded += batch.requests.length
+      if (batch.error !== null) {
+        if (decoded === 0) {
+          push.fail(toResponse(streamRequestError(batch.error)))
+          return
+        }
+        m.actor.log.debug({ err: batch.error.message }, 'watch stream: bad request after the first; ignored')
+      }
+      if (batch.requests.length > 0) push.open()
+      if (done) return
+    }
+  }
+  readLoop().catch(() => push.close())
+  return push.response
 }

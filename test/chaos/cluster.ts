@@ -5,7 +5,10 @@
  * kills, so a killed member restarts on the same data dir.
  *
  * Everything it starts it stops by PID (`stop()`), and an exit hook kills what is left if the
- * test process dies first. A SIGSTOPped member is SIGCONTed before it is killed.
+ * test process dies first. A SIGSTOPped member is SIGCONTed before it is killed. Members also go
+ * when this process dies without running its exit hook (SIGKILL, out of memory): each has its
+ * stdin a pipe from here and EDGECD_EXIT_WITH_PARENT=1 (src/member/exit-with-parent.ts), so it
+ * stops once that pipe closes (a member paused at that moment, once it is continued).
  *
  * @module
  */
@@ -14,6 +17,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { EXIT_WITH_PARENT_ENV } from '../../src/member/exit-with-parent.ts'
 import { PeerProxy } from './proxy.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -169,8 +173,8 @@ export class ChaosCluster {
     writeSync(fd, `---- ${new Date().toISOString()} starting ${name} ${JSON.stringify(env)}\n`)
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...env },
+      stdio: ['pipe', fd, fd],
+      env: { ...process.env, ...env, [EXIT_WITH_PARENT_ENV]: '1' },
     })
     closeSync(fd)
     LIVE.add(child)

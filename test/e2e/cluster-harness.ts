@@ -11,7 +11,9 @@
  *
  * Every process writes its stdout and stderr to `<tmp>/<name>.log`; the tails of these logs are
  * printed when a test fails. `stop()` kills every process it started by PID and removes the temp
- * dir; an exit hook does the same if the test process ends without it.
+ * dir; an exit hook does the same if the test process ends without it. Members also go when the
+ * test process dies without running that hook (SIGKILL): each has its stdin a pipe from here and
+ * EDGECD_EXIT_WITH_PARENT=1 (src/member/exit-with-parent.ts), so it stops once that pipe closes.
  *
  * Also here: `post` / `call` (one API call, raw HTTP), `LineStream` (a streaming call whose
  * request body stays open, read line by line), `eventually` (poll a condition until a deadline),
@@ -28,6 +30,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, afterEach, before, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { EXIT_WITH_PARENT_ENV } from '../../src/member/exit-with-parent.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const MEMBER_ENTRY = join(ROOT, 'workers', 'member.ts')
@@ -691,7 +694,12 @@ export class Cluster {
     if (this.#stopped) throw new Error('the cluster was stopped')
     const fd = openSync(p.log, 'a')
     writeSync(fd, `---- ${new Date().toISOString()} starting ${p.name}: ${p.args.slice(1).join(' ')}\n`)
-    const child = spawn(process.execPath, ['--import', 'tsx', ...p.args], { cwd: ROOT, stdio: ['ignore', fd, fd] })
+    const member = p.kind === 'member'
+    const child = spawn(process.execPath, ['--import', 'tsx', ...p.args], {
+      cwd: ROOT,
+      stdio: [member ? 'pipe' : 'ignore', fd, fd],
+      env: member ? { ...process.env, [EXIT_WITH_PARENT_ENV]: '1' } : process.env,
+    })
     closeSync(fd)
     p.child = child
     p.expectedExit = false

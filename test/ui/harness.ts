@@ -3,18 +3,17 @@
  * three member processes and a gateway, free ports, a temp data dir, quick elections), headless
  * Chromium driven by playwright-core, and the etcd calls the tests make beside the page.
  *
- * `up()` stops the whole cluster when any child exits on its own (what `edgecd up` wants), so
- * `killMember` first detaches up()'s watcher from that one child, then sends it SIGKILL by PID.
+ * `killMember` sends one member SIGKILL by PID; `up()` logs its exit and keeps the others serving.
  *
  * @module
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { up, type RunningCluster } from '../../src/cli/up.ts'
+import { freeConsecutivePorts } from '../free-ports.ts'
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
@@ -41,24 +40,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-function listenable(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const server = createServer()
-    server.once('error', () => res(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => res(true)))
-  })
-}
-
-/** A base port with `count` free consecutive ports after it. */
-async function freePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => listenable(base + i)))
-    if (free.every(Boolean)) return base
-  }
-  throw new Error('no free ports')
-}
-
 export interface UiCluster {
   readonly cluster: RunningCluster
   readonly gateway: string
@@ -72,7 +53,7 @@ export interface UiCluster {
 
 export async function startCluster(size = 3): Promise<UiCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'edgecd-ui-'))
-  const base = await freePorts(size + 1)
+  const base = await freeConsecutivePorts(size + 1)
   const logs: string[] = []
   const cluster = await up({
     size,
@@ -123,7 +104,6 @@ export async function startCluster(size = 3): Promise<UiCluster> {
       const index = Number(name.slice(1)) - 1
       const child = cluster.children[index] as ChildProcess
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
-      child.removeAllListeners('exit')
       const exited = new Promise<void>((r) => child.once('exit', () => r()))
       process.kill(child.pid, 'SIGKILL')
       await exited

@@ -1,0 +1,109 @@
+/**
+ * A streamed HTTP response the member pushes newline-delimited JSON lines into as they come (the
+ * watch stream, election observe), with bounded buffering and an end when the client goes away.
+ *
+ * Invariants:
+ * - Items go out in push order. An item is *taken* (`taken(item)` is called) only once its line is
+ *   in the HTTP stream, and that stream holds at most {@link STREAM_HIGH_WATER} lines the socket
+ *   has not read; later items wait in a queue here. The queue is bounded by the producer: it must
+ *   send nothing more for an item until that item is taken (the watch hub's acknowledgements).
+ * - `response` settles exactly once: with the 200 stream (`open()`, or the first line when
+ *   `openOnFirstLine`), with the answer given to `fail()`, or with 499 if the stream closes first.
+ * - The stream closes once: on the request's abort signal, when the body is cancelled, or on
+ *   `close()` / `fail()`. `onClose` runs then, and no item is taken after it.
+ *
+ * @module
+ */
+import { JSON_HEADERS } from '../api/index.ts'
+
+/** Lines buffered in the HTTP stream beyond what the socket has taken. */
+const STREAM_HIGH_WATER = 16
+
+/** What a stream's owner supplies. */
+export interface PushStreamHooks<T> {
+  /** The line `item` puts on the stream, encoded when it is taken; null: it puts none. */
+  readonly line: (item: T) => string | null
+  /** Called in push order, once `item`'s line (if any) is in the HTTP stream. */
+  readonly taken: (item: T) => void
+  /** Called once, when the stream closes. */
+  readonly onClose: () => void
+  /** Answer 200 with the first line put on the stream, without waiting for `open()`. */
+  readonly openOnFirstLine: boolean
+}
+
+export class PushStream<T> {
+  /** The HTTP answer: the 200 stream, the answer given to `fail()`, or 499. */
+  readonly response: Promise<Response>
+  readonly #hooks: PushStreamHooks<T>
+  readonly #queue: T[] = []
+  readonly #encoder = new TextEncoder()
+  readonly #body: ReadableStream<Uint8Array>
+  #controller: ReadableStreamDefaultController<Uint8Array> | null = null
+  #resolve: (r: Response) => void = () => undefined
+  #answered = false
+  #closed = false
+
+  constructor(signal: AbortSignal, hooks: PushStreamHooks<T>) {
+    this.#hooks = hooks
+    this.response = new Promise<Response>((resolve) => (this.#resolve = resolve))
+    this.#body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controller = c
+        },
+        pull: () => this.#flush(),
+        cancel: () => this.close(),
+      },
+      { highWaterMark: STREAM_HIGH_WATER },
+    )
+    signal.addEventListener('abort', () => this.close())
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Queues the items and puts as many on the stream as it has room for. */
+  push(...items: T[]): void {
+    this.#queue.push(...items)
+    this.#flush()
+  }
+
+  /** Answers 200 with the stream, unless already answered or closed. */
+  open(): void {
+    if (this.#answered || this.#closed) return
+    this.#answer(new Response(this.#body, { status: 200, headers: JSON_HEADERS }))
+  }
+
+  /** Answers with `response` instead of the stream (unless already answered) and closes. */
+  fail(response: Response): void {
+    this.#answer(response)
+    this.close()
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#hooks.onClose()
+    if (!this.#answered) this.#answer(new Response(null, { status: 499 }))
+  }
+
+  #answer(response: Response): void {
+    this.#answered = true
+    this.#resolve(response)
+  }
+
+  #flush(): void {
+    const controller = this.#controller
+    if (controller === null || this.#closed) return
+    while (this.#queue.length > 0 && (controller.desiredSize ?? 0) > 0) {
+      const item = this.#queue.shift() as T
+      const line = this.#hooks.line(item)
+      if (line !== null) {
+        controller.enqueue(this.#encoder.encode(line))
+        if (this.#hooks.openOnFirstLine) this.open()
+      }
+      this.#hooks.taken(item)
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `edgecd up` (src/cli/up.ts) as its own process, on free ports with a temp data dir: a member
+ * killed with SIGKILL is logged and the others keep serving (two members and the gateway take
+ * writes, the launcher keeps running); SIGTERM to the launcher stops it with code 0 and leaves none
+ * of its children behind; and once its only member has exited, the launcher stops the gateway and
+ * exits with code 1. Children are found in /proc (Linux) and checked by PID.
+ */
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { eventually } from '../e2e/cluster-harness.ts'
+import { freeConsecutivePorts } from '../free-ports.ts'
+import { childrenOf, commandLine, isAlive } from '../proc-fs.ts'
+
+const BIN = resolve(fileURLToPath(new URL('../../bin/edgecd.js', import.meta.url)))
+
+interface Launcher {
+  readonly child: ChildProcess
+  readonly gatewayUrl: string
+  readonly memberUrls: readonly string[]
+  /** Everything it printed so far. */
+  output(): string
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Starts `edgecd up` with `size` members; the test's end kills whatever of it is left, by PID. */
+async function launch(t: TestContext, size: number): Promise<Launcher> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgecd-up-'))
+  const base = await freeConsecutivePorts(size + 1)
+  const child = spawn(
+    process.execPath,
+    [
+      BIN, 'up', '--size', String(size), '--gateway-port', String(base), '--member-base-port', String(base + 1),
+      '--data-dir', dir, '--token', `up-${base}`, '--host', '127.0.0.1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString('utf8')))
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString('utf8')))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  )
+  const started = new Set<number>()
+  t.after(async () => {
+    // A PID logged earlier is still ours while it runs one of our entry points (workers/…).
+    for (const pid of started) if (isAlive(pid) && commandLine(pid).includes('/workers/')) process.kill(pid, 'SIGKILL')
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const launcher: Launcher = {
+    child,
+    gatewayUrl: `http://127.0.0.1:${base}`,
+    memberUrls: Array.from({ length: size }, (_, i) => `http://127.0.0.1:${base + 1 + i}`),
+    output: () => output,
+    exited,
+  }
+  await eventually('the launcher prints that the cluster is up', () => {
+    for (const pid of [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]))) started.add(pid)
+    assert.equal(child.exitCode, null, `the launcher exited:\n${output}`)
+    assert.match(output, /edgecd is up:/, 'no "edgecd is up" line yet')
+  }, { timeoutMs: 60_000 })
+  return launcher
+}
+
+/** The PID `up` logged for a member (`m1`…) or for `gateway`. */
+function loggedPid(output: string, name: string): number {
+  const m = (name === 'gateway' ? /starting the gateway \(pid (\d+)\)/ : new RegExp(`member ${name} \\(pid (\\d+)\\)`)).exec(output)
+  assert.ok(m !== null, `no PID logged for ${name}:\n${output}`)
+  return Number(m[1])
+}
+
+async function put(base: string, key: string, value: string): Promise<void> {
+  const res = await fetch(`${base}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }),
+    signal: AbortSignal.timeout(3000),
+  })
+  assert.equal(res.status, 200, `put ${key} via ${base}: ${res.status} ${await res.text()}`)
+}
+
+async function get(base: string, key: string): Promise<string | null> {
+  const res = await fetch(`${base}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+    signal: AbortSignal.timeout(3000),
+  })
+  assert.equal(res.status, 200, `get ${key} via ${base}: ${res.status}`)
+  const body = (await res.json()) as { kvs?: { value?: string }[] }
+  const kv = body.kvs?.[0]
+  return kv === undefined ? null : Buffer.from(kv.value ?? '', 'base64').toString('utf8')
+}
+
+test('a member killed with SIGKILL leaves the others serving; SIGTERM stops the launcher and every child', { timeout: 120_000 }, async (t) => {
+  const up = await launch(t, 3)
+  const launcherPid = up.child.pid as number
+  // Its children: the members and the gateway it logged, and whatever else runs under it (tsx's esbuild).
+  const children = childrenOf(launcherPid)
+  for (const name of ['m1', 'm2', 'm3', 'gateway'])
+    assert.ok(children.includes(loggedPid(up.output(), name)), `${name} is not a child of the launcher`)
+
+  const victim = loggedPid(up.output(), 'm2')
+  process.kill(victim, 'SIGKILL')
+  await eventually('m2 is gone', () => assert.equal(isAlive(victim), false, 'm2 still alive'), { timeoutMs: 10_000 })
+  await eventually('the launcher logs the exit', () => {
+    assert.match(up.output(), new RegExp(`member m2 \\(pid ${victim}\\) exited \\(killed by SIGKILL\\); 2 of 3 members left`), 'no exit line yet')
+  }, { timeoutMs: 10_000 })
+
+  const left = [up.memberUrls[0] as string, up.memberUrls[2] as string]
+  for (const [i, url] of [up.gatewayUrl, ...left].entries())
+    await eventually(`a write via ${url}`, () => put(url, `after-kill/${i}`, `v${i}`), { timeoutMs: 20_000 })
+  for (const url of left)
+    for (let i = 0; i < 3; i++)
+      assert.equal(await get(url, `after-kill/${i}`), `v${i}`, `after-kill/${i} via ${url}`)
+  assert.equal(up.child.exitCode, null, `the launcher exited:\n${up.output()}`)
+  assert.equal(up.child.signalCode, null, 'the launcher was killed')
+  assert.deepEqual(childrenOf(launcherPid), children.filter((p) => p !== victim), 'the other children still run')
+
+  process.kill(launcherPid, 'SIGTERM')
+  const { code } = await up.exited
+  assert.equal(code, 0, `the launcher's exit code after SIGTERM:\n${up.output()}`)
+  await eventually('every child of the launcher is gone', () => {
+    for (const pid of children) assert.equal(isAlive(pid), false, `child ${pid} outlived the launcher`)
+  }, { timeoutMs: 10_000 })
+})
+
+test('when its only member exits, the launcher stops the gateway and exits 1', { timeout: 120_000 }, async (t) => {
+  const up = await launch(t, 1)
+  const member = loggedPid(up.output(), 'm1')
+  const gateway = loggedPid(up.output(), 'gateway')
+  process.kill(member, 'SIGKILL')
+  const { code } = await up.exited
+  assert.equal(code, 1, `the launcher's exit code:\n${up.output()}`)
+  assert.match(up.output(), /member m1 \(pid \d+\) exited \(killed by SIGKILL\); no member left; stopping the cluster/)
+  assert.equal(isAlive(gateway), false, 'the gateway outlived the launcher')
+})
