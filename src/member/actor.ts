@@ -20,10 +20,11 @@
 import type { Database } from 'sql.js'
 import { decodeConfChange, DEFAULT_CONFIG, RawNode, NONE } from '../raft/index.ts'
 import type { ConfChange, Entry, RandomInt, Ready, SoftState, Status } from '../raft/index.ts'
-import { encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/index.ts'
+import { decodeCommand, encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/index.ts'
 import type { ApplyEntry, Command, CommandResponse, HistorySource, StoreConfig } from '../mvcc/index.ts'
 import type { MemberStorage } from '../storage/index.ts'
 import type { Mesh } from '../mesh/index.ts'
+import { checkAtApply, type ProposedBy } from './auth-checker.ts'
 import { AuthStore, encodeAuthCommand, type AuthCommand } from './auth-store.ts'
 import type { Clock } from './clock.ts'
 import { ClusterTable, type MemberInfo } from './cluster-table.ts'
@@ -255,12 +256,17 @@ export class MemberActor {
     this.#pump()
   }
 
-  /** Proposes an MVCC command; resolves once it is applied on this member. */
-  async propose(command: Command): Promise<Applied> {
+  /**
+   * Proposes an MVCC command; resolves once it is applied on this member. `by` names the user a
+   * client's request acts for while auth is enabled (its permissions are checked again at apply
+   * if the auth store changes meanwhile).
+   */
+  async propose(command: Command, by?: ProposedBy): Promise<Applied> {
     this.#usable()
     this.store.admit(command)
     const id = this.#nextId()
-    return this.#proposeEnvelope({ id, kind: 'mvcc', command: encodeCommand(command) })
+    const env: Envelope = by === undefined ? { id, kind: 'mvcc', command: encodeCommand(command) } : { id, kind: 'mvcc', command: encodeCommand(command), by }
+    return this.#proposeEnvelope(env)
   }
 
   /** Proposes a change to the auth store; resolves once it is applied on this member. */
@@ -425,24 +431,59 @@ export class MemberActor {
 
   #apply(entries: readonly Entry[]): void {
     if (entries.length === 0) return
-    const batch: ApplyEntry[] = []
-    const envelopes: Array<Envelope | null> = []
-    for (const e of entries) {
-      let env: Envelope | null = null
-      if (e.type === 'normal' && e.data.length > 0) {
-        try {
-          env = decodeEnvelope(e.data)
-        } catch (err) {
-          this.#ports.log.error({ index: e.index, err: (err as Error).message }, 'skipping an undecodable entry')
+    const envelopes = entries.map((e) => this.#envelopeOf(e))
+    // Entries reach the store in runs, in log order. A run ends after an auth change, and before
+    // a command whose permissions must be checked again (the auth store changed since it was
+    // proposed), so that check sees the effect of every entry before it and none after.
+    const denied = new Map<number, EtcdError>()
+    let run: number[] = []
+    let authRevision: number | null = null
+    for (let i = 0; i < entries.length; i++) {
+      const env = envelopes[i] ?? null
+      if (env?.kind === 'mvcc' && env.by !== undefined) {
+        authRevision ??= this.#auth.revision()
+        if (env.by.authRevision < authRevision) {
+          this.#applyRun(entries, envelopes, run, denied)
+          run = []
+          const err = checkAtApply(this.#auth, this.#store, env.by, decodeCommand(env.command))
+          if (err !== null) denied.set(i, err)
         }
       }
-      envelopes.push(env)
-      batch.push({ index: e.index, data: env?.kind === 'mvcc' ? env.command : EMPTY })
+      run.push(i)
+      if (env?.kind === 'auth') {
+        this.#applyRun(entries, envelopes, run, denied)
+        run = []
+        authRevision = null
+      }
     }
-    const results = this.#store.applyBatch(batch)
-    entries.forEach((e, i) => {
+    this.#applyRun(entries, envelopes, run, denied)
+    this.#events.onApplied?.(entries.length)
+    this.#events.onAppliedEntries?.(entries)
+  }
+
+  #envelopeOf(e: Entry): Envelope | null {
+    if (e.type !== 'normal' || e.data.length === 0) return null
+    try {
+      return decodeEnvelope(e.data)
+    } catch (err) {
+      this.#ports.log.error({ index: e.index, err: (err as Error).message }, 'skipping an undecodable entry')
+      return null
+    }
+  }
+
+  /** Applies `entries[i]` for each i of `run` (ascending) in one store batch; a denied command is applied as empty. */
+  #applyRun(entries: readonly Entry[], envelopes: ReadonlyArray<Envelope | null>, run: readonly number[], denied: ReadonlyMap<number, EtcdError>): void {
+    if (run.length === 0) return
+    const batch: ApplyEntry[] = run.map((i) => {
       const env = envelopes[i] ?? null
-      const result = results[i] ?? null
+      const data = env?.kind === 'mvcc' && !denied.has(i) ? env.command : EMPTY
+      return { index: (entries[i] as Entry).index, data }
+    })
+    const results = this.#store.applyBatch(batch)
+    run.forEach((i, at) => {
+      const e = entries[i] as Entry
+      const env = envelopes[i] ?? null
+      const result = results[at] ?? null
       if (e.type === 'conf-change') this.#applyConfChange(e)
       else if (env?.kind === 'attrs') this.#cluster.publish(env.id.origin, env.name, env.clientUrls)
       else if (env?.kind === 'update') this.#updatePeerUrls(env.memberId, env.peerUrls)
@@ -452,11 +493,9 @@ export class MemberActor {
       if (result.response?.type === 'compaction') this.#hub.compacted(this.#store.compactRevision())
       if (env !== null && env.id.origin === this.config.id) {
         const { revision, response, error } = result
-        this.#proposals.resolve(requestKey(env.id), { revision, response, error: error ?? authError })
+        this.#proposals.resolve(requestKey(env.id), { revision, response, error: denied.get(i) ?? error ?? authError })
       }
     })
-    this.#events.onApplied?.(entries.length)
-    this.#events.onAppliedEntries?.(entries)
   }
 
   #applyConfChange(e: Entry): void {

@@ -31,6 +31,7 @@ import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
 import * as election from './election-service.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
+import { settleForwardedClaim, vouchForCaller } from './forwarded-user.ts'
 import { bodyCap, readBody } from './http-body.ts'
 import { handleKeepAlive } from './keepalive-http.ts'
 import * as kv from './kv-service.ts'
@@ -192,9 +193,12 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     if (r === null) return toResponse(pageNotFound())
     if ('response' in r) return toResponse(r.response)
     const ep = r.endpoint
-    const connection = options.connection?.(c) ?? UNKNOWN_CONNECTION
+    // A forwarding member's claim for its client's certificate user counts on leader-only calls only.
+    const leaderOnly = LEADER_ONLY.has(ep.name)
+    const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, request, leaderOnly)
     try {
-      if (LEADER_ONLY.has(ep.name) && !m.actor.isLeader) return await forwardToLeader(m.actor, request, request.body, m.fetch)
+      if (leaderOnly && !m.actor.isLeader)
+        return await forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
       if (ep.name === 'watch') return await handleWatch(m, request, connection)
       if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
       if (ep.name === 'maintenance.snapshot') {

@@ -4,7 +4,8 @@
  * proposed or read).
  *
  * Identity: the raw token in `Authorization` (`Bearer x` is not a token) or `Grpc-Metadata-Token`;
- * without one, the verified client certificate's CN when `--client-cert-auth` is on; else
+ * without one, the verified client certificate's CN when `--client-cert-auth` is on (on a call a
+ * follower forwarded, the CN it verified and vouched for: forwarded-user.ts); else
  * `user name is empty` (400 / 3). A bad, expired or revoked token is `invalid auth token` (401 / 16).
  *
  * Permissions (a user holding the `root` role may do anything):
@@ -25,16 +26,15 @@
  *
  * @module
  */
-import { concurrencyError, prefixRangeEnd } from '../api/index.ts'
-import { EtcdError, type RequestOp, type TxnRequest } from '../mvcc/index.ts'
+import { concurrencyError } from '../api/index.ts'
+import { EtcdError } from '../mvcc/index.ts'
 import { AuthErrors } from './auth-errors.ts'
 import { DEFAULT_FAILURE_LIMITS, FailureLimiter, type FailureLimits } from './auth-limiter.ts'
-import { covers, type Access } from './auth-perms.ts'
+import { Checker, principalOf, type Principal } from './auth-checker.ts'
 import type { MemberActor } from './actor.ts'
-import { ROOT, type StoredPermission } from './auth-store.ts'
 import { DEFAULT_TOKEN_OPTIONS, Tokens, type TokenOptions } from './auth-tokens.ts'
-import { prefixOf } from './concurrency.ts'
 import type { MemberContext } from './member-context.ts'
+import type { ForwardedClaim } from './forwarded-user.ts'
 
 const EMPTY = new Uint8Array(0)
 
@@ -44,14 +44,17 @@ export interface Connection {
   readonly address: string
   /** The CN of the client certificate the TLS layer verified (with --client-cert-auth), else null. */
   readonly commonName: string | null
+  /**
+   * On a request another member forwarded over a verified TLS connection (with --client-cert-auth):
+   * the user that member says it verified, NOT checked yet. app.ts checks it (forwarded-user.ts)
+   * and drops it before anything else sees the connection; the gate never reads it.
+   */
+  readonly forwardClaim?: ForwardedClaim
 }
 
 export const UNKNOWN_CONNECTION: Connection = { address: 'unknown', commonName: null }
 
-export interface Principal {
-  readonly name: string
-  readonly root: boolean
-}
+export type { Principal } from './auth-checker.ts'
 
 /** A request's caller as its handler sees it. */
 export interface Caller {
@@ -93,68 +96,6 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'auth.role.get': (g, r) => (g.hasRole(r.role) ? undefined : g.root()),
 }
 
-/** One principal's permission checks against the local stores. */
-class Checker {
-  readonly principal: Principal
-  readonly #m: MemberContext
-  readonly #perms: StoredPermission[]
-  readonly #roles: readonly string[]
-
-  constructor(m: MemberContext, principal: Principal, roles: readonly string[]) {
-    this.#m = m
-    this.principal = principal
-    this.#roles = roles
-    this.#perms = roles.flatMap((r) => m.actor.auth.role(r) ?? [])
-  }
-
-  root(): void {
-    if (!this.principal.root) throw AuthErrors.permissionDenied()
-  }
-
-  hasRole(role: string): boolean {
-    return this.#roles.includes(role)
-  }
-
-  need(access: Access, key: Uint8Array, rangeEnd: Uint8Array): void {
-    if (!this.principal.root && !covers(this.#perms, access, key, rangeEnd)) throw AuthErrors.permissionDenied()
-  }
-
-  prefix(name: Uint8Array, ...access: Access[]): void {
-    const prefix = prefixOf(name)
-    for (const a of access) this.need(a, prefix, prefixRangeEnd(prefix))
-  }
-
-  put(key: Uint8Array, prevKv: boolean, lease: bigint): void {
-    this.need('write', key, EMPTY)
-    if (prevKv) this.need('read', key, EMPTY)
-    if (lease !== 0n) this.leaseKeys('write', lease)
-  }
-
-  deleteRange(key: Uint8Array, rangeEnd: Uint8Array, prevKv: boolean): void {
-    this.need('write', key, rangeEnd)
-    if (prevKv) this.need('read', key, rangeEnd)
-  }
-
-  txn(t: TxnRequest): void {
-    for (const c of t.compare) this.need('read', c.key, c.rangeEnd)
-    for (const op of [...t.success, ...t.failure]) this.#op(op)
-  }
-
-  /** Every key attached to `lease` (as this member's store knows it). */
-  leaseKeys(access: Access, lease: bigint): void {
-    if (this.principal.root) return
-    const { keys } = this.#m.actor.store.leaseTimeToLive({ id: lease, keys: true }, this.#m.actor.clock.now())
-    for (const k of keys) this.need(access, k, EMPTY)
-  }
-
-  #op(op: RequestOp): void {
-    if (op.type === 'range') this.need('read', op.request.key, op.request.rangeEnd)
-    else if (op.type === 'put') this.put(op.request.key, op.request.prevKv, op.request.lease)
-    else if (op.type === 'delete-range') this.deleteRange(op.request.key, op.request.rangeEnd, op.request.prevKv)
-    else this.txn(op.request)
-  }
-}
-
 export class AuthGate {
   readonly tokens: Tokens
   readonly failures: FailureLimiter
@@ -171,7 +112,7 @@ export class AuthGate {
     if (token !== null && token !== '') name = await this.tokens.verify(actor, token)
     else if (connection.commonName !== null && connection.commonName !== '') name = connection.commonName
     else throw AuthErrors.userEmpty()
-    return { name, root: actor.auth.user(name)?.roles.includes(ROOT) ?? false }
+    return principalOf(actor.auth, name)
   }
 
   /**
@@ -186,7 +127,7 @@ export class AuthGate {
     try {
       const principal = await this.principal(m.actor, headers, connection)
       const check = CHECKS[endpoint]
-      const checker = new Checker(m, principal, store.user(principal.name)?.roles ?? [])
+      const checker = new Checker(store, m.actor.store, principal)
       if (check === undefined) checker.root()
       else check(checker, req)
       return { principal, connection }
@@ -198,7 +139,7 @@ export class AuthGate {
   /** Whether `principal` may watch `[key, rangeEnd)`. */
   canRead(m: MemberContext, principal: Principal, key: Uint8Array, rangeEnd: Uint8Array): boolean {
     if (principal.root) return true
-    const checker = new Checker(m, principal, m.actor.auth.user(principal.name)?.roles ?? [])
+    const checker = new Checker(m.actor.auth, m.actor.store, principal)
     try {
       checker.need('read', key, rangeEnd)
       return true

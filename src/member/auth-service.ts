@@ -4,8 +4,9 @@
  * password hashes (scrypt), the signing key proposed with `enable`, tokens. Reads come from the
  * local store after a ReadIndex round. Who may call what is auth-gate.ts's business.
  *
- * `authenticate` is limited per client address (auth-limiter.ts) and answers an unknown user
- * and a wrong password alike, after the same amount of hashing.
+ * `authenticate` is limited per client address and user name, and per address (auth-limiter.ts):
+ * every call counts as a failure until its password proved right or no password was checked. It
+ * answers an unknown user and a wrong password alike, after the same amount of hashing.
  *
  * @module
  */
@@ -56,18 +57,35 @@ export async function authenticate(
   caller: Caller,
 ): Promise<AuthenticateResponse> {
   const gate = authGate(m)
-  const address = caller.connection.address
-  gate.failures.check(address)
+  const attempt = gate.failures.begin(caller.connection.address, req.name)
+  let verified: Verified | null
+  try {
+    verified = await verify(m, req)
+  } catch (err) {
+    attempt.forgive()
+    throw err
+  }
+  if (verified === null) throw AuthErrors.authFailed()
+  attempt.forgive()
+  return { header: verified.header, token: await gate.tokens.issue(m.actor, verified.user, m.actor.auth.revision()) }
+}
+
+/** A login whose password proved right. */
+interface Verified {
+  readonly header: { revision: number }
+  readonly user: string
+}
+
+/**
+ * The header and the user whose password `req` gives, or null when the user is unknown or the
+ * password wrong (after the same hashing either way); throws when no password could be checked.
+ */
+async function verify(m: MemberContext, req: AuthenticateRequest): Promise<Verified | null> {
   if (!m.actor.auth.enabled()) throw AuthErrors.notEnabled()
   const { header } = await read(m)
-  const store = m.actor.auth
-  const user = store.user(req.name)
-  if (!(await verifyPassword(req.password, user?.hash ?? null)) || user === null) {
-    gate.failures.failed(address)
-    throw AuthErrors.authFailed()
-  }
-  gate.failures.succeeded(address)
-  return { header, token: await gate.tokens.issue(m.actor, user.name, store.revision()) }
+  const user = m.actor.auth.user(req.name)
+  if (!(await verifyPassword(req.password, user?.hash ?? null)) || user === null) return null
+  return { header, user: user.name }
 }
 
 export async function userAdd(m: MemberContext, req: UserAddRequest): Promise<HeaderResponse> {

@@ -4,17 +4,22 @@
  *
  * ```
  * entry.data = msgpack [ 1, origin, seq, kind, payload ]
+ *              | msgpack [ 1, origin, seq, 0, payload, user, authRevision ]
  *   kind 0  mvcc    payload = an encoded mvcc Command (applied by the store)
  *   kind 1  attrs   payload = msgpack [ name, clientUrls[] ]   (a member publishes itself)
  *   kind 2  update  payload = msgpack [ memberId, peerUrls[] ] (member update: new peer URLs)
  *   kind 3  auth    payload = an encoded auth command (applied by the auth store, auth-store.ts)
  * ```
+ * The longer form is an mvcc command a client's request proposed while auth was enabled: the user
+ * it acts for and the auth revision its permissions were checked at, checked again when applied
+ * if the auth store changed since (auth-checker.ts).
  * Conf-change entries carry the request ID in their context instead (see conf-context.ts).
  * The empty entry a new leader appends has no envelope (zero-length data).
  *
  * @module
  */
 import { decode, encode } from '@msgpack/msgpack'
+import type { ProposedBy } from './auth-checker.ts'
 
 const VERSION = 1
 
@@ -25,7 +30,7 @@ export interface RequestId {
 }
 
 export type Envelope =
-  | { readonly id: RequestId; readonly kind: 'mvcc'; readonly command: Uint8Array }
+  | { readonly id: RequestId; readonly kind: 'mvcc'; readonly command: Uint8Array; readonly by?: ProposedBy }
   | { readonly id: RequestId; readonly kind: 'attrs'; readonly name: string; readonly clientUrls: readonly string[] }
   | { readonly id: RequestId; readonly kind: 'update'; readonly memberId: number; readonly peerUrls: readonly string[] }
   | { readonly id: RequestId; readonly kind: 'auth'; readonly command: Uint8Array }
@@ -43,6 +48,8 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
       : e.kind === 'attrs'
         ? encode([e.name, e.clientUrls])
         : encode([e.memberId, e.peerUrls])
+  if (e.kind === 'mvcc' && e.by !== undefined)
+    return encode([VERSION, e.id.origin, e.id.seq, KIND.mvcc, payload, e.by.user, e.by.authRevision])
   return encode([VERSION, e.id.origin, e.id.seq, KIND[e.kind], payload])
 }
 
@@ -55,11 +62,15 @@ export class EnvelopeError extends Error {
 
 export function decodeEnvelope(data: Uint8Array): Envelope {
   const v = decode(data)
-  if (!Array.isArray(v) || v.length !== 5 || v[0] !== VERSION) throw new EnvelopeError('not an envelope')
-  const [, origin, seq, kind, payload] = v as [number, unknown, unknown, unknown, unknown]
+  if (!Array.isArray(v) || (v.length !== 5 && v.length !== 7) || v[0] !== VERSION) throw new EnvelopeError('not an envelope')
+  const [, origin, seq, kind, payload, user, authRevision] = v as unknown[]
   if (typeof origin !== 'number' || typeof seq !== 'number' || !(payload instanceof Uint8Array))
     throw new EnvelopeError('bad header')
   const id = { origin, seq }
+  if (kind === 0 && v.length === 7) {
+    if (typeof user !== 'string' || typeof authRevision !== 'number') throw new EnvelopeError('bad proposer')
+    return { id, kind: 'mvcc', command: payload, by: { user, authRevision } }
+  }
   if (kind === 0) return { id, kind: 'mvcc', command: payload }
   if (kind === 1) {
     const attrs = decode(payload)

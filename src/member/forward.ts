@@ -4,6 +4,10 @@
  * decisions). The leader's answer, streamed or not, goes back unchanged. A request that was
  * already forwarded once is never forwarded again (no loops while leadership moves).
  *
+ * Only the token headers and the content type are passed on, never a client's own marker or
+ * claim headers; the member adds its own marker, and (`vouch`) its claim for the certificate user
+ * it verified itself (forwarded-user.ts).
+ *
  * @module
  */
 import { errorResponse } from '../api/index.ts'
@@ -18,12 +22,21 @@ export function toResponse(r: { status: number; headers: Readonly<Record<string,
   return new Response(r.body, { status: r.status, headers: r.headers })
 }
 
-/** `fetcher` reaches the leader (with TLS, the member's own certificate and CAs: tls.ts). */
+/**
+ * Extra headers for a forward to the member `leader` (the vouched certificate user); none by default.
+ */
+export type Vouch = (leader: number) => Readonly<Record<string, string>>
+
+/**
+ * `fetcher` reaches the leader (with TLS, the member's own certificate and CAs: tls.ts); `vouch`
+ * adds this member's claim headers.
+ */
 export async function forwardToLeader(
   actor: MemberActor,
   request: Request,
   body: BodyInit | null,
   fetcher: typeof fetch = fetch,
+  vouch: Vouch = () => ({}),
 ): Promise<Response> {
   const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
   // A member serves clients and peers on one URL, so until the leader has published its client
@@ -35,6 +48,7 @@ export async function forwardToLeader(
     const v = request.headers.get(h)
     if (v !== null) headers.set(h, v)
   }
+  for (const [h, v] of Object.entries(vouch(actor.leader))) headers.set(h, v)
   const url = new URL(request.url)
   try {
     const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal: request.signal }

@@ -19,16 +19,22 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../mvcc/index.ts'
+import type { Caller } from './auth-gate.ts'
 import type { MemberContext } from './member-context.ts'
 
-/** Proposes `command` and returns its applied response, or throws the error it failed with. */
 type ResponseOf<T extends CommandResponse['type']> = Extract<CommandResponse, { type: T }>['response']
 
+/**
+ * Proposes `command` and returns its applied response, or throws the error it failed with. With
+ * `caller` (a client's request, auth enabled) the entry names its user, for the check at apply.
+ */
 export async function proposeFor<T extends CommandResponse['type']>(
   m: MemberContext,
   command: Command & { type: T },
+  caller?: Caller,
 ): Promise<ResponseOf<T>> {
-  const applied = await m.actor.propose(command)
+  const p = caller?.principal ?? null
+  const applied = await m.actor.propose(command, p === null ? undefined : { user: p.name, authRevision: p.authRevision })
   if (applied.error !== null) throw applied.error
   const response = applied.response
   if (response === null || response.type !== command.type)
@@ -41,18 +47,28 @@ export async function range(m: MemberContext, req: RangeRequest): Promise<RangeR
   return m.actor.store.range(req)
 }
 
-export function put(m: MemberContext, request: PutRequest): Promise<PutResponse> {
-  return proposeFor(m, { type: 'put', request })
+export function put(m: MemberContext, request: PutRequest, _signal?: AbortSignal, caller?: Caller): Promise<PutResponse> {
+  return proposeFor(m, { type: 'put', request }, caller)
 }
 
-export function deleteRange(m: MemberContext, request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-  return proposeFor(m, { type: 'delete-range', request })
+export function deleteRange(
+  m: MemberContext,
+  request: DeleteRangeRequest,
+  _signal?: AbortSignal,
+  caller?: Caller,
+): Promise<DeleteRangeResponse> {
+  return proposeFor(m, { type: 'delete-range', request }, caller)
 }
 
-export function txn(m: MemberContext, request: TxnRequest): Promise<TxnResponse> {
-  return proposeFor(m, { type: 'txn', request })
+export function txn(m: MemberContext, request: TxnRequest, _signal?: AbortSignal, caller?: Caller): Promise<TxnResponse> {
+  return proposeFor(m, { type: 'txn', request }, caller)
 }
 
-export function compact(m: MemberContext, request: CompactionRequest): Promise<CompactionResponse> {
-  return proposeFor(m, { type: 'compaction', request })
+export function compact(
+  m: MemberContext,
+  request: CompactionRequest,
+  _signal?: AbortSignal,
+  caller?: Caller,
+): Promise<CompactionResponse> {
+  return proposeFor(m, { type: 'compaction', request }, caller)
 }

@@ -17,6 +17,7 @@ import {
   type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse,
 } from '../mvcc/index.ts'
+import type { Caller } from './auth-gate.ts'
 import { proposeFor } from './kv-service.ts'
 import type { MemberContext } from './member-context.ts'
 
@@ -24,8 +25,13 @@ export function grant(m: MemberContext, request: LeaseGrantRequest): Promise<Lea
   return proposeFor(m, { type: 'lease-grant', request })
 }
 
-export function revoke(m: MemberContext, request: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-  return proposeFor(m, { type: 'lease-revoke', request })
+export function revoke(
+  m: MemberContext,
+  request: LeaseRevokeRequest,
+  _signal?: AbortSignal,
+  caller?: Caller,
+): Promise<LeaseRevokeResponse> {
+  return proposeFor(m, { type: 'lease-revoke', request }, caller)
 }
 
 export async function timeToLive(m: MemberContext, req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {

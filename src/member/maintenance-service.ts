@@ -6,6 +6,7 @@
  */
 import type { HashKvRequest, HashResponse, HeaderResponse, MoveLeaderRequest, StatusResponse } from '../api/index.ts'
 import { Errors, type AlarmRequest, type AlarmResponse, type HashKvResponse } from '../mvcc/index.ts'
+import type { Caller } from './auth-gate.ts'
 import { proposeFor } from './kv-service.ts'
 import type { MemberContext } from './member-context.ts'
 
@@ -45,9 +46,14 @@ export async function hashKv(m: MemberContext, req: HashKvRequest): Promise<Hash
   return m.actor.store.hashKv(req.revision)
 }
 
-export async function alarm(m: MemberContext, request: AlarmRequest): Promise<AlarmResponse> {
+export async function alarm(
+  m: MemberContext,
+  request: AlarmRequest,
+  _signal?: AbortSignal,
+  caller?: Caller,
+): Promise<AlarmResponse> {
   if (request.action === 'GET') return { alarms: m.actor.store.alarms(request.alarm) }
-  return proposeFor(m, { type: 'alarm', request })
+  return proposeFor(m, { type: 'alarm', request }, caller)
 }
 
 /** Rewrites the database without free pages (member-local, like etcd's defragment). */

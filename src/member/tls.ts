@@ -26,6 +26,7 @@ import type { Context } from 'hono'
 import type { PeerRoute } from '../mesh/index.ts'
 import type { Connection } from './auth-gate.ts'
 import { FORWARDED_HEADER } from './forward.ts'
+import { readForwardedClaim } from './forwarded-user.ts'
 import type { SecurityConfig } from './security-config.ts'
 
 /** What a TLS client presents and trusts (ws and https accept these options). */
@@ -72,14 +73,18 @@ function socketOf(c: Context): TLSSocket | null {
 /**
  * The client's address and, with --client-cert-auth, the CN of its verified certificate. A
  * request another member forwarded carries that member's certificate, not the client's: its CN
- * is ignored (the client's token travels with it).
+ * is ignored (the client's token travels with it), and the user the forwarding member claims to
+ * have verified is handed on unverified as `forwardClaim`, for app.ts to check (forwarded-user.ts).
  */
 export function connectionOf(sec: SecurityConfig): (c: Context) => Connection {
   return (c) => {
     const socket = socketOf(c)
     const address = socket?.remoteAddress ?? 'unknown'
-    if (!sec.clientCertAuth || socket === null || socket.authorized !== true || c.req.header(FORWARDED_HEADER) !== undefined)
-      return { address, commonName: null }
+    if (!sec.clientCertAuth || socket === null || socket.authorized !== true) return { address, commonName: null }
+    if (c.req.header(FORWARDED_HEADER) !== undefined) {
+      const claim = readForwardedClaim({ get: (name) => c.req.header(name) })
+      return claim === null ? { address, commonName: null } : { address, commonName: null, forwardClaim: claim }
+    }
     const cn = socket.getPeerCertificate().subject?.CN
     return { address, commonName: typeof cn === 'string' ? cn : null }
   }

@@ -176,6 +176,11 @@ export class MvccStore implements HistorySource {
     return { header, id: req.id, ttl: Math.ceil(remaining / 1000), grantedTtl: lease.ttl, keys }
   }
 
+  /** The keys attached to lease `id` (none for an unknown lease): replicated state, no clock. */
+  leaseKeys(id: bigint): Uint8Array[] {
+    return this.#leases.get(id) === undefined ? [] : this.#leases.keys(id)
+  }
+
   leaseLeases(): LeaseLeasesResponse {
     return { header: { revision: this.#rev }, leases: [...this.#leases.all()].map((l) => ({ id: l.id })) }
   }

@@ -6,13 +6,22 @@
  *   HTTP are refused; with auth on, the certificate's CN is the user of a call without token;
  * - three members with TLS and --peer-client-cert-auth on the mesh: they elect a leader and
  *   replicate, a follower forwards a leader-only call over TLS; a plain-text peer, and a wss peer
- *   without a certificate of the peer CA, are refused.
+ *   without a certificate of the peer CA, are refused;
+ * - three members with --client-cert-auth and auth on: a client known only by its certificate's
+ *   CN (no token) is served leader-only calls through a follower (lease time to live and
+ *   keepalive; a member change as root, denied as a non-root user); forwarded-user headers a
+ *   client sends itself (no, a garbage, or a guessable proof) grant nothing, straight to the
+ *   leader or through a follower, and a marked call is not forwarded again.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, rmSync } from 'node:fs'
 import WebSocket from 'ws'
 import { memberFetch, type DialTls } from '../../src/member/index.ts'
+import { FORWARDED_HEADER } from '../../src/member/forward.ts'
+import {
+  FORWARDED_PROOF_HEADER, FORWARDED_USER_HEADER, forwardedUserKey, signForwardedUser,
+} from '../../src/member/forwarded-user.ts'
 import { issue, makeCa, tempDir, type Ca, type CertFiles } from './certs.ts'
 import { freePort, spawnMember, waitHealthy, type MemberProcess } from './processes.ts'
 
@@ -189,5 +198,105 @@ describe('peer TLS with peer certificates', () => {
     const foreign = { ...dial(other, issue(other, 'p9', 'p1')), ca: readFileSync(ca.cert) }
     assert.notEqual(await outcome(new WebSocket(peerUrl, { headers, ...foreign })), 'open')
     rmSync(other.dir, { recursive: true, force: true })
+  })
+})
+
+describe('certificate-only users through a follower (--client-cert-auth, auth on)', () => {
+  let dir = ''
+  let ca: Ca
+  let members: MemberProcess[] = []
+  let root: typeof fetch
+  let alice: typeof fetch
+  let leader: MemberProcess
+  let leaderId = ''
+  let follower: MemberProcess
+  let followerMember: { ID: string; peerURLs: string[] }
+
+  before(async () => {
+    dir = tempDir('edgecd-cn-forward-')
+    ca = makeCa(dir, 'ca')
+    const ports = [await freePort(), await freePort(), await freePort()]
+    const names = ['c1', 'c2', 'c3']
+    const initialCluster = names.map((n, i) => `${n}=https://127.0.0.1:${ports[i]}`).join(',')
+    members = names.map((name, i) => {
+      const cert = issue(ca, name, name)
+      const files = ['--cert-file', cert.cert, '--key-file', cert.key, '--trusted-ca-file', ca.cert, '--client-cert-auth']
+      const peer = ['--peer-cert-file', cert.cert, '--peer-key-file', cert.key, '--peer-trusted-ca-file', ca.cert]
+      return spawnMember({ name, scheme: 'https', port: ports[i] as number, dir, initialCluster, flags: [...files, ...peer] })
+    })
+    root = client(ca, issue(ca, 'root', 'root'))
+    alice = client(ca, issue(ca, 'alice', 'alice'))
+    for (const m of members) await waitHealthy(m.url, root, 30_000)
+    const first = members[0] as MemberProcess
+    leaderId = (await post(root, `${first.url}/v3/maintenance/status`, {})).json.leader
+    for (const m of members) {
+      const id = (await post(root, `${m.url}/v3/maintenance/status`, {})).json.header.member_id
+      if (id === leaderId) leader = m
+      else follower = m
+    }
+    const setup: readonly [string, unknown][] = [
+      ['/v3/auth/user/add', { name: 'root', password: 'rootpw' }],
+      ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+      ['/v3/auth/user/add', { name: 'alice', options: { no_password: true } }],
+      ['/v3/auth/enable', {}],
+    ]
+    for (const [path, body] of setup) assert.equal((await post(root, leader.url + path, body)).status, 200, path)
+    // The follower forwards with a proof only once it has applied the enable (and its key).
+    let enabled = false
+    for (let i = 0; i < 100 && !enabled; i++) {
+      enabled = (await post(root, `${follower.url}/v3/auth/status`, {})).json.enabled === true
+      if (!enabled) await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.ok(enabled, 'the follower sees auth enabled')
+    const followerId = (await post(root, `${follower.url}/v3/maintenance/status`, {})).json.header.member_id
+    const list = (await post(root, `${follower.url}/v3/cluster/member/list`, {})).json.members as { ID: string; peerURLs: string[] }[]
+    followerMember = list.find((x) => x.ID === followerId) ?? assert.fail('the follower is in the member list')
+  })
+
+  after(async () => {
+    await Promise.all(members.map((m) => m.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('a CN-only client asks a lease time to live and keeps it alive through a follower', async () => {
+    const lease = await post(alice, `${follower.url}/v3/lease/grant`, { TTL: 60 })
+    assert.equal(lease.status, 200, JSON.stringify(lease.json))
+    const ttl = await post(alice, `${follower.url}/v3/lease/timetolive`, { ID: lease.json.ID })
+    assert.equal(ttl.status, 200, JSON.stringify(ttl.json))
+    assert.ok(Number(ttl.json.TTL) > 0, JSON.stringify(ttl.json))
+    const res = await alice(`${follower.url}/v3/lease/keepalive`, { method: 'POST', body: JSON.stringify({ ID: lease.json.ID }) })
+    const text = await res.text()
+    assert.equal(res.status, 200, text)
+    assert.match(text, /"TTL":"60"/)
+  })
+
+  it('through a follower, a root CN may make a member change and a non-root CN may not', async () => {
+    const update = { ID: followerMember.ID, peerURLs: followerMember.peerURLs }
+    const asRoot = await post(root, `${follower.url}/v3/cluster/member/update`, update)
+    assert.equal(asRoot.status, 200, JSON.stringify(asRoot.json))
+    const asAlice = await post(alice, `${follower.url}/v3/cluster/member/update`, update)
+    assert.deepEqual([asAlice.status, asAlice.json.message], [403, 'etcdserver: permission denied'])
+  })
+
+  it('forged forwarded-user headers from a client grant nothing and do not bypass the forwarding rule', async () => {
+    const update = { ID: followerMember.ID, peerURLs: followerMember.peerURLs }
+    const path = '/v3/cluster/member/update'
+    const guessedKey = forwardedUserKey(new TextEncoder().encode('edgecd-cluster'), 'edgecd-cluster') as Buffer
+    const forgeries: readonly [string, Record<string, string>][] = [
+      ['no proof', { [FORWARDED_USER_HEADER]: 'root' }],
+      ['a garbage proof', { [FORWARDED_USER_HEADER]: 'root', [FORWARDED_PROOF_HEADER]: `${Date.now()}.${'ab'.repeat(32)}` }],
+      ['a proof keyed by the default cluster token', signForwardedUser(guessedKey, { target: Number(leaderId), method: 'POST', path }, 'root', Date.now())],
+    ]
+    for (const [name, claim] of forgeries) {
+      // Straight to the leader, posing as a forwarding member: the claim is refused and alice's own CN dropped.
+      const direct = await post(alice, leader.url + path, update, { [FORWARDED_HEADER]: '1', ...claim })
+      assert.deepEqual([direct.status, direct.json.message], [400, 'etcdserver: user name is empty'], `leader, ${name}`)
+      // To a follower without the marker: it forwards for the CN it verified itself (alice), never the claim.
+      const viaFollower = await post(alice, follower.url + path, update, claim)
+      assert.deepEqual([viaFollower.status, viaFollower.json.message], [403, 'etcdserver: permission denied'], `follower, ${name}`)
+      // To a follower with the marker: a forwarded call is never forwarded again.
+      const again = await post(alice, follower.url + path, update, { [FORWARDED_HEADER]: '1', ...claim })
+      assert.deepEqual([again.status, again.json.message], [503, 'etcdserver: no leader'], `follower, marked, ${name}`)
+    }
   })
 })
