@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     else if (system === 'edgecd')
       cluster = await startEdgecd({
         nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+        gatewayNodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
         ...(o.root === null ? {} : { root: resolve(o.root) }),
       })
     else throw new Error(`unknown system ${system}`)

@@ -3,10 +3,11 @@
  * edgecd (plus gateway) on loopback and runs put, linearizable get, serializable get and txn
  * create-if-absent through the leader at 64 connections (5 s each, after waiting for an idle
  * machine); no etcd, no key loading, no failover unless asked (--keys, --loads …,watch).
- * `--profile DIR` runs the members under `node --cpu-prof` and prints the leader's top self-time
- * functions afterwards.
+ * `--profile DIR` runs the members (and the gateway) under `node --cpu-prof` and prints the
+ * leader's (and the gateway's) top self-time functions afterwards. `--gateway` also runs every
+ * load through the gateway; `--gateway-only` runs them through the gateway alone.
  *
- *   node --import tsx bench/run.ts [--duration 5s] [--connections 64] [--loads put] [--profile DIR] [--save]
+ *   node --import tsx bench/run.ts [--duration 5s] [--connections 64] [--loads put] [--gateway] [--profile DIR] [--save]
  *
  * @module
  */
@@ -34,9 +35,11 @@ async function main(): Promise<void> {
   ensureTools(['wrk'], ['wrk'], log)
   const profileDir = o.profileDir === null ? null : resolve(o.profileDir)
   if (profileDir !== null) mkdirSync(profileDir, { recursive: true })
+  const profFlags = profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
   const cluster = await startEdgecd({
     gateway: o.gateway,
-    nodeFlags: profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    nodeFlags: profFlags,
+    gatewayNodeFlags: profFlags,
     ...(o.root === null ? {} : { root: resolve(o.root) }),
   })
   const stopOnSignal = (): void => void cluster.stop().then(() => process.exit(130))
@@ -69,9 +72,13 @@ async function main(): Promise<void> {
     await cluster.stop()
   }
   if (profileDir !== null) {
-    const mine = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${leaderPid}.0.`))
-    for (const f of mine) log(renderProfile(join(profileDir, f), 40))
-    if (mine.length === 0) log(`no profile of the leader (pid ${leaderPid}) in ${profileDir}`)
+    const profiled: Array<[string, number]> = [['the leader', leaderPid]]
+    if (cluster.gateway !== null) profiled.push(['the gateway', cluster.gateway.pid])
+    for (const [who, pid] of profiled) {
+      const mine = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`))
+      for (const f of mine) log(`${who}:\n${renderProfile(join(profileDir, f), 40)}`)
+      if (mine.length === 0) log(`no profile of ${who} (pid ${pid}) in ${profileDir}`)
+    }
   }
 }
 

@@ -1,5 +1,8 @@
 /**
- * The gateway under Node: the same app as workers/gateway.ts, served by @hono/node-server.
+ * The gateway under Node: the same app as workers/gateway.ts, served from node:http by
+ * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
+ * through @hono/node-server), reaching the members over a keep-alive connection pool
+ * (src/gateway/node-exchange.ts).
  *
  *   node --import tsx workers/gateway-node.ts --listen 127.0.0.1:2379 --endpoints http://127.0.0.1:2381,…
  *
@@ -8,25 +11,28 @@
  *
  * @module
  */
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
-import { serve } from '@hono/node-server'
-import { createGatewayApp, gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
+import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
+import { createNodeGateway } from '../src/gateway/node-server.ts'
 
 try {
   const { values } = parseArgs({ options: { listen: { type: 'string' }, endpoints: { type: 'string' } } })
   const flagged = values.endpoints === undefined ? {} : { EDGECD_ENDPOINTS: values.endpoints }
   const options = gatewayOptionsFromEnv({ ...process.env, ...flagged })
   const { host, port } = parseListen(values.listen ?? process.env['EDGECD_LISTEN'] ?? '127.0.0.1:2379')
-  const app = createGatewayApp(options)
-  const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+  const gateway = createNodeGateway(options)
+  const server = createServer(gateway.listener)
+  server.listen(port, host, () => {
     const members = options.endpoints.join(',')
-    console.log(`edgecd gateway listening on http://${host}:${info.port}, members ${members}`)
-  }) as Server
+    console.log(`edgecd gateway listening on http://${host}:${(server.address() as AddressInfo).port}, members ${members}`)
+  })
   const stop = (signal: string): void => {
     console.log(`edgecd gateway: ${signal}, closing`)
     server.close(() => process.exit(0))
     server.closeAllConnections()
+    gateway.close()
   }
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))

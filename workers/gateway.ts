@@ -12,7 +12,10 @@ let cached: { readonly env: string; readonly app: Hono } | undefined
 
 export default {
   fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Response | Promise<Response> {
-    const settings = ['EDGECD_ENDPOINTS', 'EDGECD_REQUEST_TIMEOUT_MS', 'EDGECD_AUTO_SYNC']
+    const settings = [
+      'EDGECD_ENDPOINTS', 'EDGECD_REQUEST_TIMEOUT_MS', 'EDGECD_AUTO_SYNC', 'EDGECD_AUTH_FAILURE_LIMIT',
+      'EDGECD_AUTH_FAILURE_WINDOW_MS',
+    ]
     const key = JSON.stringify(settings.map((name) => env[name]))
     if (cached?.env !== key) cached = { env: key, app: createGatewayApp(gatewayOptionsFromEnv(env)) }
     return cached.app.fetch(request, env, ctx)

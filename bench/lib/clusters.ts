@@ -186,6 +186,8 @@ export interface EdgecdOptions {
   /** Extra node flags for every member (e.g. --cpu-prof --cpu-prof-dir=…). */
   readonly nodeFlags?: readonly string[]
   readonly gateway?: boolean
+  /** Extra node flags for the gateway (e.g. --cpu-prof --cpu-prof-dir=…). */
+  readonly gatewayNodeFlags?: readonly string[]
   /** The edgecd checkout whose workers/ to run (default: this one), for before/after comparisons. */
   readonly root?: string
 }
@@ -220,6 +222,7 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
   if (options.gateway !== false) {
     const port = await freePort()
     const { child, logFile } = startProc(dir, 'gateway', process.execPath, [
+      ...(options.gatewayNodeFlags ?? []),
       '--import', 'tsx',
       join(root, 'workers', 'gateway-node.ts'),
       '--listen', `127.0.0.1:${port}`,

@@ -52,7 +52,8 @@ export async function driveSystem(cluster: Cluster, o: BenchOptions, log: (s: st
   for (const load of o.loads)
     for (const c of o.connections) {
       leader = await cluster.leader()
-      const targets: Array<[string, Proc]> = [['leader', leader]]
+      const targets: Array<[string, Proc]> = []
+      if (!o.gatewayOnly || cluster.gateway === null) targets.push(['leader', leader])
       if (cluster.gateway !== null && o.gateway) targets.push(['gateway', cluster.gateway])
       for (const [via, target] of targets) {
         try {

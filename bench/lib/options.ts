@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly outDir: string
   readonly systems: readonly string[]
   readonly gateway: boolean
+  /** Skip the runs through the leader (only the gateway's). */
+  readonly gatewayOnly: boolean
   readonly failover: boolean
   readonly profileDir: string | null
   readonly save: boolean
@@ -46,8 +48,10 @@ export const USAGE = `options:
   --idle-wait 60s         … but at most this long (then run anyway and record it)
   --systems etcd,edgecd   (compare only)
   --no-gateway            skip the edgecd-through-gateway runs
+  --gateway               (run.ts) also run every load through the gateway
+  --gateway-only          run edgecd loads through the gateway only, not the leader
   --no-failover           skip the kill -9 failover run
-  --profile DIR           run edgecd members under node --cpu-prof, profiles in DIR
+  --profile DIR           run edgecd members (and the gateway) under node --cpu-prof, profiles in DIR
   --out bench/results     where the Markdown and JSON go
   --quick                 3 s runs, 20k keys, connections 1,64
   --save                  (run.ts) also write the JSON to --out
@@ -66,6 +70,8 @@ export function parseOptions(argv: readonly string[], defaults: Partial<BenchOpt
       'idle-wait': { type: 'string' },
       systems: { type: 'string' },
       'no-gateway': { type: 'boolean' },
+      gateway: { type: 'boolean' },
+      'gateway-only': { type: 'boolean' },
       'no-failover': { type: 'boolean' },
       profile: { type: 'string' },
       out: { type: 'string' },
@@ -100,7 +106,10 @@ export function parseOptions(argv: readonly string[], defaults: Partial<BenchOpt
     idleWaitMs: (values['idle-wait'] === undefined ? (defaults.idleWaitMs ?? 60_000) / 1000 : parseDurationS(values['idle-wait'])) * 1000,
     outDir: values.out ?? 'bench/results',
     systems: values.systems === undefined ? ['etcd', 'edgecd'] : list(values.systems),
-    gateway: values['no-gateway'] !== true && (defaults.gateway ?? true),
+    gateway:
+      values['no-gateway'] !== true &&
+      (values.gateway === true || values['gateway-only'] === true || (defaults.gateway ?? true)),
+    gatewayOnly: values['no-gateway'] !== true && values['gateway-only'] === true,
     failover: values['no-failover'] !== true && (defaults.failover ?? true),
     profileDir: values.profile ?? null,
     save: values.save === true,

@@ -11,14 +11,22 @@
  * A request may name the member it is for with the `Edgecd-Member` header (its client URL, or its
  * member ID in decimal), as `etcdctl endpoint status` does per endpoint; it then goes only there.
  *
+ * Failed `auth/authenticate` answers are limited per client address (client-address.ts) by the
+ * gateway itself (login-guard.ts), in this app's memory: a client over the limit is answered 429
+ * without contacting the cluster.
+ *
  * @module
  */
 import { Hono } from 'hono'
-import { methodNotAllowed, pageNotFound, preflight, route } from '../api/index.ts'
+import { CORS_HEADERS as API_CORS_HEADERS, methodNotAllowed, pageNotFound, preflight, route, type AnyEndpoint } from '../api/index.ts'
 import { Errors } from '../mvcc/errors.ts'
-import { CORS_HEADERS, etcdErrorResponse, healthResponse, toResponse } from './answers.ts'
+import { CORS_HEADERS, etcdErrorAnswer, healthResponse, toResponse, type GatewayAnswer } from './answers.ts'
+import { runtimeClientAddress, type ClientAddress } from './client-address.ts'
+import { fetchExchange, type Exchange } from './exchange.ts'
+import { guardLogin } from './login-guard.ts'
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './login-limiter.ts'
 import { MemberDirectory } from './members.ts'
-import { proxy, type ProxySettings } from './proxy.ts'
+import { proxy, proxyUnary, type ProxySettings } from './proxy.ts'
 import { ReplayableBody } from './replayable-body.ts'
 import { refine, routeOf } from './routes.ts'
 import { mountUi } from './ui.ts'
@@ -26,8 +34,10 @@ import { mountUi } from './ui.ts'
 export interface GatewayOptions {
   /** Client URLs of the members, e.g. `http://127.0.0.1:2381`. */
   readonly endpoints: readonly string[]
-  /** Defaults to the global fetch. */
+  /** Defaults to the global fetch. Streams (and, without `exchange`, every call) go through it. */
   readonly fetch?: typeof fetch
+  /** How unary calls and status probes reach a member. Default: over `fetch`. */
+  readonly exchange?: Exchange
   /** Milliseconds a request may take, retries included (streams: until their first answer). Default 5000. */
   readonly requestTimeoutMs?: number
   /** Milliseconds one status probe of one member may take. Default 1000. */
@@ -36,6 +46,12 @@ export interface GatewayOptions {
   readonly retryBackoffMs?: number
   /** Follow membership changes: use the client URLs from `cluster/member/list`. Default false. */
   readonly autoSync?: boolean
+  /** Failed logins per client address the gateway allows itself (login-limiter.ts); null: no limit. Default DEFAULT_LOGIN_LIMITS. */
+  readonly authFailures?: LoginLimits | null
+  /** Who the client of a request is (client-address.ts). Default: the runtime's own answer. */
+  readonly clientAddress?: ClientAddress
+  /** The login limiter's clock, in milliseconds. Default Date.now. */
+  readonly now?: () => number
 }
 
 /** The request header that pins a request to one member (client URL or decimal member ID). */
@@ -44,46 +60,101 @@ export const MEMBER_HEADER = 'Edgecd-Member'
 /** Request headers passed on to the member; everything else stays at the gateway. */
 const FORWARDED = ['authorization', 'grpc-metadata-token', 'content-type']
 
+/** A request header by (lower-case) name, as the serving runtime has it. */
+export type HeaderLookup = (name: string) => string | undefined
+
+export interface Gateway {
+  /** The whole gateway as a Hono app (every path, streams included). */
+  readonly app: Hono
+  /**
+   * The unary API endpoint that a POST to `path` (no query) calls, or undefined when the path is
+   * anything else (a stream, an unknown or non-API path, or a login, which the app limits per
+   * client address): those are the app's to answer.
+   */
+  unaryEndpoint(path: string): AnyEndpoint | undefined
+  /**
+   * Carries one unary API call (a POST to `endpoint` with `body`) and gives the answer with the
+   * CORS headers the app adds to everything. Never rejects. `signal`: the caller went away.
+   */
+  unary(endpoint: AnyEndpoint, header: HeaderLookup, body: Uint8Array, signal: AbortSignal): Promise<GatewayAnswer>
+}
+
+/** The CORS headers under lower-case names (member answers come with lower-case names). */
+const CORS_LOWER: ReadonlyArray<readonly [string, string]> = Object.entries(API_CORS_HEADERS).map(
+  ([name, value]) => [name.toLowerCase(), value] as const,
+)
+
 export function createGatewayApp(options: GatewayOptions): Hono {
+  return createGateway(options).app
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init))
+  const exchange = options.exchange ?? fetchExchange(fetchImpl)
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000
   const directory = new MemberDirectory({
     endpoints: options.endpoints,
-    fetch: fetchImpl,
+    exchange,
     probeTimeoutMs: options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs),
     autoSync: options.autoSync ?? false,
   })
   const settings: ProxySettings = {
     directory,
     fetch: fetchImpl,
+    exchange,
     requestTimeoutMs,
     retryBackoffMs: options.retryBackoffMs ?? 50,
   }
+
+  const limits = options.authFailures === undefined ? DEFAULT_LOGIN_LIMITS : options.authFailures
+  const limiter = limits === null ? null : new LoginLimiter(limits, options.now ?? (() => Date.now()))
+  const clientAddress = options.clientAddress ?? runtimeClientAddress
+
+  const unaryEndpoint = (path: string): AnyEndpoint | undefined => {
+    const found = route('POST', path)
+    if (found === null || !('endpoint' in found)) return undefined
+    const endpoint = found.endpoint
+    return routeOf(endpoint).stream || endpoint.name === LOGIN ? undefined : endpoint
+  }
+
+  const unary = async (
+    endpoint: AnyEndpoint,
+    header: HeaderLookup,
+    body: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<GatewayAnswer> => {
+    const headers: Record<string, string> = {}
+    for (const name of FORWARDED) {
+      const value = header(name)
+      if (value !== undefined) headers[name] = value
+    }
+    const named = header(MEMBER_HEADER_LOWER)
+    const member = named === undefined ? undefined : await directory.resolve(named)
+    if (named !== undefined && member === undefined) return withCors(etcdErrorAnswer(Errors.memberNotFound()))
+    const answer = await proxyUnary(
+      { method: 'POST', path: endpoint.path, headers, body, signal, member, route: refine(endpoint, routeOf(endpoint), body) },
+      settings,
+    )
+    return withCors(answer)
+  }
+
   const app = new Hono()
 
   app.use('*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return toResponse(preflight())
     await next()
+    if (carriesCors.has(c.res)) return
     for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value)
   })
 
   app.get('/health', async () => healthResponse((await directory.refreshLeader()) !== undefined))
   app.all('/health', () => toResponse(methodNotAllowed()))
 
-  app.get('/version', (c) =>
-    proxy(
-      {
-        method: 'GET',
-        url: '/version',
-        route: { stream: false, idempotent: true, target: 'spread', blocking: false },
-        headers: new Headers(),
-        body: undefined,
-        signal: c.req.raw.signal,
-        member: undefined,
-      },
-      settings,
-    ),
-  )
+  app.get('/version', async (c) => {
+    const plan = { route: VERSION_ROUTE, signal: c.req.raw.signal, member: undefined }
+    const answer = await proxyUnary({ ...plan, method: 'GET', path: '/version', headers: {}, body: undefined }, settings)
+    return toResponse(answer)
+  })
 
   const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
@@ -93,6 +164,16 @@ export function createGatewayApp(options: GatewayOptions): Hono {
     if (found === null) return toResponse(pageNotFound())
     if ('response' in found) return toResponse(found.response)
     const endpoint = found.endpoint
+    const carried = routeOf(endpoint)
+    if (!carried.stream) {
+      const body = new Uint8Array(await c.req.arrayBuffer())
+      const send = async (): Promise<Response> => {
+        const response = toResponse(await unary(endpoint, (name) => c.req.header(name), body, c.req.raw.signal))
+        carriesCors.add(response)
+        return response
+      }
+      return endpoint.name === LOGIN ? guardLogin(limiter, clientAddress(c), send) : send()
+    }
     const headers = new Headers()
     for (const name of FORWARDED) {
       const value = c.req.header(name)
@@ -100,18 +181,38 @@ export function createGatewayApp(options: GatewayOptions): Hono {
     }
     const named = c.req.header(MEMBER_HEADER)
     const member = named === undefined ? undefined : await directory.resolve(named)
-    if (named !== undefined && member === undefined) return etcdErrorResponse(Errors.memberNotFound())
-    const base = { method: 'POST', url: endpoint.path, headers, signal: c.req.raw.signal, member } as const
-    const carried = routeOf(endpoint)
-    if (!carried.stream) {
-      const body = new Uint8Array(await c.req.arrayBuffer())
-      return proxy({ ...base, route: refine(endpoint, carried, body), body }, settings)
-    }
+    if (named !== undefined && member === undefined) return toResponse(etcdErrorAnswer(Errors.memberNotFound()))
     const body = new ReplayableBody(c.req.raw.body)
-    const response = await proxy({ ...base, route: carried, body }, settings)
+    const response = await proxy(
+      { method: 'POST', url: endpoint.path, headers, signal: c.req.raw.signal, member, route: carried, body },
+      settings,
+    )
     if (response.body === null || response.status !== 200) body.cancel()
     return response
   })
 
-  return app
+  return { app, unaryEndpoint, unary }
 }
+
+const MEMBER_HEADER_LOWER = MEMBER_HEADER.toLowerCase()
+
+/** The endpoint whose failures the gateway limits per client (login-guard.ts). */
+const LOGIN = 'auth.authenticate'
+
+const VERSION_ROUTE = { stream: false, idempotent: true, target: 'spread', blocking: false } as const
+
+/** Responses that already carry the CORS headers (the unary path's): the middleware leaves them be. */
+const carriesCors = new WeakSet<Response>()
+
+/** The answer with etcd's CORS headers, as the app's middleware sets them on every answer. */
+function withCors(answer: GatewayAnswer): GatewayAnswer {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(answer.headers)) {
+    const lower = name.toLowerCase()
+    if (!CORS_NAMES.has(lower)) headers[lower] = value
+  }
+  for (const [name, value] of CORS_LOWER) headers[name] = value
+  return { status: answer.status, headers, body: answer.body }
+}
+
+const CORS_NAMES: ReadonlySet<string> = new Set(CORS_LOWER.map(([name]) => name))

@@ -6,10 +6,17 @@
  *   EDGECD_ENDPOINTS            member client URLs, comma-separated (required)
  *   EDGECD_REQUEST_TIMEOUT_MS   deadline of one request, retries included (default 5000)
  *   EDGECD_AUTO_SYNC            "true": follow member/list for the endpoint list
+ *   EDGECD_AUTH_FAILURE_LIMIT   failed logins per client address in the window before the gateway
+ *                               answers 429 itself (default 4; 0: the gateway does not limit)
+ *   EDGECD_AUTH_FAILURE_WINDOW_MS  that window (default 10000)
+ *
+ * The options carry `authFailures` only when one of the last two is set (the app's default
+ * otherwise).
  *
  * @module
  */
 import type { GatewayOptions } from './app.ts'
+import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from './login-limiter.ts'
 import { normalizeEndpoint } from './members.ts'
 
 export class GatewayConfigError extends Error {
@@ -40,7 +47,32 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
   if (sync !== 'true' && sync !== 'false') {
     throw new GatewayConfigError(`EDGECD_AUTO_SYNC: not true/false: ${sync}`)
   }
-  return { endpoints, requestTimeoutMs, autoSync: sync === 'true' }
+  const authFailures = authFailuresFromEnv(env)
+  return { endpoints, requestTimeoutMs, autoSync: sync === 'true', ...(authFailures === undefined ? {} : { authFailures }) }
+}
+
+/** The login limits the env sets: undefined when it sets none, null when it turns them off. */
+function authFailuresFromEnv(env: GatewayEnv): LoginLimits | null | undefined {
+  const max = integerFrom(env, 'EDGECD_AUTH_FAILURE_LIMIT', 0)
+  const windowMs = integerFrom(env, 'EDGECD_AUTH_FAILURE_WINDOW_MS', 1)
+  if (max === undefined && windowMs === undefined) return undefined
+  if (max === 0) return null
+  return {
+    ...DEFAULT_LOGIN_LIMITS,
+    ...(max === undefined ? {} : { max }),
+    ...(windowMs === undefined ? {} : { windowMs }),
+  }
+}
+
+/** The integer variable `name` (at least `min`), or undefined when unset or empty. */
+function integerFrom(env: GatewayEnv, name: string, min: number): number | undefined {
+  const text = env[name]
+  if (text === undefined || text === '') return undefined
+  const value = Number(text)
+  if (!/^[0-9]+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new GatewayConfigError(`${name}: not an integer of at least ${min}: ${text}`)
+  }
+  return value
 }
 
 /** `127.0.0.1:2379`, `[::1]:2379` or `:2379` (all interfaces) → host and port. */

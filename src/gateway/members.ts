@@ -12,12 +12,13 @@
  *
  * @module
  */
-import { attempt, type Outcome } from '../client/index.ts'
+import type { Exchange } from './exchange.ts'
 import type { Target } from './routes.ts'
 
 export interface MemberDirectoryOptions {
   readonly endpoints: readonly string[]
-  readonly fetch: typeof fetch
+  /** How the probes reach a member. */
+  readonly exchange: Exchange
   /** Milliseconds one probe (status, member list) of one member may take. */
   readonly probeTimeoutMs: number
   /** Replace the endpoints with the cluster's client URLs (member/list) after each refresh. */
@@ -46,7 +47,7 @@ export function normalizeEndpoint(endpoint: string): string {
 }
 
 export class MemberDirectory {
-  readonly #fetch: typeof fetch
+  readonly #exchange: Exchange
   readonly #probeTimeoutMs: number
   readonly #autoSync: boolean
   #endpoints: readonly string[]
@@ -61,7 +62,7 @@ export class MemberDirectory {
     const endpoints = [...new Set(options.endpoints.map(normalizeEndpoint))]
     if (endpoints.length === 0) throw new TypeError('the gateway needs at least one member endpoint')
     this.#endpoints = endpoints
-    this.#fetch = options.fetch
+    this.#exchange = options.exchange
     this.#probeTimeoutMs = options.probeTimeoutMs
     this.#autoSync = options.autoSync
   }
@@ -102,6 +103,25 @@ export class MemberDirectory {
     const first = target === 'leader' && this.#leader !== undefined ? [this.#leader] : []
     const rest = ring.filter((e) => e !== this.#leader || target === 'spread')
     return [...first, ...rest.filter((e) => this.isLive(e)), ...rest.filter((e) => !this.isLive(e))]
+  }
+
+  /**
+   * The first of {@link candidates}, without building the list (and moving the spread cursor on
+   * as it does): the endpoint a request tries first.
+   */
+  first(target: Target): string | undefined {
+    const endpoints = this.#endpoints
+    const n = endpoints.length
+    if (target === 'leader') {
+      if (this.#leader !== undefined) return this.#leader
+      return endpoints.find((e) => this.isLive(e)) ?? endpoints[0]
+    }
+    const start = this.#cursor++ % n
+    for (let i = 0; i < n; i++) {
+      const e = endpoints[(start + i) % n] as string
+      if (this.isLive(e)) return e
+    }
+    return endpoints[start]
   }
 
   /** Probes the members (one refresh at a time; concurrent callers share it). Resolves to the leader. */
@@ -174,29 +194,32 @@ export class MemberDirectory {
 
   /** POSTs `{}` to one member; marks it up or down; the parsed JSON of a 200, else undefined. */
   async #probe(endpoint: string, path: string): Promise<unknown> {
-    const outcome: Outcome = await attempt({
+    const outcome = await this.#exchange({
       method: 'POST',
-      url: endpoint + path,
-      headers: new Headers({ 'content-type': 'application/json' }),
-      body: new TextEncoder().encode('{}'),
-      streamAnswer: false,
+      endpoint,
+      path,
+      headers: PROBE_HEADERS,
+      body: EMPTY_OBJECT,
       timeoutMs: this.#probeTimeoutMs,
+      // (A fresh signal each time: a Worker may neither make one in global scope nor share one between requests.)
       signal: new AbortController().signal,
-      fetch: this.#fetch,
     })
     if (outcome.kind !== 'answered') {
       if (outcome.kind === 'unsent' || outcome.kind === 'lost') this.markDown(endpoint)
       return undefined
     }
     this.markUp(endpoint)
-    if (outcome.response.status !== 200) return undefined
+    if (outcome.answer.status !== 200) return undefined
     try {
-      return await outcome.response.json()
+      return JSON.parse(new TextDecoder().decode(outcome.answer.body))
     } catch {
       return undefined
     }
   }
 }
+
+const PROBE_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
+const EMPTY_OBJECT = new TextEncoder().encode('{}')
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined

@@ -11,12 +11,18 @@
  *
  * When no member answers before the deadline: 503 `etcdserver: unhealthy cluster`.
  *
+ * The rules are written once ({@link carry}) for two carriers: {@link proxyUnary} for unary calls
+ * (plain bytes through the injected {@link Exchange}: the body passes through untouched, and only
+ * a 503's body is read) and {@link proxy} for streams (Web fetch and streams, passed on in whole
+ * lines).
+ *
  * @module
  */
 import { errorFromBody } from '../api/index.ts'
 import { attempt, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
-import { etcdErrorResponse, GatewayErrors } from './answers.ts'
+import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
+import { HOP_HEADERS, type Exchange } from './exchange.ts'
 import type { MemberDirectory } from './members.ts'
 import { wholeLines } from './line-stream.ts'
 import { ReplayableBody } from './replayable-body.ts'
@@ -24,44 +30,134 @@ import type { Route } from './routes.ts'
 
 export interface ProxySettings {
   readonly directory: MemberDirectory
+  /** Streams go through fetch. */
   readonly fetch: typeof fetch
+  /** Unary calls go through the exchange. */
+  readonly exchange: Exchange
   /** Milliseconds from arrival to the answer (the status line, for streams), retries included. */
   readonly requestTimeoutMs: number
   /** First pause between two rounds of attempts; doubles each round, up to 16× this. */
   readonly retryBackoffMs: number
 }
 
-export interface ProxyRequest {
-  readonly method: 'POST' | 'GET'
-  /** Path and query on the member, e.g. `/v3/kv/put`. */
-  readonly url: string
+/** Where a request may go and how it may be retried. */
+export interface Plan {
   readonly route: Route
-  /** Headers for the member (auth token, content type). */
-  readonly headers: Headers
-  /** Unary: the bytes (none for a GET); streaming: the caller's body, replayable until answered. */
-  readonly body: Uint8Array | ReplayableBody | undefined
   /** The caller's signal: aborts the attempts and a streamed answer when the caller goes away. */
   readonly signal: AbortSignal
   /** The one endpoint the caller asked for, if any: no other member is tried. */
   readonly member: string | undefined
 }
 
-export async function proxy(request: ProxyRequest, settings: ProxySettings): Promise<Response> {
+export interface ProxyRequest extends Plan {
+  readonly method: 'POST' | 'GET'
+  /** Path and query on the member, e.g. `/v3/watch`. */
+  readonly url: string
+  /** Headers for the member (auth token, content type). */
+  readonly headers: Headers
+  /** Streaming: the caller's body, replayable until answered; unary: the bytes (none for a GET). */
+  readonly body: Uint8Array | ReplayableBody | undefined
+}
+
+export interface UnaryProxyRequest extends Plan {
+  readonly method: 'POST' | 'GET'
+  /** Path and query on the member, e.g. `/v3/kv/put`. */
+  readonly path: string
+  /** Headers for the member, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array | undefined
+}
+
+/** What one attempt at one member came to. */
+type Sent<A> =
+  | { readonly kind: 'answered'; readonly answer: A }
+  | { readonly kind: 'unsent' }
+  | { readonly kind: 'lost'; readonly timedOut: boolean }
+  | { readonly kind: 'cancelled' }
+
+/** How answers of type A are sent, judged and made up; {@link carry} decides when. */
+interface Carrier<A> {
+  /** One attempt at `endpoint`, with `timeoutMs` left (undefined: no deadline). */
+  send(endpoint: string, timeoutMs: number | undefined): Promise<Sent<A>>
+  /** A 503's etcd error (the answer rebuilt when reading it used it up); undefined for any other. */
+  unavailable(answer: A): Promise<{ answer: A; error: EtcdError | undefined }>
+  /** The gateway's own answer: an etcd error, or (undefined) 499 for a caller that left. */
+  own(error: EtcdError | undefined): A
+  /** A member's answer is final: nothing will be sent again. */
+  settled(): void
+}
+
+/** Carries one unary API call: the member's answer as plain bytes, or the gateway's own error. */
+export function proxyUnary(request: UnaryProxyRequest, settings: ProxySettings): Promise<GatewayAnswer> {
+  const { exchange } = settings
+  const carrier: Carrier<GatewayAnswer> = {
+    async send(endpoint, timeoutMs) {
+      const outcome = await exchange({
+        method: request.method,
+        endpoint,
+        path: request.path,
+        headers: request.headers,
+        body: request.body,
+        timeoutMs,
+        signal: request.signal,
+      })
+      return outcome.kind === 'answered' ? { kind: 'answered', answer: outcome.answer } : outcome
+    },
+    async unavailable(answer) {
+      if (answer.status !== 503) return { answer, error: undefined }
+      const text = typeof answer.body === 'string' ? answer.body : new TextDecoder().decode(answer.body)
+      return { answer, error: errorFromBody(answer.status, text) }
+    },
+    own: (error) => (error === undefined ? CANCELLED : etcdErrorAnswer(error)),
+    settled: () => undefined,
+  }
+  return carry(request, settings, carrier)
+}
+
+const CANCELLED: GatewayAnswer = { status: 499, headers: {}, body: '' }
+
+/** Carries one request as Web fetch and Responses: streams (watch, keepalive, observe, snapshot). */
+export function proxy(request: ProxyRequest, settings: ProxySettings): Promise<Response> {
+  const { body, route, signal } = request
+  const carrier: Carrier<Response> = {
+    async send(endpoint, timeoutMs) {
+      const outcome = await attempt({
+        method: request.method,
+        url: endpoint + request.url,
+        headers: request.headers,
+        body: body instanceof ReplayableBody ? body.stream() : body,
+        streamAnswer: route.stream,
+        timeoutMs,
+        signal,
+        fetch: settings.fetch,
+      })
+      return outcome.kind === 'answered' ? { kind: 'answered', answer: passOn(outcome.response, route.stream) } : outcome
+    },
+    unavailable: readUnavailable,
+    own: (error) => (error === undefined ? new Response(null, { status: 499 }) : etcdErrorResponse(error)),
+    settled: () => {
+      if (body instanceof ReplayableBody) body.settle()
+    },
+  }
+  return carry(request, settings, carrier)
+}
+
+async function carry<A>(plan: Plan, settings: ProxySettings, carrier: Carrier<A>): Promise<A> {
   const deadline = Date.now() + settings.requestTimeoutMs
   const left = (): number => deadline - Date.now()
   let backoff = settings.retryBackoffMs
-  let lastAnswer: Response | undefined
+  let lastAnswer: A | undefined
   for (;;) {
-    const result = await round(request, settings, left)
+    const result = await round(plan, settings, carrier, left)
     if ('final' in result) return result.final
     lastAnswer = result.retry ?? lastAnswer
-    if (request.member !== undefined || left() <= 0) {
-      return lastAnswer ?? etcdErrorResponse(GatewayErrors.unhealthy())
+    if (plan.member !== undefined || left() <= 0) {
+      return lastAnswer ?? carrier.own(GatewayErrors.unhealthy())
     }
-    await sleep(Math.min(backoff, left()), request.signal)
-    if (request.signal.aborted) return new Response(null, { status: 499 })
+    await sleep(Math.min(backoff, left()), plan.signal)
+    if (plan.signal.aborted) return carrier.own(undefined)
     backoff = Math.min(backoff * 2, settings.retryBackoffMs * 16)
-    await within(settings.directory.refreshLeader(), left(), request.signal)
+    await within(settings.directory.refreshLeader(), left(), plan.signal)
   }
 }
 
@@ -70,35 +166,29 @@ export async function proxy(request: ProxyRequest, settings: ProxySettings): Pro
  * the leader was found dead). Ends with the answer to give, or with a retryable 503 answer (or
  * nothing, if no member was reached) when another round may help.
  */
-async function round(
-  request: ProxyRequest,
+async function round<A>(
+  plan: Plan,
   settings: ProxySettings,
+  carrier: Carrier<A>,
   left: () => number,
-): Promise<{ final: Response } | { retry: Response | undefined }> {
-  const { route, signal, member: pinned } = request
+): Promise<{ final: A } | { retry: A | undefined }> {
+  const { route, signal, member: pinned } = plan
   const directory = settings.directory
   const toLeader = pinned === undefined && route.target === 'leader'
   if (toLeader && directory.leader() === undefined) await within(directory.refreshLeader(), left(), signal)
-  const tried = new Set<string>()
-  const next = (): string | undefined =>
-    pinned !== undefined
-      ? (tried.has(pinned) ? undefined : pinned)
-      : directory.candidates(route.target).find((e) => !tried.has(e))
+  // The first endpoint without building the whole order (the common case: it answers); the
+  // order is computed only when a second endpoint is needed.
+  const tried: string[] = []
+  const next = (): string | undefined => {
+    if (pinned !== undefined) return tried.length === 0 ? pinned : undefined
+    if (tried.length === 0) return directory.first(route.target)
+    return directory.candidates(route.target).find((e) => !tried.includes(e))
+  }
   for (let endpoint = next(); endpoint !== undefined; endpoint = next()) {
-    tried.add(endpoint)
+    tried.push(endpoint)
     if (left() <= 0) return { retry: undefined }
-    const body = request.body
-    const outcome = await attempt({
-      method: request.method,
-      url: endpoint + request.url,
-      headers: request.headers,
-      body: body instanceof ReplayableBody ? body.stream() : body,
-      streamAnswer: route.stream,
-      timeoutMs: route.stream || route.blocking ? undefined : left(),
-      signal,
-      fetch: settings.fetch,
-    })
-    if (outcome.kind === 'cancelled') return { final: new Response(null, { status: 499 }) }
+    const outcome = await carrier.send(endpoint, route.stream || route.blocking ? undefined : left())
+    if (outcome.kind === 'cancelled') return { final: carrier.own(undefined) }
     if (outcome.kind === 'unsent') {
       const wasLeader = directory.leader() === endpoint
       directory.markDown(endpoint)
@@ -106,34 +196,22 @@ async function round(
       continue
     }
     if (outcome.kind === 'lost') {
-      if (outcome.timedOut) return { final: etcdErrorResponse(GatewayErrors.timeout()) }
+      if (outcome.timedOut) return { final: carrier.own(GatewayErrors.timeout()) }
       directory.markDown(endpoint)
       if (route.idempotent) continue
-      return { final: etcdErrorResponse(GatewayErrors.connectionLost()) }
+      return { final: carrier.own(GatewayErrors.connectionLost()) }
     }
     directory.markUp(endpoint)
-    const answer = await readUnavailable(passOn(outcome.response, route.stream))
-    if (answer.error === undefined || !retryable(answer.error, route.idempotent)) {
-      if (body instanceof ReplayableBody) body.settle()
-      return { final: answer.response }
+    const judged = await carrier.unavailable(outcome.answer)
+    if (judged.error === undefined || !retryable(judged.error, route.idempotent)) {
+      carrier.settled()
+      return { final: judged.answer }
     }
     directory.forgetLeader()
-    return { retry: answer.response }
+    return { retry: judged.answer }
   }
   return { retry: undefined }
 }
-
-/** Response headers that describe one hop, not the message; the runtime sets its own. */
-const HOP_HEADERS = [
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'content-encoding',
-  'trailer',
-  'upgrade',
-  'proxy-authenticate',
-]
 
 /**
  * A member's answer as the gateway's own: same status and body, without the hop-by-hop headers;
@@ -158,9 +236,9 @@ function passOn(response: Response, stream: boolean): Response {
  */
 async function readUnavailable(
   response: Response,
-): Promise<{ response: Response; error: EtcdError | undefined }> {
-  if (response.status !== 503) return { response, error: undefined }
+): Promise<{ answer: Response; error: EtcdError | undefined }> {
+  if (response.status !== 503) return { answer: response, error: undefined }
   const text = await response.text().catch(() => '')
   const rebuilt = new Response(text, { status: response.status, headers: response.headers })
-  return { response: rebuilt, error: errorFromBody(response.status, text) }
+  return { answer: rebuilt, error: errorFromBody(response.status, text) }
 }

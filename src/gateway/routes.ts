@@ -68,6 +68,9 @@ export function routeOf(endpoint: AnyEndpoint): Route {
  */
 export function refine(endpoint: AnyEndpoint, route: Route, body: Uint8Array): Route {
   if (endpoint.name !== 'kv.range' && endpoint.name !== 'maintenance.alarm') return route
+  // A range body that cannot hold `"serializable"` (spelled out, or with an escape in it) is
+  // left as it is without parsing it: most ranges.
+  if (endpoint.name === 'kv.range' && !mayHold(body, SERIALIZABLE)) return route
   let value: JsonValue
   try {
     value = parseRequestBody(body)
@@ -86,4 +89,22 @@ export function refine(endpoint: AnyEndpoint, route: Route, body: Uint8Array): R
     (action.kind === 'string' && action.value === 'GET') ||
     (action.kind === 'number' && Number(action.text) === 0)
   return get ? READ : route
+}
+
+const SERIALIZABLE = new TextEncoder().encode('serializable')
+const BACKSLASH = 0x5c
+
+/** Whether `body` has `word` in it, or any backslash (a JSON escape could spell the word). */
+function mayHold(body: Uint8Array, word: Uint8Array): boolean {
+  const first = word[0] as number
+  const last = body.length - word.length
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i] as number
+    if (b === BACKSLASH) return true
+    if (b !== first || i > last) continue
+    let j = 1
+    while (j < word.length && body[i + j] === word[j]) j++
+    if (j === word.length) return true
+  }
+  return false
 }

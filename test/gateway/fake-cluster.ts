@@ -2,9 +2,10 @@
  * A fake etcd cluster for gateway and client tests: N Hono apps on @hono/node-server (127.0.0.1,
  * free ports) that share one in-memory store, speak the etcd v3 JSON API closely enough for the
  * client (kv with prefix ranges and a simple txn, watch with history and live events, leases with
- * streamed keepalive, member list, status, hash, alarm, snapshot) and let a test steer them: who
- * leads, which member is down (its server closed), which path hangs, which writes are refused
- * with `etcdserver: no leader`. Every request is counted per member and path.
+ * streamed keepalive, member list, status, hash, alarm, snapshot, authenticate against a user
+ * table) and let a test steer them: who leads, which member is down (its server closed), which
+ * path hangs, which writes are refused with `etcdserver: no leader`. Every request is counted per
+ * member and path.
  *
  * Not a model of etcd: no raft, no per-member state; a member that is not the leader "forwards"
  * by applying to the shared store, as a real non-leader member would forward to its leader.
@@ -124,6 +125,8 @@ export class FakeCluster {
   readonly watchers = new Set<Watcher>()
   /** Every open watch stream: the function that unregisters its watchers, and its connection. */
   readonly watchStreams = new Map<ReadableStreamDefaultController<Uint8Array>, { forget: () => void; socket: Socket }>()
+  /** user name → password, for `auth/authenticate` (auth is on as soon as there is a user). */
+  readonly users = new Map<string, string>()
   #nextLease = 7000
 
   static async start(size = 3): Promise<FakeCluster> {
@@ -412,6 +415,14 @@ export class FakeMember {
     }))
     app.post('/v3/lease/keepalive', (c) => this.#keepalive(c.req.raw.body))
     app.post('/v3/watch', (c) => this.#watch(c.req.raw.body, (c.env as HttpBindings).incoming.socket))
+    app.post('/v3/auth/authenticate', read((body) => {
+      const name = String(body['name'] ?? '')
+      if (cluster.users.size === 0) return etcdError(9, 'etcdserver: authentication is not enabled')
+      if (cluster.users.get(name) !== body['password']) {
+        return etcdError(3, 'etcdserver: authentication failed, invalid user ID or password')
+      }
+      return json({ header: cluster.header(this), token: `token-of-${name}` })
+    }))
     app.post('/v3/maintenance/hash', read(() => json({ header: cluster.header(this), hash: 4115841888 })))
     app.post('/v3/maintenance/alarm', read(() => json({})))
     app.post('/v3/maintenance/defragment', read(() => json({})))

@@ -25,7 +25,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { GatewayOptions } from '../../src/gateway/index.ts'
+import { DEFAULT_LOGIN_LIMITS, type GatewayOptions } from '../../src/gateway/index.ts'
 import type { RunningGateway } from './serve-gateway.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -73,6 +73,15 @@ export function workerVars(options: GatewayOptions): Record<string, string> {
   const timeout = options.requestTimeoutMs
   if (timeout !== undefined) vars['EDGECD_REQUEST_TIMEOUT_MS'] = String(timeout)
   if (options.autoSync !== undefined) vars['EDGECD_AUTO_SYNC'] = String(options.autoSync)
+  if (options.clientAddress !== undefined || options.now !== undefined)
+    throw new TypeError('a Worker gateway takes the client address from CF-Connecting-IP and the real clock')
+  const limits = options.authFailures
+  if (limits === null) vars['EDGECD_AUTH_FAILURE_LIMIT'] = '0'
+  else if (limits !== undefined) {
+    if (limits.maxClients !== DEFAULT_LOGIN_LIMITS.maxClients) throw new TypeError('authFailures.maxClients is not a Worker setting')
+    vars['EDGECD_AUTH_FAILURE_LIMIT'] = String(limits.max)
+    vars['EDGECD_AUTH_FAILURE_WINDOW_MS'] = String(limits.windowMs)
+  }
   // retryBackoffMs has no variable: the Worker keeps the default first pause (50 ms).
   return vars
 }

@@ -1,0 +1,71 @@
+/**
+ * Small parts of the gateway's unary path: refine's shortcut for range bodies that cannot be
+ * serializable, the directory's first endpoint (the head of its candidate order, without the
+ * list), and the fetch exchange's plain answers.
+ */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { findEndpoint, type AnyEndpoint } from '../../src/api/index.ts'
+import { fetchExchange, type Exchange } from '../../src/gateway/exchange.ts'
+import { MemberDirectory } from '../../src/gateway/members.ts'
+import { refine, routeOf } from '../../src/gateway/routes.ts'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+const ep = (path: string): AnyEndpoint => findEndpoint(path)!
+
+describe('gateway unary units', { timeout: 10_000 }, () => {
+  test('refine: only a body that holds "serializable" (or an escape) is parsed; escapes still count', () => {
+    const range = ep('/v3/kv/range')
+    const target = (body: string): string => refine(range, routeOf(range), enc(body)).target
+    assert.equal(target('{"key":"YQ=="}'), 'leader')
+    assert.equal(target('{"key":"YQ==","serializable":true}'), 'spread')
+    assert.equal(target('{"key":"YQ==", "serializable" : true }'), 'spread')
+    assert.equal(target('{"key":"YQ==","serializabl\\u0065":true}'), 'spread')
+    assert.equal(target('{"key":"c2VyaWFsaXphYmxl","serializable":false}'), 'leader')
+    assert.equal(target('{"key":"YQ==","x":"serializable"}'), 'leader')
+    assert.equal(target('{"serializable":true'), 'leader', 'not JSON: left to the member')
+    assert.equal(target('serializable'), 'leader')
+    assert.equal(target(''), 'leader')
+  })
+
+  test('directory: first() is the head of candidates(), and moves the spread cursor the same way', () => {
+    const endpoints = ['http://a:1', 'http://b:1', 'http://c:1']
+    const noop: Exchange = async () => ({ kind: 'cancelled' })
+    const mk = () => new MemberDirectory({ endpoints, exchange: noop, probeTimeoutMs: 10, autoSync: false })
+    const one = mk()
+    const other = mk()
+    for (const down of [[], ['http://b:1'], ['http://a:1', 'http://b:1', 'http://c:1']]) {
+      for (const e of endpoints) {
+        one.markUp(e)
+        other.markUp(e)
+      }
+      for (const e of down) {
+        one.markDown(e)
+        other.markDown(e)
+      }
+      for (let i = 0; i < 5; i++) {
+        assert.equal(one.first('spread'), other.candidates('spread')[0], `spread ${i}, down ${down}`)
+        assert.equal(one.first('leader'), other.candidates('leader')[0], `leader ${i}, down ${down}`)
+      }
+    }
+  })
+
+  test('fetch exchange: status, lower-case headers without hop ones, and the bytes', async () => {
+    const fake: typeof fetch = async () =>
+      new Response('{"a":1}', { status: 201, headers: { 'Content-Type': 'application/json', 'Keep-Alive': 'timeout=5', 'X-Y': 'z' } })
+    const outcome = await fetchExchange(fake)({
+      method: 'POST',
+      endpoint: 'http://m:1',
+      path: '/v3/kv/put',
+      headers: { 'content-type': 'application/json' },
+      body: enc('{}'),
+      timeoutMs: 1000,
+      signal: new AbortController().signal,
+    })
+    assert.equal(outcome.kind, 'answered')
+    if (outcome.kind !== 'answered') return
+    assert.equal(outcome.answer.status, 201)
+    assert.deepEqual(outcome.answer.headers, { 'content-type': 'application/json', 'x-y': 'z' })
+    assert.equal(new TextDecoder().decode(outcome.answer.body), '{"a":1}')
+  })
+})
