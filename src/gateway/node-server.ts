@@ -18,14 +18,24 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import type { GatewayAnswer } from './answers.ts'
+import { ApiErrors } from '../api/index.ts'
+import { etcdErrorAnswer, type GatewayAnswer } from './answers.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './app.ts'
 import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
 
 export interface NodeGatewayOptions extends GatewayOptions {
   /** The pool to the members, when no `exchange` is given. */
   readonly pool?: NodeExchangeOptions
+  /** A unary body longer than this is refused before it is whole (default {@link MAX_UNARY_BODY_BYTES}). */
+  readonly maxBodyBytes?: number
 }
+
+/**
+ * The unary bodies the gateway holds at most. It reads a body whole before passing it on, so
+ * without a bound one client could fill its memory; members refuse far less (`--max-request-bytes`,
+ * 1.5 MiB by default, is at most about 2.7 MiB of JSON), so this only stops abuse.
+ */
+export const MAX_UNARY_BODY_BYTES = 64 * 1024 * 1024
 
 export interface NodeGateway {
   readonly gateway: Gateway
@@ -39,6 +49,7 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
   const pool = options.exchange === undefined ? nodeExchange(options.pool) : undefined
   const gateway = createGateway(pool === undefined ? options : { ...options, exchange: pool.exchange })
   const fallback = getRequestListener(gateway.app.fetch)
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_UNARY_BODY_BYTES
 
   const listener: RequestListener = (req, res) => {
     const url = req.url ?? ''
@@ -50,12 +61,26 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
     }
     const chunks: Buffer[] = []
     let length = 0
+    let refused = false
+    const refuse = (size: number): void => {
+      refused = true
+      chunks.length = 0
+      // Close the connection once answered: the rest of the body is not read.
+      res.shouldKeepAlive = false
+      write(res, etcdErrorAnswer(ApiErrors.messageTooLarge(size, maxBodyBytes)))
+      res.once('finish', () => req.destroy())
+    }
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > maxBodyBytes) return refuse(declared)
     req.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
+      if (refused) return
       length += chunk.length
+      if (length > maxBodyBytes) return refuse(length)
+      chunks.push(chunk)
     })
     req.on('error', () => res.destroy())
     req.on('end', () => {
+      if (refused) return
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)
       gateway.unary(endpoint, (name) => header(req, name), body, leftSignal(req.socket)).then(
         (answer) => write(res, answer),

@@ -162,3 +162,64 @@ describe('node:http gateway in front of fake members', { timeout: 20_000 }, () =
     assert.equal(status, 200)
   })
 })
+
+describe('node:http fast path: body bound', () => {
+  let cluster: FakeCluster
+  let gw: RunningGateway
+  let server: Server
+  before(async () => {
+    cluster = await FakeCluster.start()
+    const gateway = createNodeGateway({ endpoints: cluster.urls, maxBodyBytes: 1000 })
+    server = createServer(gateway.listener)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    gw = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: async () => {
+        server.closeAllConnections()
+        await new Promise<void>((r) => server.close(() => r()))
+        gateway.close()
+      },
+    }
+  })
+  after(async () => {
+    await gw?.close()
+    await cluster?.close()
+  })
+
+  const tooLarge = (size: number): unknown => ({
+    error: `grpc: received message larger than max (${size} vs. 1000)`,
+    message: `grpc: received message larger than max (${size} vs. 1000)`,
+    code: 8,
+  })
+
+  test('a declared length over the bound is refused without reaching a member', async () => {
+    const body = JSON.stringify({ key: b64('k'), value: 'x'.repeat(2000) })
+    const before = cluster.hits('/v3/kv/put').reduce((a, b) => a + b, 0)
+    const res = await fetch(`${gw.url}/v3/kv/put`, { method: 'POST', body })
+    assert.equal(res.status, 429)
+    assert.deepEqual(await res.json(), tooLarge(Buffer.byteLength(body)))
+    assert.equal(cluster.hits('/v3/kv/put').reduce((a, b) => a + b, 0), before, 'no member saw it')
+  })
+
+  test('a chunked body is cut off once it passes the bound', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(600))
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk)
+        controller.enqueue(chunk)
+        controller.enqueue(chunk)
+        controller.close()
+      },
+    })
+    const res = await fetch(`${gw.url}/v3/kv/put`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit)
+    assert.equal(res.status, 429)
+    const answer = (await res.json()) as { code: number; message: string }
+    assert.equal(answer.code, 8)
+    assert.match(answer.message, /^grpc: received message larger than max \(\d+ vs\. 1000\)$/)
+  })
+
+  test('a body within the bound passes', async () => {
+    const res = await post(`${gw.url}/v3/kv/put`, { key: b64('small'), value: b64('v') })
+    assert.equal(res.status, 200)
+  })
+})
