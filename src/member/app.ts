@@ -24,9 +24,10 @@ import {
   route,
   TEXT_HEADERS,
   type AnyEndpoint,
+  type ApiResponse,
 } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
-import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection } from './auth-gate.ts'
+import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
 import * as election from './election-service.ts'
@@ -128,24 +129,52 @@ export interface MemberAppOptions {
   readonly onRequest?: (path: string, status: number, ms: number) => void
 }
 
-async function runUnary(
+/** Whether only the leader answers `ep` (a follower forwards it). */
+export function leaderOnly(ep: AnyEndpoint): boolean {
+  return LEADER_ONLY.has(ep.name)
+}
+
+/** Whether `ep` may be served by {@link serveUnary} on this member now (no stream, no forward, no abort). */
+export function servesUnary(m: MemberContext, ep: AnyEndpoint): boolean {
+  return UNARY[ep.name] !== undefined && !WAITS.has(ep.name) && !(LEADER_ONLY.has(ep.name) && !m.actor.isLeader)
+}
+
+/**
+ * One unary call from its body's bytes to its answer: decoded (etcd's errors for bad input),
+ * checked against --max-request-bytes if it becomes a proposal, authorized, run, encoded.
+ * Throws what the call fails with (the caller turns it into etcd's error body).
+ */
+export async function serveUnary(
   m: MemberContext,
   ep: AnyEndpoint,
-  request: Request,
+  body: Uint8Array,
+  headers: HeaderSource,
   connection: Connection,
-): Promise<Response> {
+  signal: AbortSignal = NEVER_ABORTED,
+): Promise<ApiResponse> {
   const handler = UNARY[ep.name]
   if (handler === undefined)
     throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
-  const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
   const req = decodeRequest(ep, body, m.limits)
   if (PROPOSED.has(ep.name)) {
     const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
   }
-  const caller = await authGate(m).authorize(m, ep.name, req, request.headers, connection)
-  const res = await handler(m, req, WAITS.has(ep.name) ? request.signal : NEVER_ABORTED, caller)
-  return toResponse(jsonResponse(encodeResponse(ep, res, headerContext(m))))
+  const caller = await authGate(m).authorize(m, ep.name, req, headers, connection)
+  const res = await handler(m, req, signal, caller)
+  return jsonResponse(encodeResponse(ep, res, headerContext(m)))
+}
+
+/** etcd's error body for `err`; anything not an etcd error is logged, as it should not happen. */
+export function failedResponse(m: MemberContext, ep: AnyEndpoint, err: unknown): ApiResponse {
+  if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
+  return errorResponse(err)
+}
+
+async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection): Promise<Response> {
+  const body = UNARY[ep.name] === undefined ? new Uint8Array(0) : await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
+  const signal = WAITS.has(ep.name) ? request.signal : NEVER_ABORTED
+  return toResponse(await serveUnary(m, ep, body, request.headers, connection, signal))
 }
 
 async function health(m: MemberContext): Promise<Response> {
@@ -194,10 +223,11 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     if ('response' in r) return toResponse(r.response)
     const ep = r.endpoint
     // A forwarding member's claim for its client's certificate user counts on leader-only calls only.
-    const leaderOnly = LEADER_ONLY.has(ep.name)
-    const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, request, leaderOnly)
+    const forwardable = leaderOnly(ep)
+    const call = { method: request.method, path: c.req.path }
+    const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
-      if (leaderOnly && !m.actor.isLeader)
+      if (forwardable && !m.actor.isLeader)
         return await forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
       if (ep.name === 'watch') return await handleWatch(m, request, connection)
       if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
@@ -210,8 +240,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
       if (ep.name === 'election.observe') return await handleObserve(m, request, connection)
       return await runUnary(m, ep, request, connection)
     } catch (err) {
-      if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
-      return toResponse(errorResponse(err))
+      return toResponse(failedResponse(m, ep, err))
     }
   })
   return app

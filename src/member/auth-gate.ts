@@ -56,6 +56,11 @@ export const UNKNOWN_CONNECTION: Connection = { address: 'unknown', commonName: 
 
 export type { Principal } from './auth-checker.ts'
 
+/** A request's headers by lower-case name (Web `Headers` is one). */
+export interface HeaderSource {
+  get(name: string): string | null
+}
+
 /** A request's caller as its handler sees it. */
 export interface Caller {
   /** Null while auth is off, or for a call that needs no user. */
@@ -106,7 +111,7 @@ export class AuthGate {
   }
 
   /** The user `headers` (or the client certificate) name; throws when none or a bad token. */
-  async principal(actor: MemberActor, headers: Headers, connection: Connection): Promise<Principal> {
+  async principal(actor: MemberActor, headers: HeaderSource, connection: Connection): Promise<Principal> {
     const token = headers.get('authorization') ?? headers.get('grpc-metadata-token')
     let name: string
     if (token !== null && token !== '') name = await this.tokens.verify(actor, token)
@@ -119,7 +124,7 @@ export class AuthGate {
    * Checks a decoded request of endpoint `endpoint` (by name) and answers its caller. Nothing is
    * checked while auth is off.
    */
-  async authorize(m: MemberContext, endpoint: string, req: unknown, headers: Headers, connection: Connection): Promise<Caller> {
+  async authorize(m: MemberContext, endpoint: string, req: unknown, headers: HeaderSource, connection: Connection): Promise<Caller> {
     const store = m.actor.auth
     if (!store.enabled() || FREE.has(endpoint) || (endpoint === 'maintenance.alarm' && isGet(req)))
       return { principal: null, connection }

@@ -120,12 +120,17 @@ export function vouchForCaller(m: MemberContext, connection: Connection, request
  * Leader side: `connection` without its unverified claim; with the claimed user as its certificate
  * user when `honoured` (a leader-only call) and the proof holds for this member, method and path.
  */
-export function settleForwardedClaim(m: MemberContext, connection: Connection, request: Request, honoured: boolean): Connection {
+export function settleForwardedClaim(
+  m: MemberContext,
+  connection: Connection,
+  request: { readonly method: string; readonly path: string },
+  honoured: boolean,
+): Connection {
   const claim = connection.forwardClaim
   if (claim === undefined) return connection
   const base: Connection = { address: connection.address, commonName: connection.commonName }
   if (!honoured) return base
-  const call = { target: m.actor.config.id, method: request.method, path: new URL(request.url).pathname }
+  const call = { target: m.actor.config.id, method: request.method, path: request.path }
   const user = verifyForwardedUser(keyOf(m), claim, call, m.actor.clock.now())
   return user === null ? base : { address: connection.address, commonName: user }
 }

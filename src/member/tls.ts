@@ -65,29 +65,45 @@ export function dialTls(sec: SecurityConfig): DialTls {
   }
 }
 
+function incomingOf(c: Context): IncomingMessage | null {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming ?? null
+}
+
 function socketOf(c: Context): TLSSocket | null {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  return (incoming?.socket as TLSSocket | undefined) ?? null
+  return (incomingOf(c)?.socket as TLSSocket | undefined) ?? null
 }
 
 /**
- * The client's address and, with --client-cert-auth, the CN of its verified certificate. A
- * request another member forwarded carries that member's certificate, not the client's: its CN
- * is ignored (the client's token travels with it), and the user the forwarding member claims to
- * have verified is handed on unverified as `forwardClaim`, for app.ts to check (forwarded-user.ts).
+ * The client's address and, with --client-cert-auth, the CN of its verified certificate, from
+ * the request as node:http has it. A request another member forwarded carries that member's
+ * certificate, not the client's: its CN is ignored (the client's token travels with it), and the
+ * user the forwarding member claims to have verified is handed on unverified as `forwardClaim`,
+ * for app.ts to check (forwarded-user.ts).
  */
-export function connectionOf(sec: SecurityConfig): (c: Context) => Connection {
-  return (c) => {
-    const socket = socketOf(c)
+export function incomingConnection(sec: SecurityConfig): (incoming: IncomingMessage | null) => Connection {
+  return (incoming) => {
+    const socket = (incoming?.socket as TLSSocket | undefined) ?? null
     const address = socket?.remoteAddress ?? 'unknown'
-    if (!sec.clientCertAuth || socket === null || socket.authorized !== true) return { address, commonName: null }
-    if (c.req.header(FORWARDED_HEADER) !== undefined) {
-      const claim = readForwardedClaim({ get: (name) => c.req.header(name) })
+    if (incoming === null || !sec.clientCertAuth || socket === null || socket.authorized !== true) return { address, commonName: null }
+    if (incoming.headers[FORWARDED_HEADER] !== undefined) {
+      const claim = readForwardedClaim({ get: (name) => headerOf(incoming, name) })
       return claim === null ? { address, commonName: null } : { address, commonName: null, forwardClaim: claim }
     }
     const cn = socket.getPeerCertificate().subject?.CN
     return { address, commonName: typeof cn === 'string' ? cn : null }
   }
+}
+
+/** {@link incomingConnection} for a request the Hono app serves. */
+export function connectionOf(sec: SecurityConfig): (c: Context) => Connection {
+  const of = incomingConnection(sec)
+  return (c) => of(incomingOf(c))
+}
+
+/** A request header as Web Headers' get() has it (repeated ones joined by ", "), or null. */
+export function headerOf(incoming: IncomingMessage, name: string): string | null {
+  const value = incoming.headers[name]
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
 }
 
 /**

@@ -72,7 +72,8 @@ describe('the forwarded-user proof', () => {
 function fakeContext(authorized: boolean, cn: string, headers: Record<string, string>): Context {
   const socket = { remoteAddress: '10.0.0.9', authorized, getPeerCertificate: () => ({ subject: { CN: cn } }) }
   const h = new Headers(headers)
-  return { env: { incoming: { socket } }, req: { header: (name: string) => h.get(name) ?? undefined } } as unknown as Context
+  const incoming = { socket, headers: Object.fromEntries(h) }
+  return { env: { incoming }, req: { header: (name: string) => h.get(name) ?? undefined } } as unknown as Context
 }
 
 describe('connectionOf and forwarded claims', () => {

@@ -10,7 +10,7 @@ import { Hono } from 'hono'
 import { MemoryHub } from '../../src/mesh/index.ts'
 import {
   AuthGate, createMemberApp, DEFAULT_AUTH_OPTIONS, openMember, parseMemberConfig, realClock, silentLogger,
-  type AuthOptions, type Connection, type Member, type StreamLimits,
+  type AuthOptions, type Connection, type Member, type MemberContext, type StreamLimits,
 } from '../../src/member/index.ts'
 import { MemoryDisk } from '../../src/storage/index.ts'
 
@@ -18,6 +18,7 @@ const SQL = await initSqlJs()
 
 export interface SingleMember {
   readonly member: Member
+  readonly context: MemberContext
   readonly app: Hono
   /** POSTs `body` (JSON) to `path`; `headers` adds e.g. Authorization. */
   call(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; text: string }>
@@ -49,21 +50,23 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
   member.start()
   member.actor.campaign()
   while (!member.actor.isLeader) await new Promise((r) => setTimeout(r, 10))
+  const context: MemberContext = {
+    actor: member.actor,
+    identity: member.identity,
+    limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
+    clusterToken: 'solo',
+    version: '3.4.23',
+    auth: new AuthGate({ ...DEFAULT_AUTH_OPTIONS, ...options.auth }, () => realClock.now()),
+    ...(options.streams === undefined ? {} : { streams: options.streams }),
+  }
   const app = createMemberApp({
-    member: {
-      actor: member.actor,
-      identity: member.identity,
-      limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
-      clusterToken: 'solo',
-      version: '3.4.23',
-      auth: new AuthGate({ ...DEFAULT_AUTH_OPTIONS, ...options.auth }, () => realClock.now()),
-      ...(options.streams === undefined ? {} : { streams: options.streams }),
-    },
+    member: context,
     ...(options.connection === undefined ? {} : { connection: () => options.connection as Connection }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   })
   return {
     member,
+    context,
     app,
     async call(path, body, headers = {}) {
       const res = await app.request(path, { method: 'POST', body: JSON.stringify(body), headers })
