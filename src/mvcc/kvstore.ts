@@ -48,8 +48,10 @@ import type {
 } from './kv.ts'
 import { LeaseTable } from './lease-table.ts'
 import { Lessor, type LessorConfig } from './lessor.ts'
+import { keyString } from './key-string.ts'
+import { PointCache } from './point-cache.ts'
 import { needsSpace, spaceUsed } from './quota.ts'
-import { range, readRevision } from './reader.ts'
+import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
 import { execDelete, execPut, execTxn, type ExecContext } from './txn.ts'
@@ -73,7 +75,12 @@ export interface StoreConfig {
   /** Free pages returned to the file per applied entry. Default 1,024 (4 MiB of 4 KiB pages). */
   readonly vacuumPagesPerEntry?: number
   readonly lessor?: LessorConfig
+  /** Bytes of latest kvs kept for point reads (point-cache.ts); 0 turns it off. Default 8 MiB. */
+  readonly pointCacheBytes?: number
 }
+
+const EMPTY = new Uint8Array(0)
+const NO_FILTERS = { minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0 } as const
 
 export interface ApplyEntry {
   readonly index: number
@@ -105,6 +112,11 @@ export class MvccStore implements HistorySource {
   readonly #alarms: AlarmTable
   /** Leader-side lease expiry; see lessor.ts. */
   readonly lessor: Lessor
+  /**
+   * Latest kvs of keys read one at a time. Invariant: an entry equals what the tables hold for its
+   * key at the current revision (applyBatch drops the keys of every event, a rollback clears it).
+   */
+  readonly #points: PointCache | null
   #applied = 0
   #rev = 1
   /** etcd's compactMainRev: -1 until the first compaction. */
@@ -124,6 +136,8 @@ export class MvccStore implements HistorySource {
     this.#maxResponseBytes = config.maxResponseBytes ?? 32 * 1024 ** 2
     this.#compactBatchRows = config.compactBatchRows ?? 10_000
     this.#vacuumSql = `PRAGMA incremental_vacuum(${config.vacuumPagesPerEntry ?? 1024})`
+    const pointBytes = config.pointCacheBytes ?? 8 * 1024 ** 2
+    this.#points = pointBytes > 0 ? new PointCache(pointBytes) : null
     this.#leases = new LeaseTable(this.#sql)
     this.#alarms = new AlarmTable(this.#sql)
     this.lessor = new Lessor(this.#leases, config.lessor)
@@ -155,6 +169,8 @@ export class MvccStore implements HistorySource {
   applyBatch(entries: readonly ApplyEntry[]): (ApplyResult | null)[] {
     return this.#transaction(() => {
       const results = entries.map((e) => (e.index > this.#applied ? this.#applyEntry(e) : null))
+      const points = this.#points
+      if (points !== null) for (const r of results) for (const ev of r?.events ?? []) points.delete(keyString(ev.kv.key))
       setMeta(this.#sql, META.appliedIndex, this.#applied)
       setMeta(this.#sql, META.revision, this.#rev)
       return results
@@ -163,7 +179,25 @@ export class MvccStore implements HistorySource {
 
   range(req: RangeRequest): RangeResponse {
     checkRange(req)
-    return range(this.#sql, this.#view(), req, this.#maxResponseBytes)
+    const view = this.#view()
+    const point = this.#points !== null && req.rangeEnd.length === 0 && (req.revision <= 0 || req.revision === view.rev)
+    if (!point) return range(this.#sql, view, req, this.#maxResponseBytes)
+    return this.#pointRead(req, view, this.#points as PointCache)
+  }
+
+  /** A range of one key at the current revision, answered from the point cache when it can. */
+  #pointRead(req: RangeRequest, view: ReadView, points: PointCache): RangeResponse {
+    const key = keyString(req.key)
+    let kv = points.get(key)
+    if (kv === undefined) {
+      const plain = { ...req, revision: 0, keysOnly: false, countOnly: false, ...NO_FILTERS }
+      kv = range(this.#sql, view, plain, this.#maxResponseBytes).kvs[0] ?? null
+      points.set(key, kv)
+    }
+    const header = { revision: view.rev }
+    if (kv === null) return { header, kvs: [], more: false, count: 0 }
+    const shown = !req.countOnly && passesFilters(req, kv)
+    return { header, kvs: shown ? [req.keysOnly ? { ...kv, value: EMPTY } : kv] : [], more: false, count: 1 }
   }
 
   /** etcd's LeaseTimeToLive; remaining time comes from the lessor (the leader's clock). */
@@ -265,6 +299,7 @@ export class MvccStore implements HistorySource {
     } catch (e) {
       this.#sql.run('ROLLBACK')
       this.#load()
+      this.#points?.clear()
       throw e
     }
   }

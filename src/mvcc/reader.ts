@@ -148,7 +148,8 @@ function filterSql(req: RangeRequest, s: Source): { readonly where: string; read
   return { where: parts.map((p) => ` AND ${p}`).join(''), params }
 }
 
-function passesFilters(req: RangeRequest, kv: KeyValue): boolean {
+/** Whether `kv` passes the request's revision filters (0 = no bound). */
+export function passesFilters(req: RangeRequest, kv: KeyValue): boolean {
   return (
     (req.minModRevision === 0 || kv.modRevision >= req.minModRevision) &&
     (req.maxModRevision === 0 || kv.modRevision <= req.maxModRevision) &&

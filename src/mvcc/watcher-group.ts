@@ -10,6 +10,7 @@
 import type { Event } from './kv.ts'
 import { compareBytes, spanContains, type KeySpan } from './key-range.ts'
 import type { Watcher } from './watch-watcher.ts'
+import { keyString } from './key-string.ts'
 
 type RangeSpan = KeySpan & { readonly kind: 'from' | 'between' }
 
@@ -17,14 +18,6 @@ interface RangeBucket {
   readonly span: RangeSpan
   readonly id: string
   readonly watchers: Set<Watcher>
-}
-
-/** A lossless string form of a key (one char per byte), for use as a Map key. */
-function keyString(key: Uint8Array): string {
-  const CHUNK = 4096
-  let s = ''
-  for (let i = 0; i < key.length; i += CHUNK) s += String.fromCharCode(...key.subarray(i, i + CHUNK))
-  return s
 }
 
 /** '\u0100' cannot occur in a keyString, so (key, end) pairs map to distinct ids. */
