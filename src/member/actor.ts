@@ -7,7 +7,9 @@
  *     → send (mesh) → apply (MVCC batch in one sql transaction, conf changes) → advance
  *
  * except that a leader sends its MsgApp/heartbeats before its own persist, so followers write
- * in parallel with it (#mayReplicateBeforePersist explains why that is safe).
+ * in parallel with it (#mayReplicateBeforePersist explains why that is safe), and committed
+ * entries this member already holds durably are applied while the Ready's own entries are
+ * persisted (#durablyHeld).
  *
  * Only one Ready is handled at a time; inputs arriving while it is persisted accumulate in Raft
  * and go out together in the next one (group commit).
@@ -113,6 +115,10 @@ export class MemberActor {
   #soft: SoftState = { lead: NONE, role: 'follower' }
   /** Term and vote as last persisted (see #mayReplicateBeforePersist). */
   #persistedTermVote: [number, number]
+  /** Index of the last entry this member's log holds durably (see #durablyHeld). */
+  #persistedIndex: number
+  /** A maybeCheckpoint is under way (see #durablyHeld). */
+  #checkpointing = false
   #fatal: Error | null = null
   #removed = false
   #stopped = false
@@ -148,6 +154,7 @@ export class MemberActor {
     })
     const restored = this.#raft.status()
     this.#persistedTermVote = [restored.term, restored.vote]
+    this.#persistedIndex = storage.raftLog.lastIndex()
     ports.mesh.onReceive((msgs) => {
       if (this.#stopped) return
       const now = ports.clock.now()
@@ -354,18 +361,31 @@ export class MemberActor {
     const { storage, mesh } = this.#ports
     const early = rd.messages.length > 0 && this.#mayReplicateBeforePersist(rd)
     if (early) mesh.send(rd.messages)
-    await storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
+    const saved = storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
+    // Committed entries this member already holds durably are applied while this Ready's own
+    // writes are being persisted (see #durablyHeld).
+    const held = this.#durablyHeld(rd)
+    if (held > 0) this.#apply(rd.committedEntries.slice(0, held))
+    await saved
+    this.#persistedIndex = rd.snapshot !== null && rd.snapshot.metadata.index > 0 ? rd.snapshot.metadata.index : this.#persistedIndex
+    if (rd.entries.length > 0) this.#persistedIndex = (rd.entries[rd.entries.length - 1] as Entry).index
     if (rd.hardState !== null) this.#persistedTermVote = [rd.hardState.term, rd.hardState.vote]
     if (this.#stopped) return
     this.#events.onPersisted?.(rd)
     if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#sync()
     if (rd.messages.length > 0 && !early) mesh.send(rd.messages)
     if (rd.softState !== null) this.#onSoftState(rd.softState)
-    this.#apply(rd.committedEntries)
+    this.#apply(held > 0 ? rd.committedEntries.slice(held) : rd.committedEntries)
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
-    void storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
+    this.#checkpointing = true
+    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).then(
+      () => {
+        this.#checkpointing = false
+      },
+      (err: Error) => this.#die(err),
+    )
   }
 
   /**
@@ -388,6 +408,31 @@ export class MemberActor {
     if (hs !== null && (hs.term !== this.#persistedTermVote[0] || hs.vote !== this.#persistedTermVote[1])) return false
     for (const m of rd.messages) if (m.type !== 'MsgApp' && m.type !== 'MsgHeartbeat') return false
     return true
+  }
+
+  /**
+   * How many of `rd.committedEntries` (a prefix) may be applied before `rd` is persisted: those
+   * already durable in this member's log from earlier Readies. They are committed (durable on a
+   * majority, decided by the leader), so answering their clients does not wait for the fsync of
+   * the entries that came after them (etcd applies alongside its WAL writes the same way). A
+   * crash before `rd`'s hard state is durable leaves the applied index above the persisted commit
+   * index; on restart the core takes the applied index as committed (Raft's constructor), and the
+   * entries are in the log. Never with a snapshot, never before the soft state is handled, and
+   * never while a checkpoint asked for is not yet taken (it is labelled with the applied index of
+   * when it was asked for, and must hold exactly that state).
+   */
+  #durablyHeld(rd: Ready): number {
+    if (rd.snapshot !== null || rd.softState !== null || this.#stopped || this.#checkpointing) return 0
+    // This Ready's entries replace the log from their first index on (a new leader's entries
+    // overwrite uncommitted ones): what this member held there is not what it would apply.
+    const rewritten = rd.entries[0]?.index ?? Infinity
+    const held = Math.min(this.#persistedIndex, rewritten - 1)
+    let n = 0
+    for (const e of rd.committedEntries) {
+      if (e.index > held) break
+      n++
+    }
+    return n
   }
 
   /**

@@ -26,7 +26,8 @@
  * violation: `recovery` when it happened while opening, `exception` otherwise.
  *
  * Observer taps, fed from the actor's ActorEvents: recovered (the durable log found by recovery),
- * logSnapshot / logAppended / committed (onPersisted: what a Ready made durable), applied (one per
+ * logSnapshot / logAppended / committed (onPersisted: what a Ready made durable; and before each
+ * applied batch, whose entries the actor may apply before the commit index is persisted), applied (one per
  * entry, with a digest of the entry itself: the MVCC state is compared by hash at the end, see
  * member-harness.ts), confChanged, and leader (polled from Raft's status after every input).
  * Not fed: logInSync, readState and installed, so leader-completeness and Raft-level
@@ -304,6 +305,12 @@ export class MemberNode implements SimNode {
   #appliedEntries(entries: readonly Entry[]): void {
     if (this.#stopped) return
     const obs = this.#host.observer
+    // Applying entries claims they are committed. The actor applies entries it already holds
+    // durably before the Ready that commits them is persisted (actor.ts #durablyHeld), so the claim
+    // may come before the hard state saying so: the checker hears it here (the entries must be in
+    // this node's durable log, and agree with every other node's committed entries).
+    const last = entries[entries.length - 1]
+    if (last !== undefined) obs.committed(this.id, last.index)
     for (const e of entries) {
       if (e.index !== this.#applied + 1) {
         this.#options.report('state-machine-safety', `applied entry ${e.index} after ${this.#applied}`)
