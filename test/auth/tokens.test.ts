@@ -57,6 +57,20 @@ for (const mode of ['simple', 'jwt'] as const) {
       assert.equal(await readStatus(s, token), 401)
     })
 
+    it(mode === 'simple' ? 'are renewed by use, and expire once idle for the TTL' : 'expire at their exp however much they are used', async () => {
+      const token = await login(s, 'alice', 'alicepw')
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) {
+        await sleep(500)
+        statuses.push(await readStatus(s, token))
+      }
+      // Used every 0.5 s for 3 s, twice the TTL: a simple token lives on, a JWT ends at its exp.
+      if (mode === 'simple') assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200])
+      else assert.equal(statuses.at(-1), 401, `statuses ${statuses.join(',')}`)
+      await sleep(1800)
+      assert.equal(await readStatus(s, token), 401, 'idle past the TTL')
+    })
+
     it('changepw voids the old token, not the new one', async () => {
       const root = await login(s, 'root', 'rootpw')
       const old = await login(s, 'alice', 'alicepw')
