@@ -23,8 +23,8 @@
  *
  * @module
  */
-import type { Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer, type ServerOptions } from 'node:https'
 import { serve, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
@@ -33,7 +33,8 @@ import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/in
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
-  guardPeerRoute, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls, type Member,
+  guardPeerRoute, incomingConnection, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls,
+  withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 
@@ -86,6 +87,8 @@ function withDiskFault(disk: Disk, spec: string | undefined): Disk {
       await disk.fsyncDir(dir)
     },
     read: (path) => disk.read(path),
+    // Kept so that storage reads the checkpoint back for snapshots instead of holding a copy.
+    ...(disk.readSync === undefined ? {} : { readSync: (path: string) => (disk.readSync as (p: string) => Uint8Array).call(disk, path) }),
     writeAtomic: async (path, data) => {
       await fault('writeAtomic', path)
       await disk.writeAtomic(path, data)
@@ -146,35 +149,44 @@ try {
   process.exit(1)
 }
 const url = new URL(config.listenClientUrls[0] as string)
+const context: MemberContext = {
+  actor: member.actor,
+  identity: member.identity,
+  limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
+  clusterToken: config.initialClusterToken,
+  version: '3.4.23',
+  auth: new AuthGate(
+    {
+      tokens: { mode: security.authToken, ttlMs: security.authTokenTtlMs, key: security.authTokenKey },
+      failures: DEFAULT_FAILURE_LIMITS,
+    },
+    realClock.now,
+  ),
+  streams: { maxWatchers: security.maxWatchersPerStream, maxLeases: security.maxLeasesPerStream },
+  fetch: memberToMember,
+}
+const onRequest = (path: string, status: number, ms: number): void =>
+  metrics.requests.observe({ path, code: String(status) }, ms / 1000)
 const app = createMemberApp({
-  member: {
-    actor: member.actor,
-    identity: member.identity,
-    limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
-    clusterToken: config.initialClusterToken,
-    version: '3.4.23',
-    auth: new AuthGate(
-      {
-        tokens: { mode: security.authToken, ttlMs: security.authTokenTtlMs, key: security.authTokenKey },
-        failures: DEFAULT_FAILURE_LIMITS,
-      },
-      realClock.now,
-    ),
-    streams: { maxWatchers: security.maxWatchersPerStream, maxLeases: security.maxLeasesPerStream },
-    fetch: memberToMember,
-  },
+  member: context,
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
   metrics: () => metrics.render(),
-  onRequest: (path, status, ms) => metrics.requests.observe({ path, code: String(status) }, ms / 1000),
+  onRequest,
   connection: connectionOf(security),
 })
+const connection = incomingConnection(security)
 server = serve(
   {
     fetch: app.fetch,
     hostname: url.hostname,
     port: Number(url.port),
     websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
-    ...(tls.server === null ? {} : { createServer: createHttpsServer, serverOptions: tls.server }),
+    // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
+    createServer: ((options: ServerOptions, listener: RequestListener) => {
+      const fast = withUnaryFastPath(context, listener, { connection, onRequest })
+      return tls.server === null ? createHttpServer(options, fast) : createHttpsServer(options, fast)
+    }) as typeof createHttpServer,
+    ...(tls.server === null ? {} : { serverOptions: tls.server }),
   },
   () => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers'),
 ) as Server

@@ -1,7 +1,8 @@
 /**
  * Checkpoints: the whole sql.js database (raft tables + MVCC tables) exported to one file, written
  * atomically, after which the journal restarts in a new segment. A checkpoint file is also the
- * snapshot a leader sends to a follower (the same bytes).
+ * snapshot a leader sends to a follower (the same bytes, read back from the file when a follower
+ * needs them rather than kept in memory: snapshot-source.ts).
  *
  * File layout (checkpoint.db):
  *
@@ -30,21 +31,29 @@ import { CheckpointCorruptError } from './errors.ts'
 import { parseSegmentName } from './journal-format.ts'
 import type { Journal } from './journal.ts'
 import type { RaftLog } from './raft-log.ts'
-import type { Snapshot, SnapshotMetadata } from '../raft/types.ts'
+import type { SnapshotSource } from './snapshot-source.ts'
+import type { SnapshotMetadata } from '../raft/types.ts'
 
 export const CHECKPOINT_FILE = 'checkpoint.db'
 const MAGIC = 0x4b434445 // 'EDCK' little-endian
 const VERSION = 1
 const HEADER = 16
 
-/** Frames a SQLite image as a checkpoint file. */
-export function encodeCheckpoint(image: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + image.length)
-  const view = new DataView(out.buffer)
+/** The header of the checkpoint file for `image` (the file is this header, then the image). */
+export function checkpointHeader(image: Uint8Array): Uint8Array {
+  const header = new Uint8Array(HEADER)
+  const view = new DataView(header.buffer)
   view.setUint32(0, MAGIC, true)
   view.setUint32(4, VERSION, true)
   view.setUint32(8, image.length, true)
   view.setUint32(12, crc32c(image), true)
+  return header
+}
+
+/** Frames a SQLite image as a checkpoint file (one array: a copy of the image). */
+export function encodeCheckpoint(image: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER + image.length)
+  out.set(checkpointHeader(image))
   out.set(image, HEADER)
   return out
 }
@@ -88,7 +97,13 @@ export function openDatabase(sql: SqlJsStatic, image: Uint8Array | null, file: s
   }
 }
 
-/** Takes a checkpoint as of `meta` (steps 1-4 above) and returns it as a snapshot. */
+/**
+ * Takes a checkpoint as of `meta` (steps 1-4 above). `snapshots` learns of it before the file is
+ * replaced (`replacing`); the caller calls `snapshots.replaced()` once this resolves.
+ *
+ * Memory: db.export() is the one copy of the database made here; the header goes in front of it
+ * as a separate chunk of the atomic write rather than by copying the image behind it.
+ */
 export async function takeCheckpoint(
   disk: Disk,
   dir: string,
@@ -96,14 +111,17 @@ export async function takeCheckpoint(
   log: RaftLog,
   journal: Journal,
   meta: SnapshotMetadata,
-): Promise<Snapshot> {
+  snapshots: SnapshotSource,
+): Promise<void> {
   const journalFrom = journal.seq + 1
   log.setCheckpointMeta({ ...meta, journalFrom })
-  const data = encodeCheckpoint(db.export())
+  const image = db.export()
+  const data = [checkpointHeader(image), image] as const
+  const snapMeta = { index: meta.index, term: meta.term, confState: meta.confState }
+  snapshots.replacing(snapMeta, data)
   await journal.rotate({ index: meta.index, term: meta.term })
   await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), data)
   await removeSegmentsBelow(disk, dir, journalFrom)
-  return { metadata: { index: meta.index, term: meta.term, confState: meta.confState }, data }
 }
 
 /** Removes journal segments older than `seq` (covered by a durable checkpoint). */

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { DiskError, LockHeldError, dirOf } from './disk.ts'
-import type { Disk, DiskLock } from './disk.ts'
+import { DiskError, LockHeldError, concatBytes, dirOf } from './disk.ts'
+import type { Bytes, Disk, DiskLock } from './disk.ts'
 import type { RandomInt } from '../raft/types.ts'
 
 /** Odds as an integer ratio: `num` in `den`. */
@@ -218,10 +218,17 @@ export class MemoryDisk implements Disk {
     return this.#get('read', path).bytes()
   }
 
-  async writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  /** `read` without the delay hook (nothing to wait for in memory); fails the same way. */
+  readSync(path: string): Uint8Array {
+    this.#alive('read', path)
+    return this.#get('read', path).bytes()
+  }
+
+  async writeAtomic(path: string, data: Bytes): Promise<void> {
     const tmp = `${path}.tmp`
     if (this.#names.has(tmp)) await this.remove(tmp)
-    await this.append(tmp, data)
+    // One append whatever the chunks: the fault model draws once per temp-file write.
+    await this.append(tmp, concatBytes(data))
     await this.fsync(tmp)
     await this.#enter('rename', path)
     this.#step('rename', path)

@@ -9,10 +9,11 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
 import { open, readFile, readdir, rename, rm, stat, truncate, mkdir, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { DiskError, LockHeldError, dirOf } from './disk.ts'
-import type { Disk, DiskErrorCode, DiskLock } from './disk.ts'
+import { DiskError, LockHeldError, chunksOf, dirOf } from './disk.ts'
+import type { Bytes, Disk, DiskErrorCode, DiskLock } from './disk.ts'
 
 /** Lock files this process holds, by path (pid reuse detection above). */
 const heldLocks = new Set<string>()
@@ -96,16 +97,28 @@ export class NodeDisk implements Disk {
     })
   }
 
-  async writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  /** Synchronous read (blocks the event loop: storage uses it only when raft needs a snapshot). */
+  readSync(path: string): Uint8Array {
+    try {
+      const buf = readFileSync(path)
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+    } catch (err) {
+      throw new DiskError(codeOf(err), 'read', path, err)
+    }
+  }
+
+  async writeAtomic(path: string, data: Bytes): Promise<void> {
     const tmp = `${path}.tmp`
     await wrap('writeAtomic', path, async () => {
       await this.#drop(path)
       const fh = await open(tmp, 'w')
       try {
-        let done = 0
-        while (done < data.length) {
-          const { bytesWritten } = await fh.write(data, done, data.length - done)
-          done += bytesWritten
+        for (const chunk of chunksOf(data)) {
+          let done = 0
+          while (done < chunk.length) {
+            const { bytesWritten } = await fh.write(chunk, done, chunk.length - done)
+            done += bytesWritten
+          }
         }
         await fh.sync()
       } finally {

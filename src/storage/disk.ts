@@ -7,7 +7,12 @@
  * - `append`, `truncate` change a file's contents; they are durable only after `fsync(path)`.
  * - A new name (a created file, a removed file) is durable only after `fsyncDir(dir)`.
  * - `writeAtomic` is durable when it resolves: temp file, fsync, rename, fsync of the directory.
- *   A crash before it resolves leaves either the old file or the new one, never a mix.
+ *   A crash before it resolves leaves either the old file or the new one, never a mix. Its data
+ *   may come in chunks (written back to back), so a caller need not copy a large image behind
+ *   a header.
+ * - `readSync` is optional: an implementation that can read a file without yielding offers it,
+ *   and storage then reads the checkpoint file back when raft asks for a snapshot (a synchronous
+ *   call) instead of keeping a copy of it in memory.
  * - Every failure is a {@link DiskError} carrying an errno-like code (ENOENT, ENOSPC, EIO, ...).
  *
  * Paths are POSIX-style strings ('/'-separated); `joinPath` builds them.
@@ -48,6 +53,27 @@ export interface DiskLock {
   release(): Promise<void>
 }
 
+/** File contents: one array, or chunks to be written back to back. */
+export type Bytes = Uint8Array | readonly Uint8Array[]
+
+/** The chunks of `data`, in order. */
+export function chunksOf(data: Bytes): readonly Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : data
+}
+
+/** `data` as one array (a copy only when it comes in several chunks). */
+export function concatBytes(data: Bytes): Uint8Array {
+  if (data instanceof Uint8Array) return data
+  if (data.length === 1) return data[0] as Uint8Array
+  const out = new Uint8Array(data.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of data) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
 export interface Disk {
   /** Appends `data` to `path`, creating the file if missing. Not durable until `fsync`. */
   append(path: string, data: Uint8Array): Promise<void>
@@ -57,8 +83,13 @@ export interface Disk {
   fsyncDir(dir: string): Promise<void>
   /** The whole current contents of `path`. Throws ENOENT when missing. Caller owns the result. */
   read(path: string): Promise<Uint8Array>
-  /** Replaces `path` with `data` atomically and durably (temp + fsync + rename + fsyncDir). */
-  writeAtomic(path: string, data: Uint8Array): Promise<void>
+  /** Optional: `read`, synchronously (same errors). See the durability contract above. */
+  readSync?(path: string): Uint8Array
+  /**
+   * Replaces `path` with `data` (its chunks back to back) atomically and durably (temp + fsync +
+   * rename + fsyncDir).
+   */
+  writeAtomic(path: string, data: Bytes): Promise<void>
   /** Cuts `path` to `size` bytes. Not durable until `fsync`. */
   truncate(path: string, size: number): Promise<void>
   /** Names (not paths) of the files in `dir`, sorted; [] when `dir` does not exist. */

@@ -5,7 +5,7 @@
  * @module
  */
 export { DiskError, LockHeldError, joinPath, dirOf } from './disk.ts'
-export type { Disk, DiskErrorCode, DiskLock } from './disk.ts'
+export type { Bytes, Disk, DiskErrorCode, DiskLock } from './disk.ts'
 export { NodeDisk } from './disk-node.ts'
 export { MemoryDisk } from './disk-memory.ts'
 export type { FaultPolicy, MemoryDiskOptions, Ratio } from './disk-memory.ts'

@@ -28,6 +28,7 @@ import type { Journal } from './journal.ts'
 import type { RaftLog } from './raft-log.ts'
 import { recover } from './recover.ts'
 import type { Recovered, RecoveryReport } from './recover.ts'
+import type { SnapshotSource } from './snapshot-source.ts'
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.ts'
 
 export interface StorageOptions {
@@ -50,6 +51,7 @@ export class MemberStorage {
   readonly #lock: DiskLock
   readonly #log: RaftLog
   readonly #report: RecoveryReport
+  readonly #snapshots: SnapshotSource
   readonly #checkpointEntries: number
   readonly #checkpointBytes: number
   readonly #retainEntries: number
@@ -76,6 +78,7 @@ export class MemberStorage {
     this.#journal = r.journal
     this.#lock = r.lock
     this.#report = r.report
+    this.#snapshots = r.snapshots
     this.#checkpointIndex = r.report.checkpointIndex ?? 0
     this.#checkpointEntries = o.checkpointEntries ?? 10_000
     this.#checkpointBytes = o.checkpointBytes ?? 64 * 1024 * 1024
@@ -203,8 +206,9 @@ export class MemberStorage {
   async #checkpoint(appliedIndex: number, confState: ConfState): Promise<void> {
     const meta = { index: appliedIndex, term: this.#log.term(appliedIndex), confState }
     this.#log.setConfState(confState)
-    const snap = await takeCheckpoint(this.#disk, this.#dir, this.#db, this.#log, this.#journal, meta)
-    this.#log.setSnapshot(snap)
+    await takeCheckpoint(this.#disk, this.#dir, this.#db, this.#log, this.#journal, meta, this.#snapshots)
+    this.#snapshots.replaced()
+    this.#log.setSnapshot(this.#snapshots)
     this.#checkpointIndex = appliedIndex
     this.#log.compact(Math.min(appliedIndex, Math.max(0, appliedIndex - this.#retainEntries)))
   }
@@ -235,8 +239,9 @@ export class MemberStorage {
       this.#log.setHardState({ ...hard, commit: Math.max(hard.commit, metadata.index) })
       this.#log.setIdentity(this.#identity)
     })
-    const snap = await takeCheckpoint(this.#disk, this.#dir, db, this.#log, this.#journal, metadata)
-    this.#log.setSnapshot(snap)
+    await takeCheckpoint(this.#disk, this.#dir, db, this.#log, this.#journal, metadata, this.#snapshots)
+    this.#snapshots.replaced()
+    this.#log.setSnapshot(this.#snapshots)
     this.#checkpointIndex = metadata.index
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Disk, DiskLock } from './disk.ts'
+import type { Bytes, Disk, DiskLock } from './disk.ts'
 
 export type FsyncKind = 'file' | 'dir' | 'atomic-write'
 
@@ -21,10 +21,13 @@ export class MeteredDisk implements Disk {
   readonly #hooks: DiskMetricsHooks
   #fsyncs = 0
   #bytesAppended = 0
+  /** The inner disk's synchronous read, when it has one. */
+  readonly readSync?: (path: string) => Uint8Array
 
   constructor(inner: Disk, hooks: DiskMetricsHooks) {
     this.#inner = inner
     this.#hooks = hooks
+    if (inner.readSync !== undefined) this.readSync = (path) => (inner.readSync as (p: string) => Uint8Array).call(inner, path)
   }
 
   /** fsync + fsyncDir calls, plus two per writeAtomic. */
@@ -49,7 +52,7 @@ export class MeteredDisk implements Disk {
     return this.#timed('dir', dir, 1, () => this.#inner.fsyncDir(dir))
   }
 
-  writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  writeAtomic(path: string, data: Bytes): Promise<void> {
     return this.#timed('atomic-write', path, 2, () => this.#inner.writeAtomic(path, data))
   }
 

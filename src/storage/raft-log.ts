@@ -22,6 +22,7 @@ import type { Database, Statement } from 'sql.js'
 import { CompactedError, UnavailableError } from '../raft/types.ts'
 import type { ConfState, Entry, HardState, LogStorage, Snapshot, SnapshotMetadata } from '../raft/types.ts'
 import type { MemberIdentity } from './identity.ts'
+import type { SnapshotSource } from './snapshot-source.ts'
 
 /** What a checkpoint file covers: its snapshot metadata and the first journal segment after it. */
 export interface CheckpointMeta extends SnapshotMetadata {
@@ -46,6 +47,17 @@ interface Statements {
   readonly get: Statement
 }
 
+/**
+ * `e` with its data in a buffer of its own, for the tail cache, which keeps thousands of entries:
+ * an entry's data is often a view into a larger buffer (msgpack's `encode()` hands out ~300 bytes
+ * of a fresh 2 KiB buffer; a received frame holds many entries), and keeping the view would keep
+ * all of it. Entries whose data spans its whole buffer are kept as they are.
+ */
+function ownData(e: Entry): Entry {
+  const d = e.data
+  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? e : { ...e, data: d.slice() }
+}
+
 export class RaftLog implements LogStorage {
   #db!: Database
   #stmts!: Statements
@@ -57,7 +69,8 @@ export class RaftLog implements LogStorage {
   #last = 0
   /** Invariant: the entries (last - tail.length, last], at most 2 × #cacheEntries of them. */
   #tail: Entry[] = []
-  #snapshot: Snapshot | null = null
+  /** The latest durable checkpoint (metadata and file bytes); null before one is set. */
+  #snapshot: SnapshotSource | null = null
   #txDepth = 0
 
   /** Opens the raft tables of `db` (creating them when missing) and loads their state. */
@@ -150,9 +163,13 @@ export class RaftLog implements LogStorage {
     return this.#last
   }
 
-  /** The latest checkpoint as a snapshot; an empty one at the compaction point before any. */
+  /**
+   * The latest checkpoint as a snapshot; an empty one at the compaction point before any. May read
+   * checkpoint.db (snapshot-source.ts); throws StorageFatalError if it no longer holds it.
+   */
   snapshot(): Snapshot {
-    if (this.#snapshot !== null) return this.#snapshot
+    const latest = this.#snapshot?.snapshot() ?? null
+    if (latest !== null) return latest
     return { metadata: { ...this.#compacted, confState: this.#conf }, data: new Uint8Array(0) }
   }
 
@@ -174,7 +191,7 @@ export class RaftLog implements LogStorage {
     })
     // In place: the cache is trimmed to #cacheEntries only once it holds twice that (amortized O(1)).
     this.#tail.length = Math.max(0, this.#tail.length - (this.#last + 1 - first))
-    for (const e of live) this.#tail.push(e)
+    for (const e of live) this.#tail.push(ownData(e))
     if (this.#tail.length > 2 * this.#cacheEntries) this.#tail.splice(0, this.#tail.length - this.#cacheEntries)
     this.#last = first + live.length - 1
   }
@@ -222,9 +239,9 @@ export class RaftLog implements LogStorage {
     return this.#hard
   }
 
-  /** Sets what `snapshot()` answers (the durable checkpoint's metadata and file bytes). */
-  setSnapshot(snapshot: Snapshot): void {
-    this.#snapshot = snapshot
+  /** Sets where `snapshot()` finds the durable checkpoint (its metadata and file bytes). */
+  setSnapshot(source: SnapshotSource): void {
+    this.#snapshot = source
   }
 
   identity(): MemberIdentity | null {

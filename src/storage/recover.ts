@@ -26,6 +26,7 @@ import { parseSegmentName, scanSegment, segmentName } from './journal-format.ts'
 import { Journal } from './journal.ts'
 import type { SegmentBase } from './journal.ts'
 import { RaftLog } from './raft-log.ts'
+import { SnapshotSource } from './snapshot-source.ts'
 import type { HardState } from '../raft/types.ts'
 
 export const LOCK_FILE = 'LOCK'
@@ -46,6 +47,8 @@ export interface Recovered {
   readonly log: RaftLog
   readonly journal: Journal
   readonly lock: DiskLock
+  /** The checkpoint as raft's snapshot; holds the recovered checkpoint, if there was one. */
+  readonly snapshots: SnapshotSource
   readonly report: RecoveryReport
 }
 
@@ -68,6 +71,7 @@ export async function recover(
     let base: SegmentBase = { index: 0, term: 0 }
     let journalFrom = 1
     let log: RaftLog
+    const snapshots = new SnapshotSource(disk, ckptPath)
     const hasCheckpoint = names.includes(CHECKPOINT_FILE)
     if (hasCheckpoint) {
       const data = await disk.read(ckptPath)
@@ -80,7 +84,9 @@ export async function recover(
       checkIdentity(ckptPath, found, identity)
       base = { index: meta.index, term: meta.term }
       journalFrom = meta.journalFrom
-      log.setSnapshot({ metadata: { index: meta.index, term: meta.term, confState: meta.confState }, data })
+      // The bytes are kept only when they cannot be read back later (see snapshot-source.ts).
+      snapshots.set({ index: meta.index, term: meta.term, confState: meta.confState }, data)
+      log.setSnapshot(snapshots)
     } else {
       db = openDatabase(sql, null, ckptPath)
       log = new RaftLog(db, cacheEntries)
@@ -164,6 +170,7 @@ export async function recover(
       log,
       journal,
       lock,
+      snapshots,
       report: {
         checkpointIndex: hasCheckpoint ? base.index : null,
         segments: live.length,
