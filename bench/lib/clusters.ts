@@ -3,9 +3,10 @@
  * gateway), each in a fresh temp dir with its output in `<dir>/<name>.log`:
  *
  *   etcd:   `etcd --name e1 --data-dir … --listen-client-urls … --listen-peer-urls … --initial-cluster …`
- *   edgecd: `node [nodeFlags] --import tsx workers/member.ts --name m1 …` (the flags `edgecd up`
- *           passes) and `workers/gateway-node.ts`. Spawned here rather than through up(), because
- *           up() stops the whole cluster when one member exits and the failover run kills one.
+ *   edgecd: `node <member flags> [nodeFlags] dist/member.mjs --name m1 …`, the member bundle as
+ *           `edgecd up` runs it (src/cli/member-bundle.ts, built from the checkout measured), and
+ *           `node --import tsx workers/gateway-node.ts`. Spawned here rather than through up(), to
+ *           pick free ports and keep each process's output in its own file.
  *
  * Every process is stopped by its PID (SIGTERM, then SIGKILL after 10 s); an exit hook kills what
  * is left if the benchmark dies first.
@@ -19,6 +20,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, sleep } from './system.ts'
 import { postJson } from './http.ts'
+import { memberCommand } from '../../src/cli/member-bundle.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -59,10 +61,11 @@ function startProc(
   cmd: string,
   args: string[],
   cwd = ROOT,
+  env: Readonly<Record<string, string>> = {},
 ): { child: ChildProcess; logFile: string } {
   const logFile = join(dir, `${name}.log`)
   const fd = openSync(logFile, 'a')
-  const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd] })
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } })
   closeSync(fd)
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`)
   live.add(child)
@@ -202,12 +205,12 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
   for (let i = 0; i < size; i++) ports.push(await freePort())
   const urls = ports.map((p) => `http://127.0.0.1:${p}`)
   const initialCluster = names.map((n, i) => `${n}=${urls[i]}`).join(',')
+  // Members run as `npm start` runs them: from their bundle (src/cli/member-bundle.ts).
+  const member = await memberCommand([], options.nodeFlags ?? [], root)
   const members = names.map((name, i): Proc => {
     const dataDir = join(dir, name)
-    const { child, logFile } = startProc(dir, name, process.execPath, [
-      ...(options.nodeFlags ?? []),
-      '--import', 'tsx',
-      join(root, 'workers', 'member.ts'),
+    const { child, logFile } = startProc(dir, name, member.command, [
+      ...member.args,
       '--name', name,
       '--data-dir', dataDir,
       '--listen-client-urls', urls[i] as string,
@@ -215,7 +218,7 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
       '--initial-cluster-token', 'bench',
       '--initial-cluster-state', 'new',
       '--log-level', 'warn',
-    ], root)
+    ], root, member.env)
     return { name, pid: child.pid as number, url: urls[i] as string, dataDir, child, logFile }
   })
   let gateway: Proc | null = null

@@ -1,6 +1,7 @@
 /**
  * `edgecd up` (and `npm start`): a local cluster of member processes plus a gateway, each a child
- * process run with tsx, data under one directory. Waits until the cluster has a leader, prints the
+ * process (members run from their bundle, member-bundle.ts; the gateway with tsx), data under one
+ * directory. Waits until the cluster has a leader, prints the
  * endpoints, and on SIGINT/SIGTERM stops every child it started (by PID) before exiting.
  * Restarting with the same data directory resumes the same cluster.
  *
@@ -17,9 +18,9 @@
 import type { Command } from 'commander'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { join, resolve } from 'node:path'
 import { CliError, ExitCode } from './errors.ts'
+import { memberCommand, ROOT } from './member-bundle.ts'
 
 export interface UpOptions {
   /** Number of members. */
@@ -47,8 +48,6 @@ export const DEFAULT_UP_OPTIONS: UpOptions = {
   log: (line) => console.log(line),
 }
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
-const MEMBER_ENTRY = join(ROOT, 'workers', 'member.ts')
 const GATEWAY_ENTRY = join(ROOT, 'workers', 'gateway-node.ts')
 
 export interface RunningCluster {
@@ -67,10 +66,18 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal !== null ? `killed by ${signal}` : `exit code ${code}`
 }
 
-function startChild(entry: string, args: string[], label: string, log: (line: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+/** How a child starts: a member from its bundle (member-bundle.ts), the gateway under tsx. */
+interface Launch {
+  readonly command: string
+  readonly args: readonly string[]
+  readonly env?: Readonly<Record<string, string>>
+}
+
+function startChild(launch: Launch, args: string[], label: string, log: (line: string) => void): ChildProcess {
+  const child = spawn(launch.command, [...launch.args, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...launch.env },
   })
   const relay = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') log(`[${label}] ${line}`)
@@ -107,11 +114,12 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   // A data dir that already holds a member resumes it: the cluster is "existing" only for members
   // added later, so the initial members always start with state "new" and recover from disk.
   const children: ChildProcess[] = []
+  const member = await memberCommand([])
   names.forEach((name, i) => {
     const memberDir = join(resolve(dataDir), name) // the children run in ROOT: make it the caller's
     const resuming = existsSync(memberDir)
     const child = startChild(
-      MEMBER_ENTRY,
+      member,
       [
         '--name', name,
         '--data-dir', memberDir,
@@ -129,7 +137,7 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   })
   const gatewayUrl = `http://${host}:${gatewayPort}`
   const gateway = startChild(
-    GATEWAY_ENTRY, ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
+    { command: process.execPath, args: ['--import', 'tsx', GATEWAY_ENTRY] }, ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
   )
   log(`starting the gateway (pid ${gateway.pid}) on ${gatewayUrl}`)
   children.push(gateway)

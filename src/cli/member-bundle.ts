@@ -1,0 +1,98 @@
+/**
+ * Members run from a prebundled file: workers/member.ts and the src/ modules it imports bundled by
+ * esbuild into one plain ES module, dist/member.mjs, started as `node <MEMBER_NODE_FLAGS>
+ * dist/member.mjs …` instead of `node --import tsx workers/member.ts …`. The same code, with less
+ * memory per member (issue #8, measured with bench/member-memory.ts):
+ *
+ * - no tsx: under `--import tsx` a member keeps tsx's module-loader thread (Node 20 runs loader
+ *   hooks in a second V8 isolate) and its transpiler state for its whole life, ~20-35 MiB RSS;
+ * - MEMBER_NODE_FLAGS: a member's live JS heap is small (15-25 MiB after 100k keys), but under
+ *   load V8 grows the young generation to its default maximum (two 16 MiB semi-spaces), all of it
+ *   resident. 4 MiB semi-spaces save ~20 MiB RSS per member at no measurable CPU cost; 2 MiB save
+ *   a few MiB more but cost the leader up to ~30% more CPU (more scavenges, more promotion).
+ * - MEMBER_ENV: glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed,
+ *   after which sql.js's file buffers, network frames and the like come from the brk heap and
+ *   arenas, where freed memory stays resident. A fixed 128 KiB threshold (the default before any
+ *   adjustment) keeps large blocks in mmap, returned to the OS when freed: ~10 MiB less per
+ *   member, no measurable CPU cost. Other C libraries ignore the variable.
+ *
+ * The bundle keeps packages external (resolved from node_modules at run time, so sql.js finds its
+ * .wasm next to itself) and is not minified (names and stack traces stay readable). `buildMember`
+ * takes ~50 ms and rewrites the file only when its content changes, through a temp file and a
+ * rename, so concurrent builds never leave a half-written bundle; spawners call `memberCommand`,
+ * which builds first, so an edited source is never run stale. esbuild is tsx's own dependency, so
+ * it is installed wherever tsx is.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** This checkout. */
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+/** V8 flags for member processes (see the module doc). */
+export const MEMBER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4']
+
+/** Environment variables for member processes, on top of the parent's (see the module doc). */
+export const MEMBER_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' }
+
+/** Where `buildMember` writes the bundle of checkout `root`. */
+export function memberBundlePath(root: string = ROOT): string {
+  return join(root, 'dist', 'member.mjs')
+}
+
+/**
+ * Bundles `<root>/workers/member.ts` into `outfile` (default `<root>/dist/member.mjs`, which must
+ * stay inside `root` so that its packages resolve from `<root>/node_modules`). Resolves with its path.
+ */
+export async function buildMember(root: string = ROOT, outfile: string = memberBundlePath(root)): Promise<string> {
+  const { build } = await import('esbuild')
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'workers', 'member.ts')],
+    bundle: true,
+    write: false,
+    outfile,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    minify: false,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+  const file = result.outputFiles.find((f) => f.path === outfile)
+  if (file === undefined) throw new Error(`esbuild produced no ${outfile}`)
+  const text = `// Generated from workers/member.ts by src/cli/member-bundle.ts: do not edit.\n${file.text}`
+  if (!existsSync(outfile) || readFileSync(outfile, 'utf8') !== text) {
+    mkdirSync(dirname(outfile), { recursive: true })
+    const tmp = `${outfile}.${process.pid}.tmp`
+    writeFileSync(tmp, text)
+    renameSync(tmp, outfile)
+  }
+  return outfile
+}
+
+/** How to start a member: `spawn(command, args, { env: { ...process.env, ...env } })`. */
+export interface MemberCommand {
+  readonly command: string
+  readonly args: string[]
+  /** Variables to add to the environment (MEMBER_ENV). */
+  readonly env: Record<string, string>
+}
+
+/**
+ * The command line that starts a member of checkout `root` from its bundle (built first):
+ * `node <MEMBER_NODE_FLAGS> <nodeFlags> <root>/dist/member.mjs <args>`, with MEMBER_ENV.
+ */
+export async function memberCommand(
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+  root: string = ROOT,
+): Promise<MemberCommand> {
+  const bundle = await buildMember(root)
+  return { command: process.execPath, args: [...MEMBER_NODE_FLAGS, ...nodeFlags, bundle, ...args], env: { ...MEMBER_ENV } }
+}

@@ -1,0 +1,72 @@
+/**
+ * src/cli/member-bundle.ts (and workers/build-member.ts): the prebundled member (dist/member.mjs, run with plain `node`, no tsx)
+ * is the same member. Builds a bundle into a file of its own under dist/, starts a one-member
+ * cluster from it with MEMBER_NODE_FLAGS and MEMBER_ENV on a free port, writes and reads a key over HTTP, checks
+ * that no tsx loader is involved, and stops it by PID with SIGTERM (a clean exit, code 0).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildMember, MEMBER_ENV, MEMBER_NODE_FLAGS, memberBundlePath, memberCommand } from '../../src/cli/member-bundle.ts'
+import { eventually, freePort } from '../e2e/cluster-harness.ts'
+import { commandLine, isAlive } from '../proc-fs.ts'
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+test('memberCommand: node, the member flags, the extra flags, the bundle, then the member arguments', async () => {
+  const { command, args, env } = await memberCommand(['--name', 'x'], ['--cpu-prof'])
+  assert.equal(command, process.execPath)
+  assert.deepEqual(env, MEMBER_ENV)
+  assert.deepEqual(args, [...MEMBER_NODE_FLAGS, '--cpu-prof', memberBundlePath(), '--name', 'x'])
+  assert.ok(existsSync(memberBundlePath()), 'memberCommand builds the bundle')
+})
+
+test('a member runs from the bundle with plain node and serves puts and ranges', { timeout: 60_000 }, async (t) => {
+  const out = join(ROOT, 'dist', `member-test-${process.pid}.mjs`)
+  const dir = mkdtempSync(join(tmpdir(), 'edgecd-bundle-'))
+  t.after(() => rmSync(out, { force: true }))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  assert.equal(await buildMember(ROOT, out), out)
+  assert.doesNotMatch(readFileSync(out, 'utf8'), /from ["']\.\.?\//, 'every relative import is bundled in')
+
+  const url = `http://127.0.0.1:${await freePort()}`
+  const log = join(dir, 'member.log')
+  const fd = openSync(log, 'a')
+  const child = spawn(
+    process.execPath,
+    [...MEMBER_NODE_FLAGS, out, '--name', 'b1', '--data-dir', join(dir, 'b1'), '--listen-client-urls', url,
+      '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn'],
+    { cwd: tmpdir(), stdio: ['ignore', fd, fd], env: { ...process.env, ...MEMBER_ENV } },
+  )
+  closeSync(fd)
+  const pid = child.pid as number
+  t.after(() => {
+    if (isAlive(pid) && commandLine(pid).includes(out)) process.kill(pid, 'SIGKILL')
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  assert.doesNotMatch(commandLine(pid), /tsx/, 'no tsx on the command line')
+
+  const put = await eventually('the member accepts a put', async () => {
+    assert.equal(isAlive(pid), true, `the member exited:\n${readFileSync(log, 'utf8')}`)
+    const res = await fetch(`${url}/v3/kv/put`, {
+      method: 'POST',
+      body: JSON.stringify({ key: btoa('bundle/k'), value: btoa('v1') }),
+      signal: AbortSignal.timeout(2000),
+    })
+    assert.equal(res.status, 200, `put: HTTP ${res.status}`)
+    return (await res.json()) as { header?: { revision?: string } }
+  }, { timeoutMs: 30_000, intervalMs: 100 })
+  assert.ok(Number(put.header?.revision) >= 2, `revision after the put: ${JSON.stringify(put)}`)
+
+  const res = await fetch(`${url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: btoa('bundle/k') }) })
+  const body = (await res.json()) as { kvs?: { value?: string }[] }
+  assert.equal(res.status, 200)
+  assert.equal(atob(body.kvs?.[0]?.value ?? ''), 'v1')
+
+  process.kill(pid, 'SIGTERM')
+  assert.equal(await exited, 0, `exit code after SIGTERM:\n${readFileSync(log, 'utf8')}`)
+})
