@@ -17,11 +17,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { closeConnections, postJson } from './lib/http.ts'
+import { putKeys } from './lib/suite.ts'
+import { cpuSeconds, freePort, sleep } from './lib/system.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const argv = process.argv.slice(2)
@@ -37,49 +38,7 @@ const extraEnv = Object.fromEntries(many('--env').map((kv) => [kv.slice(0, kv.in
 const label = one('--label', '')
 const jsonOut = many('--json').at(-1)
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-const VALUE_B64 = Buffer.alloc(256, 'v').toString('base64')
 const MiB = (b: number): string => (b / 2 ** 20).toFixed(1)
-
-function post(url: string, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((res, rej) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (r) => {
-      const chunks: Buffer[] = []
-      r.on('data', (c: Buffer) => chunks.push(c))
-      r.on('end', () => {
-        clearTimeout(t)
-        res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })
-      })
-      r.on('error', rej)
-    })
-    const t = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs)
-    req.on('error', (e) => {
-      clearTimeout(t)
-      rej(e)
-    })
-    req.end(body)
-  })
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const p = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => res(p))
-    })
-  })
-}
-
-/** CPU seconds (user + system) the process has used (USER_HZ = 100 on Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(rest[11]) + Number(rest[12])) / 100
-}
 
 function status(pid: number, field: string): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -168,7 +127,7 @@ try {
   const deadline = Date.now() + 60_000
   while (leader === '' && Date.now() < deadline) {
     for (const u of urls) {
-      const r = await post(`${u}/v3/maintenance/status`, '{}', 1000).catch(() => null)
+      const r = await postJson(`${u}/v3/maintenance/status`, '{}', 1000).catch(() => null)
       if (r?.status !== 200) continue
       const b = JSON.parse(r.body) as { leader?: string; header?: { member_id?: string } }
       if (b.leader !== undefined && b.leader !== '0' && b.leader === b.header?.member_id) leader = u
@@ -178,26 +137,8 @@ try {
   if (leader === '') throw new Error(`no leader (logs in ${dir})`)
   const rssBefore = children.map((c) => status(c.pid as number, 'VmRSS'))
   const cpuBefore = children.map((c) => cpuSeconds(c.pid as number))
-  const t0 = performance.now()
-  let next = 0
-  let errors = 0
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++
-      if (i >= keys) return
-      const key = Buffer.from(`bench/load/${String(i).padStart(8, '0')}`).toString('base64')
-      const body = `{"key":"${key}","value":"${VALUE_B64}"}`
-      for (let attempt = 0; ; attempt++) {
-        const r = await post(`${leader}/v3/kv/put`, body, 10_000).catch(() => null)
-        if (r?.status === 200) break
-        errors++
-        if (attempt >= 4) throw new Error(`put ${i} failed 5 times: ${r?.body ?? 'no answer'}`)
-        await sleep(100)
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: conns }, worker))
-  const seconds = (performance.now() - t0) / 1000
+  const { seconds, errors, lost } = await putKeys(leader, keys, conns)
+  if (lost > 0) throw new Error(`${lost} puts failed 5 times`)
   const cpu = children.map((c, i) => cpuSeconds(c.pid as number) - (cpuBefore[i] as number))
   await sleep(settleMs)
   const rows = children.map((c, i) => {
@@ -230,5 +171,5 @@ try {
 } finally {
   await stopAll()
   if (!argv.includes('--keep')) rmSync(dir, { recursive: true, force: true })
-  agent.destroy()
+  closeConnections()
 }

@@ -8,6 +8,11 @@ import { Agent, request, type ClientRequest } from 'node:http'
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 })
 
+/** Closes the kept-alive connections (they would keep a finished script running). */
+export function closeConnections(): void {
+  agent.destroy()
+}
+
 export interface HttpAnswer {
   readonly status: number
   readonly body: string

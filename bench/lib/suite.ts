@@ -242,12 +242,23 @@ export interface LoadKeysResult {
   readonly disk: Record<string, number>
 }
 
-/** Puts `n` distinct keys (256-byte values) through `url` with `concurrency` requests in flight. */
-export async function loadKeys(cluster: Cluster, url: string, n: number, concurrency: number): Promise<LoadKeysResult> {
-  const rssBefore = Object.fromEntries(cluster.members.map((m) => [m.name, rssBytes(m.pid)]))
+export interface PutKeysResult {
+  readonly seconds: number
+  /** Failed attempts (each retried after 100 ms). */
+  readonly errors: number
+  /** Keys still not written after 5 attempts. */
+  readonly lost: number
+}
+
+/**
+ * Puts `n` distinct keys `bench/load/<i>` (256-byte values) through `url` with `concurrency`
+ * requests in flight, each tried up to 5 times.
+ */
+export async function putKeys(url: string, n: number, concurrency: number): Promise<PutKeysResult> {
   const t0 = performance.now()
   let next = 0
   let errors = 0
+  let lost = 0
   const worker = async (): Promise<void> => {
     for (;;) {
       const i = next++
@@ -263,10 +274,17 @@ export async function loadKeys(cluster: Cluster, url: string, n: number, concurr
           await sleep(100)
         }
       }
+      if (!ok) lost++
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  const seconds = (performance.now() - t0) / 1000
+  return { seconds: (performance.now() - t0) / 1000, errors, lost }
+}
+
+/** {@link putKeys}, then RSS and disk of each member once it has settled (3 s). */
+export async function loadKeys(cluster: Cluster, url: string, n: number, concurrency: number): Promise<LoadKeysResult> {
+  const rssBefore = Object.fromEntries(cluster.members.map((m) => [m.name, rssBytes(m.pid)]))
+  const { seconds, errors } = await putKeys(url, n, concurrency)
   await sleep(3000)
   const rssAfter = Object.fromEntries(cluster.members.map((m) => [m.name, rssBytes(m.pid)]))
   const disk = Object.fromEntries(cluster.members.map((m) => [m.name, m.dataDir === null ? 0 : diskBytes(m.dataDir)]))

@@ -7,7 +7,7 @@
  */
 import { kvCompaction, kvDeleteRange, kvPut, kvRange, kvTxn } from '../api/index.ts'
 import type {
-  CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse,
+  CompactionResponse, DeleteRangeResponse, PutResponse, RangeResponse,
 } from '../mvcc/kv.ts'
 import type { Bytes } from './keys.ts'
 import {

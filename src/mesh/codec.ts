@@ -19,7 +19,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { MESSAGE_TYPES } from '../raft/types.ts'
-import type { Entry, EntryType, Message, MessageType, NodeId, Snapshot } from '../raft/types.ts'
+import type { Entry, EntryType, Message, NodeId, Snapshot } from '../raft/types.ts'
 
 export const FRAME_VERSION = 1
 

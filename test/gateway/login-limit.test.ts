@@ -12,13 +12,11 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request as httpRequest } from 'node:http'
 import { createGatewayApp, gatewayOptionsFromEnv, GatewayConfigError, type GatewayOptions } from '../../src/gateway/index.ts'
-import { createNodeGateway } from '../../src/gateway/node-server.ts'
 import { startSingleMember } from '../auth/single-member.ts'
 import { FakeCluster } from './fake-cluster.ts'
-import { startGateway, type RunningGateway, type StartGateway } from './serve-gateway.ts'
+import { startGateway, startNodeGateway, type RunningGateway } from './serve-gateway.ts'
 
 const PATH = '/v3/auth/authenticate'
 const TOO_MANY = '{"error":"etcdserver: too many requests","message":"etcdserver: too many requests","code":8}'
@@ -45,24 +43,6 @@ function postFrom(from: string, url: string, body: unknown, headers: Record<stri
   })
 }
 
-/** The gateway as workers/gateway-node.ts serves it (node:http, unary fast path), on a free port. */
-const startNodeGateway: StartGateway = (options) => {
-  const gateway = createNodeGateway(options)
-  const server = createServer(gateway.listener)
-  return new Promise<RunningGateway>((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeAllConnections()
-            gateway.close()
-          }),
-      })
-    })
-  })
-}
 
 /** A gateway app called in-process (no socket: the Workers path unless an address function is given). */
 function inProcess(options: GatewayOptions): (body: unknown, headers?: Record<string, string>) => Promise<Answer> {

@@ -12,30 +12,10 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { fetchExchange } from '../../src/gateway/index.ts'
 import { nodeExchange } from '../../src/gateway/node-exchange.ts'
-import { createNodeGateway } from '../../src/gateway/node-server.ts'
 import { runGatewaySuite } from './gateway.suite.ts'
 import { b64, FakeCluster } from './fake-cluster.ts'
-import { post, type RunningGateway, type StartGateway } from './serve-gateway.ts'
-
-const startNodeGateway: StartGateway = (options) => {
-  const gateway = createNodeGateway(options.fetch === undefined ? options : { ...options, exchange: fetchExchange(options.fetch) })
-  const server = createServer(gateway.listener)
-  return new Promise<RunningGateway>((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            server.closeAllConnections()
-            gateway.close()
-          }),
-      })
-    })
-  })
-}
+import { post, startNodeGateway, type RunningGateway } from './serve-gateway.ts'
 
 runGatewaySuite('node:http fast path', startNodeGateway)
 
@@ -166,20 +146,9 @@ describe('node:http gateway in front of fake members', { timeout: 20_000 }, () =
 describe('node:http fast path: body bound', () => {
   let cluster: FakeCluster
   let gw: RunningGateway
-  let server: Server
   before(async () => {
     cluster = await FakeCluster.start()
-    const gateway = createNodeGateway({ endpoints: cluster.urls, maxBodyBytes: 1000 })
-    server = createServer(gateway.listener)
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    gw = {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: async () => {
-        server.closeAllConnections()
-        await new Promise<void>((r) => server.close(() => r()))
-        gateway.close()
-      },
-    }
+    gw = await startNodeGateway({ endpoints: cluster.urls, maxBodyBytes: 1000 })
   })
   after(async () => {
     await gw?.close()

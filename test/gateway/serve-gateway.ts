@@ -6,11 +6,12 @@
  *
  * @module
  */
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { serve } from '@hono/node-server'
-import { createGatewayApp, type GatewayOptions } from '../../src/gateway/index.ts'
+import { createGatewayApp, fetchExchange, type GatewayOptions } from '../../src/gateway/index.ts'
+import { createNodeGateway, type NodeGatewayOptions } from '../../src/gateway/node-server.ts'
 
 export interface RunningGateway {
   readonly url: string
@@ -36,6 +37,29 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
           }),
       })
     }) as Server
+  })
+}
+
+/**
+ * The gateway as workers/gateway-node.ts serves it (node:http with the unary fast path and the
+ * members' keep-alive pool), on a free port. A test's injected `fetch` reaches the members through
+ * the fetch exchange instead of the pool.
+ */
+export function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGateway> {
+  const gateway = createNodeGateway(options.fetch === undefined ? options : { ...options, exchange: fetchExchange(options.fetch) })
+  const server = createServer(gateway.listener)
+  return new Promise<RunningGateway>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done())
+            server.closeAllConnections()
+            gateway.close()
+          }),
+      })
+    })
   })
 }
 

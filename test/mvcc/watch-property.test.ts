@@ -14,7 +14,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { WatchHubOptions } from '../../src/mvcc/watch-hub.ts'
-import { watchResponse, type WatchFilter, type WatchSink } from '../../src/mvcc/watch-messages.ts'
+import { watchResponse, type WatchFilter } from '../../src/mvcc/watch-messages.ts'
 import { Harness, request, type Op, type Wrap } from './watch-fixtures.ts'
 
 const KEYS = ['a', 'ab', 'b', 'b0', 'c', 'd'] as const
