@@ -16,10 +16,17 @@
  * Taking one (the order is what makes every crash point recoverable):
  *   1. record {index, term, confState, journalFrom = active seq + 1} in raft_state; export
  *   2. rotate the journal: segment journalFrom (header, fsync, fsyncDir); later writes go there
- *   3. write checkpoint.db: temp file, fsync, rename, fsyncDir          (now durable)
- *   4. remove segments below journalFrom, fsyncDir
- * A crash before 3 completes recovers from the old checkpoint and every segment since it; a crash
- * after it recovers from the new one (segments below journalFrom are leftovers, removed on open).
+ *      ── the consistent point (startCheckpoint): the image holds exactly what segments below
+ *         journalFrom hold, and every later journal record goes to segments from journalFrom on ──
+ *   3. checksum the image (a slice per event-loop turn); write checkpoint.db: temp file, fsync,
+ *      rename, fsyncDir                                                 (now durable)
+ *   4. remove segments below journalFrom, fsyncDir                      (finishCheckpoint)
+ * Steps 1-2 must not interleave with journal writes; steps 3-4 touch neither the journal nor the
+ * database, so the journal may take records in segment journalFrom meanwhile (member-storage.ts
+ * does exactly that). A crash before 3 completes recovers from the old checkpoint and every
+ * segment since it (journalFrom included, with whatever records it got); a crash after it recovers
+ * from the new one (segments below journalFrom are leftovers, removed on open). Step 4 runs only
+ * once 3 is durable, so the old checkpoint never lacks a segment it needs.
  *
  * @module
  */
@@ -39,15 +46,45 @@ const MAGIC = 0x4b434445 // 'EDCK' little-endian
 const VERSION = 1
 const HEADER = 16
 
-/** The header of the checkpoint file for `image` (the file is this header, then the image). */
-export function checkpointHeader(image: Uint8Array): Uint8Array {
-  const header = new Uint8Array(HEADER)
-  const view = new DataView(header.buffer)
+/** Bytes of the image checksummed per turn of the event loop by {@link checkpointHeaderInTurns}. */
+export const CRC_SLICE = 1 << 20
+
+function header(dbLen: number, dbCrc: number): Uint8Array {
+  const out = new Uint8Array(HEADER)
+  const view = new DataView(out.buffer)
   view.setUint32(0, MAGIC, true)
   view.setUint32(4, VERSION, true)
-  view.setUint32(8, image.length, true)
-  view.setUint32(12, crc32c(image), true)
-  return header
+  view.setUint32(8, dbLen, true)
+  view.setUint32(12, dbCrc, true)
+  return out
+}
+
+/** The header of the checkpoint file for `image` (the file is this header, then the image). */
+export function checkpointHeader(image: Uint8Array): Uint8Array {
+  return header(image.length, crc32c(image))
+}
+
+/** One turn of the event loop (pending I/O callbacks run), where the platform has the notion. */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve)
+    else setTimeout(resolve, 0)
+  })
+}
+
+/**
+ * {@link checkpointHeader}, computed CRC_SLICE bytes at a time with a turn of the event loop between
+ * slices: a whole database's checksum (~55 ms for 40 MiB) would otherwise stall everything else,
+ * journal fsyncs included. An image of one slice or less takes no turn (the simulator's are small;
+ * its order is a function of the event order anyway: immediates run in FIFO order).
+ */
+export async function checkpointHeaderInTurns(image: Uint8Array): Promise<Uint8Array> {
+  let crc = 0
+  for (let at = 0; at < image.length; at += CRC_SLICE) {
+    if (at > 0) await nextTurn()
+    crc = crc32c(image.subarray(at, at + CRC_SLICE), crc)
+  }
+  return header(image.length, crc)
 }
 
 /** Frames a SQLite image as a checkpoint file (one array: a copy of the image). */
@@ -97,13 +134,56 @@ export function openDatabase(sql: SqlJsStatic, image: Uint8Array | null, file: s
   }
 }
 
+/** A checkpoint past its consistent point (steps 1-2): what is left is writing it (steps 3-4). */
+export interface StartedCheckpoint {
+  readonly meta: SnapshotMetadata
+  /** The first journal segment after it (the active one once it was started). */
+  readonly journalFrom: number
+  /** The SQLite image (a copy: the database may change once this is started). */
+  readonly image: Uint8Array
+}
+
 /**
- * Takes a checkpoint as of `meta` (steps 1-4 above). `snapshots` learns of it before the file is
- * replaced (`replacing`); the caller calls `snapshots.replaced()` once this resolves.
+ * Steps 1-2 for a checkpoint as of `meta`: the caller must keep every other journal and database
+ * write out until this resolves. Nothing else is done here (the checksum of the image is left to
+ * finishCheckpoint): this is what holds the journal up.
  *
  * Memory: db.export() is the one copy of the database made here; the header goes in front of it
  * as a separate chunk of the atomic write rather than by copying the image behind it.
  */
+export async function startCheckpoint(
+  db: Database,
+  log: RaftLog,
+  journal: Journal,
+  meta: SnapshotMetadata,
+): Promise<StartedCheckpoint> {
+  const journalFrom = journal.seq + 1
+  log.setCheckpointMeta({ ...meta, journalFrom })
+  const image = db.export()
+  await journal.rotate({ index: meta.index, term: meta.term })
+  return { meta: { index: meta.index, term: meta.term, confState: meta.confState }, journalFrom, image }
+}
+
+/**
+ * Steps 3-4: frames the image, makes the checkpoint durable, then removes the segments it covers.
+ * `snapshots` learns of it before the file is replaced (`replacing`); the caller calls
+ * `snapshots.replaced()` once this resolves. Touches neither the journal nor the database, so
+ * journal appends may run alongside; two of these (or one and a startCheckpoint) must not (they
+ * share checkpoint.db and its temp file).
+ */
+export async function finishCheckpoint(
+  disk: Disk,
+  dir: string,
+  started: StartedCheckpoint,
+  snapshots: SnapshotSource,
+): Promise<void> {
+  const data = [await checkpointHeaderInTurns(started.image), started.image] as const
+  snapshots.replacing(started.meta, data)
+  await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), data)
+  await removeSegmentsBelow(disk, dir, started.journalFrom)
+}
+
+/** Steps 1-4 at once (see startCheckpoint and finishCheckpoint). */
 export async function takeCheckpoint(
   disk: Disk,
   dir: string,
@@ -113,15 +193,7 @@ export async function takeCheckpoint(
   meta: SnapshotMetadata,
   snapshots: SnapshotSource,
 ): Promise<void> {
-  const journalFrom = journal.seq + 1
-  log.setCheckpointMeta({ ...meta, journalFrom })
-  const image = db.export()
-  const data = [checkpointHeader(image), image] as const
-  const snapMeta = { index: meta.index, term: meta.term, confState: meta.confState }
-  snapshots.replacing(snapMeta, data)
-  await journal.rotate({ index: meta.index, term: meta.term })
-  await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), data)
-  await removeSegmentsBelow(disk, dir, journalFrom)
+  await finishCheckpoint(disk, dir, await startCheckpoint(db, log, journal, meta), snapshots)
 }
 
 /** Removes journal segments older than `seq` (covered by a durable checkpoint). */

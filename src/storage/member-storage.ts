@@ -8,20 +8,47 @@
  *   mesh.send(rd.messages)
  *   apply rd.committedEntries to MVCC (one sql.js txn each, with the applied index)
  *   raft.advance()
- *   await storage.maybeCheckpoint(applied, confState)
+ *   storage.maybeCheckpoint(applied, confState)      // the database must not change until the
+ *                                                     // next saveReady resolves (see below)
+ *
+ * A checkpoint has two parts (checkpoint.ts): its consistent point (export the database, rotate
+ * the journal) and the write of its file (checksum ~the whole database, write it atomically,
+ * remove the old segments, compact the raft log). Only the first part goes through the queue; the
+ * second runs in the background, so saveReady (what every write waits for) is held up by the
+ * export and one rotation, not by the file write (issue #8: p99 latency).
+ *
+ *   queue:      ... saveReady │ checkpoint: export, rotate │ saveReady saveReady saveReady ...
+ *   background:               └─ checksum, write checkpoint.db, remove old segments ─┘ compact
+ *                                                                      (now durable) ──┘
  *
  * Invariants:
- * - Operations run one at a time, in call order (an internal queue), never interleaved.
+ * - Queued operations run one at a time, in call order, never interleaved. The journal is touched
+ *   only by queued operations, the database too but for one thing: the background part of a
+ *   checkpoint, which otherwise touches only checkpoint.db and segments below the active one,
+ *   compacts the raft log and updates the snapshot source once its file is durable, in one
+ *   synchronous step (so no queued operation sees half of it).
+ * - At most one checkpoint file write is under way (#writing), and none while a snapshot is
+ *   installed: a queued operation that would write checkpoint.db first waits for it.
+ * - Because the export is queued, a later saveReady resolves only after it: a caller that changes
+ *   the database only after its next saveReady resolves (the member) checkpoints exactly the
+ *   state it asked for.
+ * - Recovery after a crash at any point finds the newest durable checkpoint and every segment it
+ *   needs: segments are removed only after the checkpoint covering them is durable, and records
+ *   appended during the write go to the segment the new checkpoint names as its journalFrom,
+ *   which the old checkpoint's replay reaches too (see checkpoint.ts).
  * - The raft tables in the database hold only what the journal or a checkpoint made durable
  *   (the journal is written and fsynced first), except a commit index saved with mustSync=false.
- * - After any I/O failure the storage is failed: that call and every later one reject with the
- *   same {@link StorageFatalError}; nothing is retried (a failed fsync leaves the file unknown).
+ * - After any I/O failure, in a queued operation or in the background, the storage is failed:
+ *   the failing call and every later one (and one under way when the background fails) reject
+ *   with the same {@link StorageFatalError}; nothing is retried (a failed fsync leaves the file
+ *   unknown).
  *
  * @module
  */
 import type { Database, SqlJsStatic } from 'sql.js'
 import type { Disk, DiskLock } from './disk.ts'
-import { decodeCheckpoint, openDatabase, takeCheckpoint } from './checkpoint.ts'
+import { decodeCheckpoint, finishCheckpoint, openDatabase, startCheckpoint, takeCheckpoint } from './checkpoint.ts'
+import type { StartedCheckpoint } from './checkpoint.ts'
 import { CheckpointCorruptError, StorageFatalError } from './errors.ts'
 import type { MemberIdentity } from './identity.ts'
 import type { Journal } from './journal.ts'
@@ -56,7 +83,19 @@ export class MemberStorage {
   readonly #checkpointBytes: number
   readonly #retainEntries: number
   #db: Database
+  /** The last durable checkpoint. */
   #checkpointIndex: number
+  /**
+   * The last checkpoint past its consistent point: #checkpointIndex, or the one being written.
+   * The thresholds of maybeCheckpoint count from here.
+   */
+  #takenIndex: number
+  /**
+   * While a checkpoint file is being written: a promise that settles (never rejects) when that
+   * background part ends, successfully or not (a failure is in #failed). Else null.
+   */
+  #writing: Promise<void> | null = null
+  /** The queue: settles when the last queued operation ends (never rejects). */
   #queue: Promise<unknown> = Promise.resolve()
   #failed: StorageFatalError | null = null
   #closed = false
@@ -80,6 +119,7 @@ export class MemberStorage {
     this.#report = r.report
     this.#snapshots = r.snapshots
     this.#checkpointIndex = r.report.checkpointIndex ?? 0
+    this.#takenIndex = this.#checkpointIndex
     this.#checkpointEntries = o.checkpointEntries ?? 10_000
     this.#checkpointBytes = o.checkpointBytes ?? 64 * 1024 * 1024
     this.#retainEntries = o.retainEntries ?? 5_000
@@ -114,7 +154,7 @@ export class MemberStorage {
     return this.#report
   }
 
-  /** Index of the last durable checkpoint (0 before the first). */
+  /** Index of the last durable checkpoint (0 before the first; one being written is not counted). */
   get checkpointIndex(): number {
     return this.#checkpointIndex
   }
@@ -123,6 +163,8 @@ export class MemberStorage {
    * Persists one Ready: the snapshot (if any) first, then the entries and hard state as ONE
    * journal record and ONE fsync. Resolves when durable; only then may messages go out.
    * `mustSync = false` (raft's Ready.mustSync) skips the fsync: the record rides on the next one.
+   * It waits for a checkpoint's export and journal rotation, not for its file write, unless it
+   * carries a snapshot (installing one writes checkpoint.db, so that waits for the write).
    */
   saveReady(
     entries: readonly Entry[],
@@ -147,26 +189,36 @@ export class MemberStorage {
   /**
    * Takes a checkpoint when `appliedIndex` is `checkpointEntries` past the last one, or the journal
    * holds `checkpointBytes`; then compacts the raft log. `confState` is the membership as of
-   * `appliedIndex`, and the MVCC tables must hold exactly the state after applying it.
-   * Resolves true when a checkpoint was taken (and is durable).
+   * `appliedIndex`, and the MVCC tables must hold exactly the state after applying it, until the
+   * next saveReady resolves (the export happens before that).
+   * Resolves true when a checkpoint was taken, once it is durable; operations called after this
+   * one need not wait for that (see the module doc). Resolves false when none was due, or when
+   * one is due while the previous one is still being written: a checkpoint never waits for
+   * another in the queue, where it would hold up saveReady; a later call takes it.
    */
   maybeCheckpoint(appliedIndex: number, confState: ConfState): Promise<boolean> {
-    return this.#serial('checkpoint', async () => {
-      if (appliedIndex <= this.#checkpointIndex) return false
-      const entries = appliedIndex - this.#checkpointIndex
-      if (entries < this.#checkpointEntries && this.#journal.size < this.#checkpointBytes) return false
-      await this.#checkpoint(appliedIndex, confState)
-      return true
+    const started = this.#serial('checkpoint', async () => {
+      if (appliedIndex <= this.#takenIndex) return null
+      const entries = appliedIndex - this.#takenIndex
+      if (entries < this.#checkpointEntries && this.#journal.size < this.#checkpointBytes) return null
+      if (this.#writing !== null) return null
+      return this.#startCheckpoint(appliedIndex, confState)
     })
+    return this.#durable(started)
   }
 
-  /** Takes a checkpoint now (see maybeCheckpoint), if `appliedIndex` is past the last one. */
+  /**
+   * Takes a checkpoint now (see maybeCheckpoint), if `appliedIndex` is past the last one, waiting
+   * (in the queue) for one being written first. Resolves once a checkpoint at or past
+   * `appliedIndex` is durable: true when this call took it.
+   */
   checkpoint(appliedIndex: number, confState: ConfState): Promise<boolean> {
-    return this.#serial('checkpoint', async () => {
-      if (appliedIndex <= this.#checkpointIndex) return false
-      await this.#checkpoint(appliedIndex, confState)
-      return true
+    const started = this.#serial('checkpoint', async () => {
+      await this.#idle()
+      if (appliedIndex <= this.#takenIndex) return null
+      return this.#startCheckpoint(appliedIndex, confState)
     })
+    return this.#durable(started)
   }
 
   /** The latest durable checkpoint as a raft snapshot (data = the checkpoint file's bytes). */
@@ -187,12 +239,16 @@ export class MemberStorage {
     })
   }
 
-  /** Waits for pending operations, then releases the data dir. The database is closed. */
+  /**
+   * Waits for pending operations and for a checkpoint being written (whatever their outcome), then
+   * releases the data dir. The database is closed.
+   */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve()
     this.#closed = true
     const done = this.#queue.then(
       async () => {
+        await this.#idle()
         await this.#disk.close()
         await this.#lock.release()
         this.#db.close()
@@ -203,14 +259,71 @@ export class MemberStorage {
     return done
   }
 
-  async #checkpoint(appliedIndex: number, confState: ConfState): Promise<void> {
+  /**
+   * The queued part of a checkpoint (export, rotation), then starts the background part. Returns
+   * (in a box, so that the queue does not wait for it) a promise of its durability that rejects
+   * with the storage's fatal error. Precondition: no checkpoint is being written.
+   */
+  async #startCheckpoint(appliedIndex: number, confState: ConfState): Promise<{ durable: Promise<void> }> {
+    if (this.#writing !== null) throw new Error('member-storage: two checkpoint writes at once (invariant broken)')
     const meta = { index: appliedIndex, term: this.#log.term(appliedIndex), confState }
     this.#log.setConfState(confState)
-    await takeCheckpoint(this.#disk, this.#dir, this.#db, this.#log, this.#journal, meta, this.#snapshots)
-    this.#snapshots.replaced()
-    this.#log.setSnapshot(this.#snapshots)
-    this.#checkpointIndex = appliedIndex
-    this.#log.compact(Math.min(appliedIndex, Math.max(0, appliedIndex - this.#retainEntries)))
+    const started = await startCheckpoint(this.#db, this.#log, this.#journal, meta)
+    this.#takenIndex = appliedIndex
+    const durable = this.#finishCheckpoint(started)
+    // Settles after #finishCheckpoint, then clears itself: its own callback is the first one on
+    // it, so whoever awaits it finds #writing already null (or a newer write) afterwards.
+    const writing = durable.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#writing = writing
+    void writing.then(() => {
+      if (this.#writing === writing) this.#writing = null
+    })
+    return { durable }
+  }
+
+  /** The background part of a checkpoint: its file, the old segments, then the in-memory state. */
+  async #finishCheckpoint(started: StartedCheckpoint): Promise<void> {
+    const { index } = started.meta
+    try {
+      // A storage that failed before this started writes nothing more. One that fails during it
+      // fails this too, below (the file itself would still be a valid checkpoint: the image is
+      // consistent whatever happens to the journal after the rotation).
+      if (this.#failed !== null) throw this.#failed
+      await finishCheckpoint(this.#disk, this.#dir, started, this.#snapshots)
+      if (this.#failed !== null) throw this.#failed
+      // Durable. Only now may the log forget what the previous checkpoint needed, and raft be
+      // offered the new one as the snapshot (its file is in place). Compacting up to `index`
+      // (<= the applied index, which no later saveReady rewrites: it is committed) is safe
+      // whatever was appended meanwhile.
+      this.#snapshots.replaced()
+      this.#log.setSnapshot(this.#snapshots)
+      this.#checkpointIndex = index
+      this.#log.compact(Math.min(index, Math.max(0, index - this.#retainEntries)))
+    } catch (err) {
+      throw this.#fail('checkpoint', err)
+    }
+  }
+
+  /** `started`'s boxed durability as maybeCheckpoint's answer. */
+  async #durable(started: Promise<{ durable: Promise<void> } | null>): Promise<boolean> {
+    const box = await started
+    if (box === null) return false
+    await box.durable
+    return true
+  }
+
+  /** Waits until no checkpoint file is being written (however that write ended). */
+  async #idle(): Promise<void> {
+    while (this.#writing !== null) await this.#writing
+  }
+
+  /** Records the first failure (later ones are consequences) and returns it. */
+  #fail(what: string, err: unknown): StorageFatalError {
+    this.#failed ??= new StorageFatalError(`${what}: ${(err as Error).message}`, err)
+    return this.#failed
   }
 
   /**
@@ -227,6 +340,9 @@ export class MemberStorage {
   }
 
   async #install(snapshot: Snapshot, image: Uint8Array): Promise<void> {
+    // It replaces the database and writes checkpoint.db itself: never alongside a checkpoint write.
+    await this.#idle()
+    if (this.#failed !== null) throw this.#failed
     const { metadata } = snapshot
     const db = openDatabase(this.#sql, image, `snapshot at index ${metadata.index}`)
     const hard = this.#log.hardState()
@@ -243,18 +359,22 @@ export class MemberStorage {
     this.#snapshots.replaced()
     this.#log.setSnapshot(this.#snapshots)
     this.#checkpointIndex = metadata.index
+    this.#takenIndex = metadata.index
   }
 
   #serial<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(`storage: ${what} after close`))
     const run = async (): Promise<T> => {
       if (this.#failed !== null) throw this.#failed
+      let result: T
       try {
-        return await op()
+        result = await op()
       } catch (err) {
-        this.#failed = new StorageFatalError(`${what}: ${(err as Error).message}`, err)
-        throw this.#failed
+        throw this.#fail(what, err)
       }
+      // A checkpoint write that failed while this ran failed the storage: this call fails too.
+      if (this.#failed !== null) throw this.#failed
+      return result
     }
     const result = this.#queue.then(run, run)
     this.#queue = result.catch(() => undefined)

@@ -2,7 +2,11 @@
  * Crash tests: a member-like workload on the in-memory disk is killed at a random disk step
  * (between an append and its fsync, inside a checkpoint's rename, during journal rotation and
  * segment removal, inside recovery itself...), the disk loses what fsync did not promise (torn
- * tails, lost renames), and the data dir is reopened. After recovery:
+ * tails, lost renames), and the data dir is reopened. Like the member, the workload often goes on
+ * saving without waiting for a checkpoint to be durable, and every disk operation may yield a
+ * drawn number of turns first, so saveReady calls interleave with checkpoint file writes in drawn
+ * orders (and a checkpoint may come due while the previous one is still being written). After
+ * recovery:
  *   - no acknowledged write is lost: the log and hard state equal those after the last
  *     saveReady that resolved, or after the one in flight (its record is atomic);
  *   - the MVCC state equals the committed log applied up to the recovered applied index, and the
@@ -45,14 +49,52 @@ function expectedKv(
   return kvState(sqlDb)
 }
 
+/**
+ * A MemoryDisk whose every operation first yields a drawn number (0-2) of event-loop turns, so that
+ * a checkpoint's background write and the workload's saves interleave in drawn orders.
+ */
+function shuffledDisk(seed: number): MemoryDisk {
+  const turns = seeded(seed ^ 0x2545f491)
+  return new MemoryDisk({
+    rand: seeded(seed ^ 0x5bd1e995),
+    delay: async () => {
+      for (let n = turns(3); n > 0; n--) await new Promise((r) => setImmediate(r))
+    },
+  })
+}
+
+/** How often the property really interleaved: saves that resolved while a checkpoint was being written. */
+const stats = { savesDuringCheckpointWrites: 0 }
+
 async function workload(disk: MemoryDisk, rand: RandomInt, model: Model, steps: number): Promise<void> {
   const s = await MemberStorage.open(disk, DIR, ID, sql, OPTIONS)
+  // Checkpoints not waited for at once. All of them settle before this returns (a halted disk
+  // fails every later operation), so nothing of this "process" touches the disk after its crash.
+  const checkpoints: Promise<boolean>[] = []
+  try {
+    await runSteps(s, rand, model, steps, checkpoints)
+    await s.close()
+  } finally {
+    await Promise.allSettled(checkpoints)
+  }
+  await Promise.all(checkpoints) // a failed background write fails the workload
+}
+
+async function runSteps(
+  s: MemberStorage,
+  rand: RandomInt,
+  model: Model,
+  steps: number,
+  checkpoints: Promise<boolean>[],
+): Promise<void> {
   let log = [...model.acked.log]
   let hs = model.acked.hs
   let applied = appliedIndex(s.db)
+  const unsettled = new Set<Promise<boolean>>()
   const save = async (es: Entry[], next: HardState, newLog: Entry[]): Promise<void> => {
     model.pending = { log: newLog, hs: next }
     await s.saveReady(es, next, null)
+    for (const c of unsettled) void c.then((taken) => taken && stats.savesDuringCheckpointWrites++, () => undefined)
     model.acked = model.pending
     model.pending = null
     log = newLog
@@ -80,10 +122,15 @@ async function workload(disk: MemoryDisk, rand: RandomInt, model: Model, steps: 
       for (const e of newly) if (model.committed.length < e.index) model.committed.push(e)
       applyEntries(s.db, newly)
       applied = last
-      await s.maybeCheckpoint(applied, CONF)
+      // The database changes next only after the next save resolves, as in the member.
+      const checkpoint = s.maybeCheckpoint(applied, CONF)
+      checkpoint.catch(() => undefined) // awaited by workload(); handled until then
+      checkpoints.push(checkpoint)
+      unsettled.add(checkpoint)
+      void checkpoint.finally(() => unsettled.delete(checkpoint)).catch(() => undefined)
+      if (rand(2) === 0) await checkpoint
     }
   }
-  await s.close()
 }
 
 async function check(disk: MemoryDisk, model: Model): Promise<MemberStorage> {
@@ -126,7 +173,7 @@ async function check(disk: MemoryDisk, model: Model): Promise<MemberStorage> {
 test('crash at any disk step of a member workload loses nothing acknowledged (fast-check)', async () => {
   await fc.assert(
     fc.asyncProperty(fc.nat(1 << 30), fc.nat(130), async (seed, haltAt) => {
-      const disk = new MemoryDisk({ rand: seeded(seed ^ 0x5bd1e995) })
+      const disk = shuffledDisk(seed)
       await disk.mkdir('/data')
       const model = new Model()
       disk.haltAfter(haltAt)
@@ -146,12 +193,16 @@ test('crash at any disk step of a member workload loses nothing acknowledged (fa
     }),
     { numRuns: 250 },
   )
+  assert.ok(
+    stats.savesDuringCheckpointWrites > 100,
+    `only ${stats.savesDuringCheckpointWrites} saves resolved while a checkpoint was being written`,
+  )
 })
 
 test('a crash during recovery itself (cutting a torn tail, removing leftovers) is recoverable', async () => {
   await fc.assert(
     fc.asyncProperty(fc.nat(1 << 30), fc.nat(300), fc.nat(12), async (seed, haltAt, haltInRecovery) => {
-      const disk = new MemoryDisk({ rand: seeded(seed) })
+      const disk = shuffledDisk(seed)
       await disk.mkdir('/data')
       const model = new Model()
       disk.haltAfter(haltAt)
