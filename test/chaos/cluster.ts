@@ -14,11 +14,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT_WITH_PARENT_ENV } from '../../src/member/exit-with-parent.ts'
 import { PeerProxy } from './proxy.ts'
+import { freePort } from '../free-ports.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const MEMBER_ENTRY = join(ROOT, 'workers', 'member.ts')
@@ -38,17 +38,7 @@ process.once('exit', () => {
   }
 })
 
-export async function freePort(): Promise<number> {
-  return new Promise<number>((res, rej) => {
-    const server = createServer()
-    server.once('error', rej)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => res(port))
-    })
-  })
-}
+export { freePort }
 
 export interface ClusterOptions {
   readonly size: number

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_UP_OPTIONS, up, waitForLeader, type RunningCluster } from '../../src/cli/up.ts'
+import { freeConsecutivePorts } from '../free-ports.ts'
 
 const BIN = resolve(fileURLToPath(new URL('../../bin/edgecd.js', import.meta.url)))
 
@@ -22,26 +22,9 @@ interface Result {
   readonly stderr: string
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const server = createServer()
-    server.once('error', () => res(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => res(true)))
-  })
-}
-
-/** `count` consecutive free ports (a gateway, then its members). */
-async function freePorts(count: number): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)))
-    if (free.every(Boolean)) return base
-  }
-}
-
 /** Starts a cluster of 3 members (ports base+1…base+3) and a gateway (port base). */
 async function startCluster(dataDir: string, token: string, logs: string[]): Promise<RunningCluster> {
-  const base = await freePorts(4)
+  const base = await freeConsecutivePorts(4)
   const cluster = await up({
     ...DEFAULT_UP_OPTIONS,
     gatewayPort: base,
@@ -183,7 +166,7 @@ describe('edgecd against a running cluster', { timeout: 120_000 }, () => {
     assert.equal(status.revision, Number(header.revision))
     assert.ok(status.totalKey > 0)
 
-    const base = await freePorts(4)
+    const base = await freeConsecutivePorts(4)
     const restored = join(tmp, 'restored')
     const members = [1, 2, 3].map((i) => ({ name: `m${i}`, url: `http://127.0.0.1:${base + i}` }))
     const initialCluster = members.map((m) => `${m.name}=${m.url}`).join(',')

@@ -24,13 +24,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, afterEach, before, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { EXIT_WITH_PARENT_ENV } from '../../src/member/exit-with-parent.ts'
+import { freePort } from '../free-ports.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const MEMBER_ENTRY = join(ROOT, 'workers', 'member.ts')
@@ -87,27 +87,7 @@ export async function eventually<T>(
   }
 }
 
-/** A port nobody listens on right now (bind port 0, read it, release it). */
-const handedOut = new Set<number>()
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const server = createServer()
-      server.once('error', rej)
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address()
-        const p = typeof address === 'object' && address !== null ? address.port : 0
-        server.close(() => res(p))
-      })
-    })
-    // Never hand out the same port twice in one test process (a stopped member's port may be
-    // free again, and a later cluster must not collide with a member that is about to restart).
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
-  }
-}
+export { freePort }
 
 export interface HttpAnswer {
   readonly status: number

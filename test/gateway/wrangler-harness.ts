@@ -21,12 +21,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_LOGIN_LIMITS, type GatewayOptions } from '../../src/gateway/index.ts'
 import type { RunningGateway } from './serve-gateway.ts'
+import { freePort } from '../free-ports.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'wrangler-dist', 'cli.js')
@@ -46,24 +46,7 @@ function wranglerEnv(dir: string): NodeJS.ProcessEnv {
   }
 }
 
-/** A port nobody listens on right now (bind port 0, read it, release it); never the same one twice. */
-const handedOut = new Set<number>()
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const server = createServer()
-      server.once('error', rej)
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address()
-        server.close(() => res(typeof address === 'object' && address !== null ? address.port : 0))
-      })
-    })
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
-  }
-}
+export { freePort }
 
 /** The Worker's env for these options. Options with no EDGECD_* variable are refused, not dropped. */
 export function workerVars(options: GatewayOptions): Record<string, string> {
