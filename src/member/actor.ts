@@ -109,6 +109,8 @@ export class MemberActor {
    * only if one made more than 1024 requests per ms of the time until the next one started.
    */
   #seq: number
+  /** Routes to members not (yet) in the member table, from learnPeers. */
+  readonly #learnedPeers = new Map<number, string>()
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
   #busy = false
@@ -595,8 +597,34 @@ export class MemberActor {
     this.#readsByIndex = waiting
   }
 
+  /**
+   * Adds mesh routes to members another member knows and this one does not yet (see Duties):
+   * a member that recovers behind the membership change that added the current leader can then
+   * reach it, catch up, and learn the rest from the log. Routes only: the member table stays
+   * what the log says, and it wins where both name a member; removed members are never added.
+   */
+  learnPeers(members: readonly MemberInfo[]): void {
+    this.#sync()
+    let changed = false
+    for (const m of members) {
+      const url = m.peerUrls[0]
+      if (m.id === this.config.id || url === undefined || this.#cluster.get(m.id) !== undefined || this.#cluster.isRemoved(m.id)) continue
+      if (this.#learnedPeers.get(m.id) === url) continue
+      this.#learnedPeers.set(m.id, url)
+      changed = true
+    }
+    if (changed) {
+      this.#ports.log.info({ peers: [...this.#learnedPeers.keys()] }, 'learned peers not yet in the member list')
+      this.#refreshPeers()
+    }
+  }
+
   #refreshPeers(): void {
     const peers = new Map<number, string>()
+    for (const [id, url] of this.#learnedPeers) {
+      if (this.#cluster.get(id) !== undefined || this.#cluster.isRemoved(id)) this.#learnedPeers.delete(id)
+      else peers.set(id, url)
+    }
     for (const m of this.#cluster.list())
       if (m.id !== this.config.id && m.peerUrls.length > 0) peers.set(m.id, m.peerUrls[0] as string)
     this.#ports.mesh.setPeers(peers)

@@ -6,7 +6,9 @@
  * - leader: promote learners that have caught up (`--auto-promote`);
  * - every member: raise or clear its own NOSPACE alarm as its database crosses the quota;
  * - every member: publish its name and client URLs into the member list once;
- * - every member: progress notifications to watchers that asked for them.
+ * - every member: progress notifications to watchers that asked for them;
+ * - a follower without a leader in its member table: ask the other members for their member
+ *   lists and add routes to members it does not know yet (MemberActor.learnPeers).
  * At most one proposal of each kind is in flight; a failed one is simply tried again later.
  *
  * @module
@@ -14,6 +16,7 @@
 import type { MemberActor } from './actor.ts'
 import { AutoCompactor } from './auto-compactor.ts'
 import type { AutoCompactionMode } from './config.ts'
+import type { FetchMembers } from './identity-file.ts'
 
 export interface DutiesConfig {
   readonly autoCompactionMode: AutoCompactionMode
@@ -23,6 +26,8 @@ export interface DutiesConfig {
   readonly progressNotifyMs: number
   /** Most leases revoked per tick, so a mass expiry does not flood the log. */
   readonly maxRevokesPerTick: number
+  /** Asks running members (by client URL) for their member list; absent: peers are not learned. */
+  readonly fetchMembers?: FetchMembers
 }
 
 type Kind = 'checkpoint' | 'compact' | 'promote' | 'alarm' | 'publish'
@@ -78,6 +83,18 @@ export class Duties {
     )
       this.#once('publish', () => actor.publish())
     if (actor.isLeader && this.#config.autoPromote) this.#promoteCaughtUpLearners()
+    if (!actor.isLeader && actor.member(actor.leader) === undefined) this.#learnPeers()
+  }
+
+  /** No leader, or one missing from the member table: this member may be behind a membership change. */
+  #learnPeers(): void {
+    const fetchMembers = this.#config.fetchMembers
+    if (fetchMembers === undefined) return
+    const actor = this.#actor
+    // A member serves its API on its peer URL too (as seedMembers asks there when joining).
+    const urls = actor.members().flatMap((m) => (m.id === actor.config.id ? [] : m.peerUrls))
+    if (urls.length === 0) return
+    this.#once('learn-peers', async () => actor.learnPeers((await fetchMembers(urls)).members))
   }
 
   #promoteCaughtUpLearners(): void {

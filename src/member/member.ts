@@ -171,6 +171,7 @@ export async function openMember(
     autoPromote: config.autoPromote,
     progressNotifyMs: tuning.progressNotifyMs ?? 10 * 60_000,
     maxRevokesPerTick: 100,
+    fetchMembers: ports.fetchMembers,
   })
   return new Member(actor, duties, identity, mesh, storage, ports.clock)
 }
