@@ -190,7 +190,10 @@ server = serve(
   },
   () => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers'),
 ) as Server
-server.on('error', (err) => void exit(1, `cannot listen on ${url.href}: ${err.message}`))
+server.on('error', (err) => {
+  log.error({ url: url.href, err: err.message }, 'cannot listen')
+  void exit(1, `cannot listen on ${url.href}: ${err.message}`)
+})
 server.requestTimeout = 0
 server.headersTimeout = 10_000
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
