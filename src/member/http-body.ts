@@ -14,6 +14,19 @@ import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 /** How long a unary request's body may take to arrive. */
 export const BODY_TIMEOUT_MS = 30_000
 
+/** A body past `maxBytes` (its `size` so far): gRPC's "message larger than max" (429 / 8). */
+export function bodyTooLarge(size: number, maxBytes: number, maxRequestBytes: number): EtcdError {
+  return (
+    receiveLimitError(size, maxRequestBytes) ??
+    new EtcdError(GrpcCode.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${maxBytes})`)
+  )
+}
+
+/** A body that did not fully arrive in time (504 / 4). */
+export function bodyTooLate(): EtcdError {
+  return new EtcdError(GrpcCode.DeadlineExceeded, 'context deadline exceeded')
+}
+
 /** Base64 JSON of a request of `maxRequestBytes` is at most about 4/3 of it, plus field names. */
 export function bodyCap(maxRequestBytes: number): number {
   return Math.ceil(((maxRequestBytes + 512 * 1024) * 4) / 3) + 64 * 1024
@@ -37,7 +50,7 @@ async function readDeclared(request: Request, timeoutMs: number): Promise<Uint8A
   body.catch(() => undefined) // still pending when the timeout wins; its later failure is moot
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EtcdError(GrpcCode.DeadlineExceeded, 'context deadline exceeded')), timeoutMs)
+    timer = setTimeout(() => reject(bodyTooLate()), timeoutMs)
   })
   try {
     return new Uint8Array(await Promise.race([body, late]))
@@ -66,15 +79,12 @@ export async function readBody(
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (late) throw new EtcdError(GrpcCode.DeadlineExceeded, 'context deadline exceeded')
+      if (late) throw bodyTooLate()
       if (done) break
       size += value.byteLength
       if (size > maxBytes) {
         await reader.cancel().catch(() => undefined)
-        throw (
-          receiveLimitError(size, maxRequestBytes) ??
-          new EtcdError(GrpcCode.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${maxBytes})`)
-        )
+        throw bodyTooLarge(size, maxBytes, maxRequestBytes)
       }
       chunks.push(value)
     }

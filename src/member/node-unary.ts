@@ -14,12 +14,12 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { findEndpoint, receiveLimitError, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { failedResponse, leaderOnly, serveUnary, servesUnary } from './app.ts'
 import type { Connection } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
-import { BODY_TIMEOUT_MS, bodyCap } from './http-body.ts'
+import { BODY_TIMEOUT_MS, bodyCap, bodyTooLarge, bodyTooLate } from './http-body.ts'
 import type { MemberContext } from './member-context.ts'
 import { headerOf } from './tls.ts'
 
@@ -83,16 +83,13 @@ export function readIncoming(req: IncomingMessage, maxBytes: number, maxRequestB
     const onData = (chunk: Buffer): void => {
       size += chunk.length
       if (size > maxBytes) {
-        done(
-          receiveLimitError(size, maxRequestBytes) ??
-            new EtcdError(GrpcCode.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${maxBytes})`),
-        )
+        done(bodyTooLarge(size, maxBytes, maxRequestBytes))
         return
       }
       chunks.push(chunk)
     }
     const onEnd = (): void => done(null)
-    const timer = setTimeout(() => done(new EtcdError(GrpcCode.DeadlineExceeded, 'context deadline exceeded')), timeoutMs)
+    const timer = setTimeout(() => done(bodyTooLate()), timeoutMs)
     req.on('data', onData)
     req.once('end', onEnd)
     req.once('error', () => done(new EtcdError(GrpcCode.Canceled, 'context canceled')))
