@@ -114,13 +114,13 @@ export class MemberActor {
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
   #busy = false
+  /** A #pumpNow is scheduled (see #pump). */
+  #pumpDeferred = false
   #soft: SoftState = { lead: NONE, role: 'follower' }
   /** Term and vote as last persisted (see #mayReplicateBeforePersist). */
   #persistedTermVote: [number, number]
   /** Index of the last entry this member's log holds durably (see #durablyHeld). */
   #persistedIndex: number
-  /** A maybeCheckpoint is under way (see #durablyHeld). */
-  #checkpointing = false
   #fatal: Error | null = null
   #removed = false
   #stopped = false
@@ -346,7 +346,22 @@ export class MemberActor {
 
   // ---- the Ready loop -------------------------------------------------------------------------
 
+  /**
+   * Handles the next Ready once the I/O callbacks of this turn have run: every proposal and peer
+   * message that arrived together goes into one Ready (one fsync, one frame per peer). Taken at
+   * once, the first request of a burst got a Ready (and an fsync) of its own while the rest
+   * waited behind it.
+   */
   #pump(): void {
+    if (this.#pumpDeferred || this.#busy || this.#stopped || this.#fatal !== null) return
+    this.#pumpDeferred = true
+    this.#ports.clock.defer(() => {
+      this.#pumpDeferred = false
+      this.#pumpNow()
+    })
+  }
+
+  #pumpNow(): void {
     if (this.#busy || this.#stopped || this.#fatal !== null || !this.#raft.hasReady()) return
     this.#busy = true
     const rd = this.#raft.ready()
@@ -381,13 +396,7 @@ export class MemberActor {
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
-    this.#checkpointing = true
-    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).then(
-      () => {
-        this.#checkpointing = false
-      },
-      (err: Error) => this.#die(err),
-    )
+    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
   }
 
   /**
@@ -420,11 +429,11 @@ export class MemberActor {
    * crash before `rd`'s hard state is durable leaves the applied index above the persisted commit
    * index; on restart the core takes the applied index as committed (Raft's constructor), and the
    * entries are in the log. Never with a snapshot, never before the soft state is handled, and
-   * never while a checkpoint asked for is not yet taken (it is labelled with the applied index of
-   * when it was asked for, and must hold exactly that state).
+   * never while a checkpoint asked for is not yet taken (storage.checkpointPending: it is
+   * labelled with the applied index of when it was asked for, and must hold exactly that state).
    */
   #durablyHeld(rd: Ready): number {
-    if (rd.snapshot !== null || rd.softState !== null || this.#stopped || this.#checkpointing) return 0
+    if (rd.snapshot !== null || rd.softState !== null || this.#stopped || this.#ports.storage.checkpointPending) return 0
     // This Ready's entries replace the log from their first index on (a new leader's entries
     // overwrite uncommitted ones): what this member held there is not what it would apply.
     const rewritten = rd.entries[0]?.index ?? Infinity

@@ -14,6 +14,11 @@ export interface Clock {
   now(): number
   /** Calls `fn` once, `ms` milliseconds from now. */
   after(ms: number, fn: () => void): Cancel
+  /**
+   * Calls `fn` once, in a later macrotask: after the I/O callbacks of the current turn (Node's
+   * setImmediate), so that what arrives together can be handled together.
+   */
+  defer(fn: () => void): void
 }
 
 /** Wall-clock time and Node's timers; timers do not keep the process alive. */
@@ -27,6 +32,9 @@ export const realClock: Clock = {
     const t = setTimeout(fn, ms)
     t.unref?.()
     return () => clearTimeout(t)
+  },
+  defer: (fn) => {
+    setImmediate(fn)
   },
 }
 

@@ -95,6 +95,19 @@ export class MemberStorage {
    * background part ends, successfully or not (a failure is in #failed). Else null.
    */
   #writing: Promise<void> | null = null
+  /**
+   * maybeCheckpoint calls that found a checkpoint due and have not yet taken its image (or found
+   * it no longer due). While above zero the database must not change: see checkpointPending.
+   */
+  #imagesPending = 0
+  /** Queued operations not yet finished (see saveReady's shortcut). */
+  #queued = 0
+  /**
+   * A hard state saved without entries and without sync while the queue was idle, not yet in the
+   * journal: it goes into the next record (a crash may lose it, as it may lose any unsynced one).
+   * The raft tables hold it already.
+   */
+  #deferredHard: HardState | null = null
   /** The queue: settles when the last queued operation ends (never rejects). */
   #queue: Promise<unknown> = Promise.resolve()
   #failed: StorageFatalError | null = null
@@ -174,10 +187,22 @@ export class MemberStorage {
   ): Promise<void> {
     const image = snapshot !== null && snapshot.metadata.index > 0 ? this.#checkSnapshot(snapshot) : null
     if (image instanceof Error) return Promise.reject(image)
+    // Only a new commit index (no entries, no sync asked for): nothing to wait for. Written with
+    // the next record instead of on its own, so the caller goes on without a round trip to the
+    // disk (a leader's every other Ready is like this). Only with nothing queued, so that it is
+    // ordered after every earlier operation, and the database is not changed under a checkpoint.
+    if (snapshot === null && entries.length === 0 && !mustSync && this.#queued === 0 && this.#failed === null && !this.#closed) {
+      if (hardState !== null) {
+        this.#deferredHard = hardState
+        this.#log.transaction(() => this.#log.setHardState(hardState))
+      }
+      return Promise.resolve()
+    }
     return this.#serial('saveReady', async () => {
       if (snapshot !== null && image !== null) await this.#install(snapshot, image)
       if (entries.length === 0 && hardState === null) return
-      await this.#journal.appendBatch(entries, hardState)
+      await this.#journal.appendBatch(entries, hardState ?? this.#deferredHard)
+      this.#deferredHard = null
       if (mustSync) await this.#journal.sync()
       this.#log.transaction(() => {
         this.#log.append(entries)
@@ -192,19 +217,44 @@ export class MemberStorage {
    * `appliedIndex`, and the MVCC tables must hold exactly the state after applying it, until the
    * next saveReady resolves (the export happens before that).
    * Resolves true when a checkpoint was taken, once it is durable; operations called after this
-   * one need not wait for that (see the module doc). Resolves false when none was due, or when
-   * one is due while the previous one is still being written: a checkpoint never waits for
-   * another in the queue, where it would hold up saveReady; a later call takes it.
+   * one need not wait for that (see the module doc). Resolves false when none was due at the
+   * call, or when one is due while the previous one is still being written: a checkpoint never
+   * waits for another in the queue, where it would hold up saveReady; a later call takes it.
    */
   maybeCheckpoint(appliedIndex: number, confState: ConfState): Promise<boolean> {
+    // Decided now, so that checkpointPending says at once whether the database must stay as it
+    // is; only a checkpoint due now is taken (and only if still due when its turn comes).
+    // A closed or failed storage answers through the queue, as every call does.
+    if (this.#closed || this.#failed !== null) return this.#durable(this.#serial('checkpoint', async () => null))
+    // Nothing is queued when none is due, so that a saveReady right after may take its shortcut.
+    if (!this.#checkpointDue(appliedIndex)) return Promise.resolve(false)
+    this.#imagesPending++
     const started = this.#serial('checkpoint', async () => {
-      if (appliedIndex <= this.#takenIndex) return null
-      const entries = appliedIndex - this.#takenIndex
-      if (entries < this.#checkpointEntries && this.#journal.size < this.#checkpointBytes) return null
-      if (this.#writing !== null) return null
+      if (!this.#checkpointDue(appliedIndex)) return null
       return this.#startCheckpoint(appliedIndex, confState)
     })
+    const taken = (): void => {
+      this.#imagesPending--
+    }
+    started.then(taken, taken)
     return this.#durable(started)
+  }
+
+  /**
+   * True from a maybeCheckpoint call that found a checkpoint due until that checkpoint has taken
+   * its image of the database: meanwhile the database must hold exactly the state it was asked
+   * for. False whenever maybeCheckpoint found nothing due, so a caller may go on changing the
+   * database at once (the member applies committed entries early, see MemberActor).
+   */
+  get checkpointPending(): boolean {
+    return this.#imagesPending > 0
+  }
+
+  /** Whether a checkpoint at `appliedIndex` is due now (see maybeCheckpoint). */
+  #checkpointDue(appliedIndex: number): boolean {
+    if (appliedIndex <= this.#takenIndex || this.#writing !== null) return false
+    const entries = appliedIndex - this.#takenIndex
+    return entries >= this.#checkpointEntries || this.#journal.size >= this.#checkpointBytes
   }
 
   /**
@@ -356,6 +406,7 @@ export class MemberStorage {
       this.#log.setIdentity(this.#identity)
     })
     await takeCheckpoint(this.#disk, this.#dir, db, this.#log, this.#journal, metadata, this.#snapshots)
+    this.#deferredHard = null // the checkpoint holds it (the hard state above)
     this.#snapshots.replaced()
     this.#log.setSnapshot(this.#snapshots)
     this.#checkpointIndex = metadata.index
@@ -376,7 +427,10 @@ export class MemberStorage {
       if (this.#failed !== null) throw this.#failed
       return result
     }
-    const result = this.#queue.then(run, run)
+    this.#queued++
+    const result = this.#queue.then(run, run).finally(() => {
+      this.#queued--
+    })
     this.#queue = result.catch(() => undefined)
     return result
   }

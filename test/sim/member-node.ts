@@ -164,7 +164,7 @@ export class MemberNode implements SimNode {
     this.#home = home
     this.#prng = prng
     this.#options = options
-    const clock: Clock = { now: () => host.now(), after: (ms, fn) => this.#after(ms, fn) }
+    const clock: Clock = { now: () => host.now(), after: (ms, fn) => this.#after(ms, fn), defer: (fn) => void this.#after(0, fn) }
     openMember(
       home.config,
       {

@@ -264,6 +264,31 @@ test('a checkpoint due while one is being written is deferred, not queued; check
   await s.close()
 })
 
+test('checkpointPending: true only from a due maybeCheckpoint until its image is taken, false at once when none is due', async () => {
+  const disk = await gatedDisk()
+  const s = await open(disk)
+  const acked = new Acked()
+  await acked.save(s, 1, 5, 'saveReady 1..5')
+  const notDue = s.maybeCheckpoint(5, CONF)
+  assert.equal(s.checkpointPending, false, 'nothing due: the database may change at once')
+  assert.equal(await notDue, false)
+  await acked.save(s, 6, 20, 'saveReady 6..20')
+  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
+  const due = tracked(s.maybeCheckpoint(20, CONF))
+  assert.equal(s.checkpointPending, true, 'due: the database must hold still until its image is taken')
+  await within(write.reached, 'the checkpoint reaches its file write (its image is taken by then)')
+  await settle()
+  assert.equal(s.checkpointPending, false, 'image taken: the file write goes on in the background')
+  assert.equal(due.settled(), false, 'not durable yet')
+  await acked.save(s, 21, 35, 'saveReady while the checkpoint is written')
+  const deferred = s.maybeCheckpoint(35, CONF)
+  assert.equal(s.checkpointPending, false, 'due by count but deferred behind the write under way')
+  assert.equal(await deferred, false)
+  write.release()
+  assert.equal(await within(due.promise, 'the checkpoint completes'), true)
+  await s.close()
+})
+
 /** A leader's durable checkpoint at index 50 (entries k*=L*), to install on a follower. */
 async function leaderSnapshot(): Promise<{ snap: Snapshot; kv: Record<string, string> }> {
   const disk = new MemoryDisk()

@@ -70,6 +70,26 @@ test('group commit: one journal fsync per saveReady, however many entries it car
   await s.close()
 })
 
+test('a commit saved alone without sync resolves at once and is written with the next record', async () => {
+  const disk = new MeteredDisk(await freshDisk(), { now: () => 0 })
+  const s = await open(disk)
+  await s.saveReady(kvEntries(1, 10, 1), { term: 1, vote: 1, commit: 0 }, null)
+  const appended = disk.bytesAppended
+  let resolved = false
+  const alone = s.saveReady([], { term: 1, vote: 1, commit: 10 }, null, false).then(() => (resolved = true))
+  await Promise.resolve()
+  assert.equal(resolved, true, 'nothing queued: it resolved in the same turn')
+  await alone
+  assert.equal(disk.bytesAppended, appended, 'nothing written yet')
+  assert.deepEqual(s.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 }, 'the raft tables hold it')
+  await s.saveReady(kvEntries(11, 12, 1), null, null)
+  await s.close()
+  const r = await open(disk)
+  assert.deepEqual(r.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 }, 'recovered from that record')
+  assert.equal(r.raftLog.lastIndex(), 12)
+  await r.close()
+})
+
 test('the fsync hook reports each fsync with its duration from the injected clock', async () => {
   let clock = 0
   const seen: string[] = []
