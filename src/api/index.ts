@@ -1,7 +1,8 @@
 /**
  * The etcd v3 JSON wire format, as etcd 3.4's grpc-gateway serves it: endpoints (path, schemas,
  * checks), the four codec directions over them, request streams, errors and HTTP answers, size
- * limits, and key helpers. Pure functions over strings and bytes; no server here.
+ * limits, and key helpers. Pure functions over strings and bytes; no server here, but for one
+ * helper the Node servers share (Outbox: socket writes made in bursts).
  *
  * Server:  `route(method, path)` → `decodeRequest(ep, body, limits)` → … →
  *          `jsonResponse(encodeResponse(ep, res, ctx))`, or `errorResponse(err)`.
@@ -28,6 +29,7 @@ export {
   requestSizeError, type Limits,
 } from './size-limits.ts'
 export { protoSize } from './proto-size.ts'
+export { Outbox, type Defer } from './outbox.ts'
 export {
   CORS_HEADERS, JSON_HEADERS, TEXT_HEADERS, asEtcdError, errorBody, errorFromBody, errorResponse, httpStatus,
   jsonResponse, methodNotAllowed, notFound, pageNotFound, preflight, streamErrorLine, streamRequestError,

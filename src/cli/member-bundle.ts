@@ -60,7 +60,6 @@ export async function buildMember(root: string = ROOT, outfile: string = memberB
     target: 'node20',
     packages: 'external',
     minify: false,
-    keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
   })

@@ -3,7 +3,8 @@
  * export it, so the Worker never bundles it). Two paths, one gateway:
  *
  *   POST to a unary API endpoint ──▶ Gateway.unary: the body's bytes in, the member's status,
- *                                    headers and bytes out (one write, Content-Length)
+ *                                    headers and bytes out (one write, Content-Length, with the
+ *                                    turn's other answers: Outbox)
  *   everything else               ──▶ the Hono app through @hono/node-server (streams, /health,
  *                                    /version, /ui, OPTIONS, logins, errors for unknown paths)
  *
@@ -18,7 +19,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import { ApiErrors } from '../api/index.ts'
+import { Outbox, ApiErrors } from '../api/index.ts'
 import { etcdErrorAnswer, type GatewayAnswer } from './answers.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './app.ts'
 import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
@@ -50,6 +51,7 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
   const gateway = createGateway(pool === undefined ? options : { ...options, exchange: pool.exchange })
   const fallback = getRequestListener(gateway.app.fetch)
   const maxBodyBytes = options.maxBodyBytes ?? MAX_UNARY_BODY_BYTES
+  const outbox = new Outbox()
 
   const listener: RequestListener = (req, res) => {
     const url = req.url ?? ''
@@ -83,8 +85,8 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
       if (refused) return
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)
       gateway.unary(endpoint, (name) => header(req, name), body, leftSignal(req.socket)).then(
-        (answer) => write(res, answer),
-        () => write(res, FAILED),
+        (answer) => outbox.push(() => write(res, answer)),
+        () => outbox.push(() => write(res, FAILED)),
       )
     })
   }

@@ -5,6 +5,7 @@
  * waits on the client's connection) goes
  *
  *   body bytes (capped, timed) ──▶ serveUnary (decode, auth, run, encode) ──▶ one write
+ *                                                        (with the turn's other answers: Outbox)
  *
  * skipping what the Hono path builds per request and this one does not need: a Web Request, a
  * Web Response, and a chunked answer. Everything else goes to the Hono listener untouched. Both
@@ -14,7 +15,7 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { Outbox, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { failedResponse, leaderOnly, serveUnary, servesUnary } from './app.ts'
 import type { Connection } from './auth-gate.ts'
@@ -33,6 +34,7 @@ export interface NodeUnaryOptions {
 
 /** `next` (the Hono app's listener) with the unary calls of `m` answered first. */
 export function withUnaryFastPath(m: MemberContext, next: RequestListener, options: NodeUnaryOptions): RequestListener {
+  const outbox = new Outbox()
   const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
   // As app.ts: a forwarding member's claim for its client's certificate user counts on leader-only calls only.
   const connectionOf = (req: IncomingMessage, path: string, ep: AnyEndpoint): Connection =>
@@ -48,8 +50,10 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     }
     const start = performance.now()
     const answer = (r: ApiResponse, close = false): void => {
-      write(res, r, close)
-      options.onRequest?.(ep.path, r.status, performance.now() - start)
+      outbox.push(() => {
+        write(res, r, close)
+        options.onRequest?.(ep.path, r.status, performance.now() - start)
+      })
     }
     readIncoming(req, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes, timeoutMs).then(
       (body) =>
