@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FailoverResult, LoadKeysResult, RunResult } from './suite.ts'
+import { WARMUP_S, type FailoverResult, type LoadKeysResult, type RunResult } from './suite.ts'
 
 export interface Report {
   readonly date: string
@@ -49,7 +49,8 @@ export function renderMarkdown(rep: Report): string {
     )
   out.push(
     '- Same JSON HTTP API for all: etcd through its grpc-gateway on the leader\'s client port; edgecd through the',
-    '  leader member (L) and through the gateway (G). wrk, keep-alive, threads = min(2, connections).',
+    `  leader member (L) and through the gateway (G). wrk, keep-alive, threads = min(2, connections);`,
+    `  each run follows ${WARMUP_S} s of the same load, not measured.`,
   )
   for (const n of rep.notes) out.push(`- ${n}`)
   out.push('')

@@ -18,6 +18,13 @@ import { GET_KEY_B64, prefixB64, startWrk, VALUE_B64, type LoadName, type WrkRes
 
 export type Load = LoadName | 'watch'
 
+/**
+ * Seconds of the same load, unmeasured, right before each measured run: a just-started Node
+ * process compiles its hot paths during its first few hundred requests (etcd, compiled ahead,
+ * has no such start), and a long-running server is past that.
+ */
+export const WARMUP_S = 1
+
 export interface RunOptions {
   readonly durationS: number
   readonly idleThreshold: number
@@ -123,6 +130,7 @@ export async function throughputRun(
   o: RunOptions,
 ): Promise<RunResult> {
   const idle = await waitForIdle(o.idleThreshold, o.idleWaitMs, o.log)
+  await startWrk(target.url, load, prefixB64(nextTag(load)), connections, WARMUP_S).result
   const leader = await cluster.leader()
   const window = cpuWindow(processes(cluster), leader)
   const run = startWrk(target.url, load, prefixB64(nextTag(load)), connections, o.durationS)
@@ -149,6 +157,7 @@ export async function watchRun(
   o: RunOptions,
 ): Promise<RunResult> {
   const idle = await waitForIdle(o.idleThreshold, o.idleWaitMs, o.log)
+  await startWrk(target.url, 'put', prefixB64(nextTag('put')), connections, WARMUP_S).result
   const leader = await cluster.leader()
   const tag = nextTag('watch')
   const prefix = Buffer.from(tag.padEnd(6, '_').slice(0, 6))

@@ -12,7 +12,8 @@
  * persisted (#durablyHeld).
  *
  * Only one Ready is handled at a time; inputs arriving while it is persisted accumulate in Raft
- * and go out together in the next one (group commit).
+ * and go out together in the next one (group commit), which is taken once the I/O callbacks of
+ * the current event-loop turn have run (Clock.defer), so a burst of requests shares one Ready.
  *
  * Deterministic: time and timers come from the Clock port, randomness from `rand`, I/O from the
  * storage's Disk and the Mesh, so the simulator runs this very class.
@@ -114,6 +115,7 @@ export class MemberActor {
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
   #busy = false
+  #readies = 0
   /** A #pumpNow is scheduled (see #pump). */
   #pumpDeferred = false
   #soft: SoftState = { lead: NONE, role: 'follower' }
@@ -207,6 +209,15 @@ export class MemberActor {
 
   get isLeader(): boolean {
     return this.#soft.role === 'leader'
+  }
+
+  /**
+   * How many Readies this member has taken. A request whose answer is computed under a later
+   * count than the one it arrived under was answered out of the Ready loop (a write applied, a
+   * linearizable read released), in the same turn as every other answer of that Ready.
+   */
+  get readyCount(): number {
+    return this.#readies
   }
 
   /** Proposals of this member waiting to be applied. */
@@ -365,6 +376,7 @@ export class MemberActor {
     if (this.#busy || this.#stopped || this.#fatal !== null || !this.#raft.hasReady()) return
     this.#busy = true
     const rd = this.#raft.ready()
+    this.#readies++
     this.#handle(rd).then(
       () => {
         this.#busy = false

@@ -49,11 +49,16 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
       return
     }
     const start = performance.now()
+    const arrivedAt = m.actor.readyCount
     const answer = (r: ApiResponse, close = false): void => {
-      outbox.push(() => {
+      const send = (): void => {
         write(res, r, close)
         options.onRequest?.(ep.path, r.status, performance.now() - start)
-      })
+      }
+      // An answer out of the Ready loop is one of a burst already (see MemberActor.readyCount):
+      // written now. One computed as its request arrived waits for the turn's others.
+      if (m.actor.readyCount !== arrivedAt) send()
+      else outbox.push(send)
     }
     readIncoming(req, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes, timeoutMs).then(
       (body) =>
