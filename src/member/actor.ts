@@ -21,7 +21,7 @@
  * @module
  */
 import type { Database } from 'sql.js'
-import { decodeConfChange, DEFAULT_CONFIG, RawNode, NONE } from '../raft/index.ts'
+import { coalesceAppends, decodeConfChange, DEFAULT_CONFIG, RawNode, NONE } from '../raft/index.ts'
 import type { ConfChange, Entry, RandomInt, Ready, SoftState, Status } from '../raft/index.ts'
 import { decodeCommand, encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/index.ts'
 import type { ApplyEntry, Command, CommandResponse, HistorySource, StoreConfig } from '../mvcc/index.ts'
@@ -389,7 +389,8 @@ export class MemberActor {
   async #handle(rd: Ready): Promise<void> {
     const { storage, mesh } = this.#ports
     const early = rd.messages.length > 0 && this.#mayReplicateBeforePersist(rd)
-    if (early) mesh.send(rd.messages)
+    const messages = rd.messages.length > 1 ? coalesceAppends(rd.messages, DEFAULT_CONFIG.maxSizePerMsg) : rd.messages
+    if (early) mesh.send(messages)
     const saved = storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
     // Committed entries this member already holds durably are applied while this Ready's own
     // writes are being persisted (see #durablyHeld).
@@ -402,7 +403,7 @@ export class MemberActor {
     if (this.#stopped) return
     this.#events.onPersisted?.(rd)
     if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#sync()
-    if (rd.messages.length > 0 && !early) mesh.send(rd.messages)
+    if (messages.length > 0 && !early) mesh.send(messages)
     if (rd.softState !== null) this.#onSoftState(rd.softState)
     this.#apply(held > 0 ? rd.committedEntries.slice(held) : rd.committedEntries)
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))

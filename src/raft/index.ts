@@ -7,6 +7,7 @@ export * from './types.ts'
 export { RawNode } from './raw-node.ts'
 export { MemoryStorage, bootstrapSnapshot } from './memory-storage.ts'
 export { encodeConfChange, decodeConfChange } from './conf-change-codec.ts'
+export { coalesceAppends } from './coalesce.ts'
 export {
   describeBytes,
   describeConfState,

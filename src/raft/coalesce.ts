@@ -1,0 +1,52 @@
+/**
+ * Merges the MsgApps of one Ready that continue one another into one message per run.
+ *
+ * A leader sends an append for every proposal it steps (each one carries only the entries its
+ * follower does not have yet), so a Ready that took in 64 proposals holds 64 one-entry MsgApps
+ * per follower: 64 messages to encode, decode, step and answer where one would do.
+ *
+ * Two messages merge when they go to the same peer with nothing else to that peer between them,
+ * both are MsgApps of the same term with entries, and the second starts where the first ends
+ * (its index and logTerm are the first's last entry). The merged message has the first's index
+ * and logTerm, both entry lists, and the second's commit. A follower that steps it ends with the
+ * log and commit index it would have after stepping the two (commit = min(commit, last new
+ * entry) is reached either way, and the commit index only grows), and answers once with the last
+ * index, which frees the leader's inflight slots of both (they are freed up to an index).
+ * Messages to each peer keep their order. A merge that would carry more than `maxBytes` of entry
+ * data is not made, so a merged message is no larger than what the leader may send at once.
+ *
+ * @module
+ */
+import type { Message, NodeId } from './types.ts'
+
+export function coalesceAppends(messages: readonly Message[], maxBytes: number): Message[] {
+  const out: Message[] = []
+  /** For each peer: where its latest message is in `out`, and that message's entry bytes. */
+  const latest = new Map<NodeId, { at: number; bytes: number }>()
+  for (const m of messages) {
+    const prior = latest.get(m.to)
+    const bytes = entryBytes(m)
+    if (prior !== undefined && continues(out[prior.at] as Message, m) && prior.bytes + bytes <= maxBytes) {
+      const first = out[prior.at] as Message
+      out[prior.at] = { ...first, entries: [...first.entries, ...m.entries], commit: m.commit }
+      prior.bytes += bytes
+      continue
+    }
+    latest.set(m.to, { at: out.length, bytes })
+    out.push(m)
+  }
+  return out
+}
+
+function continues(first: Message, next: Message): boolean {
+  if (first.type !== 'MsgApp' || next.type !== 'MsgApp') return false
+  if (first.from !== next.from || first.term !== next.term) return false
+  const last = first.entries[first.entries.length - 1]
+  return last !== undefined && next.entries.length > 0 && next.index === last.index && next.logTerm === last.term
+}
+
+function entryBytes(m: Message): number {
+  let n = 0
+  for (const e of m.entries) n += e.data.length
+  return n
+}

@@ -1,0 +1,93 @@
+/**
+ * coalesceAppends: runs of MsgApps that continue one another merge into one message per peer,
+ * and a follower that steps the merged message ends where stepping the originals leaves it.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MemoryStorage, RawNode, coalesceAppends, type Entry, type Message } from '../../src/raft/index.ts'
+import { testConfig } from './network.ts'
+
+const NO_BYTES = new Uint8Array(0)
+
+function entry(index: number, term: number, size = 10): Entry {
+  return { index, term, type: 'normal', data: new Uint8Array(size).fill(index) }
+}
+
+function msg(over: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
+  return {
+    from: 1, term: 2, logTerm: 0, index: 0, commit: 0, entries: [], reject: false, rejectHint: 0, snapshot: null, context: NO_BYTES,
+    ...over,
+  }
+}
+
+/** The one-entry appends a leader at term 2 sends `to` for entries from..to (after index from-1 of term 1 or 2). */
+function appends(to: number, from: number, last: number, commitLag = 1): Message[] {
+  const out: Message[] = []
+  for (let i = from; i <= last; i++) {
+    out.push(msg({ type: 'MsgApp', to, index: i - 1, logTerm: i - 1 === 1 ? 1 : 2, entries: [entry(i, 2)], commit: i - commitLag }))
+  }
+  return out
+}
+
+test('appends that continue one another merge per peer: first index and logTerm, all entries, last commit', () => {
+  const out = coalesceAppends([...appends(2, 2, 5), ...appends(3, 2, 5)], 1 << 20)
+  assert.equal(out.length, 2)
+  for (const [m, to] of [[out[0], 2], [out[1], 3]] as const) {
+    assert.equal(m?.to, to)
+    assert.equal(m?.index, 1)
+    assert.equal(m?.logTerm, 1)
+    assert.deepEqual(m?.entries.map((e) => e.index), [2, 3, 4, 5])
+    assert.equal(m?.commit, 4)
+  }
+})
+
+test('interleaved peers still merge; another message to the same peer, a gap or a new term stops the run', () => {
+  const [a2, b2] = appends(2, 2, 3)
+  const [a3, b3] = appends(3, 2, 3)
+  const interleaved = coalesceAppends([a2, a3, b2, b3] as Message[], 1 << 20)
+  assert.deepEqual(interleaved.map((m) => [m.to, m.entries.length]), [[2, 2], [3, 2]])
+
+  const heartbeat = msg({ type: 'MsgHeartbeat', to: 2, commit: 2 })
+  const split = coalesceAppends([a2, heartbeat, b2] as Message[], 1 << 20)
+  assert.deepEqual(split.map((m) => m.type), ['MsgApp', 'MsgHeartbeat', 'MsgApp'], 'order to a peer is kept')
+
+  const gap = appends(2, 2, 4)
+  assert.equal(coalesceAppends([gap[0], gap[2]] as Message[], 1 << 20).length, 2, 'not contiguous')
+  const newTerm = { ...(gap[1] as Message), term: 3 }
+  assert.equal(coalesceAppends([gap[0], newTerm] as Message[], 1 << 20).length, 2, 'another term')
+  const empty = msg({ type: 'MsgApp', to: 2, index: 2, logTerm: 2, commit: 2 })
+  assert.equal(coalesceAppends([gap[0], empty] as Message[], 1 << 20).length, 2, 'an empty append (a commit update) is kept as it is')
+})
+
+test('a merge that would carry more than maxBytes of entry data is not made', () => {
+  const out = coalesceAppends(appends(2, 2, 7), 30) // 10 bytes per entry: 3 per message
+  assert.deepEqual(out.map((m) => m.entries.map((e) => e.index)), [[2, 3, 4], [5, 6, 7]])
+  assert.equal(out[1]?.index, 4)
+  assert.equal(out[1]?.logTerm, 2)
+})
+
+/** A follower (id 2 of 1,2,3) that steps `messages`, then persists and reports what it did. */
+function follow(messages: readonly Message[]): { commit: number; log: number[]; answers: number[] } {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(2, storage, { applied: 1 }))
+  for (const m of messages) node.step(m)
+  const rd = node.ready()
+  storage.append(rd.entries)
+  if (rd.hardState) storage.setHardState(rd.hardState)
+  const answers = rd.messages.filter((m) => m.type === 'MsgAppResp' && !m.reject).map((m) => m.index)
+  node.advance()
+  return { commit: node.status().commit, log: rd.entries.map((e) => e.index), answers }
+}
+
+test('a follower stepping the merged append ends with the same log and commit, and answers once with the last index', () => {
+  const original = appends(2, 2, 9, 2)
+  const merged = coalesceAppends(original, 1 << 20)
+  assert.equal(merged.length, 1)
+  const one = follow(original)
+  const other = follow(merged)
+  assert.deepEqual(other.log, one.log)
+  assert.equal(other.commit, one.commit)
+  assert.equal(one.commit, 7)
+  assert.deepEqual(one.answers, [2, 3, 4, 5, 6, 7, 8, 9])
+  assert.deepEqual(other.answers, [9])
+})
