@@ -68,6 +68,19 @@ function tracked<T>(p: Promise<T>): { readonly promise: Promise<T>; readonly set
   return { promise: p, settled: () => done }
 }
 
+/** maybeCheckpoint(`index`) with its file write held; resolves once the write is reached (`what`). */
+async function checkpointHeldAtWrite(
+  disk: GatedDisk,
+  s: MemberStorage,
+  index: number,
+  what: string,
+): Promise<{ readonly write: ReturnType<GatedDisk['holdCall']>; readonly ck: ReturnType<typeof tracked<boolean>> }> {
+  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
+  const ck = tracked(s.maybeCheckpoint(index, CONF))
+  await within(write.reached, what)
+  return { write, ck }
+}
+
 /** What the member knows: every entry whose saveReady resolved, and the last hard state saved. */
 class Acked {
   log: Entry[] = []
@@ -148,9 +161,7 @@ async function crashDuringCheckpoint(point: CrashPoint, rand: RandomInt | null):
   await acked.save(s, 21, 30, 'saveReady 21..30')
   const firstIndex = s.raftLog.firstIndex()
 
-  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
-  const ck = tracked(s.maybeCheckpoint(30, CONF))
-  await within(write.reached, 'the checkpoint reaches its file write')
+  const { write, ck } = await checkpointHeldAtWrite(disk, s, 30, 'the checkpoint reaches its file write')
   for (let i = 31; i <= 40; i += 2)
     await acked.save(s, i, i + 1, `saveReady ${i}..${i + 1} completes while the checkpoint's file write is held`)
   await settle()
@@ -236,9 +247,7 @@ test('a checkpoint due while one is being written is deferred, not queued; check
   const s = await open(disk)
   const acked = new Acked()
   await acked.save(s, 1, 20, 'saveReady 1..20')
-  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
-  const first = tracked(s.maybeCheckpoint(20, CONF))
-  await within(write.reached, 'the first checkpoint reaches its file write')
+  const { write, ck: first } = await checkpointHeldAtWrite(disk, s, 20, 'the first checkpoint reaches its file write')
   await acked.save(s, 21, 35, 'saveReady while the first checkpoint is written')
   assert.equal(
     await within(s.maybeCheckpoint(35, CONF), 'a due maybeCheckpoint answers at once'),
@@ -310,9 +319,7 @@ test('installSnapshot (and saveReady with a snapshot) waits for a checkpoint bei
     const s = await open(disk)
     const acked = new Acked()
     await acked.save(s, 1, 20, 'saveReady 1..20')
-    const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
-    const ck = tracked(s.maybeCheckpoint(20, CONF))
-    await within(write.reached, 'the checkpoint reaches its file write')
+    const { write, ck } = await checkpointHeldAtWrite(disk, s, 20, 'the checkpoint reaches its file write')
     const install = tracked<unknown>(
       via === 'installSnapshot'
         ? s.installSnapshot(leader.snap)
@@ -341,9 +348,7 @@ test('close waits for a checkpoint being written, then releases the data dir', a
   const s = await open(disk)
   const acked = new Acked()
   await acked.save(s, 1, 20, 'saveReady 1..20')
-  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
-  const ck = tracked(s.maybeCheckpoint(20, CONF))
-  await within(write.reached, 'the checkpoint reaches its file write')
+  const { write, ck } = await checkpointHeldAtWrite(disk, s, 20, 'the checkpoint reaches its file write')
   await acked.save(s, 21, 25, 'saveReady while the checkpoint is written')
   const kvBefore = kvState(s.db)
   const closing = tracked(s.close())
@@ -365,9 +370,7 @@ test('a failed background write is the one fatal error, for the call under way a
   await acked.save(s, 1, 20, 'saveReady 1..20')
   assert.equal(await s.checkpoint(20, CONF), true)
   await acked.save(s, 21, 30, 'saveReady 21..30')
-  const write = disk.holdCall('writeAtomic', (p) => p === CKPT)
-  const ck = tracked(s.maybeCheckpoint(30, CONF))
-  await within(write.reached, 'the checkpoint reaches its file write')
+  const { write, ck } = await checkpointHeldAtWrite(disk, s, 30, 'the checkpoint reaches its file write')
   await acked.save(s, 31, 32, 'saveReady while the checkpoint is written')
   // A saveReady under way when the write fails: its fsync is held until after the failure.
   const fsync = disk.holdCall('fsync', isSegment)
