@@ -409,7 +409,7 @@ export class MemberActor {
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
-    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState).catch((err: Error) => this.#die(err))
+    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState, this.#raft.snapshotInFlight()).catch((err: Error) => this.#die(err))
   }
 
   /**

@@ -201,7 +201,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     initialClusterToken: get('initial-cluster-token') ?? 'edgecd-cluster',
     heartbeatInterval,
     electionTimeout,
-    snapshotCount: positiveInt('snapshot-count', get('snapshot-count') ?? '10000'),
+    snapshotCount: positiveInt('snapshot-count', get('snapshot-count') ?? '100000'),
     quotaBackendBytes: positiveInt('quota-backend-bytes', get('quota-backend-bytes') ?? String(2 * 1024 ** 3)),
     maxRequestBytes: positiveInt('max-request-bytes', get('max-request-bytes') ?? '1572864'),
     maxTxnOps: positiveInt('max-txn-ops', get('max-txn-ops') ?? '128'),

@@ -151,6 +151,22 @@ export class RawNode {
     if (pr?.state === 'snapshot') pr.snapshotReported(ok)
   }
 
+  /**
+   * The lowest index of a snapshot this leader is sending to a follower, or null (none, or not the
+   * leader). Once the follower has it, it needs the entries right after it: the log must not be
+   * compacted past this index meanwhile (etcd's server holds compaction the same way).
+   */
+  snapshotInFlight(): number | null {
+    const r = this.#raft
+    if (r.role !== 'leader') return null
+    let lowest: number | null = null
+    for (const id of r.tracker.ids()) {
+      const pr = r.tracker.progress(id)
+      if (pr?.state === 'snapshot' && (lowest === null || pr.pendingSnapshot < lowest)) lowest = pr.pendingSnapshot
+    }
+    return lowest
+  }
+
   hasReady(): boolean {
     if (this.#handed !== null) return false
     const r = this.#raft

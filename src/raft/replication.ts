@@ -7,7 +7,8 @@
  */
 import type { Raft } from './raft.ts'
 import type { Progress } from './tracker/progress.ts'
-import type { Entry, NodeId } from './types.ts'
+import { SnapshotUnavailableError } from './types.ts'
+import type { Entry, NodeId, Snapshot } from './types.ts'
 
 /**
  * Sends `to` the entries after its `next` index (one MsgApp, at most maxSizePerMsg), or a snapshot
@@ -30,9 +31,19 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
   return true
 }
 
-/** The follower needs entries we no longer have: send the latest snapshot and wait for it. */
+/**
+ * The follower needs entries we no longer have: send the latest snapshot and wait for it. When
+ * the storage has none yet, nothing is sent and the progress is left as it is: the follower's
+ * next response (a heartbeat's at the latest) brings us back here.
+ */
 function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
-  const snapshot = r.log.snapshot()
+  let snapshot: Snapshot
+  try {
+    snapshot = r.log.snapshot()
+  } catch (err) {
+    if (err instanceof SnapshotUnavailableError) return false
+    throw err
+  }
   if (snapshot.metadata.index === 0) throw new Error('raft: need a snapshot but storage has none')
   r.send({ type: 'MsgSnap', to, snapshot })
   pr.becomeSnapshot(snapshot.metadata.index)

@@ -191,8 +191,21 @@ export interface LogStorage {
   term(index: number): number
   firstIndex(): number
   lastIndex(): number
-  /** The most recent snapshot (the checkpoint the log was compacted to). */
+  /**
+   * The most recent snapshot, for a follower that needs entries before firstIndex(). Its index
+   * must be at least firstIndex() - 1. Throws {@link SnapshotUnavailableError} when no such
+   * snapshot exists yet (the storage may be making one): the leader sends nothing then and asks
+   * again on the follower's next response.
+   */
   snapshot(): Snapshot
+}
+
+/** No snapshot covering the compacted log yet; ask again later (etcd: ErrSnapshotTemporarilyUnavailable). */
+export class SnapshotUnavailableError extends Error {
+  constructor() {
+    super('raft: snapshot is temporarily unavailable')
+    this.name = 'SnapshotUnavailableError'
+  }
 }
 
 /** Asked for an index that compaction has removed from the log. */

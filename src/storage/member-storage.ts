@@ -1,32 +1,38 @@
 /**
  * The storage facade the member actor uses: one data dir, one sql.js database (raft tables +
  * MVCC tables), a journal and checkpoints. Everything a Ready must persist goes through
- * `saveReady` (journal append + ONE fsync); `maybeCheckpoint` bounds the journal.
+ * `saveReady` (journal append + ONE fsync); `maybeCheckpoint` bounds the journal and the raft log.
  *
  * The member's loop, per Ready (raft's order):
  *   await storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)   // durable
  *   mesh.send(rd.messages)
  *   apply rd.committedEntries to MVCC (one sql.js txn each, with the applied index)
  *   raft.advance()
- *   storage.maybeCheckpoint(applied, confState)      // the database must not change until the
+ *   storage.maybeCheckpoint(applied, confState, keep) // the database must not change until the
  *                                                     // next saveReady resolves (see below)
  *
  * A checkpoint has two parts (checkpoint.ts): its consistent point (export the database, rotate
  * the journal) and the write of its file (checksum ~the whole database, write it atomically,
- * remove the old segments, compact the raft log). Only the first part goes through the queue; the
+ * remove the old segments). Only the first part goes through the queue; the
  * second runs in the background, so saveReady (what every write waits for) is held up by the
  * export and one rotation, not by the file write (issue #8: p99 latency).
  *
  *   queue:      ... saveReady │ checkpoint: export, rotate │ saveReady saveReady saveReady ...
- *   background:               └─ checksum, write checkpoint.db, remove old segments ─┘ compact
- *                                                                      (now durable) ──┘
+ *   background:               └─ checksum, write checkpoint.db, remove old segments ─┘
+ *                                                  (now durable: raft may send it) ──┘
+ *
+ * Its cost grows with the database (export ~1.2 ms, checksum ~1.8 ms per MiB here), so
+ * checkpoints are rare (every 100,000 entries by default). The raft log does not wait for them:
+ * it is compacted to `retainEntries` behind the applied index, and a follower that needs an entry
+ * compacted since the last checkpoint makes the next maybeCheckpoint take one (raft is told the
+ * snapshot is unavailable until then, and asks again).
  *
  * Invariants:
  * - Queued operations run one at a time, in call order, never interleaved. The journal is touched
- *   only by queued operations, the database too but for one thing: the background part of a
- *   checkpoint, which otherwise touches only checkpoint.db and segments below the active one,
- *   compacts the raft log and updates the snapshot source once its file is durable, in one
- *   synchronous step (so no queued operation sees half of it).
+ *   only by queued operations, the database too but for synchronous steps no queued operation
+ *   sees half of: the raft log's compaction (never while a checkpoint's image is pending), the
+ *   commit-only shortcut of saveReady, and the end of a checkpoint's background part, which
+ *   otherwise touches only checkpoint.db and segments below the active one.
  * - At most one checkpoint file write is under way (#writing), and none while a snapshot is
  *   installed: a queued operation that would write checkpoint.db first waits for it.
  * - Because the export is queued, a later saveReady resolves only after it: a caller that changes
@@ -59,15 +65,24 @@ import type { SnapshotSource } from './snapshot-source.ts'
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.ts'
 
 export interface StorageOptions {
-  /** Checkpoint once the applied index is this far past the last checkpoint. Default 10,000. */
+  /**
+   * Checkpoint once the applied index is this far past the last checkpoint. Default 100,000 (etcd
+   * 3.4's --snapshot-count): a checkpoint writes the whole database, so its cost grows with it.
+   */
   readonly checkpointEntries?: number
   /** ... or once the active journal segment holds this many bytes. Default 64 MiB. */
   readonly checkpointBytes?: number
-  /** Entries kept in the log behind a checkpoint, for followers slightly behind. Default 5,000. */
+  /**
+   * Applied entries kept in the raft log, for followers slightly behind (older ones are compacted
+   * whatever the checkpoints: a follower further behind gets a snapshot). Default 5,000.
+   */
   readonly retainEntries?: number
   /** Recent entries the raft log keeps in memory. Default 4,096. */
   readonly cacheEntries?: number
 }
+
+/** Entries a compaction waits to drop at once, at most (see #compactStep). */
+const COMPACT_STEP = 256
 
 export class MemberStorage {
   readonly #disk: Disk
@@ -82,6 +97,8 @@ export class MemberStorage {
   readonly #checkpointEntries: number
   readonly #checkpointBytes: number
   readonly #retainEntries: number
+  /** Compaction runs once it would drop this many entries (a few deletes per Ready, not one each). */
+  readonly #compactStep: number
   #db: Database
   /** The last durable checkpoint. */
   #checkpointIndex: number
@@ -133,9 +150,10 @@ export class MemberStorage {
     this.#snapshots = r.snapshots
     this.#checkpointIndex = r.report.checkpointIndex ?? 0
     this.#takenIndex = this.#checkpointIndex
-    this.#checkpointEntries = o.checkpointEntries ?? 10_000
+    this.#checkpointEntries = o.checkpointEntries ?? 100_000
     this.#checkpointBytes = o.checkpointBytes ?? 64 * 1024 * 1024
     this.#retainEntries = o.retainEntries ?? 5_000
+    this.#compactStep = Math.max(1, Math.min(COMPACT_STEP, this.#retainEntries >> 4))
   }
 
   /**
@@ -212,22 +230,28 @@ export class MemberStorage {
   }
 
   /**
-   * Takes a checkpoint when `appliedIndex` is `checkpointEntries` past the last one, or the journal
-   * holds `checkpointBytes`; then compacts the raft log. `confState` is the membership as of
-   * `appliedIndex`, and the MVCC tables must hold exactly the state after applying it, until the
-   * next saveReady resolves (the export happens before that).
+   * Called after each applied Ready. Takes a checkpoint when `appliedIndex` is `checkpointEntries`
+   * past the last one, or the journal holds `checkpointBytes`, or raft asked for a snapshot that no
+   * checkpoint covers (RaftLog.snapshotWanted: a follower is behind the compacted log). Otherwise
+   * compacts the raft log to `retainEntries` behind `appliedIndex`, but never past `keepAfter`
+   * (the lowest snapshot being sent to a follower, which needs the entries after it).
+   * `confState` is the membership as of `appliedIndex`, and the MVCC tables must hold exactly the
+   * state after applying it, until the next saveReady resolves (the export happens before that).
    * Resolves true when a checkpoint was taken, once it is durable; operations called after this
    * one need not wait for that (see the module doc). Resolves false when none was due at the
    * call, or when one is due while the previous one is still being written: a checkpoint never
    * waits for another in the queue, where it would hold up saveReady; a later call takes it.
    */
-  maybeCheckpoint(appliedIndex: number, confState: ConfState): Promise<boolean> {
+  maybeCheckpoint(appliedIndex: number, confState: ConfState, keepAfter: number | null = null): Promise<boolean> {
     // Decided now, so that checkpointPending says at once whether the database must stay as it
     // is; only a checkpoint due now is taken (and only if still due when its turn comes).
     // A closed or failed storage answers through the queue, as every call does.
     if (this.#closed || this.#failed !== null) return this.#durable(this.#serial('checkpoint', async () => null))
     // Nothing is queued when none is due, so that a saveReady right after may take its shortcut.
-    if (!this.#checkpointDue(appliedIndex)) return Promise.resolve(false)
+    if (!this.#checkpointDue(appliedIndex)) {
+      this.#maybeCompact(appliedIndex, keepAfter)
+      return Promise.resolve(false)
+    }
     this.#imagesPending++
     const started = this.#serial('checkpoint', async () => {
       if (!this.#checkpointDue(appliedIndex)) return null
@@ -238,6 +262,19 @@ export class MemberStorage {
     }
     started.then(taken, taken)
     return this.#durable(started)
+  }
+
+  /**
+   * Compacts the raft log (see maybeCheckpoint) once that drops at least #compactStep entries.
+   * Independent of checkpoints: the journal holds every entry a recovery replays, and raft asks
+   * for a snapshot (RaftLog.snapshot) when a follower needs an entry that is gone. Not while a
+   * checkpoint's image is pending (it must be the database as it was asked for). Entries up to
+   * `appliedIndex` are committed and persisted here, so the log holds them.
+   */
+  #maybeCompact(appliedIndex: number, keepAfter: number | null): void {
+    if (this.#imagesPending > 0) return
+    const to = Math.min(appliedIndex - this.#retainEntries, keepAfter ?? Infinity)
+    if (to - this.#log.firstIndex() + 1 >= this.#compactStep) this.#log.compact(to)
   }
 
   /**
@@ -253,6 +290,7 @@ export class MemberStorage {
   /** Whether a checkpoint at `appliedIndex` is due now (see maybeCheckpoint). */
   #checkpointDue(appliedIndex: number): boolean {
     if (appliedIndex <= this.#takenIndex || this.#writing !== null) return false
+    if (this.#log.snapshotWanted) return true
     const entries = appliedIndex - this.#takenIndex
     return entries >= this.#checkpointEntries || this.#journal.size >= this.#checkpointBytes
   }
@@ -344,14 +382,10 @@ export class MemberStorage {
       if (this.#failed !== null) throw this.#failed
       await finishCheckpoint(this.#disk, this.#dir, started, this.#snapshots)
       if (this.#failed !== null) throw this.#failed
-      // Durable. Only now may the log forget what the previous checkpoint needed, and raft be
-      // offered the new one as the snapshot (its file is in place). Compacting up to `index`
-      // (<= the applied index, which no later saveReady rewrites: it is committed) is safe
-      // whatever was appended meanwhile.
+      // Durable: raft may be offered it as the snapshot now (its file is in place).
       this.#snapshots.replaced()
       this.#log.setSnapshot(this.#snapshots)
       this.#checkpointIndex = index
-      this.#log.compact(Math.min(index, Math.max(0, index - this.#retainEntries)))
     } catch (err) {
       throw this.#fail('checkpoint', err)
     }

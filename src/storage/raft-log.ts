@@ -19,7 +19,7 @@
  */
 import { decode, encode } from '@msgpack/msgpack'
 import type { Database, Statement } from 'sql.js'
-import { CompactedError, UnavailableError } from '../raft/types.ts'
+import { CompactedError, SnapshotUnavailableError, UnavailableError } from '../raft/types.ts'
 import type { ConfState, Entry, HardState, LogStorage, Snapshot, SnapshotMetadata } from '../raft/types.ts'
 import type { MemberIdentity } from './identity.ts'
 import type { SnapshotSource } from './snapshot-source.ts'
@@ -71,6 +71,7 @@ export class RaftLog implements LogStorage {
   #tail: Entry[] = []
   /** The latest durable checkpoint (metadata and file bytes); null before one is set. */
   #snapshot: SnapshotSource | null = null
+  #snapshotWanted = false
   #txDepth = 0
 
   /** Opens the raft tables of `db` (creating them when missing) and loads their state. */
@@ -164,13 +165,25 @@ export class RaftLog implements LogStorage {
   }
 
   /**
-   * The latest checkpoint as a snapshot; an empty one at the compaction point before any. May read
-   * checkpoint.db (snapshot-source.ts); throws StorageFatalError if it no longer holds it.
+   * The latest checkpoint as a snapshot, if it reaches the compaction point (the log is compacted
+   * by the applied index, not by checkpoints: member-storage.ts); an empty one at index 0 when
+   * there is neither a checkpoint nor a compacted entry. Otherwise throws
+   * {@link SnapshotUnavailableError} and sets `snapshotWanted`, so that the storage takes a
+   * checkpoint. May read checkpoint.db (snapshot-source.ts); throws StorageFatalError if it no
+   * longer holds it.
    */
   snapshot(): Snapshot {
     const latest = this.#snapshot?.snapshot() ?? null
-    if (latest !== null) return latest
-    return { metadata: { ...this.#compacted, confState: this.#conf }, data: new Uint8Array(0) }
+    if (latest !== null && latest.metadata.index >= this.#compacted.index) return latest
+    if (latest === null && this.#compacted.index === 0)
+      return { metadata: { index: 0, term: 0, confState: this.#conf }, data: new Uint8Array(0) }
+    this.#snapshotWanted = true
+    throw new SnapshotUnavailableError()
+  }
+
+  /** Raft asked for a snapshot that no checkpoint covers yet (see snapshot()); cleared by setSnapshot. */
+  get snapshotWanted(): boolean {
+    return this.#snapshotWanted
   }
 
   // ---- writers (the member, while handling a Ready; journal first, see member-storage.ts) ----
@@ -242,6 +255,7 @@ export class RaftLog implements LogStorage {
   /** Sets where `snapshot()` finds the durable checkpoint (its metadata and file bytes). */
   setSnapshot(source: SnapshotSource): void {
     this.#snapshot = source
+    this.#snapshotWanted = false
   }
 
   identity(): MemberIdentity | null {

@@ -8,6 +8,7 @@ import { makeMessage } from '../../src/raft/raft.ts'
 import {
   MemoryStorage,
   RawNode,
+  SnapshotUnavailableError,
   decodeConfChange,
   encodeConfChange,
   type ConfChange,
@@ -506,6 +507,43 @@ test('§7: a follower behind the compaction point is brought up to date with a s
   net.node(1).propose(bytes('after'))
   net.stabilize()
   assert.deepEqual(net.appliedData(3), ['after'])
+})
+
+test('§7: with no snapshot available yet, the leader sends none and retries on the next heartbeat response', () => {
+  const net = cluster([1, 2, 3], 1)
+  net.isolate(3)
+  for (let i = 0; i < 5; i++) net.node(1).propose(bytes(`v${i}`))
+  net.stabilize()
+  const leader = net.member(1)
+  leader.storage.createSnapshot(leader.appliedIndex, status(net, 1).confState, bytes('image'))
+  leader.storage.compact(leader.appliedIndex)
+  // The storage is still making the snapshot (as a member's storage does after compacting ahead
+  // of its checkpoints): raft must neither send a stale one nor give up on the follower.
+  const real = leader.storage.snapshot.bind(leader.storage)
+  let available = false
+  leader.storage.snapshot = () => {
+    if (!available) throw new SnapshotUnavailableError()
+    return real()
+  }
+  net.heal()
+  net.tick(1)
+  net.tick(1)
+  assert.equal(net.sent.filter((m) => m.type === 'MsgSnap').length, 0)
+  assert.equal(status(net, 1).progress?.get(3)?.state, 'probe')
+  assert.equal(net.node(1).snapshotInFlight(), null)
+  available = true
+  net.ignore('MsgSnap') // still on its way
+  net.tick(1)
+  const snaps = net.sent.filter((m) => m.type === 'MsgSnap' && m.to === 3)
+  assert.equal(snaps.length, 1)
+  assert.equal(net.node(1).snapshotInFlight(), leader.appliedIndex, 'the log must keep what follows it')
+  net.heal()
+  net.send(snaps[0] as Message)
+  net.node(1).reportSnapshot(3, true)
+  net.tick(1)
+  assert.equal(net.member(3).appliedIndex, leader.appliedIndex)
+  assert.equal(net.node(1).snapshotInFlight(), null)
+  assert.equal(net.node(3).snapshotInFlight(), null, 'only a leader sends snapshots')
 })
 
 // ---- §8 / §6.4 reads ----

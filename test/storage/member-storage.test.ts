@@ -9,6 +9,7 @@ import { MemoryDisk } from '../../src/storage/disk-memory.ts'
 import { NodeDisk } from '../../src/storage/disk-node.ts'
 import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
 import type { Disk } from '../../src/storage/disk.ts'
+import { SnapshotUnavailableError } from '../../src/raft/types.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
 import type { StorageOptions } from '../../src/storage/member-storage.ts'
 import { StorageFatalError, WrongClusterError } from '../../src/storage/errors.ts'
@@ -118,10 +119,10 @@ async function run(s: MemberStorage, from: number, n: number, term: number, batc
 
 test('checkpoints: taken every N entries, rotate the journal, drop old segments, compact the log', async () => {
   const disk = await freshDisk()
-  const s = await open(disk, { checkpointEntries: 20, retainEntries: 3 })
+  const s = await open(disk, { checkpointEntries: 20, retainEntries: 15 })
   assert.equal(await run(s, 1, 50, 1), 2)
   assert.equal(s.checkpointIndex, 40)
-  assert.equal(s.raftLog.firstIndex(), 38, 'retains 3 entries behind the checkpoint')
+  assert.equal(s.raftLog.firstIndex(), 36, 'keeps 15 entries behind the applied index, whatever the checkpoints')
   assert.deepEqual(await disk.list('/data/m1'), ['LOCK', 'checkpoint.db', 'journal-0000000000000003.log'])
   const snap = s.snapshotForFollower()
   assert.deepEqual(snap.metadata, { index: 40, term: 1, confState: CONF })
@@ -130,7 +131,7 @@ test('checkpoints: taken every N entries, rotate the journal, drop old segments,
   const log = logOf(s)
   await s.close()
 
-  const r = await open(disk, { checkpointEntries: 20, retainEntries: 3 })
+  const r = await open(disk, { checkpointEntries: 20, retainEntries: 15 })
   assert.equal(r.recovery.checkpointIndex, 40)
   assert.equal(r.recovery.entries, 10, 'only the journal after the checkpoint is replayed')
   assert.equal(appliedIndex(r.db), 40, 'MVCC state is the checkpoint; the member re-applies 41..50')
@@ -139,6 +140,29 @@ test('checkpoints: taken every N entries, rotate the journal, drop old segments,
   applyEntries(r.db, r.raftLog.entries(41, 51, Infinity))
   assert.deepEqual(kvState(r.db), state)
   await r.close()
+})
+
+test('a follower behind the compacted log makes the next maybeCheckpoint take a checkpoint; compaction spares a snapshot in flight', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk, { checkpointEntries: 1e9, retainEntries: 3 })
+  assert.equal(await run(s, 1, 30, 1), 0, 'no checkpoint by count')
+  assert.equal(s.raftLog.firstIndex(), 28, 'compacted by the applied index alone')
+  assert.throws(() => s.raftLog.snapshot(), SnapshotUnavailableError, 'no checkpoint covers the compacted entries')
+  assert.equal(s.raftLog.snapshotWanted, true)
+  assert.equal(await s.maybeCheckpoint(30, CONF), true, 'so the next call takes one')
+  assert.deepEqual(s.snapshotForFollower().metadata, { index: 30, term: 1, confState: CONF })
+  assert.equal(s.raftLog.snapshotWanted, false)
+  assert.equal(await s.maybeCheckpoint(30, CONF), false, 'and only one')
+
+  // A snapshot at 30 on its way to a follower: the entries after it stay until it is through.
+  const es = kvEntries(31, 45, 1)
+  await s.saveReady(es, { term: 1, vote: 1, commit: 45 }, null)
+  applyEntries(s.db, es)
+  assert.equal(await s.maybeCheckpoint(45, CONF, 30), false)
+  assert.equal(s.raftLog.firstIndex(), 31, 'kept from 31 on')
+  assert.equal(await s.maybeCheckpoint(45, CONF, null), false)
+  assert.equal(s.raftLog.firstIndex(), 43, 'then compacted to 3 behind the applied index')
+  await s.close()
 })
 
 test('the journal-bytes threshold also triggers a checkpoint', async () => {

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { RaftLog } from '../../src/storage/raft-log.ts'
-import { CompactedError, UnavailableError } from '../../src/raft/types.ts'
+import { CompactedError, SnapshotUnavailableError, UnavailableError } from '../../src/raft/types.ts'
 import { entries, entry, loadSql, plain } from './helpers.ts'
 
 const sql = await loadSql()
@@ -24,6 +24,7 @@ test('a fresh log is empty: first 1, last 0, term(0) = 0, zero hard state and em
   assert.throws(() => log.term(1), UnavailableError)
   assert.deepEqual(log.entries(1, 1, 100), [])
   assert.equal(log.snapshot().metadata.index, 0)
+  assert.equal(log.snapshotWanted, false)
 })
 
 test('append, then a conflicting append replaces the tail from its first index', () => {
@@ -62,6 +63,8 @@ test('compact keeps the term of the compact point and answers CompactedError bel
     plain(log.entries(5, 7, Infinity)).map((e) => e[0]),
     [5, 6],
   )
+  assert.throws(() => log.snapshot(), SnapshotUnavailableError, 'no checkpoint reaches the compact point')
+  assert.equal(log.snapshotWanted, true, 'and the storage is told to take one')
   log.compact(2)
   assert.equal(log.firstIndex(), 5, 'compacting below the compact point is a no-op')
   assert.throws(() => log.compact(9), UnavailableError)
