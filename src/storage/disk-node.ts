@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { open, readFile, readdir, rename, rm, stat, truncate, mkdir, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { DiskError, LockHeldError, chunksOf, dirOf } from './disk.ts'
@@ -55,14 +55,17 @@ export class NodeDisk implements Disk {
   /** Invariant: a handle here was opened with O_APPEND and refers to the file now at its path. */
   #handles = new Map<string, Promise<FileHandle>>()
 
+  /**
+   * Written synchronously: an append is one Ready's journal record, and copying it into the page
+   * cache costs less than handing it to the thread pool (20 KB here: ~12 µs of CPU with writeSync,
+   * ~50 µs with the promise or callback API, which also wakes a pool thread and then this one).
+   * The fsync that follows, which waits for the device, goes through the pool.
+   */
   async append(path: string, data: Uint8Array): Promise<void> {
     await wrap('append', path, async () => {
-      const fh = await this.#handle(path)
+      const { fd } = await this.#handle(path)
       let done = 0
-      while (done < data.length) {
-        const { bytesWritten } = await fh.write(data, done, data.length - done)
-        done += bytesWritten
-      }
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done)
     })
   }
 
