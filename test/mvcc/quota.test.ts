@@ -31,6 +31,14 @@ test('quota: over quota, admit refuses writes that need space and quotaAlarm rai
   assert.deepEqual(h.store.quotaAlarm(MEMBER), alarm('ACTIVATE'))
 })
 
+test('quota: admit measures usage again once something was applied since its last measure', () => {
+  const h = new Harness({ quotaBytes: 256 * 1024 })
+  const put: Command = { type: 'put', request: putReq('k', 'v') }
+  assert.doesNotThrow(() => h.store.admit(put))
+  for (let i = 0; h.store.spaceUsed() <= 256 * 1024; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
+  assert.throws(() => h.store.admit(put), /database space exceeded/)
+})
+
 const refused: [string, Command][] = [
   ['a put', { type: 'put', request: putReq('k', 'v') }],
   ['a txn with a put', { type: 'txn', request: txnReq({ success: [opRange('k')], failure: [opPut('k', 'v')] }) }],
