@@ -18,10 +18,20 @@
  *
  * @module
  */
-import { decode, encode } from '@msgpack/msgpack'
+import { Decoder, Encoder } from '@msgpack/msgpack'
 import type { ProposedBy } from './auth-checker.ts'
 
 const VERSION = 1
+
+/**
+ * One of each for the module (msgpack's `encode()`/`decode()` build a new one per call, ~2 KiB of
+ * buffer each: an envelope is made for every proposal). `encoder.encode` returns a copy of
+ * exactly the encoded bytes, which the raft log's cache keeps as it is.
+ */
+const encoder = new Encoder()
+const decoder = new Decoder()
+const encode = (value: unknown): Uint8Array => encoder.encode(value)
+const decode = (bytes: Uint8Array): unknown => decoder.decode(bytes)
 
 /** Identifies one proposal cluster-wide: the proposing member and its sequence number. */
 export interface RequestId {

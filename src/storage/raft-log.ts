@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { decode, encode } from '@msgpack/msgpack'
+import { Decoder, Encoder } from '@msgpack/msgpack'
 import type { Database, Statement } from 'sql.js'
 import { CompactedError, SnapshotUnavailableError, UnavailableError } from '../raft/types.ts'
 import type { ConfState, Entry, HardState, LogStorage, Snapshot, SnapshotMetadata } from '../raft/types.ts'
@@ -34,6 +34,10 @@ const SCHEMA = `
     idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
   CREATE TABLE IF NOT EXISTS raft_state (key TEXT PRIMARY KEY, value BLOB NOT NULL);`
 
+/** Shared by the raft_state writes and reads (msgpack's `encode()`/`decode()` build one per call). */
+const encoder = new Encoder()
+const decoder = new Decoder()
+
 const EMPTY_CONF: ConfState = { voters: [], learners: [] }
 const EMPTY_HARD: HardState = { term: 0, vote: 0, commit: 0 }
 
@@ -49,9 +53,9 @@ interface Statements {
 
 /**
  * `e` with its data in a buffer of its own, for the tail cache, which keeps thousands of entries:
- * an entry's data is often a view into a larger buffer (msgpack's `encode()` hands out ~300 bytes
- * of a fresh 2 KiB buffer; a received frame holds many entries), and keeping the view would keep
- * all of it. Entries whose data spans its whole buffer are kept as they are.
+ * an entry's data is often a view into a larger buffer (a received frame holds many entries),
+ * and keeping the view would keep all of it. Entries whose data spans its whole buffer are kept
+ * as they are.
  */
 function ownData(e: Entry): Entry {
   const d = e.data
@@ -295,14 +299,14 @@ export class RaftLog implements LogStorage {
   }
 
   #putState(key: string, value: unknown): void {
-    this.#stmts.put.run([key, encode(value)])
+    this.#stmts.put.run([key, encoder.encode(value)])
   }
 
   #getState(key: string): unknown {
     const s = this.#stmts.get
     s.bind([key])
     try {
-      return s.step() ? decode(s.get()[0] as Uint8Array) : null
+      return s.step() ? decoder.decode(s.get()[0] as Uint8Array) : null
     } finally {
       s.reset()
     }
