@@ -29,7 +29,7 @@ import type { MemberStorage } from '../storage/index.ts'
 import type { Mesh } from '../mesh/index.ts'
 import { checkAtApply, type ProposedBy } from './auth-checker.ts'
 import { AuthStore, encodeAuthCommand, type AuthCommand } from './auth-store.ts'
-import type { Clock } from './clock.ts'
+import type { Cancel, Clock } from './clock.ts'
 import { ClusterTable, type MemberInfo } from './cluster-table.ts'
 import { decodeConfContext, encodeConfContext } from './conf-context.ts'
 import { decodeEnvelope, encodeEnvelope, requestKey, type Envelope, type RequestId } from './envelope.ts'
@@ -114,6 +114,8 @@ export class MemberActor {
   readonly #learnedPeers = new Map<number, string>()
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
+  /** A campaign scheduled by #leaderMayBeGone; null when none is. */
+  #campaignTimer: Cancel | null = null
   #busy = false
   #readies = 0
   /** A #pumpNow is scheduled (see #pump). */
@@ -168,7 +170,10 @@ export class MemberActor {
       }
       this.#pump()
     })
-    ports.mesh.onUnreachable((peer) => this.#raft.reportUnreachable(peer))
+    ports.mesh.onUnreachable((peer) => {
+      this.#raft.reportUnreachable(peer)
+      this.#leaderMayBeGone(peer)
+    })
     ports.mesh.onSnapshotStatus((peer, ok) => this.#raft.reportSnapshot(peer, ok))
     ports.mesh.onRemoved?.(() => this.#learnRemoval('a peer said so'))
     this.#refreshPeers()
@@ -349,6 +354,8 @@ export class MemberActor {
   /** Stops the loop; pending requests fail with "server stopped". */
   stop(): void {
     this.#stopped = true
+    this.#campaignTimer?.()
+    this.#campaignTimer = null
     const err = Errors.stopped()
     this.#proposals.rejectAll(err)
     this.#reads.rejectAll(err)
@@ -482,6 +489,31 @@ export class MemberActor {
     this.#auth = new AuthStore(db)
     this.#refreshPeers()
     this.#ports.log.info({ index: this.#store.appliedIndex() }, 'installed snapshot from leader')
+  }
+
+  /**
+   * Messages to `peer` were lost: its connection closed or could not be opened. If it is our
+   * leader, forget it (RawNode.forgetLeader) and campaign after a short random delay unless a
+   * leader shows up meanwhile. A leader whose process died closed its connections at once, so the
+   * followers notice together and elect a new leader in a few round trips instead of after an
+   * election timeout (1-2 s). The delay (under half an election timeout) gives the other
+   * followers time to notice too, so that they grant the pre-vote, and keeps two of them from
+   * campaigning at the same moment. A live leader is followed again at its next heartbeat, and
+   * the other members ignore a pre-vote while they hear from it, so a lost message costs nothing.
+   */
+  #leaderMayBeGone(peer: number): void {
+    if (this.#stopped || peer !== this.#soft.lead || this.#soft.role !== 'follower') return
+    this.#raft.forgetLeader()
+    this.#pump()
+    if (this.#campaignTimer !== null) return
+    const delay = this.#ports.rand(Math.max(1, this.config.electionTicks >> 1)) * this.config.tickMs
+    this.#campaignTimer = this.#ports.clock.after(delay, () => {
+      this.#campaignTimer = null
+      const st = this.#raft.status()
+      if (this.#stopped || st.role !== 'follower' || st.lead !== NONE) return
+      this.#raft.campaign()
+      this.#pump()
+    })
   }
 
   #onSoftState(soft: SoftState): void {

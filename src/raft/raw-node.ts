@@ -78,6 +78,20 @@ export class RawNode {
     this.#raft.hup(this.#raft.preVote ? 'pre-election' : 'election')
   }
 
+  /**
+   * A follower drops its leader (etcd-io/raft's ForgetLeader), staying a follower in its term:
+   * for when something outside Raft shows the leader is gone (its connection closed). A follower
+   * without a leader grants (pre-)votes at once instead of ignoring them for an election timeout
+   * (§9.6's lease), so once a quorum of followers has forgotten a dead leader, a campaign wins
+   * without waiting out the timeouts. Safety does not depend on the lease (reads here are
+   * ReadIndex, never lease-based); a leader that is alive after all is followed again at its next
+   * heartbeat. Ignored by leaders and candidates.
+   */
+  forgetLeader(): void {
+    const r = this.#raft
+    if (r.role === 'follower') r.lead = NONE
+  }
+
   /** Feeds a message from a peer. Messages not addressed to this node, or of unknown type, are ignored. */
   step(m: Message): void {
     if (m.to !== this.#raft.id || !PEER_MESSAGE_TYPES.has(m.type)) return

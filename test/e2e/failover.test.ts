@@ -1,8 +1,9 @@
 /**
  * Crashes: kill -9 the leader while writes are being acknowledged (a new leader within a few
  * election timeouts, no acknowledged write lost, the killed member restarted on its data dir
- * catches up to the same revision and hashes), and a follower that falls far behind while down
- * and catches up by a snapshot from the leader when it comes back.
+ * catches up to the same revision and hashes); kill -9 of an idle leader (a new one well within
+ * an election timeout: the followers see its connections close); and a follower that falls far
+ * behind while down and catches up by a snapshot from the leader when it comes back.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -35,8 +36,9 @@ test(KILL_LEADER, { timeout: 90_000 }, async (t) => {
     const next = await cluster.waitForLeader(10_000, survivors)
     const electedIn = Date.now() - killedAt
     assert.notEqual(next.name, old.name)
-    // Followers notice after one (randomized: 1–2×) election timeout, then PreVote and vote; the
-    // bound leaves room for a loaded 2-core machine (typically it takes 1–1.5 s).
+    // Followers see the leader's connections close and campaign within half an election timeout
+    // (else after 1-2 of them), then PreVote and vote; the bound leaves room for a loaded 2-core
+    // machine.
     assert.ok(electedIn <= 8 * cluster.options.electionMs, `new leader after ${electedIn} ms`)
     const before = writers.count()
     await eventually('writes go on under the new leader', () => assert.ok(writers.count() >= before + 60, 'fewer than 60 more writes'))
@@ -66,6 +68,24 @@ test(KILL_LEADER, { timeout: 90_000 }, async (t) => {
     const r = await call(cluster.url(n), '/v3/kv/range', { key: b64('f/after') })
     assert.equal(r.kvs[0].mod_revision, put.header.revision, n)
   }
+  cluster.assertAlive()
+})
+
+test('kill -9 the leader: its connections close, and the followers elect another well within an election timeout', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(t, { electionMs: 2000 })
+  const old = await cluster.leader()
+  await call(old.url, '/v3/kv/put', { key: b64('f/before'), value: b64('x') })
+  const killedAt = Date.now()
+  await cluster.kill(old.name, 'SIGKILL')
+  const survivors = cluster.memberNames.filter((n) => n !== old.name)
+  const next = await cluster.waitForLeader(10_000, survivors)
+  const electedIn = Date.now() - killedAt
+  assert.notEqual(next.name, old.name)
+  // Waiting out the election timeout would take at least 1.9 s here (2 s since the last
+  // heartbeat); the followers campaign within half of it once the leader's connections close.
+  assert.ok(electedIn < 1500, `new leader after ${electedIn} ms`)
+  const put = await call(next.url, '/v3/kv/put', { key: b64('f/after'), value: b64('y') })
+  assert.ok(Number(put.header.revision) > 2)
   cluster.assertAlive()
 })
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { makeMessage } from '../../src/raft/raft.ts'
 import {
   MemoryStorage,
+  NONE,
   RawNode,
   SnapshotUnavailableError,
   decodeConfChange,
@@ -468,6 +469,28 @@ test('§9.6: pre-vote does not disrupt a stable leader', () => {
   assert.equal(status(net, 1).term, term)
   net.tick(1)
   assert.deepEqual([status(net, 3).role, status(net, 3).lead, status(net, 3).term], ['follower', 1, term])
+})
+
+test('§9.6: followers that forgot a dead leader elect another at once; one that remembers it refuses', () => {
+  const net = cluster([1, 2, 3], 1, { preVote: true, checkQuorum: true })
+  const term = status(net, 1).term
+  net.isolate(1) // the leader is gone, but nobody has waited out an election timeout yet
+  net.node(2).campaign()
+  net.stabilize()
+  assert.notEqual(status(net, 2).role, 'leader')
+  assert.equal(status(net, 3).lead, 1, '3 still follows 1: the pre-vote is ignored')
+  net.node(3).forgetLeader()
+  assert.equal(status(net, 3).lead, NONE)
+  net.node(1).forgetLeader() // a leader keeps leading
+  assert.equal(status(net, 1).role, 'leader')
+  net.node(2).campaign()
+  net.stabilize()
+  assert.equal(status(net, 2).role, 'leader', 'granted by 3, which has no leader')
+  assert.equal(status(net, 2).term, term + 1)
+  // A follower that forgets a live leader follows it again at its next heartbeat.
+  net.node(3).forgetLeader()
+  net.tick(2)
+  assert.equal(status(net, 3).lead, 2)
 })
 
 test('§9.6: pre-vote is granted only to an up-to-date log by a node that has no live leader', () => {
