@@ -114,6 +114,8 @@ export class MemberActor {
   readonly #learnedPeers = new Map<number, string>()
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
+  /** Forwarded proposals the mesh never sent, to propose again once there is a leader. */
+  #unsent: { readonly key: string; readonly data: Uint8Array }[] = []
   /** A campaign scheduled by #leaderMayBeGone; null when none is. */
   #campaignTimer: Cancel | null = null
   #busy = false
@@ -175,6 +177,7 @@ export class MemberActor {
       this.#leaderMayBeGone(peer)
     })
     ports.mesh.onSnapshotStatus((peer, ok) => this.#raft.reportSnapshot(peer, ok))
+    ports.mesh.onUnsentProposals?.((entries) => this.#proposeAgain(entries))
     ports.mesh.onRemoved?.(() => this.#learnRemoval('a peer said so'))
     this.#refreshPeers()
   }
@@ -516,6 +519,40 @@ export class MemberActor {
     })
   }
 
+  /**
+   * Proposals this member forwarded to its leader that the mesh never sent (the connection to the
+   * leader was down, as when its process died): no log holds them, so they are proposed again,
+   * to the next leader, instead of waiting out the request timeout. Only this member's own, and
+   * only while their callers still wait; a conf change still waits for its timeout. They wait in
+   * #unsent while there is no leader.
+   */
+  #proposeAgain(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.type !== 'normal' || e.data.length === 0) continue
+      let env: Envelope
+      try {
+        env = decodeEnvelope(e.data)
+      } catch {
+        continue
+      }
+      if (env.id.origin === this.config.id) this.#unsent.push({ key: requestKey(env.id), data: e.data })
+    }
+    this.#proposeUnsent()
+  }
+
+  /** Proposes what #unsent holds, if this member knows a leader (see #proposeAgain). */
+  #proposeUnsent(): void {
+    if (this.#unsent.length === 0 || this.#stopped || this.#raft.status().lead === NONE) return
+    const unsent = this.#unsent
+    this.#unsent = []
+    for (const u of unsent) {
+      if (!this.#proposals.has(u.key)) continue
+      const r = this.#raft.propose(u.data)
+      if (!r.ok) this.#unsent.push(u)
+    }
+    this.#pump()
+  }
+
   #onSoftState(soft: SoftState): void {
     const was = this.#soft
     this.#soft = soft
@@ -524,6 +561,7 @@ export class MemberActor {
       this.#store.lessor.promote(clock.now(), this.config.tickMs * this.config.electionTicks)
     if (soft.role !== 'leader' && was.role === 'leader') this.#store.lessor.demote()
     if (soft.lead !== was.lead) {
+      if (soft.lead !== NONE) this.#proposeUnsent()
       const term = this.#raft.status().term
       this.#ports.log.info({ lead: soft.lead, term, role: soft.role }, 'leader changed')
       this.#events.onLeaderChange?.(soft.lead, term)

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Message, NodeId } from '../raft/types.ts'
+import type { Entry, Message, NodeId } from '../raft/types.ts'
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_OVERHEAD_BYTES,
@@ -130,6 +130,10 @@ export class MemoryMesh implements Mesh {
 
   onSnapshotStatus(handler: (peer: NodeId, ok: boolean) => void): void {
     this.#events.onSnapshotStatus(handler)
+  }
+
+  onUnsentProposals(handler: (entries: readonly Entry[]) => void): void {
+    this.#events.onUnsentProposals(handler)
   }
 
   setPeers(peers: PeerUrls): void {

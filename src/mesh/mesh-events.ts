@@ -2,13 +2,13 @@
  * What every Mesh implementation shares on its outward side: the handlers the actor registered,
  * the per-peer counters, and the coalescing of loss notifications.
  *
- * Invariant: `onUnreachable` and `onSnapshotStatus` handlers run only from `emitPending()`, which
+ * Invariant: `onUnreachable`, `onSnapshotStatus` and `onUnsentProposals` handlers run only from `emitPending()`, which
  * the mesh calls from its deferred flush, never from inside `send`/`setPeers`/`close`; losses
  * noticed during one turn are reported once per peer at the end of it.
  *
  * @module
  */
-import type { Message, NodeId } from '../raft/types.ts'
+import type { Entry, Message, NodeId } from '../raft/types.ts'
 import { emptyPeerStats, type MeshStats, type PeerStats } from './mesh.ts'
 
 export class MeshEvents {
@@ -16,10 +16,12 @@ export class MeshEvents {
   #onReceive: ((messages: Message[]) => void) | null = null
   #onUnreachable: ((peer: NodeId) => void) | null = null
   #onSnapshotStatus: ((peer: NodeId, ok: boolean) => void) | null = null
+  #onUnsentProposals: ((entries: readonly Entry[]) => void) | null = null
   #onRemoved: (() => void) | null = null
   readonly #peers = new Map<NodeId, PeerStats>()
   #unreachable = new Set<NodeId>()
   #snapshotStatus: [NodeId, boolean][] = []
+  #unsentProposals: Entry[] = []
   framesRejected = 0
   connectionsRefused = 0
 
@@ -42,6 +44,10 @@ export class MeshEvents {
 
   onRemoved(handler: () => void): void {
     this.#onRemoved = handler
+  }
+
+  onUnsentProposals(handler: (entries: readonly Entry[]) => void): void {
+    this.#onUnsentProposals = handler
   }
 
   /** A peer refused our connection because this member was removed (called from I/O callbacks). */
@@ -77,11 +83,18 @@ export class MeshEvents {
     stats.bytesSent += bytes
   }
 
-  /** Records messages to `peer` that were lost, and schedules the unreachable report. */
+  /**
+   * Records messages to `peer` that were lost, and schedules the unreachable report. "Dropped"
+   * always means never handed to the network (a frame written to a connection that then failed
+   * is not reported here: its fate is unknown), which is what makes onUnsentProposals safe.
+   */
   dropped(peer: NodeId, messages: readonly Message[]): void {
     if (messages.length === 0) return
     this.peer(peer).messagesDropped += messages.length
-    for (const m of messages) if (m.type === 'MsgSnap') this.#snapshotStatus.push([peer, false])
+    for (const m of messages) {
+      if (m.type === 'MsgSnap') this.#snapshotStatus.push([peer, false])
+      else if (m.type === 'MsgProp') this.#unsentProposals.push(...m.entries)
+    }
     this.#unreachable.add(peer)
     this.#wake()
   }
@@ -107,10 +120,13 @@ export class MeshEvents {
   emitPending(): void {
     const unreachable = this.#unreachable
     const snapshotStatus = this.#snapshotStatus
+    const unsent = this.#unsentProposals
     this.#unreachable = new Set()
     this.#snapshotStatus = []
+    this.#unsentProposals = []
     for (const peer of unreachable) this.#onUnreachable?.(peer)
     for (const [peer, ok] of snapshotStatus) this.#onSnapshotStatus?.(peer, ok)
+    if (unsent.length > 0) this.#onUnsentProposals?.(unsent)
   }
 
   stats(): MeshStats {

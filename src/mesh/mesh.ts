@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Message, NodeId } from '../raft/types.ts'
+import type { Entry, Message, NodeId } from '../raft/types.ts'
 
 /** Peer ID → the peer's base URL (e.g. `http://10.0.0.2:2382`), excluding this member itself. */
 export type PeerUrls = ReadonlyMap<NodeId, string>
@@ -66,6 +66,13 @@ export interface Mesh {
    * was dropped; the actor passes it on as `raft.reportSnapshot(peer, ok)`.
    */
   onSnapshotStatus(handler: (peer: NodeId, ok: boolean) => void): void
+  /**
+   * Called with the entries of MsgProps (proposals a follower forwards to its leader) that were
+   * dropped before they were handed to the network, so that no leader can have them: the caller
+   * may propose them again. A message written to a connection that then failed is never reported
+   * here (its fate is unknown).
+   */
+  onUnsentProposals?(handler: (entries: readonly Entry[]) => void): void
   /**
    * Replaces the peer set (membership changes). New peers are connected, removed ones
    * disconnected (their queued messages dropped), and a peer whose URL changed is redialled.

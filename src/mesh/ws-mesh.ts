@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Message, NodeId } from '../raft/types.ts'
+import type { Entry, Message, NodeId } from '../raft/types.ts'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts'
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_OVERHEAD_BYTES, FrameCodec, FrameError, maxEncodedSize } from './codec.ts'
 import { MeshEvents } from './mesh-events.ts'
@@ -132,6 +132,10 @@ export class WsMesh implements Mesh, PeerAcceptor {
 
   onSnapshotStatus(handler: (peer: NodeId, ok: boolean) => void): void {
     this.#events.onSnapshotStatus(handler)
+  }
+
+  onUnsentProposals(handler: (entries: readonly Entry[]) => void): void {
+    this.#events.onUnsentProposals(handler)
   }
 
   onRemoved(handler: () => void): void {

@@ -36,16 +36,19 @@ interface Probe {
   readonly frames: Message[][]
   readonly unreachable: NodeId[]
   readonly snapshots: [NodeId, boolean][]
+  /** Entry indexes of unsent proposals reported (onUnsentProposals). */
+  readonly unsent: number[]
 }
 
 function probe(mesh: Mesh): Probe {
-  const p: Probe = { received: [], frames: [], unreachable: [], snapshots: [] }
+  const p: Probe = { received: [], frames: [], unreachable: [], snapshots: [], unsent: [] }
   mesh.onReceive((messages) => {
     p.frames.push(messages)
     p.received.push(...messages)
   })
   mesh.onUnreachable((peer) => p.unreachable.push(peer))
   mesh.onSnapshotStatus((peer, ok) => p.snapshots.push([peer, ok]))
+  mesh.onUnsentProposals?.((entries) => p.unsent.push(...entries.map((e) => e.index)))
   return p
 }
 
@@ -270,6 +273,25 @@ export function runMeshContract(name: string, newHarness: () => MeshHarness): vo
         const snap = b.received.find((m) => m.type === 'MsgSnap')
         assert.deepEqual(snap?.snapshot?.metadata.confState.voters, [1, 2, 3])
         assert.equal(snap?.snapshot?.data.byteLength, 1000)
+      }))
+
+    test('reports the entries of MsgProps it dropped unsent, and of no other message', () =>
+      withHarness(async (h) => {
+        await h.prepare([1, 2, 3])
+        await h.stop(3)
+        const a = await h.start(1, [2, 3])
+        const pa = probe(a)
+        const b = probe(await h.start(2, [1, 3]))
+        await connected(a, b, 1, 2)
+        await eventually('dead peer known', () => {
+          a.send([msg(1, 3, 0, 'MsgHeartbeat')])
+          return pa.unreachable.includes(3)
+        })
+        a.send([msg(1, 3, 10, 'MsgProp'), msg(1, 3, 11, 'MsgApp'), msg(1, 2, 20, 'MsgProp')])
+        await eventually('sent proposal arrived', () => b.received.some((m) => m.type === 'MsgProp'))
+        await eventually('unsent proposal reported', () => pa.unsent.length > 0)
+        await turns(2)
+        assert.deepEqual(pa.unsent, [11], 'only the entry of the MsgProp to the dead peer')
       }))
 
     test('close() drops what waits, stops delivery, and is idempotent; later calls are no-ops', () =>

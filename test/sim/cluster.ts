@@ -261,6 +261,8 @@ export class Cluster<N extends SimNode, M extends NodeMedium> {
       if (sender === null) return
       if (m.type === 'MsgSnap') sender.reportSnapshot(m.to, false)
       else sender.reportUnreachable(m.to)
+      // A dropped packet never arrives here, so its proposals reached no log.
+      if (m.type === 'MsgProp') sender.reportUnsentProposals?.(m.entries)
     })
   }
 

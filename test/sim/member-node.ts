@@ -113,6 +113,8 @@ export interface MemberNodeCounts {
   /** Messages that arrived while the member was still starting. */
   droppedWhileStarting: number
   confChangesFailed: number
+  /** Entries of dropped forwarded proposals handed back to a live member (it proposes its own again). */
+  unsentProposals: number
 }
 
 export function newMemberNodeCounts(): MemberNodeCounts {
@@ -122,6 +124,7 @@ export function newMemberNodeCounts(): MemberNodeCounts {
     snapshotsInstalled: 0,
     droppedWhileStarting: 0,
     confChangesFailed: 0,
+    unsentProposals: 0,
   }
 }
 
@@ -218,6 +221,12 @@ export class MemberNode implements SimNode {
 
   reportUnreachable(id: NodeId): void {
     if (this.actor !== null) this.#mesh?.unreachable(id)
+  }
+
+  reportUnsentProposals(entries: readonly Entry[]): void {
+    if (this.actor === null) return
+    this.#options.counts.unsentProposals += entries.length
+    this.#mesh?.unsentProposals(entries)
   }
 
   reportSnapshot(id: NodeId, ok: boolean): void {

@@ -101,6 +101,8 @@ export interface SimNode {
   transferLeader(to: NodeId): void
   reportUnreachable(id: NodeId): void
   reportSnapshot(id: NodeId, ok: boolean): void
+  /** Entries of a MsgProp the network dropped, so no one got it (members propose them again). */
+  reportUnsentProposals?(entries: readonly Entry[]): void
   status(): NodeStatus
   /** The process dies: cancel every scheduled callback; volatile state is gone. */
   stop(): void

@@ -6,8 +6,8 @@
  *               (encode + decode: the receiver never shares an object with the sender) and onto
  *               the network, addressed by simulator ids
  *   deliver  ── the cluster hands over one message that arrived; it reaches the onReceive handler
- *   report*  ── the cluster's transport notices (a lost snapshot, an unreachable peer) reach the
- *               onUnreachable / onSnapshotStatus handlers
+ *   report*  ── the cluster's transport notices (a lost snapshot, an unreachable peer, a dropped
+ *               proposal) reach the onUnreachable / onSnapshotStatus / onUnsentProposals handlers
  *
  * Invariant (the port's): no handler runs from inside send, setPeers or close. Deliveries and
  * reports come from scheduler events; send-time losses are reported from an event 0 ms later.
@@ -19,7 +19,7 @@
  */
 import { FRAME_VERSION, FrameCodec } from '../../src/mesh/codec.ts'
 import { emptyPeerStats, type Mesh, type MeshStats, type PeerStats, type PeerUrls } from '../../src/mesh/mesh.ts'
-import type { Message, NodeId } from '../../src/raft/types.ts'
+import type { Entry, Message, NodeId } from '../../src/raft/types.ts'
 import type { NodeHost } from './node-port.ts'
 import type { Timer } from './scheduler.ts'
 
@@ -39,6 +39,7 @@ export class SimMesh implements Mesh {
   #onReceive: ((messages: Message[]) => void) | null = null
   #onUnreachable: ((peer: NodeId) => void) | null = null
   #onSnapshotStatus: ((peer: NodeId, ok: boolean) => void) | null = null
+  #onUnsentProposals: ((entries: readonly Entry[]) => void) | null = null
   /** Send-time losses waiting for their report: peer → failed MsgSnaps. */
   #lost = new Map<NodeId, number>()
   #report: Timer | null = null
@@ -82,6 +83,10 @@ export class SimMesh implements Mesh {
     this.#onSnapshotStatus = handler
   }
 
+  onUnsentProposals(handler: (entries: readonly Entry[]) => void): void {
+    this.#onUnsentProposals = handler
+  }
+
   setPeers(peers: PeerUrls): void {
     if (this.#closed) return
     this.#peers = new Set(peers.keys())
@@ -112,6 +117,11 @@ export class SimMesh implements Mesh {
   /** The transport saw messages to simulator id `peer` get lost. */
   unreachable(peer: NodeId): void {
     if (!this.#closed) this.#onUnreachable?.(this.#ids.member(peer))
+  }
+
+  /** The transport dropped a MsgProp: no one got these entries. */
+  unsentProposals(entries: readonly Entry[]): void {
+    if (!this.#closed) this.#onUnsentProposals?.(entries)
   }
 
   /** The transport saw a MsgSnap to simulator id `peer` delivered (`ok`) or lost. */
