@@ -8,6 +8,7 @@
  * The only place real implementations are picked: the node:fs disk, the ws mesh served through
  * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
+ * Dropped database buffers are freed by a major GC once they add up (src/member/buffer-reclaim.ts).
  * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts).
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
  * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
@@ -37,6 +38,7 @@ import {
   withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
+import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
 
 const config = (() => {
   try {
@@ -57,6 +59,7 @@ const tls = (() => {
   }
 })()
 const memberToMember = memberFetch(tls.dial)
+const reclaim = startBufferReclaim()
 let member: Member | null = null
 const metrics = new MemberMetrics(() => member?.actor ?? null)
 
@@ -142,7 +145,7 @@ try {
       fetchMembers: fetchMembersOver(memberToMember),
     },
     {},
-    { ...metrics.events(), onFatal: (err) => void exit(1, err.message) },
+    { ...metrics.events(), onFatal: (err) => void exit(1, err.message), onCheckpointed: () => reclaim.afterCheckpoint() },
   )
 } catch (err) {
   log.error({ err: (err as Error).message }, 'cannot start')

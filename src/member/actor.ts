@@ -85,6 +85,8 @@ export interface ActorEvents {
   onAppliedEntries?(entries: readonly Entry[]): void
   /** Storage failed or the member was removed: the process must stop. */
   onFatal?(err: Error): void
+  /** A checkpoint is durable: its image of the database (as large as the database) is garbage now. */
+  onCheckpointed?(): void
 }
 
 export class MemberActor {
@@ -419,7 +421,14 @@ export class MemberActor {
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
-    storage.maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState, this.#raft.snapshotInFlight()).catch((err: Error) => this.#die(err))
+    storage
+      .maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState, this.#raft.snapshotInFlight())
+      .then(
+        (taken) => {
+          if (taken) this.#events.onCheckpointed?.()
+        },
+        (err: Error) => this.#die(err),
+      )
   }
 
   /**
