@@ -21,7 +21,7 @@
  *   background:               └─ checksum, write checkpoint.db, remove old segments ─┘
  *                                                  (now durable: raft may send it) ──┘
  *
- * Its cost grows with the database (export ~1.2 ms, checksum ~1.8 ms per MiB here), so
+ * Its cost grows with the database (export ~1.2 ms, checksum ~0.2 ms per MiB here), so
  * checkpoints are rare (every 100,000 entries by default). The raft log does not wait for them:
  * it is compacted to `retainEntries` behind the applied index, and a follower that needs an entry
  * compacted since the last checkpoint makes the next maybeCheckpoint take one (raft is told the

@@ -27,6 +27,10 @@ test('crc32c matches the published CRC-32C (Castagnoli) check values', () => {
   assert.equal(crc32c(new Uint8Array(32).fill(0xff)), 0x62a8ab43)
   assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e)
   assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i)), 0x113fdb5c)
+  // Continued over a second part (how a checkpoint's image is checksummed, a slice at a time),
+  // from views into a larger buffer.
+  const whole = enc('xx123456789yy').subarray(2, 11)
+  assert.equal(crc32c(whole.subarray(4), crc32c(whole.subarray(0, 4))), 0xe3069283)
 })
 
 test('crc32c continues over split input, whatever the split', () => {
