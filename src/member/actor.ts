@@ -254,6 +254,21 @@ export class MemberActor {
   }
 
   /**
+   * Whether this member leads and heard from a quorum of voters (itself included) within the last
+   * `withinMs` milliseconds. A leader cut off from the others keeps leading until CheckQuorum
+   * demotes it (up to two election timeouts), while the followers, seeing its connections close,
+   * may elect another at once (#leaderMayBeGone): renewals it grants meanwhile could outlive what
+   * the new leader extends leases by (one election timeout), so keepalives ask this first.
+   */
+  heardFromQuorum(withinMs: number): boolean {
+    if (!this.isLeader) return false
+    const { voters } = this.#raft.status().confState
+    let heard = 0
+    for (const v of voters) if (v === this.config.id || this.heardFrom(v, withinMs)) heard++
+    return heard > voters.length / 2
+  }
+
+  /**
    * Whether peer `id` sent this member a Raft message within the last `withinMs` milliseconds:
    * the "started" test of membership changes (etcd asks its transport the same). Raft's own
    * `recentActive` is reset for every follower at each CheckQuorum round, so right after one it

@@ -7,6 +7,7 @@
  */
 import type { LeaseKeepAliveResponse } from '../api/index.ts'
 import {
+  Errors,
   EtcdError,
   GrpcCode,
   type LeaseGrantRequest,
@@ -44,9 +45,14 @@ export async function leases(m: MemberContext): Promise<LeaseLeasesResponse> {
   return m.actor.store.leaseLeases()
 }
 
-/** One keepalive: the refreshed TTL, or TTL 0 for a lease that does not exist (not an error). */
+/**
+ * One keepalive: the refreshed TTL, or TTL 0 for a lease that does not exist (not an error).
+ * Refused with "leader changed" unless this leader heard from a quorum within half an election
+ * timeout (MemberActor.heardFromQuorum): a renewal must not outlive a successor's extension.
+ */
 export function keepAlive(m: MemberContext, id: bigint): LeaseKeepAliveResponse {
-  const { store, clock } = m.actor
+  const { store, clock, config } = m.actor
+  if (!m.actor.heardFromQuorum((config.tickMs * config.electionTicks) / 2)) throw Errors.leaderChanged()
   const header = { revision: store.currentRevision() }
   try {
     return { header, id, ttl: store.lessor.renew(id, clock.now()) }
