@@ -37,13 +37,23 @@ test('collects only once the buffers grew past the slack since the last collecti
   await afterCheckpoint
 })
 
+/** Allocates 64 MiB of buffers and drops them (in a plain function: no async frame keeps them); the array buffers' bytes while they were held. */
+function allocateAndDrop(): number {
+  const held = Array.from({ length: 8 }, () => new Uint8Array(8 * MiB).fill(1))
+  return held.length > 0 ? process.memoryUsage().arrayBuffers : 0
+}
+
 test("V8's gc, exposed at run time, frees dropped array buffers", async () => {
   const gc = exposedGc()
-  let held: Uint8Array[] | null = Array.from({ length: 8 }, () => new Uint8Array(8 * MiB).fill(1))
-  const before = process.memoryUsage().arrayBuffers
-  assert.ok(held.length === 8 && before >= 64 * MiB)
-  held = null
-  await gc({ type: 'major', execution: 'async' })
-  const after = process.memoryUsage().arrayBuffers
+  const before = allocateAndDrop()
+  assert.ok(before >= 64 * MiB)
+  let after = before
+  // Incremental marking can finish with the buffers still reachable from a frame that was live
+  // when it started; a later collection frees them.
+  for (let i = 0; i < 3 && after > before - 48 * MiB; i++) {
+    await gc({ type: 'major', execution: 'async' })
+    await new Promise((resolve) => setImmediate(resolve))
+    after = process.memoryUsage().arrayBuffers
+  }
   assert.ok(after < before - 48 * MiB, `array buffers ${(before / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB`)
 })
