@@ -10,7 +10,7 @@ import { Hono } from 'hono'
 import { MemoryHub } from '../../src/mesh/index.ts'
 import {
   AuthGate, createMemberApp, DEFAULT_AUTH_OPTIONS, openMember, parseMemberConfig, realClock, silentLogger,
-  type AuthOptions, type Connection, type Member, type MemberContext, type StreamLimits,
+  type ActorEvents, type AuthOptions, type Connection, type Member, type MemberContext, type StreamLimits,
 } from '../../src/member/index.ts'
 import { MemoryDisk } from '../../src/storage/index.ts'
 
@@ -31,10 +31,17 @@ export interface SingleMemberOptions {
   /** The connection every request is seen to come from. */
   readonly connection?: Connection
   readonly onRequest?: (path: string, status: number, ms: number) => void
+  /** More member flags (e.g. `--snapshot-count`). */
+  readonly flags?: readonly string[]
+  /** The actor's event taps. */
+  readonly events?: ActorEvents
 }
 
 export async function startSingleMember(options: SingleMemberOptions = {}): Promise<SingleMember> {
-  const config = parseMemberConfig(['--name', 'solo', '--data-dir', '/solo', '--heartbeat-interval', '20', '--election-timeout', '200'], {})
+  const config = parseMemberConfig(
+    ['--name', 'solo', '--data-dir', '/solo', '--heartbeat-interval', '20', '--election-timeout', '200', ...(options.flags ?? [])],
+    {},
+  )
   const hub = new MemoryHub()
   const member = await openMember(config, {
     clock: realClock,
@@ -46,7 +53,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
     fetchMembers: async () => {
       throw new Error('a single member asks nobody')
     },
-  })
+  }, {}, options.events)
   member.start()
   member.actor.campaign()
   while (!member.actor.isLeader) await new Promise((r) => setTimeout(r, 10))
