@@ -529,7 +529,10 @@ export class MemberActor {
    * the other members ignore a pre-vote while they hear from it, so a lost message costs nothing.
    */
   #leaderMayBeGone(peer: number): void {
-    if (this.#stopped || peer !== this.#soft.lead || this.#soft.role !== 'follower') return
+    if (this.#stopped || peer !== this.#soft.lead) return
+    // The core may have learned of another leader since #soft (its Ready is not handled yet).
+    const st = this.#raft.status()
+    if (st.role !== 'follower' || st.lead !== peer) return
     this.#raft.forgetLeader()
     this.#pump()
     if (this.#campaignTimer !== null) return
@@ -559,7 +562,8 @@ export class MemberActor {
       } catch {
         continue
       }
-      if (env.id.origin === this.config.id) this.#unsent.push({ key: requestKey(env.id), data: e.data })
+      const key = requestKey(env.id)
+      if (env.id.origin === this.config.id && this.#proposals.has(key)) this.#unsent.push({ key, data: e.data })
     }
     this.#proposeUnsent()
   }
