@@ -262,7 +262,7 @@ export class MemberActor {
    */
   heardFromQuorum(withinMs: number): boolean {
     if (!this.isLeader) return false
-    const { voters } = this.#raft.status().confState
+    const { voters } = this.#raft.confState()
     let heard = 0
     for (const v of voters) if (v === this.config.id || this.heardFrom(v, withinMs)) heard++
     return heard > voters.length / 2
@@ -437,7 +437,7 @@ export class MemberActor {
     this.#raft.advance()
     this.#releaseReads()
     storage
-      .maybeCheckpoint(this.#store.appliedIndex(), this.#raft.status().confState, this.#raft.snapshotInFlight())
+      .maybeCheckpoint(this.#store.appliedIndex(), this.#raft.confState(), this.#raft.snapshotInFlight())
       .then(
         (taken) => {
           if (taken) this.#events.onCheckpointed?.()

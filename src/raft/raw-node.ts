@@ -246,6 +246,11 @@ export class RawNode {
     r.onPersisted()
   }
 
+  /** The membership in effect: status().confState without the rest of the status (no per-follower progress). */
+  confState(): ConfState {
+    return this.#raft.tracker.confState()
+  }
+
   status(): Status {
     const r = this.#raft
     let progress: Map<NodeId, ProgressStatus> | null = null

@@ -61,6 +61,7 @@ test('a leader of three does not count its own unpersisted entries toward commit
     reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0),
   })
   assert.equal(node.status().progress?.get(1)?.match, 1)
+  assert.deepEqual(node.confState(), { voters: [1, 2, 3], learners: [] })
   assert.equal(node.status().commit, 1, 'one replica (the follower) of three is not a majority')
   persist(storage, node)
   node.advance()
