@@ -100,6 +100,24 @@ async function connected(a: Mesh, b: Probe, from: NodeId, to: NodeId): Promise<v
   await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
+/**
+ * Members 1 and 2 connected, member 3 down, and 1 knowing it (it reported 3 unreachable): returns
+ * 1's mesh with its probe, and 2's probe.
+ */
+async function withDeadPeer3(h: MeshHarness): Promise<{ a: Mesh; pa: Probe; b: Probe }> {
+  await h.prepare([1, 2, 3])
+  await h.stop(3)
+  const a = await h.start(1, [2, 3])
+  const pa = probe(a)
+  const b = probe(await h.start(2, [1, 3]))
+  await connected(a, b, 1, 2)
+  await eventually('dead peer known', () => {
+    a.send([msg(1, 3, 0, 'MsgHeartbeat')])
+    return pa.unreachable.includes(3)
+  })
+  return { a, pa, b }
+}
+
 export function runMeshContract(name: string, newHarness: () => MeshHarness): void {
   describe(`Mesh contract: ${name}`, () => {
     async function withHarness(body: (h: MeshHarness) => Promise<void>): Promise<void> {
@@ -250,16 +268,7 @@ export function runMeshContract(name: string, newHarness: () => MeshHarness): vo
 
     test('reports each MsgSnap as delivered or dropped', () =>
       withHarness(async (h) => {
-        await h.prepare([1, 2, 3])
-        await h.stop(3)
-        const a = await h.start(1, [2, 3])
-        const pa = probe(a)
-        const b = probe(await h.start(2, [1, 3]))
-        await connected(a, b, 1, 2)
-        await eventually('dead peer known', () => {
-          a.send([msg(1, 3, 0, 'MsgHeartbeat')])
-          return pa.unreachable.includes(3)
-        })
+        const { a, pa, b } = await withDeadPeer3(h)
         a.send([msg(1, 2, 50, 'MsgSnap'), msg(1, 3, 50, 'MsgSnap')])
         await eventually('both statuses', () => pa.snapshots.length >= 2)
         assert.deepEqual(
@@ -277,16 +286,7 @@ export function runMeshContract(name: string, newHarness: () => MeshHarness): vo
 
     test('reports the entries of MsgProps it dropped unsent, and of no other message', () =>
       withHarness(async (h) => {
-        await h.prepare([1, 2, 3])
-        await h.stop(3)
-        const a = await h.start(1, [2, 3])
-        const pa = probe(a)
-        const b = probe(await h.start(2, [1, 3]))
-        await connected(a, b, 1, 2)
-        await eventually('dead peer known', () => {
-          a.send([msg(1, 3, 0, 'MsgHeartbeat')])
-          return pa.unreachable.includes(3)
-        })
+        const { a, pa, b } = await withDeadPeer3(h)
         a.send([msg(1, 3, 10, 'MsgProp'), msg(1, 3, 11, 'MsgApp'), msg(1, 2, 20, 'MsgProp')])
         await eventually('sent proposal arrived', () => b.received.some((m) => m.type === 'MsgProp'))
         await eventually('unsent proposal reported', () => pa.unsent.length > 0)

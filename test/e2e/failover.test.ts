@@ -10,13 +10,23 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  assertAllPresent, b64, call, eventually, post, prefixEnd, startCluster, startWriters, type Ack, type Cluster,
+  assertAllPresent, b64, call, eventually, post, prefixEnd, startCluster, startWriters, type Ack, type Cluster, type LeaderInfo,
 } from './cluster-harness.ts'
 
 /** The member's log since the harness last started it. */
 function logOfLastStart(cluster: Cluster, name: string): string {
   const log = readFileSync(join(cluster.dir, `${name}.log`), 'utf8')
   return log.slice(log.lastIndexOf(`starting ${name}: `))
+}
+
+/** kill -9 of leader `name`; the leader the others then agree on, and how long that took (ms). */
+async function killLeader(cluster: Cluster, name: string): Promise<{ next: LeaderInfo; electedIn: number }> {
+  const killedAt = Date.now()
+  await cluster.kill(name, 'SIGKILL')
+  const survivors = cluster.memberNames.filter((n) => n !== name)
+  const next = await cluster.waitForLeader(10_000, survivors)
+  assert.notEqual(next.name, name)
+  return { next, electedIn: Date.now() - killedAt }
 }
 
 const KILL_LEADER = 'kill -9 the leader under writes: a new leader, no acknowledged write lost, the member catches up'
@@ -30,12 +40,7 @@ test(KILL_LEADER, { timeout: 90_000 }, async (t) => {
   ])
   try {
     await eventually('writes are acknowledged', () => assert.ok(writers.count() >= 60, `${writers.count()} acks`))
-    const killedAt = Date.now()
-    await cluster.kill(old.name, 'SIGKILL')
-    const survivors = cluster.memberNames.filter((n) => n !== old.name)
-    const next = await cluster.waitForLeader(10_000, survivors)
-    const electedIn = Date.now() - killedAt
-    assert.notEqual(next.name, old.name)
+    const { electedIn } = await killLeader(cluster, old.name)
     // Followers see the leader's connections close and campaign within half an election timeout
     // (else after 1-2 of them), then PreVote and vote; the bound leaves room for a loaded 2-core
     // machine.
@@ -75,12 +80,7 @@ test('kill -9 the leader: its connections close, and the followers elect another
   const cluster = await startCluster(t, { electionMs: 2000 })
   const old = await cluster.leader()
   await call(old.url, '/v3/kv/put', { key: b64('f/before'), value: b64('x') })
-  const killedAt = Date.now()
-  await cluster.kill(old.name, 'SIGKILL')
-  const survivors = cluster.memberNames.filter((n) => n !== old.name)
-  const next = await cluster.waitForLeader(10_000, survivors)
-  const electedIn = Date.now() - killedAt
-  assert.notEqual(next.name, old.name)
+  const { next, electedIn } = await killLeader(cluster, old.name)
   // Waiting out the election timeout would take at least 1.9 s here (2 s since the last
   // heartbeat); the followers campaign within half of it once the leader's connections close.
   assert.ok(electedIn < 1500, `new leader after ${electedIn} ms`)

@@ -510,7 +510,8 @@ test('§9.6: pre-vote is granted only to an up-to-date log by a node that has no
 
 // ---- §7 log compaction ----
 
-test('§7: a follower behind the compaction point is brought up to date with a snapshot', () => {
+/** Leader 1 of three applied entries that follower 3 (isolated) lacks, then snapshotted and compacted past them. */
+function compactedPastFollower3(): { net: Network; leader: ReturnType<Network['member']> } {
   const net = cluster([1, 2, 3], 1)
   net.isolate(3)
   for (let i = 0; i < 5; i++) net.node(1).propose(bytes(`v${i}`))
@@ -518,6 +519,11 @@ test('§7: a follower behind the compaction point is brought up to date with a s
   const leader = net.member(1)
   leader.storage.createSnapshot(leader.appliedIndex, status(net, 1).confState, bytes('image'))
   leader.storage.compact(leader.appliedIndex)
+  return { net, leader }
+}
+
+test('§7: a follower behind the compaction point is brought up to date with a snapshot', () => {
+  const { net, leader } = compactedPastFollower3()
   net.heal()
   net.tick(1)
   const snaps = net.sent.filter((m) => m.type === 'MsgSnap' && m.to === 3)
@@ -533,13 +539,7 @@ test('§7: a follower behind the compaction point is brought up to date with a s
 })
 
 test('§7: with no snapshot available yet, the leader sends none and retries on the next heartbeat response', () => {
-  const net = cluster([1, 2, 3], 1)
-  net.isolate(3)
-  for (let i = 0; i < 5; i++) net.node(1).propose(bytes(`v${i}`))
-  net.stabilize()
-  const leader = net.member(1)
-  leader.storage.createSnapshot(leader.appliedIndex, status(net, 1).confState, bytes('image'))
-  leader.storage.compact(leader.appliedIndex)
+  const { net, leader } = compactedPastFollower3()
   // The storage is still making the snapshot (as a member's storage does after compacting ahead
   // of its checkpoints): raft must neither send a stale one nor give up on the follower.
   const real = leader.storage.snapshot.bind(leader.storage)
