@@ -1,6 +1,12 @@
 /**
- * Free TCP ports on 127.0.0.1 for tests: one at a time ({@link freePort}), or a run of consecutive
- * ones (`up()` puts the gateway on one port and its members on the ports after it).
+ * Free TCP ports on 127.0.0.1 for servers that tests and benchmarks start in other processes: one
+ * at a time ({@link freePort}), or a run of consecutive ones (`up()` puts the gateway on one port
+ * and its members on the ports after it).
+ *
+ * Ports come from below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`). A port from
+ * inside it (what binding port 0 returns) may become the local end of some outgoing connection
+ * between the check and the child's `listen`, and then the child fails with EADDRINUSE; nothing
+ * takes a port below the range unless it asks for that port.
  *
  * A port counts as free when a listener can bind it at the time of the check; another process may
  * still take it before the test's server does, and then that server fails to start (the test fails,
@@ -8,7 +14,21 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+
+/** Lowest port handed out. */
+const LOW = 10_000
+
+/** One past the highest port handed out: the start of the ephemeral range (Linux's default 32768). */
+const HIGH = (() => {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(first) && first > LOW + 1_000 ? first : 32_768
+  } catch {
+    return 32_768
+  }
+})()
 
 function listenable(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -18,37 +38,28 @@ function listenable(port: number): Promise<boolean> {
   })
 }
 
-/** A base port such that it and the `count - 1` ports after it are free (between 20000 and 50000). */
-export async function freeConsecutivePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => listenable(base + i)))
-    if (free.every(Boolean)) return base
-  }
-  throw new Error(`no ${count} consecutive free ports found`)
-}
-
-/** Ports handed out by {@link freePort} in this test process. */
+/** Ports handed out in this process. */
 const handedOut = new Set<number>()
 
 /**
- * A port nobody listens on right now (bind port 0, read it, release it), never the same one twice
- * in one test process (a stopped member's port may be free again, and a later cluster must not
+ * A base port such that it and the `count - 1` ports after it are free and were not handed out
+ * before in this process (a stopped member's port may be free again, and a later cluster must not
  * collide with a member that is about to restart).
  */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const server = createServer()
-      server.once('error', rej)
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address()
-        server.close(() => res(typeof address === 'object' && address !== null ? address.port : 0))
-      })
-    })
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = LOW + Math.floor(Math.random() * (HIGH - LOW - count))
+    const ports = Array.from({ length: count }, (_, i) => base + i)
+    if (ports.some((p) => handedOut.has(p))) continue
+    const free = await Promise.all(ports.map(listenable))
+    if (!free.every(Boolean)) continue
+    for (const p of ports) handedOut.add(p)
+    return base
   }
+  throw new Error(`no ${count} consecutive free ports found between ${LOW} and ${HIGH}`)
+}
+
+/** A port nobody listens on right now, never the same one twice in one process. */
+export function freePort(): Promise<number> {
+  return freeConsecutivePorts(1)
 }

@@ -7,33 +7,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { lstatSync, readdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, hostname } from 'node:os'
 import { join } from 'node:path'
+export { freePort } from '../../test/free-ports.ts'
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-const handedOut = new Set<number>()
-
-/** A loopback port nobody listens on right now (bind port 0, read it, release it); never the same twice. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => {
-        const address = s.address()
-        const p = typeof address === 'object' && address !== null ? address.port : 0
-        s.close(() => resolve(p))
-      })
-    })
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
-  }
-  throw new Error('no free port after 50 attempts')
-}
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ). */
 export const CLK_TCK = (() => {

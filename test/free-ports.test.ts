@@ -1,0 +1,25 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { freeConsecutivePorts, freePort } from './free-ports.ts'
+
+const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+
+test('free ports lie below the ephemeral range, are never handed out twice, and can be bound', async () => {
+  const seen = new Set<number>()
+  for (let i = 0; i < 200; i++) {
+    const port = await freePort()
+    assert.ok(port >= 10_000 && port < ephemeralLow, `${port} outside [10000, ${ephemeralLow})`)
+    assert.ok(!seen.has(port), `${port} handed out twice`)
+    seen.add(port)
+  }
+  const base = await freeConsecutivePorts(4)
+  for (let p = base; p < base + 4; p++) assert.ok(!seen.has(p), `${p} handed out twice`)
+  const server = createServer()
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej)
+    server.listen(base + 3, '127.0.0.1', () => res())
+  })
+  server.close()
+})
