@@ -131,10 +131,14 @@ describe('v3lock', { timeout: 120_000 }, () => {
 
   test('two processes competing for the lock never hold it at once', async () => {
     const rounds = 6
-    const common = { name: 'race', ttl: TTL, rounds, holdMs: 60 }
+    const common = { name: 'race', ttl: TTL, rounds, holdMs: 60, awaitGo: true }
     const other = await follower(cluster)
     const a = fixtures.start('lock-contender', { ...common, label: 'race-a', endpoints: [cluster.gatewayUrl] })
     const b = fixtures.start('lock-contender', { ...common, label: 'race-b', endpoints: [other] })
+    // Both have a session before either takes the lock: one starting late must not find it all over.
+    await Promise.all([fixtures.waitForEvent('race-a', 'session'), fixtures.waitForEvent('race-b', 'session')])
+    a.send('go')
+    b.send('go')
     const codes = await Promise.all([a.exited, b.exited])
     assert.deepEqual(codes, [0, 0], `contenders failed:\n${a.output}\n${b.output}`)
 
