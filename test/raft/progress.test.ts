@@ -123,3 +123,32 @@ test(`progress: a snapshot unanswered for ${SNAPSHOT_TIMEOUT_ELECTIONS} election
   assert.equal(pr.state, 'probe')
   assert.equal(pr.next, 3)
 })
+
+test('progress: the compaction floor holds a snapshot in flight, then delivered, until the follower answers', () => {
+  const pr = new Progress(2, 3, 8, false)
+  assert.equal(pr.compactionFloor, 0)
+  pr.becomeSnapshot(20)
+  assert.equal(pr.compactionFloor, 20, 'in flight')
+  pr.snapshotReported(true)
+  assert.equal(pr.compactionFloor, 20, 'delivered, not yet installed')
+  pr.maybeUpdate(19)
+  assert.equal(pr.compactionFloor, 20, 'an older answer')
+  pr.maybeUpdate(20)
+  assert.equal(pr.compactionFloor, 0, 'installed: the follower asks for what follows from here on')
+
+  const lost = new Progress(2, 3, 8, false)
+  lost.becomeSnapshot(20)
+  lost.snapshotReported(false)
+  assert.equal(lost.compactionFloor, 0, 'a lost snapshot holds nothing')
+})
+
+test(`progress: a delivered snapshot unanswered for ${SNAPSHOT_TIMEOUT_ELECTIONS} election timeouts stops holding compaction`, () => {
+  const pr = new Progress(2, 3, 8, false)
+  pr.becomeSnapshot(20)
+  pr.snapshotReported(true)
+  for (let i = 1; i < SNAPSHOT_TIMEOUT_ELECTIONS; i++) pr.electionTimeoutElapsed()
+  assert.equal(pr.compactionFloor, 20)
+  pr.electionTimeoutElapsed()
+  assert.equal(pr.compactionFloor, 0)
+  assert.equal(pr.state, 'probe')
+})

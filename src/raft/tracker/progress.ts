@@ -38,7 +38,13 @@ export class Progress {
   #state: ProgressState = 'probe'
   /** Index of the snapshot in flight (snapshot state only), else 0. */
   #pendingSnapshot = 0
-  /** Election timeouts spent waiting in snapshot state. */
+  /**
+   * Index of a snapshot reported delivered that the follower has not acknowledged yet (probe state
+   * only), else 0. Installing it can take long; meanwhile the leader must keep the entries after
+   * it, or the follower comes out of the snapshot needing another one (see compactionFloor).
+   */
+  #snapshotDelivered = 0
+  /** Election timeouts spent waiting in snapshot state, or for a delivered snapshot's answer. */
   #snapshotWait = 0
   /** Probe state: a MsgApp was sent and we wait for an answer or a heartbeat response. */
   #probeSent = false
@@ -87,6 +93,7 @@ export class Progress {
   #enter(state: ProgressState): void {
     this.#state = state
     this.#pendingSnapshot = 0
+    this.#snapshotDelivered = 0
     this.#snapshotWait = 0
     this.#probeSent = false
     this.inflights.reset()
@@ -100,6 +107,7 @@ export class Progress {
       this.#probeSent = false
       updated = true
     }
+    if (n >= this.#snapshotDelivered) this.#snapshotDelivered = 0
     this.#next = Math.max(this.#next, n + 1)
     return updated
   }
@@ -143,15 +151,32 @@ export class Progress {
    */
   snapshotReported(ok: boolean): void {
     if (this.#state !== 'snapshot') return
+    const delivered = ok ? this.#pendingSnapshot : 0
     if (!ok) this.#pendingSnapshot = 0
     this.becomeProbe()
     this.#probeSent = true
+    if (delivered > this.#match) this.#snapshotDelivered = delivered
   }
 
-  /** An election timeout passed on the leader; gives up on a snapshot that has waited too long. */
+  /**
+   * An election timeout passed on the leader; gives up on a snapshot that has waited too long,
+   * in flight or for the follower's answer once delivered.
+   */
   electionTimeoutElapsed(): void {
-    if (this.#state !== 'snapshot') return
-    if (++this.#snapshotWait >= SNAPSHOT_TIMEOUT_ELECTIONS) this.snapshotReported(false)
+    if (this.#state === 'snapshot') {
+      if (++this.#snapshotWait >= SNAPSHOT_TIMEOUT_ELECTIONS) this.snapshotReported(false)
+    } else if (this.#snapshotDelivered > 0 && ++this.#snapshotWait >= SNAPSHOT_TIMEOUT_ELECTIONS) {
+      this.#snapshotDelivered = 0
+    }
+  }
+
+  /**
+   * The lowest index whose successors the leader's log must keep for this follower, or 0: the
+   * snapshot in flight, or the one delivered and not yet acknowledged. Both end with an answer, a
+   * failure report or the snapshot timeout, so a dead follower never holds compaction for long.
+   */
+  get compactionFloor(): number {
+    return this.#state === 'snapshot' ? this.#pendingSnapshot : this.#snapshotDelivered
   }
 
   /** The follower answered a heartbeat: it is alive, so a paused flow may resume. */
