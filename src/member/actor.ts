@@ -39,6 +39,12 @@ import { proposalError } from './proposal-errors.ts'
 
 const EMPTY = new Uint8Array(0)
 
+/** An encoded envelope on its way to Raft, and the key its caller waits under in #proposals. */
+interface Outgoing {
+  readonly key: string
+  readonly data: Uint8Array
+}
+
 export interface ActorConfig {
   readonly id: number
   readonly clusterId: number
@@ -117,7 +123,14 @@ export class MemberActor {
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
   /** Forwarded proposals the mesh never sent, to propose again once there is a leader. */
-  #unsent: { readonly key: string; readonly data: Uint8Array }[] = []
+  #unsent: Outgoing[] = []
+  /**
+   * Envelopes proposed since the last #pumpNow, in the order they were proposed: they go to Raft
+   * together (RawNode.proposeBatch) just before the next Ready is taken, so a turn that took in N
+   * requests makes one append per follower (or one forwarded MsgProp), not N. Nothing is sent
+   * before a Ready anyway, so this delays no proposal.
+   */
+  #outbox: Outgoing[] = []
   /** A campaign scheduled by #leaderMayBeGone; null when none is. */
   #campaignTimer: Cancel | null = null
   #busy = false
@@ -150,9 +163,9 @@ export class MemberActor {
     this.#hub = new WatchHub(history)
     this.#cluster = new ClusterTable(storage.db)
     this.#auth = new AuthStore(storage.db)
-    this.#proposals = new Pending(ports.clock)
-    this.#reads = new Pending(ports.clock)
-    this.#confWaiters = new Pending(ports.clock)
+    this.#proposals = new Pending(ports.clock, config.requestTimeoutMs)
+    this.#reads = new Pending(ports.clock, config.requestTimeoutMs)
+    this.#confWaiters = new Pending(ports.clock, config.requestTimeoutMs)
     this.#raft = new RawNode({
       ...DEFAULT_CONFIG,
       id: config.id,
@@ -337,7 +350,7 @@ export class MemberActor {
     this.#usable()
     const id = this.#nextId()
     const key = requestKey(id)
-    const wait = this.#confWaiters.wait(key, this.config.requestTimeoutMs, () => Errors.timeout())
+    const wait = this.#confWaiters.wait(key, () => Errors.timeout())
     const r = this.#raft.proposeConfChange({ type, nodeId, context: encodeConfContext({ id, peerUrls }) })
     if (!r.ok) this.#confWaiters.reject(key, proposalError(r.error))
     this.#pump()
@@ -352,7 +365,7 @@ export class MemberActor {
     this.#usable()
     const id = this.#nextId()
     const key = requestKey(id)
-    const wait = this.#reads.wait(key, this.config.requestTimeoutMs, () => Errors.timeout())
+    const wait = this.#reads.wait(key, () => Errors.timeout())
     const r = this.#raft.readIndex(new TextEncoder().encode(key))
     if (!r.ok) this.#reads.reject(key, proposalError(r.error))
     this.#pump()
@@ -377,6 +390,7 @@ export class MemberActor {
     this.#campaignTimer?.()
     this.#campaignTimer = null
     const err = Errors.stopped()
+    this.#outbox = []
     this.#proposals.rejectAll(err)
     this.#reads.rejectAll(err)
     this.#confWaiters.rejectAll(err)
@@ -400,7 +414,9 @@ export class MemberActor {
   }
 
   #pumpNow(): void {
-    if (this.#busy || this.#stopped || this.#fatal !== null || !this.#raft.hasReady()) return
+    if (this.#busy || this.#stopped || this.#fatal !== null) return
+    this.#proposeOutbox()
+    if (!this.#raft.hasReady()) return
     this.#busy = true
     const rd = this.#raft.ready()
     this.#readies++
@@ -571,13 +587,9 @@ export class MemberActor {
   /** Proposes what #unsent holds, if this member knows a leader (see #proposeAgain). */
   #proposeUnsent(): void {
     if (this.#unsent.length === 0 || this.#stopped || this.#raft.status().lead === NONE) return
-    const unsent = this.#unsent
+    const waiting = this.#unsent.filter((u) => this.#proposals.has(u.key))
     this.#unsent = []
-    for (const u of unsent) {
-      if (!this.#proposals.has(u.key)) continue
-      const r = this.#raft.propose(u.data)
-      if (!r.ok) this.#unsent.push(u)
-    }
+    if (waiting.length > 0 && !this.#raft.proposeBatch(waiting.map((u) => u.data)).ok) this.#unsent = waiting
     this.#pump()
   }
 
@@ -753,17 +765,26 @@ export class MemberActor {
 
   #proposeEnvelope(env: Envelope): Promise<Applied> {
     const key = requestKey(env.id)
-    const wait = this.#proposals.wait(key, this.config.requestTimeoutMs, () => {
+    const wait = this.#proposals.wait(key, () => {
       this.#events.onProposalFailed?.()
       return Errors.timeout()
     })
-    const r = this.#raft.propose(encodeEnvelope(env))
-    if (!r.ok) {
-      this.#events.onProposalFailed?.()
-      this.#proposals.reject(key, proposalError(r.error))
-    }
+    this.#outbox.push({ key, data: encodeEnvelope(env) })
     this.#pump()
     return wait
+  }
+
+  /** Hands #outbox to Raft in one batch; if Raft refuses it, each of its callers gets the error. */
+  #proposeOutbox(): void {
+    if (this.#outbox.length === 0) return
+    const batch = this.#outbox
+    this.#outbox = []
+    const r = this.#raft.proposeBatch(batch.map((o) => o.data))
+    if (r.ok) return
+    for (const o of batch) {
+      this.#events.onProposalFailed?.()
+      this.#proposals.reject(o.key, proposalError(r.error))
+    }
   }
 
   #nextId(): RequestId {

@@ -17,22 +17,28 @@
  *
  * @module
  */
-import type { Message, NodeId } from './types.ts'
+import type { Entry, Message, NodeId } from './types.ts'
 
 export function coalesceAppends(messages: readonly Message[], maxBytes: number): Message[] {
   const out: Message[] = []
-  /** For each peer: where its latest message is in `out`, and that message's entry bytes. */
-  const latest = new Map<NodeId, { at: number; bytes: number }>()
+  /**
+   * For each peer: where its latest message is in `out`, that message's entry bytes, and, once
+   * something merged into it, the entry list being gathered (one array per merged message, so a
+   * run of N merges copies each entry once).
+   */
+  const latest = new Map<NodeId, { at: number; bytes: number; entries: Entry[] | null }>()
   for (const m of messages) {
     const prior = latest.get(m.to)
     const bytes = entryBytes(m)
     if (prior !== undefined && continues(out[prior.at] as Message, m) && prior.bytes + bytes <= maxBytes) {
       const first = out[prior.at] as Message
-      out[prior.at] = { ...first, entries: [...first.entries, ...m.entries], commit: m.commit }
+      prior.entries ??= [...first.entries]
+      for (const e of m.entries) prior.entries.push(e)
+      out[prior.at] = { ...first, entries: prior.entries, commit: m.commit }
       prior.bytes += bytes
       continue
     }
-    latest.set(m.to, { at: out.length, bytes })
+    latest.set(m.to, { at: out.length, bytes, entries: null })
     out.push(m)
   }
   return out

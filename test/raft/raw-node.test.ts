@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MemoryStorage, NONE, RawNode, describeReady, type Entry } from '../../src/raft/index.ts'
-import { bytes, testConfig } from './network.ts'
+import { bytes, Network, testConfig } from './network.ts'
 
 function singleLeader(): { node: RawNode; storage: MemoryStorage } {
   const storage = MemoryStorage.bootstrap({ voters: [1], learners: [] })
@@ -156,4 +156,36 @@ test('without a leader, proposals and reads are refused with no-leader', () => {
   assert.deepEqual(node.readIndex(bytes('r')), { ok: false, error: 'no-leader' })
   node.campaign()
   assert.deepEqual(node.propose(bytes('x')), { ok: false, error: 'no-leader' }, 'a candidate has no leader')
+})
+
+test('proposeBatch: a leader sends one append per follower, a follower forwards one MsgProp, in order', () => {
+  const net = new Network([1, 2, 3])
+  net.elect(1)
+  const data = ['a', 'b', 'c'].map(bytes)
+  assert.deepEqual(net.node(1).proposeBatch(data), { ok: true })
+  net.handleReady(1)
+  const appends = net.takeQueued().filter((m) => m.type === 'MsgApp')
+  assert.deepEqual(appends.map((m) => m.to).sort(), [2, 3], 'one MsgApp per follower')
+  for (const m of appends) assert.deepEqual(m.entries.map((e) => new TextDecoder().decode(e.data)), ['a', 'b', 'c'])
+  for (const m of appends) net.node(m.to).step(m)
+  net.stabilize()
+
+  assert.deepEqual(net.node(2).proposeBatch(['d', 'e'].map(bytes)), { ok: true })
+  net.handleReady(2)
+  const forwarded = net.takeQueued()
+  assert.deepEqual(forwarded.map((m) => [m.type, m.to, m.entries.length]), [['MsgProp', 1, 2]])
+  for (const m of forwarded) net.node(1).step(m)
+  net.stabilize()
+  for (const id of [1, 2, 3]) assert.deepEqual(net.appliedData(id), ['a', 'b', 'c', 'd', 'e'])
+})
+
+test('proposeBatch is refused as a whole: without a leader, and while leadership is being transferred', () => {
+  const net = new Network([1, 2, 3])
+  assert.deepEqual(net.node(1).proposeBatch([bytes('x'), bytes('y')]), { ok: false, error: 'no-leader' })
+  net.elect(1)
+  net.isolate(3)
+  net.node(1).transferLeader(3)
+  assert.deepEqual(net.node(1).proposeBatch([bytes('x'), bytes('y')]), { ok: false, error: 'transferring' })
+  net.heal()
+  assert.deepEqual(net.appliedData(1), [])
 })
