@@ -89,6 +89,7 @@ export class WatcherGroup {
    */
   match(events: readonly Event[]): Map<Watcher, Event[]> {
     const out = new Map<Watcher, Event[]>()
+    if (this.#size === 0) return out
     const hit = (w: Watcher, e: Event): void => {
       const list = out.get(w)
       if (list === undefined) out.set(w, [e])
