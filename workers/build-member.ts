@@ -3,8 +3,8 @@
  * the file members run from with plain node (see src/cli/member-bundle.ts for why and how):
  *
  *   node --import tsx workers/build-member.ts [--root <checkout>]
- *   MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 dist/member.mjs --name m1 …
- *                                         (MEMBER_ENV, MEMBER_NODE_FLAGS)
+ *   MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --initial-old-space-size=64 \
+ *     dist/member.mjs --name m1 …         (MEMBER_ENV, MEMBER_NODE_FLAGS)
  *
  * @module
  */
