@@ -70,6 +70,15 @@ export interface StorageOptions {
    * 3.4's --snapshot-count): a checkpoint writes the whole database, so its cost grows with it.
    */
   readonly checkpointEntries?: number
+  /**
+   * Entries by which the first checkpoint after opening, or after installing a leader's snapshot,
+   * comes early (0 ≤ it < checkpointEntries; default 0). The members of a cluster apply the same
+   * entries, so with equal thresholds they would all export their database (which blocks each for
+   * ~1 ms per MiB, and longer on a loaded machine) at the same index, leaving the leader no
+   * follower to commit with meanwhile; a different stagger per member keeps their checkpoints at
+   * different indexes from then on.
+   */
+  readonly checkpointStagger?: number
   /** ... or once the active journal segment holds this many bytes. Default 64 MiB. */
   readonly checkpointBytes?: number
   /**
@@ -95,6 +104,9 @@ export class MemberStorage {
   readonly #report: RecoveryReport
   readonly #snapshots: SnapshotSource
   readonly #checkpointEntries: number
+  readonly #checkpointStagger: number
+  /** What the next checkpoint's threshold is short of #checkpointEntries (see checkpointStagger). */
+  #earlyBy: number
   readonly #checkpointBytes: number
   readonly #retainEntries: number
   /** Compaction runs once it would drop this many entries (a few deletes per Ready, not one each). */
@@ -151,6 +163,9 @@ export class MemberStorage {
     this.#checkpointIndex = r.report.checkpointIndex ?? 0
     this.#takenIndex = this.#checkpointIndex
     this.#checkpointEntries = o.checkpointEntries ?? 100_000
+    const stagger = Math.floor(o.checkpointStagger ?? 0)
+    this.#checkpointStagger = Number.isFinite(stagger) ? Math.max(0, Math.min(stagger, this.#checkpointEntries - 1)) : 0
+    this.#earlyBy = this.#checkpointStagger
     this.#checkpointBytes = o.checkpointBytes ?? 64 * 1024 * 1024
     this.#retainEntries = o.retainEntries ?? 5_000
     this.#compactStep = Math.max(1, Math.min(COMPACT_STEP, this.#retainEntries >> 4))
@@ -292,7 +307,7 @@ export class MemberStorage {
     if (appliedIndex <= this.#takenIndex || this.#writing !== null) return false
     if (this.#log.snapshotWanted) return true
     const entries = appliedIndex - this.#takenIndex
-    return entries >= this.#checkpointEntries || this.#journal.size >= this.#checkpointBytes
+    return entries >= this.#checkpointEntries - this.#earlyBy || this.#journal.size >= this.#checkpointBytes
   }
 
   /**
@@ -358,6 +373,7 @@ export class MemberStorage {
     this.#log.setConfState(confState)
     const started = await startCheckpoint(this.#db, this.#log, this.#journal, meta)
     this.#takenIndex = appliedIndex
+    this.#earlyBy = 0
     const durable = this.#finishCheckpoint(started)
     // Settles after #finishCheckpoint, then clears itself: its own callback is the first one on
     // it, so whoever awaits it finds #writing already null (or a newer write) afterwards.
@@ -445,6 +461,7 @@ export class MemberStorage {
     this.#log.setSnapshot(this.#snapshots)
     this.#checkpointIndex = metadata.index
     this.#takenIndex = metadata.index
+    this.#earlyBy = this.#checkpointStagger // in step with the leader's checkpoint: stagger again
   }
 
   #serial<T>(what: string, op: () => Promise<T>): Promise<T> {

@@ -142,6 +142,31 @@ test('checkpoints: taken every N entries, rotate the journal, drop old segments,
   await r.close()
 })
 
+test('checkpointStagger: the first checkpoint comes that many entries early, the later ones every N after it', async () => {
+  const plain = await open(await freshDisk(), { checkpointEntries: 20 })
+  assert.equal(await run(plain, 1, 60, 1), 3)
+  assert.equal(plain.checkpointIndex, 60)
+  await plain.close()
+  const staggered = await open(await freshDisk(), { checkpointEntries: 20, checkpointStagger: 10 })
+  assert.equal(await run(staggered, 1, 10, 1), 1)
+  assert.equal(staggered.checkpointIndex, 10, 'the first at 20 - 10')
+  assert.equal(await run(staggered, 11, 60, 1), 2)
+  assert.equal(staggered.checkpointIndex, 50, 'then at 30 and 50, never in step with the plain one')
+  await staggered.close()
+
+  // A leader's snapshot puts a follower in step with the leader's checkpoints: it staggers again.
+  const leader = await open(await freshDisk(), { checkpointEntries: 20 })
+  await run(leader, 1, 40, 1)
+  const follower = await open(await freshDisk(), { checkpointEntries: 20, checkpointStagger: 10 }, { clusterId: ID.clusterId, memberId: 2 })
+  assert.equal(await run(follower, 1, 10, 1), 1, 'its own first checkpoint, 10 early')
+  await follower.saveReady([], { term: 1, vote: 1, commit: 40 }, leader.snapshotForFollower())
+  assert.equal(follower.checkpointIndex, 40)
+  assert.equal(await run(follower, 41, 50, 1), 1)
+  assert.equal(follower.checkpointIndex, 50, '40 + 20 - 10')
+  await follower.close()
+  await leader.close()
+})
+
 test('a follower behind the compacted log makes the next maybeCheckpoint take a checkpoint; compaction spares a snapshot in flight', async () => {
   const disk = await freshDisk()
   const s = await open(disk, { checkpointEntries: 1e9, retainEntries: 3 })
