@@ -135,8 +135,12 @@ export async function openMember(
     config.dataDir,
     { clusterId: config.initialClusterToken, memberId: identity.memberId },
     ports.sql,
-    // Member IDs are random, so their remainders spread the members' checkpoints over the first half.
-    { checkpointEntries: config.snapshotCount, checkpointStagger: identity.memberId % Math.max(1, Math.floor(config.snapshotCount / 2)), ...tuning.storage },
+    {
+      checkpointEntries: config.snapshotCount,
+      // Member IDs are random: their remainders spread the members' first checkpoints over half a period.
+      checkpointStagger: identity.memberId % Math.max(1, Math.floor(config.snapshotCount / 2)),
+      ...tuning.storage,
+    },
   )
   const store: StoreConfig = { quotaBytes: config.quotaBackendBytes, maxTxnOps: config.maxTxnOps, ...tuning.store }
   const fresh = storage.checkpointIndex === 0 && storage.raftLog.lastIndex() === 0
