@@ -452,11 +452,15 @@ export class MemberActor {
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
     this.#raft.advance()
     this.#releaseReads()
+    const applied = this.#store.appliedIndex()
+    const asked = this.#ports.clock.now()
     storage
-      .maybeCheckpoint(this.#store.appliedIndex(), this.#raft.confState(), this.#raft.snapshotInFlight())
+      .maybeCheckpoint(applied, this.#raft.confState(), this.#raft.snapshotInFlight())
       .then(
         (taken) => {
-          if (taken) this.#events.onCheckpointed?.()
+          if (!taken) return
+          this.#ports.log.info({ index: applied, ms: Math.round(this.#ports.clock.now() - asked) }, 'saved checkpoint')
+          this.#events.onCheckpointed?.()
         },
         (err: Error) => this.#die(err),
       )

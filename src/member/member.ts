@@ -123,6 +123,17 @@ async function seedMembers(storage: MemberStorage, config: MemberConfig, fetchMe
   for (const m of members) cluster.upsert(m)
 }
 
+/**
+ * How early this member's first checkpoint comes: the members of --initial-cluster, in name order,
+ * spread evenly over one --snapshot-count period, so that no two of them export their database at
+ * the same index (each export stalls its member; while one follower stalls, the other carries the
+ * quorum).
+ */
+export function checkpointStagger(config: Pick<MemberConfig, 'name' | 'initialCluster' | 'snapshotCount'>): number {
+  const names = [...config.initialCluster.keys()].sort()
+  return Math.floor((Math.max(0, names.indexOf(config.name)) * config.snapshotCount) / names.length)
+}
+
 export async function openMember(
   config: MemberConfig,
   ports: MemberPorts,
@@ -137,8 +148,7 @@ export async function openMember(
     ports.sql,
     {
       checkpointEntries: config.snapshotCount,
-      // Member IDs are random: their remainders spread the members' first checkpoints over half a period.
-      checkpointStagger: identity.memberId % Math.max(1, Math.floor(config.snapshotCount / 2)),
+      checkpointStagger: checkpointStagger(config),
       ...tuning.storage,
     },
   )

@@ -71,8 +71,10 @@ export interface StorageOptions {
    */
   readonly checkpointEntries?: number
   /**
-   * Entries by which the first checkpoint after opening, or after installing a leader's snapshot,
-   * comes early (0 ≤ it < checkpointEntries; default 0). The members of a cluster apply the same
+   * Entries by which the first checkpoint that maybeCheckpoint takes after opening, or after
+   * installing a leader's snapshot, comes early (0 ≤ it < checkpointEntries; default 0). One taken
+   * by `checkpoint` (e.g. the bootstrap's, which every member of a new cluster takes at the same
+   * index) leaves it pending. The members of a cluster apply the same
    * entries, so with equal thresholds they would all export their database (which blocks each for
    * ~1 ms per MiB, and longer on a loaded machine) at the same index, leaving the leader no
    * follower to commit with meanwhile; a different stagger per member keeps their checkpoints at
@@ -270,7 +272,9 @@ export class MemberStorage {
     this.#imagesPending++
     const started = this.#serial('checkpoint', async () => {
       if (!this.#checkpointDue(appliedIndex)) return null
-      return this.#startCheckpoint(appliedIndex, confState)
+      const checkpoint = await this.#startCheckpoint(appliedIndex, confState)
+      this.#earlyBy = 0
+      return checkpoint
     })
     const taken = (): void => {
       this.#imagesPending--
@@ -373,7 +377,6 @@ export class MemberStorage {
     this.#log.setConfState(confState)
     const started = await startCheckpoint(this.#db, this.#log, this.#journal, meta)
     this.#takenIndex = appliedIndex
-    this.#earlyBy = 0
     const durable = this.#finishCheckpoint(started)
     // Settles after #finishCheckpoint, then clears itself: its own callback is the first one on
     // it, so whoever awaits it finds #writing already null (or a newer write) afterwards.

@@ -154,6 +154,15 @@ test('checkpointStagger: the first checkpoint comes that many entries early, the
   assert.equal(staggered.checkpointIndex, 50, 'then at 30 and 50, never in step with the plain one')
   await staggered.close()
 
+  // The bootstrap's checkpoint (at the same index on every member of a new cluster) keeps it.
+  const bootstrapped = await open(await freshDisk(), { checkpointEntries: 20, checkpointStagger: 10 })
+  await bootstrapped.saveReady(kvEntries(1, 1, 1), { term: 1, vote: 1, commit: 1 }, null)
+  applyEntries(bootstrapped.db, kvEntries(1, 1, 1))
+  assert.equal(await bootstrapped.checkpoint(1, CONF), true)
+  assert.equal(await run(bootstrapped, 2, 15, 1), 1)
+  assert.equal(bootstrapped.checkpointIndex, 11, 'the first periodic one at 1 + 20 - 10')
+  await bootstrapped.close()
+
   // A leader's snapshot puts a follower in step with the leader's checkpoints: it staggers again.
   const leader = await open(await freshDisk(), { checkpointEntries: 20 })
   await run(leader, 1, 40, 1)
