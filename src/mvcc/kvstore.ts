@@ -209,7 +209,8 @@ export class MvccStore implements HistorySource {
     const remaining = this.lessor.remainingMs(req.id, nowMs)
     if (lease === undefined || remaining === null) return { header, id: req.id, ttl: -1, grantedTtl: 0, keys: [] }
     const keys = req.keys ? this.#leases.keys(req.id) : []
-    return { header, id: req.id, ttl: Math.ceil(remaining / 1000), grantedTtl: lease.ttl, keys }
+    // Whole seconds left, truncated as etcd does (right after a grant of 60 it says 59).
+    return { header, id: req.id, ttl: Math.floor(remaining / 1000), grantedTtl: lease.ttl, keys }
   }
 
   /** The keys attached to lease `id` (none for an unknown lease): replicated state, no clock. */

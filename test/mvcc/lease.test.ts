@@ -104,6 +104,9 @@ test('lease time-to-live: granted TTL, remaining TTL and the attached keys', () 
   const r = h.store.leaseTimeToLive({ id: 1000n, keys: true }, 7_000)
   assert.deepEqual([r.id, r.ttl, r.grantedTtl, r.keys.map(s)], [1000n, 53, 60, ['l/a', 'l/b']])
   assert.deepEqual(h.store.leaseTimeToLive({ id: 1000n, keys: false }, 7_000).keys, [])
+  // Whole seconds, truncated like etcd: 59.999 s left is 59, 0.5 s left is 0.
+  assert.equal(h.store.leaseTimeToLive({ id: 1000n, keys: false }, 1).ttl, 59)
+  assert.equal(h.store.leaseTimeToLive({ id: 1000n, keys: false }, 59_500).ttl, 0)
 })
 
 test('lease time-to-live: an unknown lease is TTL -1, not an error', () => {
