@@ -640,6 +640,7 @@ export class MemberActor {
       }
     }
     this.#applyRun(entries, envelopes, run, denied)
+    this.#store.lessor.catchUp(this.#ports.clock.now())
     this.#events.onApplied?.(entries.length)
     this.#events.onAppliedEntries?.(entries)
   }

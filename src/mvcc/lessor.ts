@@ -19,7 +19,8 @@
  * changing.
  *
  * A lease granted while primary gets its deadline lazily, from the first call that passes a time
- * (expired, checkpoints, renew, remainingMs); the member calls expired(now) on every tick.
+ * (catchUp, expired, checkpoints, renew, remainingMs); the member calls catchUp(now) right after
+ * applying entries, so a lease's TTL runs from its grant as in etcd, and expired(now) every tick.
  *
  * @module
  */
@@ -93,7 +94,7 @@ export class Lessor {
   /** Keepalive: resets the deadline to the full TTL and returns the TTL (seconds). */
   renew(id: bigint, nowMs: number): number {
     if (!this.#primary) throw new NotPrimaryError()
-    this.#catchUp(nowMs)
+    this.catchUp(nowMs)
     const lease = this.#leases.get(id)
     const deadline = this.#deadline.get(id)
     // An expired lease is being revoked: renewing it would race the revoke.
@@ -109,7 +110,7 @@ export class Lessor {
     const lease = this.#leases.get(id)
     if (lease === undefined) return null
     if (!this.#primary) return fullMs(lease)
-    this.#catchUp(nowMs)
+    this.catchUp(nowMs)
     // Offered for revoke: it has run out, whatever retry deadline it was given.
     if (this.#expiring.has(id)) return 0
     const deadline = this.#deadline.get(id)
@@ -122,7 +123,7 @@ export class Lessor {
    */
   expired(nowMs: number, max = Number.MAX_SAFE_INTEGER): bigint[] {
     if (!this.#primary) return []
-    this.#catchUp(nowMs)
+    this.catchUp(nowMs)
     const out: bigint[] = []
     for (let top = this.#expiry.peek(); top !== undefined && top.at <= nowMs && out.length < max; ) {
       this.#expiry.pop()
@@ -139,7 +140,7 @@ export class Lessor {
   /** Checkpoints that are due, at most `max`: the body of a lease-checkpoint command. */
   checkpoints(nowMs: number, max = 1000): LeaseCheckpoint[] {
     if (!this.#primary) return []
-    this.#catchUp(nowMs)
+    this.catchUp(nowMs)
     const out: LeaseCheckpoint[] = []
     for (let top = this.#checkpoints.peek(); top !== undefined && top.at <= nowMs && out.length < max; ) {
       this.#checkpoints.pop()
@@ -173,7 +174,9 @@ export class Lessor {
     for (const lease of this.#leases.all()) if (!this.#deadline.has(lease.id)) this.#unscheduled.add(lease.id)
   }
 
-  #catchUp(nowMs: number): void {
+  /** Starts the deadlines of leases granted (or resumed) since the last call that passed a time. */
+  catchUp(nowMs: number): void {
+    if (!this.#primary || this.#unscheduled.size === 0) return
     for (const id of this.#unscheduled) {
       const lease = this.#leases.get(id)
       if (lease !== undefined) this.#schedule(lease, nowMs + fullMs(lease), nowMs)
