@@ -118,6 +118,9 @@ function countOf(sql: Sql, span: KeySpan, rev: number, latest: boolean): number 
   )
 }
 
+/** Sort columns by the names both sources give their results (see buildSource). */
+const FETCHED_ORDER: Record<RangeRequest['sortTarget'], string> = { KEY: 'key', VERSION: 'version', CREATE: 'create_rev', MOD: 'main', VALUE: 'value' }
+
 function orderBy(req: RangeRequest, s: Source): string {
   const order = req.sortTarget !== 'KEY' && req.sortOrder === 'NONE' ? 'ASCEND' : req.sortOrder
   const dir = order === 'DESCEND' ? ' DESC' : ''
@@ -201,11 +204,18 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
   const s = source(span, rev, latest, withValue || req.sortTarget === 'VALUE')
   const f = filterSql(req, s)
   const limit = req.limit > 0 ? req.limit : Number.MAX_SAFE_INTEGER
+  // etcd's order of work: with a sort order or a revision filter it fetches the whole range, then
+  // filters, sorts and truncates; without either it fetches limit + 1 keys in key order, and a
+  // non-KEY target (which sorts ascending even with order NONE) sorts only those.
+  const sortsFetched = req.sortOrder === 'NONE' && req.sortTarget !== 'KEY' && req.limit > 0 && f.where === ''
+  const query = sortsFetched
+    ? `SELECT * FROM (${s.from} WHERE ${s.where} ORDER BY ${s.col.key} LIMIT ?) ORDER BY ${FETCHED_ORDER[req.sortTarget]}, key`
+    : `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s)} LIMIT ?`
   const kvs: KeyValue[] = []
   let bytes = 0
   let more = false
   sql.each(
-    `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s)} LIMIT ?`,
+    query,
     [...s.params, ...f.params, req.limit > 0 ? req.limit + 1 : -1],
     (row) => {
       const kv = kvOf(row)

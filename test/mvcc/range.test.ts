@@ -58,6 +58,20 @@ const cases: Case[] = [
     count: 5,
   },
   {
+    name: 'order NONE, a non-KEY target and a limit: etcd fetches limit + 1 keys in key order, then sorts those',
+    req: rangeReq('r/', { ...R, sortTarget: 'VALUE', limit: 2 }),
+    keys: ['r/b', 'r/a'],
+    count: 5,
+    more: true,
+  },
+  {
+    name: 'the same with a revision filter: etcd fetches every key, then sorts and limits',
+    req: rangeReq('r/', { ...R, sortTarget: 'VALUE', limit: 2, minModRevision: 1 }),
+    keys: ['r/b', 'r/d'],
+    count: 5,
+    more: true,
+  },
+  {
     name: 'DESCEND by VALUE works with keys_only',
     req: rangeReq('r/', { ...R, sortOrder: 'DESCEND', sortTarget: 'VALUE', keysOnly: true }),
     keys: ['r/c', 'r/e', 'r/a', 'r/d', 'r/b'],
