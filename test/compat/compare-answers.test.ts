@@ -1,0 +1,38 @@
+/** The differential check's comparison catches what must match and lets through what may differ. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { render, same, type Answer, type Leases } from './compare-answers.ts'
+
+const answer = (json: unknown, status = 200): Answer => ({ status, text: JSON.stringify(json), json })
+const etcd: Leases = { leases: ['7587869563484213000', '7587869563484213017'], rawLeases: new Set(['7587869563484213009']) }
+const edgecd: Leases = { leases: ['1', '2'], rawLeases: new Set(['3']) }
+const header = (cluster: string, member: string, revision: string) => ({ cluster_id: cluster, member_id: member, revision, raft_term: '2' })
+
+test('what may differ is ignored: cluster and member IDs, raft term, lease IDs by grant order, lease list order', () => {
+  assert.ok(same(answer({ header: header('1', '2', '5'), ID: '7587869563484213017', TTL: '60' }), answer({ header: header('8', '9', '5'), ID: '2', TTL: '60' }), etcd, edgecd))
+  assert.ok(same(answer({ header: header('1', '2', '5'), ID: '7587869563484213009', TTL: '2' }), answer({ header: header('8', '9', '5'), ID: '3', TTL: '2' }), etcd, edgecd))
+  const list = (ids: string[]) => ({ header: header('1', '2', '5'), leases: ids.map((ID) => ({ ID })) })
+  assert.ok(same(answer(list(['7587869563484213017', '7587869563484213009', '7587869563484213000'])), answer(list(['1', '2'])), etcd, edgecd))
+  assert.ok(same(answer({ ID: '1', TTL: '59', grantedTTL: '60' }), answer({ ID: '1', TTL: '58', grantedTTL: '60' }), { leases: [], rawLeases: new Set() }, { leases: [], rawLeases: new Set() }))
+})
+
+test('what must match is caught: status, revision, a field, a lease, a remaining TTL off by two, text bodies', () => {
+  const none: Leases = { leases: [], rawLeases: new Set() }
+  assert.equal(same(answer({ header: header('1', '2', '5') }), answer({ header: header('1', '2', '6') }), none, none), false)
+  assert.equal(same(answer({ error: 'x', code: 3 }, 400), answer({ error: 'x', code: 3 }, 404), none, none), false)
+  assert.equal(same(answer({ kvs: [{ key: 'YQ==', version: '2' }], more: true }), answer({ kvs: [{ key: 'YQ==', version: '2' }] }), none, none), false)
+  assert.equal(same(answer({ ID: '7587869563484213000' }), answer({ ID: '2' }), etcd, edgecd), false, 'the first lease is not the second')
+  assert.equal(same(answer({ ID: '1', TTL: '59' }), answer({ ID: '1', TTL: '57' }), none, none), false)
+  assert.equal(same(answer({ grantedTTL: '60' }), answer({ grantedTTL: '59' }), none, none), false, 'only the remaining TTL may move')
+  const text = (t: string, status = 404): Answer => ({ status, text: t, json: null })
+  assert.equal(same(text('Not Found'), text('404 page not found'), none, none), false)
+  assert.ok(same(text('Not Found'), text('Not Found'), none, none))
+})
+
+test('a request names leases by grant order: each system gets its own ID, or an unknown one', () => {
+  const req = { path: '/v3/kv/put', body: { key: 'YQ==', lease: { $lease: 1 } } }
+  assert.equal(render(req, etcd), '{"key":"YQ==","lease":"7587869563484213017"}')
+  assert.equal(render(req, edgecd), '{"key":"YQ==","lease":"2"}')
+  assert.equal(render({ path: '/v3/lease/revoke', body: { ID: { $lease: 3 } } }, edgecd), '{"ID":"424245"}')
+  assert.equal(render({ path: '/v3/kv/put', body: null, raw: '{"key":' }, edgecd), '{"key":')
+})
