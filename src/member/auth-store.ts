@@ -240,7 +240,8 @@ export class AuthStore {
         this.#bump()
         return
       case 'role-delete':
-        if (c.role === ROOT) throw AuthErrors.invalidAuthMgmt()
+        // With auth off, a role named root is a role like any other (etcd 3.4).
+        if (this.enabled() && c.role === ROOT) throw AuthErrors.invalidAuthMgmt()
         if (this.role(c.role) === null) throw AuthErrors.roleNotFound()
         this.#db.run('DELETE FROM auth_roles WHERE name = ?', [c.role])
         this.#db.run('DELETE FROM auth_perms WHERE role = ?', [c.role])

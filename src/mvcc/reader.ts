@@ -131,8 +131,10 @@ function orderBy(req: RangeRequest, s: Source): string {
     MOD: s.col.mod,
     VALUE: 'value',
   }[req.sortTarget]
-  // Ties keep key order (mirrored for DESCEND), where etcd's unstable sort leaves them arbitrary.
-  return `${target}${dir}, ${s.col.key}${dir}`
+  // Ties stay in ascending key order, either direction: etcd sorts its key-ordered result with Go's
+  // sort.Sort, whose insertion sort (up to 12 kvs) leaves equal elements where they were; past
+  // that its order of ties is unspecified.
+  return `${target}${dir}, ${s.col.key}`
 }
 
 function filterSql(req: RangeRequest, s: Source): { readonly where: string; readonly params: Row } {

@@ -119,7 +119,7 @@ describe('auth on and off', () => {
       ['/v3/auth/user/add', { name: 'root' }, 412, 'etcdserver: user name already exists'],
       ['/v3/auth/role/add', { name: '' }, 400, 'etcdserver: role name is empty'],
       ['/v3/auth/role/get', { role: 'root' }, 412, 'etcdserver: role name not found'],
-      ['/v3/auth/role/delete', { role: 'root' }, 400, 'etcdserver: invalid auth management'],
+      ['/v3/auth/role/delete', { role: 'root' }, 412, 'etcdserver: role name not found'],
       ['/v3/auth/user/revoke', { name: 'root', role: 'x' }, 412, 'etcdserver: role is not granted to the user'],
       ['/v3/auth/user/get', { name: 'nobody' }, 412, 'etcdserver: user name not found'],
     ] as const
@@ -127,8 +127,14 @@ describe('auth on and off', () => {
       const r = await s.call(path, body)
       assert.deepEqual([r.status, r.json.message], [status, message], path)
     }
+    // With auth off a role named root is added, listed and deleted like any other.
+    assert.equal((await s.call('/v3/auth/role/add', { name: 'root' })).status, 200)
+    assert.deepEqual((await s.call('/v3/auth/role/list', {})).json.roles, ['root'])
+    assert.equal((await s.call('/v3/auth/role/delete', { role: 'root' })).status, 200)
     await s.call('/v3/auth/user/grant', { user: 'root', role: 'root' })
     assert.deepEqual(await enable(), [200, undefined])
+    const on = await s.call('/v3/auth/role/delete', { role: 'root' }, { Authorization: await login(s, 'root', 'rootpw') })
+    assert.deepEqual([on.status, on.json.message], [400, 'etcdserver: invalid auth management'])
   })
 
   it('limits failed logins per address: too many requests (429 / 8), even with the right password', async () => {

@@ -1,8 +1,8 @@
 /**
  * Seeded random KV and lease requests for the differential check against etcd (etcd-diff.ts):
  * puts, ranges (limits, sorts, filters, revisions), deletes, txns (compares of every target and
- * result, nested txns), compactions, lease grant / revoke / time-to-live / list, and malformed
- * bodies. Keys come from a small set so that requests hit each other's keys.
+ * result, nested txns), compactions, lease grant / revoke / time-to-live / list, user and role
+ * management (auth stays off), and malformed bodies. Keys come from a small set so that requests hit each other's keys.
  *
  * A request names leases by the order they were granted in (`{ $lease: n }`): each system gets
  * its own ID for the n-th grant, or a made-up unknown one.
@@ -92,11 +92,12 @@ export function generateRequest(rng: Rng): GeneratedRequest {
     // A TTL below etcd's minimum becomes 2 s: such a lease expires during the run, at a moment
     // the two systems do not share, so it is granted (raw) but never used afterwards.
     if (rng.chance(0.25)) return { path: '/v3/lease/grant', body: null, raw: rng.pick(['{"TTL":0}', '{"TTL":-5}', '{}']) }
-    return { path: '/v3/lease/grant', body: { TTL: rng.pick([60, 100, '30', 1e10]) } }
+    return { path: '/v3/lease/grant', body: { TTL: rng.pick([60, 100, '30', 1e10]), ...maybe(0.3, { ID: rng.int(1000, 1003) }) } }
   }
   if (r < 0.84) return { path: '/v3/lease/revoke', body: { ID: lease() } }
   if (r < 0.88) return { path: '/v3/lease/timetolive', body: { ID: lease(), ...maybe(0.5, { keys: true }) } }
-  if (r < 0.9) return { path: '/v3/lease/leases', body: {} }
+  if (r < 0.89) return { path: '/v3/lease/leases', body: {} }
+  if (r < 0.95) return authRequest(rng)
   return { path: rng.pick(['/v3/kv/put', '/v3/kv/range', '/v3/kv/txn', '/v3/kv/deleterange', '/v3/lease/grant']), body: null, raw: rng.pick(RAW) }
 }
 
@@ -122,4 +123,32 @@ function txn(rng: Rng, key: () => string, rangeEnd: () => string | undefined): R
   }
   const ops = (n: number): Record<string, unknown>[] => Array.from({ length: rng.int(0, n) }, op)
   return { compare: Array.from({ length: rng.int(0, 2) }, compare), success: ops(2), failure: ops(2) }
+}
+
+/** User and role management with auth off (etcd allows it): names from small sets, so they collide. */
+function authRequest(rng: Rng): GeneratedRequest {
+  const user = (): string => rng.pick(['alice', 'bob', 'root', ''])
+  const role = (): string => rng.pick(['reader', 'writer', 'root', ''])
+  const perm = (): Record<string, unknown> => ({
+    ...(rng.chance(0.7) ? { permType: rng.pick(['READ', 'WRITE', 'READWRITE', 1]) } : {}),
+    key: b64(rng.pick(['a', 'a/', 'b'])),
+    ...(rng.chance(0.6) ? { range_end: rng.pick([b64('a0'), b64('c'), 'AA==']) } : {}),
+  })
+  const requests: Array<() => GeneratedRequest> = [
+    () => ({ path: '/v3/auth/user/add', body: { name: user(), password: rng.pick(['pw', '']) } }),
+    () => ({ path: '/v3/auth/user/get', body: { name: user() } }),
+    () => ({ path: '/v3/auth/user/list', body: {} }),
+    () => ({ path: '/v3/auth/user/delete', body: { name: user() } }),
+    () => ({ path: '/v3/auth/user/changepw', body: { name: user(), password: 'pw2' } }),
+    () => ({ path: '/v3/auth/user/grant', body: { user: user(), role: role() } }),
+    () => ({ path: '/v3/auth/user/revoke', body: { name: user(), role: role() } }),
+    () => ({ path: '/v3/auth/role/add', body: { name: role() } }),
+    () => ({ path: '/v3/auth/role/get', body: { role: role() } }),
+    () => ({ path: '/v3/auth/role/list', body: {} }),
+    () => ({ path: '/v3/auth/role/delete', body: { role: role() } }),
+    () => ({ path: '/v3/auth/role/grant', body: { name: role(), perm: perm() } }),
+    () => ({ path: '/v3/auth/role/revoke', body: { role: role(), key: b64(rng.pick(['a', 'a/', 'b'])), ...(rng.chance(0.5) ? { range_end: b64('a0') } : {}) } }),
+    () => ({ path: '/v3/auth/authenticate', body: { name: user(), password: 'pw' } }),
+  ]
+  return rng.pick(requests)()
 }

@@ -136,6 +136,12 @@ const cases: Case[] = [
   { name: 'range_end < key is empty, not an error', req: rangeReq('r/c', { rangeEnd: b('r/a') }), keys: [], count: 0 },
   { name: 'range_end == key is empty', req: rangeReq('r/c', { rangeEnd: b('r/c') }), keys: [], count: 0 },
   {
+    name: 'DESCEND by VERSION keeps ties in ascending key order, as etcd does',
+    req: rangeReq('r/', { ...R, sortOrder: 'DESCEND', sortTarget: 'VERSION', keysOnly: true }),
+    keys: ['r/b', 'r/d', 'r/a', 'r/c', 'r/e'],
+    count: 5,
+  },
+  {
     name: 'a historical read with a limit and sort',
     req: rangeReq('r/', { ...R, revision: 7, sortOrder: 'DESCEND', sortTarget: 'VERSION', limit: 1 }),
     keys: ['r/b'],
