@@ -23,7 +23,7 @@ export interface GeneratedRequest {
 }
 
 const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64')
-const KEYS = ['a', 'b', 'c', 'a/1', 'a/2', 'b/1', 'z', 'foo']
+const KEYS = ['a', 'b', 'c', 'a/1', 'a/2', 'b/1', 'z', 'foo', '\xff', 'a\x00']
 const VALUES = ['v', 'w', '', 'x'.repeat(40)]
 
 /**
@@ -44,7 +44,7 @@ const RAW = [
 
 export function generateRequest(rng: Rng): GeneratedRequest {
   const key = (): string => b64(rng.pick(KEYS))
-  const rangeEnd = (): string | undefined => rng.pick([undefined, undefined, 'AA==', b64('b'), b64('a0'), b64('c'), b64('a')])
+  const rangeEnd = (): string | undefined => rng.pick([undefined, undefined, 'AA==', b64('b'), b64('a0'), b64('c'), b64('a'), b64('\xff\xff')])
   const lease = (): LeaseRef => ({ $lease: rng.int(0, 3) })
   const maybe = (p: number, fields: Record<string, unknown>): Record<string, unknown> => (rng.chance(p) ? fields : {})
   const r = rng.next()
