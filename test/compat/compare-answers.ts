@@ -35,7 +35,7 @@ export function render(req: GeneratedRequest, system: Leases): string {
 }
 
 /** What is compared: the answer without what may differ (see the module doc); TTL set apart. */
-function normalize(json: unknown, system: Leases): { readonly body: string; readonly ttl: number | null } {
+export function normalize(json: unknown, system: Leases): { readonly body: string; readonly ttl: number | null } {
   let ttl: number | null = null
   const body = JSON.stringify(json, function (key: string, v: unknown) {
     if (key === 'cluster_id' || key === 'member_id' || key === 'raft_term') return undefined

@@ -1,7 +1,8 @@
 /**
  * Differential check against a real etcd: starts a single-member etcd (Debian's `etcd-server`)
  * and a single edgecd member on free loopback ports, sends both the same seeded random request
- * sequence (requests.ts) and compares status and body of every answer. Exits 1 when any differ.
+ * sequence (requests.ts) and compares status and body of every answer, and the events of watches
+ * open meanwhile (watch-recorder.ts). Exits 1 when any differ.
  *
  *   node --import tsx test/compat/etcd-diff.ts [--seeds 3] [--from 1] [--requests 400] [--etcd etcd]
  *
@@ -17,10 +18,13 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
-import { render, same, type Answer, type Leases } from './compare-answers.ts'
-import { generateRequest } from './requests.ts'
+import { normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
+import { generateRequest, generateWatch } from './requests.ts'
+import { WatchRecorder } from './watch-recorder.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
+/** Watches per seed open for the whole request sequence (three more from old revisions at the end). */
+const WATCHES = 4
 
 interface System extends Leases {
   readonly name: string
@@ -85,6 +89,11 @@ async function runSeed(seed: number, requests: number, etcdBinary: string): Prom
   const systems = [await startEtcd(etcdBinary, dir), await startEdgecd(dir)] as const
   try {
     await Promise.all(systems.map(ready))
+    // Watches opened first see every event of the run (drawn apart, so the requests stay the same).
+    const watchRng = new Rng(seed ^ 0x5bd1e995)
+    const creates = Array.from({ length: WATCHES }, () => generateWatch(watchRng))
+    const watches = systems.map((system) => creates.map((create) => new WatchRecorder(system.url, create)))
+    await Promise.all(watches.flat().map((w) => w.opened))
     const rng = new Rng(seed)
     let differences = 0
     for (let i = 0; i < requests; i++) {
@@ -106,7 +115,25 @@ async function runSeed(seed: number, requests: number, etcdBinary: string): Prom
       console.log(`  etcd   ${a.status} ${a.text.trim().slice(0, 500)}`)
       console.log(`  edgecd ${b.status} ${b.text.trim().slice(0, 500)}`)
     }
-    console.log(`seed ${seed}: ${differences} differences in ${requests} requests`)
+    // Watches from old revisions replay the history, or are canceled where it was compacted.
+    for (const start of [1, 10, 40]) {
+      const create = { key: 'AA==', range_end: 'AA==', start_revision: start, ...(watchRng.chance(0.5) ? { prev_kv: true } : {}) }
+      creates.push(create)
+      for (const [i, system] of systems.entries()) watches[i]?.push(new WatchRecorder(system.url, create))
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    const [etcdEvents, edgeEvents] = await Promise.all(watches.map((ws) => Promise.all(ws.map((w) => w.stop()))))
+    for (let w = 0; w < creates.length; w++) {
+      const a = normalize(etcdEvents?.[w] ?? [], systems[0]).body
+      const b = normalize(edgeEvents?.[w] ?? [], systems[1]).body
+      if (a === b) continue
+      differences++
+      const at = [...a].findIndex((ch, i) => ch !== b[i])
+      console.log(`seed ${seed} watch ${JSON.stringify(creates[w])}: streams differ from character ${at}`)
+      console.log(`  etcd   …${a.slice(Math.max(0, at - 200), at + 300)}`)
+      console.log(`  edgecd …${b.slice(Math.max(0, at - 200), at + 300)}`)
+    }
+    console.log(`seed ${seed}: ${differences} differences in ${requests} requests and ${creates.length} watches`)
     return differences
   } finally {
     await Promise.all(systems.map(stop))

@@ -152,3 +152,15 @@ function authRequest(rng: Rng): GeneratedRequest {
   ]
   return rng.pick(requests)()
 }
+
+/** A watch create request over the same keys: a key or a range, prev_kv, a filter, a start revision. */
+export function generateWatch(rng: Rng): Record<string, unknown> {
+  const end = rng.pick([undefined, 'AA==', b64('b'), b64('a0')])
+  return {
+    key: rng.pick([b64('a'), 'AA==', b64('b'), b64('z')]),
+    ...(end === undefined ? {} : { range_end: end }),
+    ...(rng.chance(0.5) ? { prev_kv: true } : {}),
+    ...(rng.chance(0.3) ? { filters: [rng.pick(['NOPUT', 'NODELETE'])] } : {}),
+    ...(rng.chance(0.2) ? { start_revision: 1 } : {}),
+  }
+}
