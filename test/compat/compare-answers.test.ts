@@ -1,7 +1,8 @@
 /** The differential check's comparison catches what must match and lets through what may differ. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { render, same, type Answer, type Leases } from './compare-answers.ts'
+import { normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
+import { flatten } from './watch-recorder.ts'
 
 const answer = (json: unknown, status = 200): Answer => ({ status, text: JSON.stringify(json), json })
 const etcd: Leases = { leases: ['7587869563484213000', '7587869563484213017'], rawLeases: new Set(['7587869563484213009']) }
@@ -35,4 +36,15 @@ test('a request names leases by grant order: each system gets its own ID, or an 
   assert.equal(render(req, edgecd), '{"key":"YQ==","lease":"2"}')
   assert.equal(render({ path: '/v3/lease/revoke', body: { ID: { $lease: 3 } } }, edgecd), '{"ID":"424245"}')
   assert.equal(render({ path: '/v3/kv/put', body: null, raw: '{"key":' }, edgecd), '{"key":')
+})
+
+test('watch streams compare by their events, not by how they were grouped into messages', () => {
+  const none: Leases = { leases: [], rawLeases: new Set() }
+  const ev = (rev: number) => ({ kv: { key: 'YQ==', mod_revision: String(rev) } })
+  const stream = (...messages: Array<Record<string, unknown>>) => messages.map((result) => ({ result: { header: { revision: '9', raft_term: '2' }, ...result } })).flatMap(flatten)
+  const one = stream({ created: true }, { events: [ev(3), ev(4)] })
+  const two = stream({ created: true }, { events: [ev(3)] }, { events: [ev(4)] })
+  assert.equal(normalize(one, none).body, normalize(two, none).body)
+  assert.notEqual(normalize(one, none).body, normalize(stream({ created: true }, { events: [ev(3)] }), none).body, 'a lost event')
+  assert.notEqual(normalize(stream({ created: true }, { canceled: true, compact_revision: '5' }), none).body, normalize(stream({ created: true }), none).body)
 })

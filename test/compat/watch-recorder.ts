@@ -56,7 +56,8 @@ export class WatchRecorder {
   }
 }
 
-function flatten(message: unknown): unknown[] {
+/** One stream message as what must match: its creation, cancellation and events, without header or grouping. */
+export function flatten(message: unknown): unknown[] {
   const result = (message as { result?: Record<string, unknown> }).result
   if (result === undefined) return [message]
   const out: unknown[] = []
