@@ -23,10 +23,16 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Headers': 'accept, content-type, authorization',
 }
 
-/** Headers of every JSON answer, success or error (streams included). */
+/** Headers of every successful JSON answer (streams included). */
 export const JSON_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'application/json',
   'Grpc-Metadata-Content-Type': 'application/grpc',
+  ...CORS_HEADERS,
+}
+
+/** Headers of an error answer: etcd sends the gRPC content type as a trailer there, not a header. */
+export const ERROR_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'application/json',
   ...CORS_HEADERS,
 }
 
@@ -84,7 +90,7 @@ export function errorBody(err: EtcdError): string {
 
 export function errorResponse(err: unknown): ApiResponse {
   const e = asEtcdError(err)
-  return { status: httpStatus(e.code), headers: JSON_HEADERS, body: errorBody(e) }
+  return { status: httpStatus(e.code), headers: ERROR_HEADERS, body: errorBody(e) }
 }
 
 /**

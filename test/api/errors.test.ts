@@ -68,6 +68,15 @@ test('§1 success headers: JSON, the gRPC content type, CORS', () => {
   })
 })
 
+test('§1 error headers: JSON and CORS, without the gRPC content type (etcd sends it as a trailer)', () => {
+  assert.deepEqual(errorResponse(Errors.futureRev()).headers, {
+    'Content-Type': 'application/json',
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'POST, GET, OPTIONS, PUT, DELETE',
+    'Access-Control-Allow-Headers': 'accept, content-type, authorization',
+  })
+})
+
 test('§1 plain-text 404 and 405 (Go\'s http.Error), Go\'s 404 page, the CORS preflight', () => {
   assert.deepEqual([notFound().status, notFound().body, notFound().headers['Content-Type']], [404, 'Not Found\n', 'text/plain; charset=utf-8'])
   assert.deepEqual([methodNotAllowed().status, methodNotAllowed().body], [405, 'Method Not Allowed\n'])

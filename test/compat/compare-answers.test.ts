@@ -25,6 +25,8 @@ test('what must match is caught: status, revision, a field, a lease, a remaining
   assert.equal(same(answer({ ID: '7587869563484213000' }), answer({ ID: '2' }), etcd, edgecd), false, 'the first lease is not the second')
   assert.equal(same(answer({ ID: '1', TTL: '59' }), answer({ ID: '1', TTL: '57' }), none, none), false)
   assert.equal(same(answer({ grantedTTL: '60' }), answer({ grantedTTL: '59' }), none, none), false, 'only the remaining TTL may move')
+  const withHeaders = (headers: Record<string, string>): Answer => ({ ...answer({ error: 'x', code: 5 }, 404), headers })
+  assert.equal(same(withHeaders({ 'content-type': 'application/json' }), withHeaders({ 'content-type': 'application/json', 'grpc-metadata-content-type': 'application/grpc' }), none, none), false)
   const text = (t: string, status = 404): Answer => ({ status, text: t, json: null })
   assert.equal(same(text('Not Found'), text('404 page not found'), none, none), false)
   assert.ok(same(text('Not Found'), text('Not Found'), none, none))

@@ -10,6 +10,8 @@ import type { GeneratedRequest } from './requests.ts'
 
 export interface Answer {
   readonly status: number
+  /** The headers compared (lowercase names, see COMPARED_HEADERS). */
+  readonly headers?: Readonly<Record<string, string>>
   readonly text: string
   readonly json: unknown
 }
@@ -58,8 +60,14 @@ export function normalize(json: unknown, system: Leases): { readonly body: strin
   return { body, ttl }
 }
 
+/** Response headers a client may look at; the rest (Date, Connection, lengths) may differ. */
+export const COMPARED_HEADERS = [
+  'content-type', 'grpc-metadata-content-type', 'x-content-type-options',
+  'access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers',
+]
+
 export function same(a: Answer, b: Answer, ea: Leases, eb: Leases): boolean {
-  if (a.status !== b.status) return false
+  if (a.status !== b.status || JSON.stringify(a.headers ?? {}) !== JSON.stringify(b.headers ?? {})) return false
   if (a.json === null || b.json === null) return a.text === b.text
   const na = normalize(a.json, ea)
   const nb = normalize(b.json, eb)

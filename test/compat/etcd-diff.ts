@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
-import { normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
+import { COMPARED_HEADERS, normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
 import { generateRequest, generateWatch } from './requests.ts'
 import { WatchRecorder } from './watch-recorder.ts'
 
@@ -32,16 +32,20 @@ interface System extends Leases {
   readonly child: ChildProcess
 }
 
-async function post(url: string, path: string, body: string): Promise<Answer> {
-  const res = await fetch(url + path, { method: 'POST', body })
+async function post(url: string, path: string, body: string, method = 'POST'): Promise<Answer> {
+  const res = await fetch(url + path, { method, ...(method === 'GET' ? {} : { body }) })
   const text = await res.text()
+  const headers = Object.fromEntries(COMPARED_HEADERS.flatMap((name) => {
+    const value = res.headers.get(name)
+    return value === null ? [] : [[name, value]]
+  }))
   let json: unknown = null
   try {
     json = JSON.parse(text)
   } catch {
     // Not JSON (e.g. a text/plain error): compared as text.
   }
-  return { status: res.status, text, json }
+  return { status: res.status, headers, text, json }
 }
 
 async function ready(system: System): Promise<void> {
@@ -100,7 +104,7 @@ async function runSeed(seed: number, requests: number, etcdBinary: string): Prom
       const req = generateRequest(rng)
       const answers: Answer[] = []
       for (const system of systems) {
-        const answer = await post(system.url, req.path, render(req, system))
+        const answer = await post(system.url, req.path, render(req, system), req.method)
         answers.push(answer)
         const id = (answer.json as { ID?: unknown } | null)?.ID
         if (req.path === '/v3/lease/grant' && typeof id === 'string') {
@@ -111,9 +115,9 @@ async function runSeed(seed: number, requests: number, etcdBinary: string): Prom
       const [a, b] = answers as [Answer, Answer]
       if (same(a, b, systems[0], systems[1])) continue
       differences++
-      console.log(`seed ${seed} #${i} ${req.path} ${render(req, systems[0])}`)
-      console.log(`  etcd   ${a.status} ${a.text.trim().slice(0, 500)}`)
-      console.log(`  edgecd ${b.status} ${b.text.trim().slice(0, 500)}`)
+      console.log(`seed ${seed} #${i} ${req.method ?? 'POST'} ${req.path} ${render(req, systems[0])}`)
+      console.log(`  etcd   ${a.status} ${JSON.stringify(a.headers)} ${a.text.trim().slice(0, 500)}`)
+      console.log(`  edgecd ${b.status} ${JSON.stringify(b.headers)} ${b.text.trim().slice(0, 500)}`)
     }
     // Watches from old revisions replay the history, or are canceled where it was compacted.
     for (const start of [1, 10, 40]) {

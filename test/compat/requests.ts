@@ -16,6 +16,8 @@ export interface LeaseRef {
 }
 
 export interface GeneratedRequest {
+  /** POST unless said. */
+  readonly method?: string
   readonly path: string
   /** A JSON body (LeaseRefs inside are replaced per system), or `raw` text sent as is. */
   readonly body: unknown
@@ -98,6 +100,11 @@ export function generateRequest(rng: Rng): GeneratedRequest {
   if (r < 0.88) return { path: '/v3/lease/timetolive', body: { ID: lease(), ...maybe(0.5, { keys: true }) } }
   if (r < 0.89) return { path: '/v3/lease/leases', body: {} }
   if (r < 0.95) return authRequest(rng)
+  if (r < 0.96) {
+    // Routing: other methods, unknown paths, the v3beta twins and aliases, a gone prefix.
+    const path = rng.pick(['/v3/kv/range', '/v3/foo', '/v3beta/kv/range', '/v3alpha/kv/range', '/v3/kv/lease/leases', '/v3/lease/keepalive/x'])
+    return { method: rng.pick(['POST', 'GET', 'OPTIONS', 'PUT']), path, body: null, raw: '{"key":"YQ=="}' }
+  }
   return { path: rng.pick(['/v3/kv/put', '/v3/kv/range', '/v3/kv/txn', '/v3/kv/deleterange', '/v3/lease/grant']), body: null, raw: rng.pick(RAW) }
 }
 
