@@ -1,8 +1,8 @@
 /**
  * How etcd-diff.ts compares an answer of etcd with edgecd's: what may legitimately differ (the
  * header's cluster_id, member_id and raft_term; lease IDs, compared by the order they were
- * granted in; the order of a lease list; a remaining TTL by one second) is normalized away,
- * everything else must be equal.
+ * granted in; the order of a lease list and of a lease's keys; a remaining TTL by one second) is
+ * normalized away, everything else must be equal.
  *
  * @module
  */
@@ -50,6 +50,8 @@ export function normalize(json: unknown, system: Leases): { readonly body: strin
       const n = system.leases.indexOf(v)
       return n >= 0 ? `lease#${n}` : system.rawLeases.has(v) ? 'raw lease' : v
     }
+    // A lease's keys come in Go map order from etcd.
+    if (key === 'keys' && Array.isArray(v)) return [...v].sort()
     if (key === 'leases' && Array.isArray(v)) {
       // Leases from raw grants (2 s, expiring whenever) are left out; the rest in grant order.
       const known = v.map((l: { ID: string }) => system.leases.indexOf(l.ID)).filter((n) => n >= 0)

@@ -101,7 +101,7 @@ async function runSeed(seed: number, requests: number, etcdBinary: string): Prom
     const rng = new Rng(seed)
     let differences = 0
     for (let i = 0; i < requests; i++) {
-      const req = generateRequest(rng)
+      const req = generateRequest(rng, i)
       const answers: Answer[] = []
       for (const system of systems) {
         const answer = await post(system.url, req.path, render(req, system), req.method)

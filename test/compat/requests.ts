@@ -44,7 +44,8 @@ const RAW = [
   '{"key":"YQ==","value":"dg==","ignore_value":true}', '{"key":"YQ==","ignore_lease":true,"lease":5}',
 ]
 
-export function generateRequest(rng: Rng): GeneratedRequest {
+/** The `index`-th request of a sequence (it names locks and elections, so that none waits). */
+export function generateRequest(rng: Rng, index: number): GeneratedRequest {
   const key = (): string => b64(rng.pick(KEYS))
   const rangeEnd = (): string | undefined => rng.pick([undefined, undefined, 'AA==', b64('b'), b64('a0'), b64('c'), b64('a'), b64('\xff\xff')])
   const lease = (): LeaseRef => ({ $lease: rng.int(0, 3) })
@@ -99,8 +100,9 @@ export function generateRequest(rng: Rng): GeneratedRequest {
   if (r < 0.84) return { path: '/v3/lease/revoke', body: { ID: lease() } }
   if (r < 0.88) return { path: '/v3/lease/timetolive', body: { ID: lease(), ...maybe(0.5, { keys: true }) } }
   if (r < 0.89) return { path: '/v3/lease/leases', body: {} }
-  if (r < 0.95) return authRequest(rng)
-  if (r < 0.96) {
+  if (r < 0.94) return authRequest(rng)
+  if (r < 0.97) return concurrencyRequest(rng, index)
+  if (r < 0.98) {
     // Routing: other methods, unknown paths, the v3beta twins and aliases, a gone prefix.
     const path = rng.pick(['/v3/kv/range', '/v3/foo', '/v3beta/kv/range', '/v3alpha/kv/range', '/v3/kv/lease/leases', '/v3/lease/keepalive/x'])
     return { method: rng.pick(['POST', 'GET', 'OPTIONS', 'PUT']), path, body: null, raw: '{"key":"YQ=="}' }
@@ -170,4 +172,26 @@ export function generateWatch(rng: Rng): Record<string, unknown> {
     ...(rng.chance(0.3) ? { filters: [rng.pick(['NOPUT', 'NODELETE'])] } : {}),
     ...(rng.chance(0.2) ? { start_revision: 1 } : {}),
   }
+}
+
+/**
+ * Lease keepalive (a stream that ends with the request body), locks and elections. Locks and
+ * campaigns use names of their own and leases with explicit IDs (1000-1003, the same on both
+ * systems, as the keys embed them), so none blocks; the rest are etcd's error paths.
+ */
+function concurrencyRequest(rng: Rng, index: number): GeneratedRequest {
+  const name = b64(`n${index}`)
+  const lease = rng.int(1000, 1004)
+  const leader = { name: b64(rng.pick(['n1', 'e'])), key: b64(rng.pick(['e/3e8', 'n1/3e8'])), rev: rng.int(1, 30), lease }
+  const requests: Array<() => GeneratedRequest> = [
+    () => ({ path: '/v3/lease/keepalive', body: { ID: { $lease: rng.int(0, 3) } } }),
+    () => ({ path: '/v3/lease/keepalive', body: { ID: lease } }),
+    () => ({ path: '/v3/lock/lock', body: { name, lease } }),
+    () => ({ path: '/v3/lock/unlock', body: rng.chance(0.8) ? { key: b64(`n${rng.int(0, index)}/${lease.toString(16)}`) } : {} }),
+    () => ({ path: '/v3/election/campaign', body: { name, lease, value: b64('v') } }),
+    () => ({ path: '/v3/election/leader', body: { name: b64(`n${rng.int(0, index)}`) } }),
+    () => ({ path: '/v3/election/proclaim', body: { leader, value: b64('w') } }),
+    () => ({ path: '/v3/election/resign', body: { leader } }),
+  ]
+  return rng.pick(requests)()
 }
