@@ -3,10 +3,10 @@
  * gateway), each in a fresh temp dir with its output in `<dir>/<name>.log`:
  *
  *   etcd:   `etcd --name e1 --data-dir … --listen-client-urls … --listen-peer-urls … --initial-cluster …`
- *   edgecd: `node <member flags> [nodeFlags] dist/member.mjs --name m1 …`, the member bundle as
- *           `edgecd up` runs it (src/cli/member-bundle.ts, built from the checkout measured), and
- *           `node --import tsx workers/gateway-node.ts`. Spawned here rather than through up(), to
- *           pick free ports and keep each process's output in its own file.
+ *   edgecd: `node <member flags> [nodeFlags] dist/member.mjs --name m1 …` and
+ *           `node dist/gateway.mjs …`, the bundles as `edgecd up` runs them (src/cli/bundles.ts,
+ *           built from the checkout measured). Spawned here rather than through up(), to pick free
+ *           ports and keep each process's output in its own file.
  *
  * Every process is stopped by its PID (SIGTERM, then SIGKILL after 10 s); an exit hook kills what
  * is left if the benchmark dies first.
@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, sleep } from './system.ts'
 import { postJson } from './http.ts'
-import { memberCommand } from '../../src/cli/member-bundle.ts'
+import { gatewayCommand, memberCommand } from '../../src/cli/bundles.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -205,7 +205,7 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
   for (let i = 0; i < size; i++) ports.push(await freePort())
   const urls = ports.map((p) => `http://127.0.0.1:${p}`)
   const initialCluster = names.map((n, i) => `${n}=${urls[i]}`).join(',')
-  // Members run as `npm start` runs them: from their bundle (src/cli/member-bundle.ts).
+  // Members and the gateway run as `npm start` runs them: from their bundles (src/cli/bundles.ts).
   const member = await memberCommand([], options.nodeFlags ?? [], root)
   const members = names.map((name, i): Proc => {
     const dataDir = join(dir, name)
@@ -224,13 +224,8 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
   let gateway: Proc | null = null
   if (options.gateway !== false) {
     const port = await freePort()
-    const { child, logFile } = startProc(dir, 'gateway', process.execPath, [
-      ...(options.gatewayNodeFlags ?? []),
-      '--import', 'tsx',
-      join(root, 'workers', 'gateway-node.ts'),
-      '--listen', `127.0.0.1:${port}`,
-      '--endpoints', urls.join(','),
-    ], root)
+    const gw = await gatewayCommand(['--listen', `127.0.0.1:${port}`, '--endpoints', urls.join(',')], options.gatewayNodeFlags ?? [], root)
+    const { child, logFile } = startProc(dir, 'gateway', gw.command, gw.args, root, gw.env)
     gateway = { name: 'gateway', pid: child.pid as number, url: `http://127.0.0.1:${port}`, dataDir: null, child, logFile }
   }
   const cluster = await started(makeCluster('edgecd', dir, members, gateway), 60_000)

@@ -1,6 +1,6 @@
 /**
  * `edgecd up` (and `npm start`): a local cluster of member processes plus a gateway, each a child
- * process (members run from their bundle, member-bundle.ts; the gateway with tsx), data under one
+ * process (members and the gateway run from their bundles, bundles.ts), data under one
  * directory. Waits until the cluster has a leader, prints the
  * endpoints, and on SIGINT/SIGTERM stops every child it started (by PID) before exiting.
  * Restarting with the same data directory resumes the same cluster.
@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CliError, ExitCode } from './errors.ts'
-import { memberCommand, ROOT } from './member-bundle.ts'
+import { gatewayCommand, memberCommand, ROOT } from './bundles.ts'
 
 export interface UpOptions {
   /** Number of members. */
@@ -48,8 +48,6 @@ export const DEFAULT_UP_OPTIONS: UpOptions = {
   log: (line) => console.log(line),
 }
 
-const GATEWAY_ENTRY = join(ROOT, 'workers', 'gateway-node.ts')
-
 export interface RunningCluster {
   readonly gatewayUrl: string
   readonly memberUrls: readonly string[]
@@ -66,7 +64,7 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal !== null ? `killed by ${signal}` : `exit code ${code}`
 }
 
-/** How a child starts: a member from its bundle (member-bundle.ts), the gateway under tsx. */
+/** How a child starts (from its bundle, bundles.ts). */
 interface Launch {
   readonly command: string
   readonly args: readonly string[]
@@ -137,7 +135,7 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   })
   const gatewayUrl = `http://${host}:${gatewayPort}`
   const gateway = startChild(
-    { command: process.execPath, args: ['--import', 'tsx', GATEWAY_ENTRY] }, ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
+    await gatewayCommand([]), ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
   )
   log(`starting the gateway (pid ${gateway.pid}) on ${gatewayUrl}`)
   children.push(gateway)

@@ -1,8 +1,10 @@
 /**
- * src/cli/member-bundle.ts (and workers/build-member.ts): the prebundled member (dist/member.mjs, run with plain `node`, no tsx)
- * is the same member. Builds a bundle into a file of its own under dist/, starts a one-member
- * cluster from it with MEMBER_NODE_FLAGS and MEMBER_ENV on a free port, writes and reads a key over HTTP, checks
- * that no tsx loader is involved, and stops it by PID with SIGTERM (a clean exit, code 0).
+ * src/cli/bundles.ts (and workers/build-bundles.ts): the prebundled member and gateway
+ * (dist/member.mjs, dist/gateway.mjs, run with plain `node`, no tsx) are the same programs. Builds
+ * bundles into files of their own under dist/, starts a one-member cluster from one with
+ * MEMBER_NODE_FLAGS and MEMBER_ENV on a free port and a gateway in front of it from the other,
+ * writes and reads a key over HTTP, checks that no tsx loader is involved, and stops both by PID
+ * with SIGTERM (a clean exit, code 0).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,7 +13,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildMember, MEMBER_ENV, MEMBER_NODE_FLAGS, memberBundlePath, memberCommand } from '../../src/cli/member-bundle.ts'
+import { buildBundle, bundlePath, gatewayCommand, MEMBER_ENV, MEMBER_NODE_FLAGS, memberCommand } from '../../src/cli/bundles.ts'
 import { eventually, freePort } from '../e2e/cluster-harness.ts'
 import { commandLine, isAlive } from '../proc-fs.ts'
 
@@ -21,17 +23,26 @@ test('memberCommand: node, the member flags, the extra flags, the bundle, then t
   const { command, args, env } = await memberCommand(['--name', 'x'], ['--cpu-prof'])
   assert.equal(command, process.execPath)
   assert.deepEqual(env, MEMBER_ENV)
-  assert.deepEqual(args, [...MEMBER_NODE_FLAGS, '--cpu-prof', memberBundlePath(), '--name', 'x'])
-  assert.ok(existsSync(memberBundlePath()), 'memberCommand builds the bundle')
+  assert.deepEqual(args, [...MEMBER_NODE_FLAGS, '--cpu-prof', bundlePath('member'), '--name', 'x'])
+  assert.ok(existsSync(bundlePath('member')), 'memberCommand builds the bundle')
+})
+
+test('gatewayCommand: node, the extra flags, the gateway bundle, then the gateway arguments', async () => {
+  const { command, args, env } = await gatewayCommand(['--listen', '127.0.0.1:1'], ['--cpu-prof'])
+  assert.deepEqual([command, args, env], [process.execPath, ['--cpu-prof', bundlePath('gateway'), '--listen', '127.0.0.1:1'], {}])
+  assert.ok(existsSync(bundlePath('gateway')), 'gatewayCommand builds the bundle')
 })
 
 test('a member runs from the bundle with plain node and serves puts and ranges', { timeout: 60_000 }, async (t) => {
   const out = join(ROOT, 'dist', `member-test-${process.pid}.mjs`)
+  const gatewayOut = join(ROOT, 'dist', `gateway-test-${process.pid}.mjs`)
+  t.after(() => rmSync(gatewayOut, { force: true }))
   const dir = mkdtempSync(join(tmpdir(), 'edgecd-bundle-'))
   t.after(() => rmSync(out, { force: true }))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  assert.equal(await buildMember(ROOT, out), out)
-  assert.doesNotMatch(readFileSync(out, 'utf8'), /from ["']\.\.?\//, 'every relative import is bundled in')
+  assert.equal(await buildBundle('member', ROOT, out), out)
+  assert.equal(await buildBundle('gateway', ROOT, gatewayOut), gatewayOut)
+  for (const file of [out, gatewayOut]) assert.doesNotMatch(readFileSync(file, 'utf8'), /from ["']\.\.?\//, 'every relative import is bundled in')
 
   const url = `http://127.0.0.1:${await freePort()}`
   const log = join(dir, 'member.log')
@@ -67,6 +78,27 @@ test('a member runs from the bundle with plain node and serves puts and ranges',
   assert.equal(res.status, 200)
   assert.equal(atob(body.kvs?.[0]?.value ?? ''), 'v1')
 
+  // The gateway from its bundle, in front of that member.
+  const gatewayUrl = `http://127.0.0.1:${await freePort()}`
+  const gateway = spawn(process.execPath, [gatewayOut, '--listen', gatewayUrl.slice('http://'.length), '--endpoints', url], {
+    cwd: tmpdir(),
+    stdio: 'ignore',
+  })
+  const gatewayPid = gateway.pid as number
+  t.after(() => {
+    if (isAlive(gatewayPid) && commandLine(gatewayPid).includes(gatewayOut)) process.kill(gatewayPid, 'SIGKILL')
+  })
+  const gatewayExited = new Promise<number | null>((r) => gateway.once('exit', (code) => r(code)))
+  assert.doesNotMatch(commandLine(gatewayPid), /tsx/, 'no tsx on the gateway command line')
+  const through = await eventually('the gateway serves a range', async () => {
+    const r = await fetch(`${gatewayUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: btoa('bundle/k') }), signal: AbortSignal.timeout(2000) })
+    assert.equal(r.status, 200)
+    return (await r.json()) as { kvs?: { value?: string }[] }
+  }, { timeoutMs: 30_000, intervalMs: 100 })
+  assert.equal(atob(through.kvs?.[0]?.value ?? ''), 'v1')
+
+  process.kill(gatewayPid, 'SIGTERM')
+  assert.equal(await gatewayExited, 0, 'the gateway exits cleanly on SIGTERM')
   process.kill(pid, 'SIGTERM')
   assert.equal(await exited, 0, `exit code after SIGTERM:\n${readFileSync(log, 'utf8')}`)
 })
