@@ -43,7 +43,7 @@ export { validPeerUrls } from './member-urls.ts'
 export { kvRange, kvPut, kvDeleteRange, kvTxn, kvCompaction } from './kv-endpoints.ts'
 export type { WireRequestOp, WireTxnRequest } from './kv-schemas.ts'
 export {
-  leaseGrant, leaseRevoke, leaseKeepAlive, leaseTimeToLive, leaseLeases, MAX_LEASE_TTL,
+  leaseGrant, leaseRevoke, leaseKeepAlive, leaseTimeToLive, leaseLeases,
   type LeaseKeepAliveRequest, type LeaseKeepAliveResponse,
 } from './lease.ts'
 export {

@@ -123,8 +123,8 @@ export function checkAtApply(auth: AuthStore, store: MvccStore, by: ProposedBy, 
         break
       case 'lease-grant':
       case 'lease-checkpoint':
-        break
       case 'compaction':
+        break
       case 'alarm':
         g.root()
         break

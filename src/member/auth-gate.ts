@@ -10,16 +10,22 @@
  *
  * Permissions (a user holding the `root` role may do anything):
  *
- *   needs no token    maintenance/status, alarm GET, member/list, lease/grant, lease/leases,
- *                     lease/keepalive, auth/authenticate, auth/status (etcd 3.4 lets these through)
+ *   nothing           maintenance/status, alarm GET, member/list, lease/leases, lease/keepalive,
+ *                     lease/timetolive without `keys`, auth/status: any token is ignored (etcd 3.4
+ *                     answers these locally, unchecked)
+ *   no user, but a    lease/grant, compaction, auth/authenticate, lease/revoke of a lease
+ *   token must be     without keys, a txn without compares or ops (etcd 3.4 reads a token only
+ *   valid             when it proposes the call, and checks none of these)
  *   read              range; txn compares and range ops; watch (its whole range, at creation);
- *                     election leader/observe (`name/`); lease/timetolive keys (with `keys`)
+ *                     election leader/observe (`name/`); lease/timetolive with `keys` (every
+ *                     attached key: etcd 3.4.23 lists them to anyone, CVE-2023-32082, fixed in
+ *                     3.4.26)
  *   write             put (+ read with prev_kv, + write on every key already on its lease);
  *                     deleterange (+ read with prev_kv); txn puts and deletes; lease/revoke (every
- *                     attached key); lock (`name/`, read and write); unlock; campaign, proclaim,
- *                     resign (`name/`)
- *   any user          lease/timetolive; user/get of oneself; role/get of one's own role
- *   root              everything else: compaction, maintenance, member changes, auth admin
+ *                     attached key; without a user, a lease with keys is `user name is empty`);
+ *                     lock (`name/`, read and write); unlock; campaign, proclaim, resign (`name/`)
+ *   any user          user/get of oneself; role/get of one's own role
+ *   root              everything else: maintenance, member changes, auth admin
  *
  * Denied is `permission denied` (403 / 7). Lock and election pass every error on as 500 / 2,
  * as etcd's v3lock and v3election servers do.
@@ -76,9 +82,29 @@ export interface AuthOptions {
 export const DEFAULT_AUTH_OPTIONS: AuthOptions = { tokens: DEFAULT_TOKEN_OPTIONS, failures: DEFAULT_FAILURE_LIMITS }
 
 const FREE: ReadonlySet<string> = new Set([
-  'maintenance.status', 'cluster.member.list', 'lease.grant', 'lease.leases', 'lease.keepalive', 'auth.authenticate',
-  'auth.status',
+  'maintenance.status', 'cluster.member.list', 'lease.leases', 'lease.keepalive', 'auth.status',
 ])
+
+/**
+ * Calls served with or without a user: a token that comes with one must be valid. Each check
+ * gets the user's checker, or null without one.
+ */
+type OptionalCheck = (g: Checker | null, req: any, m: MemberContext) => void
+
+const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
+  'lease.grant': () => undefined,
+  // A txn that compares and does nothing needs no user (etcd checks each compare and op).
+  'kv.txn': (g, r) => {
+    if (g !== null) g.txn(r)
+    else if (r.compare.length + r.success.length + r.failure.length > 0) throw AuthErrors.userEmpty()
+  },
+  'kv.compaction': () => undefined,
+  'auth.authenticate': () => undefined,
+  'lease.revoke': (g, r, m) => {
+    if (g !== null) g.leaseKeys('write', r.id)
+    else if (m.actor.store.leaseKeys(r.id).length > 0) throw AuthErrors.userEmpty()
+  },
+}
 
 /** Permission checks by endpoint; an endpoint not listed here (nor FREE) is root only. */
 type Check = (g: Checker, req: any) => void
@@ -87,9 +113,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'kv.range': (g, r) => g.need('read', r.key, r.rangeEnd),
   'kv.put': (g, r) => g.put(r.key, r.prevKv, r.lease),
   'kv.deleterange': (g, r) => g.deleteRange(r.key, r.rangeEnd, r.prevKv),
-  'kv.txn': (g, r) => g.txn(r),
-  'lease.revoke': (g, r) => g.leaseKeys('write', r.id),
-  'lease.timetolive': (g, r) => (r.keys ? g.leaseKeys('read', r.id) : undefined),
+  'lease.timetolive': (g, r) => g.leaseKeys('read', r.id),
   'lock.lock': (g, r) => g.prefix(r.name, 'read', 'write'),
   'lock.unlock': (g, r) => g.need('write', r.key, EMPTY),
   'election.campaign': (g, r) => g.prefix(r.name, 'write'),
@@ -112,7 +136,7 @@ export class AuthGate {
 
   /** The user `headers` (or the client certificate) name; throws when none or a bad token. */
   async principal(actor: MemberActor, headers: HeaderSource, connection: Connection): Promise<Principal> {
-    const token = headers.get('authorization') ?? headers.get('grpc-metadata-token')
+    const token = tokenOf(headers)
     let name: string
     if (token !== null && token !== '') name = await this.tokens.verify(actor, token)
     else if (connection.commonName !== null && connection.commonName !== '') name = connection.commonName
@@ -126,10 +150,18 @@ export class AuthGate {
    */
   async authorize(m: MemberContext, endpoint: string, req: unknown, headers: HeaderSource, connection: Connection): Promise<Caller> {
     const store = m.actor.auth
-    if (!store.enabled() || FREE.has(endpoint) || (endpoint === 'maintenance.alarm' && isGet(req)))
+    const free = FREE.has(endpoint) || (endpoint === 'maintenance.alarm' && isGet(req)) || (endpoint === 'lease.timetolive' && !asksKeys(req))
+    if (!store.enabled() || free)
       return { principal: null, connection }
     const concurrency = endpoint.startsWith('lock.') || endpoint.startsWith('election.')
     try {
+      const optional = USER_OPTIONAL[endpoint]
+      if (optional !== undefined) {
+        const identified = hasToken(headers) || (connection.commonName !== null && connection.commonName !== '')
+        const principal = identified ? await this.principal(m.actor, headers, connection) : null
+        optional(principal === null ? null : new Checker(store, m.actor.store, principal), req, m)
+        return { principal, connection }
+      }
       const principal = await this.principal(m.actor, headers, connection)
       const check = CHECKS[endpoint]
       const checker = new Checker(store, m.actor.store, principal)
@@ -152,6 +184,19 @@ export class AuthGate {
       return false
     }
   }
+}
+
+function tokenOf(headers: HeaderSource): string | null {
+  return headers.get('authorization') ?? headers.get('grpc-metadata-token')
+}
+
+function hasToken(headers: HeaderSource): boolean {
+  const token = tokenOf(headers)
+  return token !== null && token !== ''
+}
+
+function asksKeys(req: unknown): boolean {
+  return typeof req === 'object' && req !== null && (req as { keys?: unknown }).keys === true
 }
 
 function isGet(req: unknown): boolean {

@@ -43,10 +43,13 @@ function grants(p: StoredPermission, access: Access): boolean {
   return p.permType === 'READWRITE' || (access === 'read' ? p.permType === 'READ' : p.permType === 'WRITE')
 }
 
-/** True when `perms` give `access` to every key of `[key, rangeEnd)`; an empty interval is refused. */
+/**
+ * True when `perms` give `access` to every key of `[key, rangeEnd)`. An empty or inverted range
+ * (`rangeEnd` ≤ `key`) needs `key` itself, as etcd 3.4 decides it.
+ */
 export function covers(perms: readonly StoredPermission[], access: Access, key: Uint8Array, rangeEnd: Uint8Array): boolean {
-  const want = interval(key, rangeEnd)
-  if (want.end !== null && compare(want.end, want.start) <= 0) return false
+  let want = interval(key, rangeEnd)
+  if (want.end !== null && compare(want.end, want.start) <= 0) want = interval(key, new Uint8Array(0))
   const have = perms
     .filter((p) => grants(p, access))
     .map((p) => interval(p.key, p.rangeEnd))

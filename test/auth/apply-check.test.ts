@@ -91,7 +91,7 @@ describe('permissions at apply', () => {
     await grantWriter()
   })
 
-  it('refuses a write of a user deleted meanwhile, and a compaction of one no longer root', async () => {
+  it('refuses a write of a user deleted meanwhile; a compaction is not checked (etcd 3.4)', async () => {
     await call(s, '/v3/auth/user/add', { name: 'carol', password: 'carolpw' }, root)
     await call(s, '/v3/auth/user/grant', { user: 'carol', role: 'writer' }, root)
     const checkedAt = revision()
@@ -102,7 +102,7 @@ describe('permissions at apply', () => {
       user: 'alice',
       authRevision: checkedAt,
     })
-    assert.equal(compact.error?.message, 'etcdserver: permission denied')
+    assert.equal(compact.error, null)
   })
 
   it('refuses a lease revoke once a key on the lease is out of reach', async () => {

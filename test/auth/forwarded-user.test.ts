@@ -149,7 +149,7 @@ describe('a leader honouring forwarded claims', () => {
 
   it('a vouched certificate user is the caller of a leader-only call', async () => {
     const ttl = '/v3/lease/timetolive'
-    assert.deepEqual(await call(ttl, { ID: lease }, vouch('alice', ttl)), [200, 'ok'])
+    assert.deepEqual(await call(ttl, { ID: lease, keys: true }, vouch('alice', ttl)), [200, 'ok'])
     const promote = '/v3/cluster/member/promote'
     assert.deepEqual(await call(promote, { ID: '1' }, vouch('alice', promote)), [403, 'etcdserver: permission denied'])
     // Past the auth check: member 1 does not exist.
@@ -163,8 +163,8 @@ describe('a leader honouring forwarded claims', () => {
     const forgedKey = forwardedUserKey(new TextEncoder().encode('solo'), 'solo') as Buffer
     const tampered = { ...vouch('alice', promote), [FORWARDED_USER_HEADER]: 'root' }
     const cases: readonly [string, string, unknown, Record<string, string>][] = [
-      ['no claim', ttl, { ID: lease }, {}],
-      ['user without proof', ttl, { ID: lease }, { [FORWARDED_USER_HEADER]: 'alice' }],
+      ['no claim', ttl, { ID: lease, keys: true }, {}],
+      ['user without proof', ttl, { ID: lease, keys: true }, { [FORWARDED_USER_HEADER]: 'alice' }],
       ['garbage proof', promote, { ID: '1' }, { [FORWARDED_USER_HEADER]: 'root', [FORWARDED_PROOF_HEADER]: '1.abc' }],
       ['wrong key', promote, { ID: '1' }, vouch('root', promote, { key: forgedKey })],
       ['alice re-labelled as root', promote, { ID: '1' }, tampered],

@@ -17,15 +17,16 @@ export class WatchRecorder {
     this.#open = res
   })
 
-  constructor(url: string, create: Record<string, unknown>) {
-    this.#done = this.#read(url, create)
+  constructor(url: string, create: Record<string, unknown>, headers: Record<string, string> = {}) {
+    this.#done = this.#read(url, create, headers)
   }
 
-  async #read(url: string, create: Record<string, unknown>): Promise<void> {
+  async #read(url: string, create: Record<string, unknown>, headers: Record<string, string>): Promise<void> {
     try {
       const res = await fetch(`${url}/v3/watch`, {
         method: 'POST',
         body: JSON.stringify({ create_request: create }),
+        headers,
         signal: this.#abort.signal,
       })
       if (res.body === null) throw new Error(`watch answered ${res.status} without a body`)
