@@ -28,12 +28,14 @@
  *   root              everything else: maintenance, member changes, auth admin
  *
  * Denied is `permission denied` (403 / 7). Lock and election pass every error on as 500 / 2,
- * as etcd's v3lock and v3election servers do.
+ * as etcd's v3lock and v3election servers do. Hash, hashkv, defragment and snapshot answer an
+ * auth error as etcd 3.4's maintenance server does, which checks them itself: 500 / 2 with the
+ * auth package's words (`auth: permission denied`, `auth: user name is empty`, …).
  *
  * @module
  */
 import { concurrencyError } from '../api/index.ts'
-import { EtcdError } from '../mvcc/index.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { AuthErrors } from './auth-errors.ts'
 import { DEFAULT_FAILURE_LIMITS, FailureLimiter, type FailureLimits } from './auth-limiter.ts'
 import { Checker, principalOf, type Principal } from './auth-checker.ts'
@@ -106,6 +108,9 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
   },
 }
 
+/** Root-only calls whose auth errors come as 500 / 2 `auth: …` (see the module doc). */
+const MAINTENANCE_CHECKED: ReadonlySet<string> = new Set(['maintenance.hash', 'maintenance.hashkv', 'maintenance.defragment', 'maintenance.snapshot'])
+
 /** Permission checks by endpoint; an endpoint not listed here (nor FREE) is root only. */
 type Check = (g: Checker, req: any) => void
 
@@ -169,7 +174,10 @@ export class AuthGate {
       else check(checker, req)
       return { principal, connection }
     } catch (err) {
-      throw concurrency && err instanceof EtcdError ? concurrencyError(err) : err
+      if (!(err instanceof EtcdError)) throw err
+      if (concurrency) throw concurrencyError(err)
+      if (MAINTENANCE_CHECKED.has(endpoint)) throw new EtcdError(GrpcCode.Unknown, err.message.replace(/^etcdserver: /, 'auth: '))
+      throw err
     }
   }
 
