@@ -28,8 +28,8 @@
  * .wasm next to itself) and is not minified (names and stack traces stay readable). `buildBundle`
  * takes ~50 ms and rewrites the file only when its content changes, through a temp file and a
  * rename, so concurrent builds never leave a half-written bundle; spawners call `memberCommand`
- * or `gatewayCommand`, which build first, so an edited source is never run stale. esbuild is tsx's own dependency, so
- * it is installed wherever tsx is.
+ * or `gatewayCommand`, which build first, so an edited source is never run stale. esbuild is
+ * tsx's own dependency, so it is installed wherever tsx is.
  *
  * @module
  */
@@ -94,7 +94,7 @@ export async function buildBundle(name: BundleName, root: string = ROOT, outfile
 export interface BundleCommand {
   readonly command: string
   readonly args: string[]
-  /** Variables to add to the environment (MEMBER_ENV). */
+  /** Variables to add to the environment (MEMBER_ENV for a member). */
   readonly env: Record<string, string>
 }
 

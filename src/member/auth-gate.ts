@@ -141,12 +141,17 @@ export class AuthGate {
 
   /** The user `headers` (or the client certificate) name; throws when none or a bad token. */
   async principal(actor: MemberActor, headers: HeaderSource, connection: Connection): Promise<Principal> {
-    const token = tokenOf(headers)
-    let name: string
-    if (token !== null && token !== '') name = await this.tokens.verify(actor, token)
-    else if (connection.commonName !== null && connection.commonName !== '') name = connection.commonName
-    else throw AuthErrors.userEmpty()
-    return principalOf(actor.auth, name)
+    const principal = await this.#identify(actor, headers, connection)
+    if (principal === null) throw AuthErrors.userEmpty()
+    return principal
+  }
+
+  /** The user `headers` (or the client certificate) name, or null when neither names one; throws on a bad token. */
+  async #identify(actor: MemberActor, headers: HeaderSource, connection: Connection): Promise<Principal | null> {
+    const token = headers.get('authorization') ?? headers.get('grpc-metadata-token')
+    if (token !== null && token !== '') return principalOf(actor.auth, await this.tokens.verify(actor, token))
+    if (connection.commonName !== null && connection.commonName !== '') return principalOf(actor.auth, connection.commonName)
+    return null
   }
 
   /**
@@ -162,8 +167,7 @@ export class AuthGate {
     try {
       const optional = USER_OPTIONAL[endpoint]
       if (optional !== undefined) {
-        const identified = hasToken(headers) || (connection.commonName !== null && connection.commonName !== '')
-        const principal = identified ? await this.principal(m.actor, headers, connection) : null
+        const principal = await this.#identify(m.actor, headers, connection)
         optional(principal === null ? null : new Checker(store, m.actor.store, principal), req, m)
         return { principal, connection }
       }
@@ -192,15 +196,6 @@ export class AuthGate {
       return false
     }
   }
-}
-
-function tokenOf(headers: HeaderSource): string | null {
-  return headers.get('authorization') ?? headers.get('grpc-metadata-token')
-}
-
-function hasToken(headers: HeaderSource): boolean {
-  const token = tokenOf(headers)
-  return token !== null && token !== ''
 }
 
 function asksKeys(req: unknown): boolean {
