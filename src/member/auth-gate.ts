@@ -14,8 +14,9 @@
  *                     lease/timetolive without `keys`, auth/status: any token is ignored (etcd 3.4
  *                     answers these locally, unchecked)
  *   no user, but a    lease/grant, compaction, auth/authenticate, lease/revoke of a lease
- *   token must be     without keys, a txn without compares or ops (etcd 3.4 reads a token only
- *   valid             when it proposes the call, and checks none of these)
+ *   token must be     without keys, a txn without compares or ops, unlock of an empty key,
+ *   valid             user/get of "" (etcd 3.4 reads a token only when it proposes the call,
+ *                     and checks none of these)
  *   read              range; txn compares and range ops; watch (its whole range, at creation);
  *                     election leader/observe (`name/`); lease/timetolive with `keys` (every
  *                     attached key: etcd 3.4.23 lists them to anyone, CVE-2023-32082, fixed in
@@ -106,6 +107,18 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
     if (g !== null) g.leaseKeys('write', r.id)
     else if (m.actor.store.leaseKeys(r.id).length > 0) throw AuthErrors.userEmpty()
   },
+  // etcd refuses an empty key (`key is not provided`) before any auth check.
+  'lock.unlock': (g, r) => {
+    if (r.key.length === 0) return
+    if (g === null) throw AuthErrors.userEmpty()
+    g.need('write', r.key, EMPTY)
+  },
+  // etcd lets a user get themself; without a user that is the user named "" (not found).
+  'auth.user.get': (g, r) => {
+    if (g === null) {
+      if (r.name !== '') throw AuthErrors.userEmpty()
+    } else if (r.name !== g.principal.name) g.root()
+  },
 }
 
 /** Root-only calls whose auth errors come as 500 / 2 `auth: …` (see the module doc). */
@@ -120,13 +133,11 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'kv.deleterange': (g, r) => g.deleteRange(r.key, r.rangeEnd, r.prevKv),
   'lease.timetolive': (g, r) => g.leaseKeys('read', r.id),
   'lock.lock': (g, r) => g.prefix(r.name, 'read', 'write'),
-  'lock.unlock': (g, r) => g.need('write', r.key, EMPTY),
   'election.campaign': (g, r) => g.prefix(r.name, 'write'),
   'election.proclaim': (g, r) => g.need('write', r.leader?.key ?? EMPTY, EMPTY),
   'election.resign': (g, r) => g.need('write', r.leader?.key ?? EMPTY, EMPTY),
   'election.leader': (g, r) => g.prefix(r.name, 'read'),
   'election.observe': (g, r) => g.prefix(r.name, 'read'),
-  'auth.user.get': (g, r) => (r.name === g.principal.name ? undefined : g.root()),
   'auth.role.get': (g, r) => (g.hasRole(r.role) ? undefined : g.root()),
 }
 

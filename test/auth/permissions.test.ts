@@ -261,6 +261,10 @@ describe('permission matrix', () => {
     const r = await s.call('/v3/lease/revoke', { ID: leaseWithKey })
     assert.deepEqual([r.status, r.json.message], [400, 'etcdserver: user name is empty'], 'a lease with keys')
     assert.equal((await s.call('/v3/kv/txn', {})).status, 200, 'a txn without compares or ops')
+    const unlock = await s.call('/v3/lock/unlock', {}, { Authorization: tokens.get('none') as string })
+    assert.deepEqual([unlock.status, unlock.json.message], [500, 'etcdserver: key is not provided'], 'an empty key is refused before permissions')
+    const nobody = await s.call('/v3/auth/user/get', { name: '' })
+    assert.deepEqual([nobody.status, nobody.json.message], [412, 'etcdserver: user name not found'], 'without a user, the user named ""')
     const txn = await s.call('/v3/kv/txn', { compare: [{ key: b64('a/x'), target: 'VERSION', version: 0 }] })
     assert.deepEqual([txn.status, txn.json.message], [400, 'etcdserver: user name is empty'], 'a txn with a compare')
     // Not for what is answered locally: a bad token there is not even looked at.
