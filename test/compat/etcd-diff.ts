@@ -4,7 +4,9 @@
  * sequence (requests.ts) and compares status and body of every answer, and the events of watches
  * open meanwhile (watch-recorder.ts). Exits 1 when any differ.
  *
- *   node --import tsx test/compat/etcd-diff.ts [--seeds 3] [--from 1] [--requests 400] [--etcd etcd] [--auth]
+ *   node --import tsx test/compat/etcd-diff.ts [--seeds 3] [--from 1] [--requests 400] [--etcd etcd] [--auth] [--gateway]
+ *
+ * With `--gateway` edgecd is asked through its Node gateway (dist/gateway.mjs) in front of the member.
  *
  * With `--auth` both systems first get the same users and roles (root; alice reading [a, a0); bob
  * reading and writing [b, c)) and auth enabled, and each request goes as one of them, with a bad
@@ -20,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { gatewayCommand } from '../../src/cli/bundles.ts'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
 import { COMPARED_HEADERS, normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
@@ -33,7 +36,8 @@ const WATCHES = 4
 interface System extends Leases {
   readonly name: string
   readonly url: string
-  readonly child: ChildProcess
+  /** Its processes (edgecd through the gateway: the member, then the gateway). */
+  readonly children: readonly ChildProcess[]
   /** With --auth: each user's token on this system. */
   readonly tokens: Map<string, string>
 }
@@ -89,7 +93,8 @@ async function post(url: string, path: string, body: string, method = 'POST', au
 async function ready(system: System): Promise<void> {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
-    if (system.child.exitCode !== null) throw new Error(`${system.name} exited with code ${system.child.exitCode}`)
+    const exited = system.children.find((c) => c.exitCode !== null)
+    if (exited !== undefined) throw new Error(`${system.name} (pid ${exited.pid}) exited with code ${exited.exitCode}`)
     const ok = await post(system.url, '/v3/kv/range', '{"key":"AA=="}').then((a) => a.status === 200, () => false)
     if (ok) return
     await new Promise((r) => setTimeout(r, 100))
@@ -106,29 +111,34 @@ async function startEtcd(binary: string, dir: string): Promise<System> {
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`,
     '--log-level', 'error',
   ], { stdio: 'ignore' })
-  return { name: 'etcd', url, child, leases: [], rawLeases: new Set(), tokens: new Map() }
+  return { name: 'etcd', url, children: [child], leases: [], rawLeases: new Set(), tokens: new Map() }
 }
 
-async function startEdgecd(dir: string): Promise<System> {
-  const url = `http://127.0.0.1:${await freePort()}`
-  const child = spawn(process.execPath, [
+/** An edgecd member, and with `viaGateway` the Node gateway in front of it (requests go there). */
+async function startEdgecd(dir: string, viaGateway: boolean): Promise<System> {
+  const memberUrl = `http://127.0.0.1:${await freePort()}`
+  const member = spawn(process.execPath, [
     '--import', 'tsx', 'workers/member.ts', '--name', 'm1', '--data-dir', join(dir, 'edgecd'),
-    '--listen-client-urls', url, '--log-level', 'error',
+    '--listen-client-urls', memberUrl, '--log-level', 'error',
   ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'inherit'], env: { ...process.env, EDGECD_EXIT_WITH_PARENT: '1' } })
-  return { name: 'edgecd', url, child, leases: [], rawLeases: new Set(), tokens: new Map() }
+  if (!viaGateway) return { name: 'edgecd', url: memberUrl, children: [member], leases: [], rawLeases: new Set(), tokens: new Map() }
+  const listen = `127.0.0.1:${await freePort()}`
+  const gw = await gatewayCommand(['--listen', listen, '--endpoints', memberUrl])
+  const gateway = spawn(gw.command, gw.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...gw.env } })
+  return { name: 'edgecd', url: `http://${listen}`, children: [member, gateway], leases: [], rawLeases: new Set(), tokens: new Map() }
 }
 
 function stop(system: System): Promise<void> {
-  if (system.child.exitCode !== null || system.child.signalCode !== null) return Promise.resolve()
-  return new Promise((res) => {
-    system.child.once('exit', () => res())
-    system.child.kill()
-  })
+  const running = system.children.filter((c) => c.exitCode === null && c.signalCode === null)
+  return Promise.all(running.map((c) => new Promise<void>((res) => {
+    c.once('exit', () => res())
+    c.kill()
+  }))).then(() => undefined)
 }
 
-async function runSeed(seed: number, requests: number, etcdBinary: string, auth: boolean): Promise<number> {
+async function runSeed(seed: number, requests: number, etcdBinary: string, auth: boolean, viaGateway: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'edgecd-diff-'))
-  const systems = [await startEtcd(etcdBinary, dir), await startEdgecd(dir)] as const
+  const systems = [await startEtcd(etcdBinary, dir), await startEdgecd(dir, viaGateway)] as const
   try {
     await Promise.all(systems.map(ready))
     if (auth) await Promise.all(systems.map(enableAuth))
@@ -206,10 +216,11 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '400' },
     etcd: { type: 'string', default: 'etcd' },
     auth: { type: 'boolean', default: false },
+    gateway: { type: 'boolean', default: false },
   },
 })
 const from = Number(values.from)
 let total = 0
-for (let seed = from; seed < from + Number(values.seeds); seed++) total += await runSeed(seed, Number(values.requests), values.etcd, values.auth)
+for (let seed = from; seed < from + Number(values.seeds); seed++) total += await runSeed(seed, Number(values.requests), values.etcd, values.auth, values.gateway)
 console.log(`${total} differences from etcd in all`)
 process.exit(total === 0 ? 0 : 1)
