@@ -74,11 +74,11 @@ export interface StorageOptions {
    * Entries by which the first checkpoint that maybeCheckpoint takes after opening, or after
    * installing a leader's snapshot, comes early (0 ≤ it < checkpointEntries; default 0). One taken
    * by `checkpoint` (e.g. the bootstrap's, which every member of a new cluster takes at the same
-   * index) leaves it pending. The members of a cluster apply the same
-   * entries, so with equal thresholds they would all export their database (which blocks each for
-   * ~1 ms per MiB, and longer on a loaded machine) at the same index, leaving the leader no
-   * follower to commit with meanwhile; a different stagger per member keeps their checkpoints at
-   * different indexes from then on.
+   * index) leaves it pending. The members of a cluster apply the same entries, so with equal
+   * thresholds they would all export their database (which blocks each for ~1 ms per MiB, and
+   * longer on a loaded machine) at the same index, leaving the leader no follower to commit with
+   * meanwhile; a different stagger per member keeps their checkpoints at different indexes from
+   * then on.
    */
   readonly checkpointStagger?: number
   /** ... or once the active journal segment holds this many bytes. Default 64 MiB. */
