@@ -24,7 +24,7 @@ import { MvccStore } from '../mvcc/index.ts'
 import { META, setMeta } from '../mvcc/schema.ts'
 import { Sql } from '../mvcc/sql.ts'
 import type { ConfState } from '../raft/index.ts'
-import { MemberStorage, NodeDisk } from '../storage/index.ts'
+import { databaseImage, MemberStorage, NodeDisk } from '../storage/index.ts'
 import { decodeCheckpoint, encodeCheckpoint } from '../storage/checkpoint.ts'
 import { CliError, ExitCode } from './errors.ts'
 import type { DbStatus } from './output.ts'
@@ -112,7 +112,7 @@ function restoredImage(sql: SqlJsStatic, image: Uint8Array, file: string, config
     for (const f of foundingMembers(config))
       cluster.upsert({ id: f.id, name: f.name, peerUrls: f.peerUrls, isLearner: false })
     db.exec('VACUUM')
-    return db.export()
+    return databaseImage(db)
   } finally {
     db.close()
   }

@@ -6,12 +6,13 @@
  * @module
  */
 import { encodeStreamResponse, JSON_HEADERS, maintenanceSnapshot } from '../api/index.ts'
+import { databaseImage } from '../storage/index.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
 
 const CHUNK = 64 * 1024
 
 export async function handleSnapshot(m: MemberContext): Promise<Response> {
-  const image = m.actor.db.export()
+  const image = databaseImage(m.actor.db)
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', image as Uint8Array<ArrayBuffer>))
   const ctx = headerContext(m)
   const encoder = new TextEncoder()

@@ -5,7 +5,7 @@
  *
  * Apply is deterministic: it reads no clock and no randomness, and every decision depends only on
  * the tables and the entry. The applied raft index is written in the same SQL transaction as the
- * entry's effects, so a `db.export()` taken between calls always matches appliedIndex(), and an
+ * entry's effects, so an image of the database taken between calls always matches appliedIndex(), and an
  * entry at or below it is skipped (replay after restart is idempotent).
  *
  * ```

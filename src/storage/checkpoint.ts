@@ -9,7 +9,7 @@
  *   offset 0        4           8           12          16
  *          +--------+-----------+-----------+-----------+--------------------------+
  *          | 'EDCK' | version   | dbLen     | dbCrc     | SQLite image (dbLen B)   |
- *          |        | u32 LE    | u32 LE    | u32 LE    | from db.export()         |
+ *          |        | u32 LE    | u32 LE    | u32 LE    | (database-image.ts)      |
  *          +--------+-----------+-----------+-----------+--------------------------+
  *   dbCrc = crc32c(SQLite image); a short file is reported as truncated, not as corrupt.
  *
@@ -34,6 +34,7 @@ import type { Database, SqlJsStatic } from 'sql.js'
 import { joinPath } from './disk.ts'
 import type { Disk } from './disk.ts'
 import { crc32c } from './crc32c.ts'
+import { databaseImage } from './database-image.ts'
 import { CheckpointCorruptError } from './errors.ts'
 import { parseSegmentName } from './journal-format.ts'
 import type { Journal } from './journal.ts'
@@ -148,7 +149,7 @@ export interface StartedCheckpoint {
  * write out until this resolves. Nothing else is done here (the checksum of the image is left to
  * finishCheckpoint): this is what holds the journal up.
  *
- * Memory: db.export() is the one copy of the database made here; the header goes in front of it
+ * Memory: the image is the one copy of the database made here; the header goes in front of it
  * as a separate chunk of the atomic write rather than by copying the image behind it.
  */
 export async function startCheckpoint(
@@ -159,7 +160,7 @@ export async function startCheckpoint(
 ): Promise<StartedCheckpoint> {
   const journalFrom = journal.seq + 1
   log.setCheckpointMeta({ ...meta, journalFrom })
-  const image = db.export()
+  const image = databaseImage(db)
   await journal.rotate({ index: meta.index, term: meta.term })
   return { meta: { index: meta.index, term: meta.term, confState: meta.confState }, journalFrom, image }
 }
