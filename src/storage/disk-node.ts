@@ -15,6 +15,9 @@ import type { FileHandle } from 'node:fs/promises'
 import { DiskError, LockHeldError, chunksOf, dirOf } from './disk.ts'
 import type { Bytes, Disk, DiskErrorCode, DiskLock } from './disk.ts'
 
+/** Bytes `writeAtomic` writes before it flushes them (see there). */
+const WRITEBACK_SLICE = 1 << 20
+
 /** Lock files this process holds, by path (pid reuse detection above). */
 const heldLocks = new Set<string>()
 
@@ -110,17 +113,32 @@ export class NodeDisk implements Disk {
     }
   }
 
+  /**
+   * Writes the temp file WRITEBACK_SLICE bytes at a time, each flushed (fdatasync) before the next:
+   * a checkpoint is tens of MiB, and flushed in one go it queues the journal's small fdatasyncs
+   * behind it on the same disk. Measured (40 MiB written while another file appends 8 KiB and
+   * fdatasyncs in a loop, 6 runs each): that loop's p99 1.0-1.5 ms in 5 runs of 6 (5.3 in one)
+   * instead of 1.0-7.8, its worst 24-35 ms either way but once 512 ms in one go; the 40 MiB took
+   * 67-84 ms instead of 60-480. On a 3-member cluster under 64 connections of puts, put p99
+   * 16-29 ms instead of 20-39 (3 alternations of 4 runs): within the noise, but not worse.
+   */
   async writeAtomic(path: string, data: Bytes): Promise<void> {
     const tmp = `${path}.tmp`
     await wrap('writeAtomic', path, async () => {
       await this.#drop(path)
       const fh = await open(tmp, 'w')
       try {
+        let unflushed = 0
         for (const chunk of chunksOf(data)) {
           let done = 0
           while (done < chunk.length) {
-            const { bytesWritten } = await fh.write(chunk, done, chunk.length - done)
+            const { bytesWritten } = await fh.write(chunk, done, Math.min(chunk.length - done, WRITEBACK_SLICE))
             done += bytesWritten
+            unflushed += bytesWritten
+            if (unflushed >= WRITEBACK_SLICE) {
+              await fh.datasync()
+              unflushed = 0
+            }
           }
         }
         await fh.sync()
