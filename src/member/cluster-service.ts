@@ -1,7 +1,8 @@
 /**
  * The cluster (membership) service: list, add, remove, update, promote. Changes go through Raft
  * one at a time; like etcd's strict reconfiguration check, a change that would leave the
- * cluster without a quorum of started members is refused before it is proposed.
+ * cluster without a quorum of started members, or that is asked while voters are unreachable,
+ * is refused before it is proposed.
  *
  * @module
  */
@@ -29,36 +30,55 @@ function findMember(m: MemberContext, id: bigint): MemberInfo {
   return found
 }
 
+/** Learners a cluster may have at once (etcd 3.4's fixed limit). */
+const MAX_LEARNERS = 1
+
 function peerUrlInUse(m: MemberContext, urls: readonly string[], except: number): boolean {
   return m.actor.members().some((x) => x.id !== except && x.peerUrls.some((u) => urls.includes(u)))
 }
 
 /**
- * Voters this member (the leader) heard from within the last two election timeouts, itself
- * included. (It used Raft's `recentActive`, which CheckQuorum clears for every follower once per
- * election timeout: a change arriving before the next heartbeat answers was refused with "not
- * enough started members" although every member was up; seen under load in test/e2e.)
+ * How recently the leader must have heard from a voter for it to count as connected (etcd's
+ * HealthInterval). Raft's own `recentActive` is not used: CheckQuorum clears it for every
+ * follower once per election timeout, so right after that every follower looked down.
  */
-function startedVoters(m: MemberContext): Set<number> {
-  const { actor } = m
-  const window = 2 * actor.config.tickMs * actor.config.electionTicks
-  const started = new Set<number>()
-  for (const id of actor.status().confState.voters)
-    if (id === m.identity.memberId || actor.heardFrom(id, window)) started.add(id)
-  return started
+const HEALTH_INTERVAL_MS = 5_000
+
+function connected(m: MemberContext, id: number): boolean {
+  return id === m.identity.memberId || m.actor.heardFrom(id, HEALTH_INTERVAL_MS)
 }
 
-/** Refuses a change after which fewer than a quorum of voters would be started. */
-function checkQuorumAfter(m: MemberContext, voters: readonly number[], started: Set<number>): void {
-  const up = voters.filter((v) => started.has(v)).length
-  if (up < Math.floor(voters.length / 2) + 1) throw Errors.notEnoughStartedMembers()
+/**
+ * The strict reconfiguration check, as etcd 3.4 makes it. "Started" means the member has published
+ * itself once (it has a name; founding members have theirs from `--initial-cluster`), whether or
+ * not it is up now; whether it is up is the separate connectivity test (`connected`).
+ */
+function voterInfos(m: MemberContext): MemberInfo[] {
+  return m.actor.members().filter((x) => !x.isLearner)
+}
+
+function quorumStarted(voters: readonly MemberInfo[], extraMembers: number, extraStarted: number): boolean {
+  const members = voters.length + extraMembers
+  const started = voters.filter((x) => x.name !== '').length + extraStarted
+  return started >= Math.floor(members / 2) + 1
+}
+
+/** Every voter connected: otherwise etcd refuses any member addition as an unhealthy cluster. */
+function checkAllVotersConnected(m: MemberContext, voters: readonly MemberInfo[]): void {
+  if (!voters.every((x) => connected(m, x.id))) throw Errors.unhealthy()
 }
 
 export async function add(m: MemberContext, req: MemberAddRequest): Promise<MemberAddResponse> {
   if (peerUrlInUse(m, req.peerUrls, 0)) throw Errors.peerUrlExists()
   const members = m.actor.members()
-  const voters = m.actor.status().confState.voters
-  if (!req.isLearner) checkQuorumAfter(m, [...voters, -1], startedVoters(m))
+  const voters = voterInfos(m)
+  // A voter may join a single started voter (etcd allows it, to grow or restore a one-member
+  // cluster; the cluster has no quorum until the new member starts), else only if a quorum of
+  // the voters after it would be started.
+  const lone = voters.length === 1 && voters[0]?.name !== ''
+  if (!req.isLearner && !lone && !quorumStarted(voters, 1, 0)) throw Errors.notEnoughStartedMembers()
+  checkAllVotersConnected(m, voters)
+  if (req.isLearner && members.filter((x) => x.isLearner).length >= MAX_LEARNERS) throw Errors.tooManyLearners()
   // A fresh ID: peer URLs, token and time, skipping any ID ever used (IDs are never reused).
   let id = 0
   for (let salt = m.actor.clock.now(); id === 0 || members.some((x) => x.id === id) || m.actor.isRemovedId(id); salt++)
@@ -70,8 +90,16 @@ export async function add(m: MemberContext, req: MemberAddRequest): Promise<Memb
 
 export async function remove(m: MemberContext, req: MemberIdRequest): Promise<MembersResponse> {
   const target = findMember(m, req.id)
-  const voters = m.actor.status().confState.voters
-  if (!target.isLearner) checkQuorumAfter(m, voters.filter((v) => v !== target.id), startedVoters(m))
+  if (!target.isLearner) {
+    const rest = voterInfos(m).filter((x) => x.id !== target.id)
+    if (!quorumStarted(rest, 0, 0)) throw Errors.notEnoughStartedMembers()
+    // A voter that is down is safe to remove; otherwise the voters still connected after it goes
+    // must make a quorum of the rest.
+    if (connected(m, target.id)) {
+      const up = rest.filter((x) => connected(m, x.id)).length
+      if (up < Math.floor(rest.length / 2) + 1) throw Errors.unhealthy()
+    }
+  }
   return response(await m.actor.proposeConfChange('remove', target.id, target.peerUrls))
 }
 
@@ -86,5 +114,7 @@ export async function update(m: MemberContext, req: MemberUpdateRequest): Promis
 export async function promote(m: MemberContext, req: MemberIdRequest): Promise<MembersResponse> {
   const target = findMember(m, req.id)
   if (!target.isLearner) throw Errors.memberNotLearner()
+  // The learner counts as started once promoted (its readiness is checked when proposed).
+  if (!quorumStarted(voterInfos(m), 1, 1)) throw Errors.notEnoughStartedMembers()
   return response(await m.actor.proposeConfChange('add-voter', target.id, target.peerUrls))
 }

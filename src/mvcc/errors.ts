@@ -63,6 +63,7 @@ export const Errors = {
     new EtcdError(C.Unavailable, 'etcdserver: leader changed'),
   memberNotFound: () => new EtcdError(C.NotFound, 'etcdserver: member not found'),
   invalidMemberUrls: () => new EtcdError(C.InvalidArgument, 'etcdserver: given member URLs are invalid'),
+  tooManyLearners: () => new EtcdError(C.FailedPrecondition, 'etcdserver: too many learner members in cluster'),
   peerUrlExists: () => new EtcdError(C.FailedPrecondition, 'etcdserver: Peer URLs already exists'),
   memberNotLearner: () => new EtcdError(C.FailedPrecondition, 'etcdserver: can only promote a learner member'),
   learnerNotReady: () =>
