@@ -53,6 +53,7 @@ export const Errors = {
   leaseNotFound: () => new EtcdError(C.NotFound, 'etcdserver: requested lease not found'),
   leaseExists: () => new EtcdError(C.FailedPrecondition, 'etcdserver: lease already exists'),
   leaseTtlTooLarge: () => new EtcdError(C.OutOfRange, 'etcdserver: too large lease TTL'),
+  corrupt: () => new EtcdError(C.DataLoss, 'etcdserver: corrupt cluster'),
   noSpace: () => new EtcdError(C.ResourceExhausted, 'etcdserver: mvcc: database space exceeded'),
   timeout: () => new EtcdError(C.Unavailable, 'etcdserver: request timed out'),
   noLeader: () => new EtcdError(C.Unavailable, 'etcdserver: no leader'),

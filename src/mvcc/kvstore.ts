@@ -22,6 +22,7 @@
 import type { Database } from 'sql.js'
 import { AlarmTable } from './alarm-table.ts'
 import { decodeCommand, type Command, type CommandResponse } from './command.ts'
+import { refusedWhenCorrupt } from './corrupt-guard.ts'
 import { runCompaction, scheduleCompaction, scheduledCompaction } from './compaction.ts'
 import { EtcdError, Errors } from './errors.ts'
 import { hashKv, storeHash } from './hash.ts'
@@ -364,6 +365,7 @@ export class MvccStore implements HistorySource {
       maxResponseBytes: this.#maxResponseBytes,
       leaseExists: (id) => this.#leases.has(id),
     }
+    if (refusedWhenCorrupt(c) && this.#alarms.has('CORRUPT')) throw Errors.corrupt()
     switch (c.type) {
       case 'put':
         checkPut(c.request)

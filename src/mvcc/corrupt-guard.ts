@@ -1,0 +1,31 @@
+/**
+ * The CORRUPT alarm: while any member has it raised, etcd applies no change to the keyspace or
+ * the leases (its "corrupt" applier answers every put, delete, writing txn, compaction, lease
+ * grant and revoke with `etcdserver: corrupt cluster`); reads, read-only txns, alarms, auth and
+ * lease checkpoints go on. Deactivating the alarm lifts it.
+ *
+ * @module
+ */
+import type { Command } from './command.ts'
+import type { RequestOp } from './kv.ts'
+
+function opsWrite(ops: readonly RequestOp[]): boolean {
+  return ops.some((op) => op.type !== 'range' && (op.type !== 'txn' || opsWrite([...op.request.success, ...op.request.failure])))
+}
+
+/** Whether `c` is refused while the CORRUPT alarm is raised. */
+export function refusedWhenCorrupt(c: Command): boolean {
+  switch (c.type) {
+    case 'put':
+    case 'delete-range':
+    case 'compaction':
+    case 'lease-grant':
+    case 'lease-revoke':
+      return true
+    case 'txn':
+      return opsWrite(c.request.success) || opsWrite(c.request.failure)
+    case 'lease-checkpoint':
+    case 'alarm':
+      return false
+  }
+}
