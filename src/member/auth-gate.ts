@@ -10,13 +10,14 @@
  *
  * Permissions (a user holding the `root` role may do anything):
  *
- *   nothing           maintenance/status, alarm GET, member/list, lease/leases, lease/keepalive,
+ *   nothing           maintenance/status, member/list, lease/leases, lease/keepalive,
  *                     lease/timetolive without `keys`, auth/status: any token is ignored (etcd 3.4
  *                     answers these locally, unchecked)
  *   no user, but a    lease/grant, compaction, auth/authenticate, lease/revoke of a lease
  *   token must be     without keys, a txn without compares or ops, unlock of an empty key,
- *   valid             user/get of "" (etcd 3.4 reads a token only when it proposes the call,
- *                     and checks none of these)
+ *   valid             user/get of "", alarm GET (etcd 3.4 reads a token only when it proposes
+ *                     the call, and checks none of these; a bad token on an alarm call is 500 / 2
+ *                     `auth: invalid auth token`, as its maintenance server passes it on as is)
  *   read              range; txn compares and range ops; watch (its whole range, at creation);
  *                     election leader/observe (`name/`); lease/timetolive with `keys` (every
  *                     attached key: etcd 3.4.23 lists them to anyone, CVE-2023-32082, fixed in
@@ -113,6 +114,11 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
     if (g === null) throw AuthErrors.userEmpty()
     g.need('write', r.key, EMPTY)
   },
+  'maintenance.alarm': (g, r) => {
+    if (isGet(r)) return
+    if (g === null) throw AuthErrors.userEmpty()
+    g.root()
+  },
   // etcd lets a user get themself; without a user that is the user named "" (not found).
   'auth.user.get': (g, r) => {
     if (g === null) {
@@ -171,7 +177,7 @@ export class AuthGate {
    */
   async authorize(m: MemberContext, endpoint: string, req: unknown, headers: HeaderSource, connection: Connection): Promise<Caller> {
     const store = m.actor.auth
-    const free = FREE.has(endpoint) || (endpoint === 'maintenance.alarm' && isGet(req)) || (endpoint === 'lease.timetolive' && !asksKeys(req))
+    const free = FREE.has(endpoint) || (endpoint === 'lease.timetolive' && !asksKeys(req))
     if (!store.enabled() || free)
       return { principal: null, connection }
     const concurrency = endpoint.startsWith('lock.') || endpoint.startsWith('election.')
@@ -191,7 +197,8 @@ export class AuthGate {
     } catch (err) {
       if (!(err instanceof EtcdError)) throw err
       if (concurrency) throw concurrencyError(err)
-      if (MAINTENANCE_CHECKED.has(endpoint)) throw new EtcdError(GrpcCode.Unknown, err.message.replace(/^etcdserver: /, 'auth: '))
+      const rawTokenError = endpoint === 'maintenance.alarm' && err.code === GrpcCode.Unauthenticated
+      if (MAINTENANCE_CHECKED.has(endpoint) || rawTokenError) throw new EtcdError(GrpcCode.Unknown, err.message.replace(/^etcdserver: /, 'auth: '))
       throw err
     }
   }

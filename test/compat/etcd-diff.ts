@@ -25,15 +25,15 @@ import { parseArgs } from 'node:util'
 import { gatewayCommand } from '../../src/cli/bundles.ts'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
-import { COMPARED_HEADERS, normalize, render, same, type Answer, type Leases } from './compare-answers.ts'
-import { generateRequest, generateWatch } from './requests.ts'
+import { COMPARED_HEADERS, normalize, render, same, type Answer, type SystemIds } from './compare-answers.ts'
+import { generateRequest, generateWatch, type GeneratorState } from './requests.ts'
 import { WatchRecorder } from './watch-recorder.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 /** Watches per seed open for the whole request sequence (three more from old revisions at the end). */
 const WATCHES = 4
 
-interface System extends Leases {
+interface System extends SystemIds {
   readonly name: string
   readonly url: string
   /** Its processes (edgecd through the gateway: the member, then the gateway). */
@@ -90,6 +90,18 @@ async function post(url: string, path: string, body: string, method = 'POST', au
   return { status: res.status, headers, text, json }
 }
 
+function freshIds(): SystemIds {
+  return { leases: [], rawLeases: new Set(), members: [], self: { id: '', peerUrl: '' } }
+}
+
+/** Learns the system's own member ID and peer URL (requests name them, answers are normalized by them). */
+async function learnSelf(system: System): Promise<void> {
+  const a = await post(system.url, '/v3/cluster/member/list', '{}')
+  const self = (a.json as { members?: Array<{ ID: string; peerURLs: string[] }> } | null)?.members?.[0]
+  if (self === undefined) throw new Error(`${system.name}: no member list: ${a.text}`)
+  Object.assign(system, { self: { id: self.ID, peerUrl: self.peerURLs[0] } })
+}
+
 async function ready(system: System): Promise<void> {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
@@ -111,7 +123,7 @@ async function startEtcd(binary: string, dir: string): Promise<System> {
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`,
     '--log-level', 'error',
   ], { stdio: 'ignore' })
-  return { name: 'etcd', url, children: [child], leases: [], rawLeases: new Set(), tokens: new Map() }
+  return { name: 'etcd', url, children: [child], ...freshIds(), tokens: new Map() }
 }
 
 /** An edgecd member, and with `viaGateway` the Node gateway in front of it (requests go there). */
@@ -121,11 +133,11 @@ async function startEdgecd(dir: string, viaGateway: boolean): Promise<System> {
     '--import', 'tsx', 'workers/member.ts', '--name', 'm1', '--data-dir', join(dir, 'edgecd'),
     '--listen-client-urls', memberUrl, '--log-level', 'error',
   ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'inherit'], env: { ...process.env, EDGECD_EXIT_WITH_PARENT: '1' } })
-  if (!viaGateway) return { name: 'edgecd', url: memberUrl, children: [member], leases: [], rawLeases: new Set(), tokens: new Map() }
+  if (!viaGateway) return { name: 'edgecd', url: memberUrl, children: [member], ...freshIds(), tokens: new Map() }
   const listen = `127.0.0.1:${await freePort()}`
   const gw = await gatewayCommand(['--listen', listen, '--endpoints', memberUrl])
   const gateway = spawn(gw.command, gw.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...gw.env } })
-  return { name: 'edgecd', url: `http://${listen}`, children: [member, gateway], leases: [], rawLeases: new Set(), tokens: new Map() }
+  return { name: 'edgecd', url: `http://${listen}`, children: [member, gateway], ...freshIds(), tokens: new Map() }
 }
 
 function stop(system: System): Promise<void> {
@@ -141,6 +153,7 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
   const systems = [await startEtcd(etcdBinary, dir), await startEdgecd(dir, viaGateway)] as const
   try {
     await Promise.all(systems.map(ready))
+    await Promise.all(systems.map(learnSelf))
     if (auth) await Promise.all(systems.map(enableAuth))
     const as = (system: System, who: string): Record<string, string> => {
       const token = system.tokens.get(who)
@@ -156,16 +169,27 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
     // compaction past its start cancels it (edgecd replays at once, so such a watch never is).
     await new Promise((r) => setTimeout(r, 300))
     const rng = new Rng(seed)
+    const state: GeneratorState = { alarm: null }
     let differences = 0
     for (let i = 0; i < requests; i++) {
-      const req = generateRequest(rng, i)
-      const who = auth ? authRng.pick(IDENTITIES) : 'nobody'
+      const req = generateRequest(rng, i, state)
+      // Alarms are raised and cleared as root, so that the sequence's idea of what is raised holds.
+      const drawn = auth ? authRng.pick(IDENTITIES) : 'nobody'
+      const alarmChange = req.path === '/v3/maintenance/alarm' && (req.body as { action?: string }).action !== undefined && (req.body as { action?: string }).action !== 'GET'
+      const who = auth && alarmChange ? 'root' : drawn
       // Left out with auth on: failed logins (edgecd limits them, etcd 3.4 does not), a lease's
       // keys (etcd 3.4.23 lists them to anyone, CVE-2023-32082) and nested txns (whose ops etcd
       // 3.4.23 does not check at all): edgecd repeats neither hole.
       const keysOfLease = req.path === '/v3/lease/timetolive' && (req.body as { keys?: boolean } | null)?.keys === true
       const nested = req.path === '/v3/kv/txn' && JSON.stringify(req.body).includes('request_txn')
-      if (auth && (req.path === '/v3/auth/authenticate' || keysOfLease || nested)) continue
+      // And leader transfers (etcd 3.4 lets anyone move the leader, even with a bad token).
+      if (auth && (req.path === '/v3/auth/authenticate' || req.path === '/v3/maintenance/transfer-leadership' || keysOfLease || nested)) continue
+      // Left out always: a nested txn while NOSPACE is raised (etcd 3.4 counts only the top
+      // level's puts against the quota, so it lets a nested put through; edgecd refuses it).
+      if (nested && state.alarm?.alarm === 'NOSPACE') continue
+      // With auth on, only alarm calls while an alarm is raised: etcd 3.4 then applies proposals
+      // without checking their permissions (its alarm appliers replace the auth one).
+      if (auth && state.alarm !== null && req.path !== '/v3/maintenance/alarm') continue
       const answers: Answer[] = []
       for (const system of systems) {
         const answer = await post(system.url, req.path, render(req, system), req.method, as(system, who))
@@ -175,6 +199,8 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
           if (req.raw === undefined) system.leases.push(id)
           else system.rawLeases.add(id)
         }
+        const added = (answer.json as { member?: { ID?: unknown } } | null)?.member?.ID
+        if (req.path === '/v3/cluster/member/add' && typeof added === 'string') system.members.push(added)
       }
       const [a, b] = answers as [Answer, Answer]
       if (same(a, b, systems[0], systems[1])) continue

@@ -2,10 +2,14 @@
  * Seeded random KV and lease requests for the differential check against etcd (etcd-diff.ts):
  * puts, ranges (limits, sorts, filters, revisions), deletes, txns (compares of every target and
  * result, nested txns), compactions, lease grant / revoke / time-to-live / list, user and role
- * management (auth stays off), and malformed bodies. Keys come from a small set so that requests hit each other's keys.
+ * management (auth stays off), locks and elections, alarms, status, defragment, leader transfer,
+ * member list / add (learners) / remove / update / promote, and malformed bodies. Keys come from
+ * a small set so that requests hit each other's keys.
  *
- * A request names leases by the order they were granted in (`{ $lease: n }`): each system gets
- * its own ID for the n-th grant, or a made-up unknown one.
+ * A request names leases by the order they were granted in (`{ $lease: n }`) and members by the
+ * order they were added in (`{ $member: n }`, -1 for the system's own): each system gets its own
+ * IDs, or made-up unknown ones. No voter is ever added: a second voter that never starts would
+ * leave both single-member systems without a quorum.
  *
  * @module
  */
@@ -13,6 +17,12 @@ import type { Rng } from '../chaos/prng.ts'
 
 export interface LeaseRef {
   readonly $lease: number
+}
+
+/** What the sequence has done so far that later requests depend on (one per seed). */
+export interface GeneratorState {
+  /** The alarm raised by the last activation, until deactivated. */
+  alarm: { readonly memberID: number; readonly alarm: 'NOSPACE' | 'CORRUPT' } | null
 }
 
 export interface GeneratedRequest {
@@ -45,7 +55,7 @@ const RAW = [
 ]
 
 /** The `index`-th request of a sequence (it names locks and elections, so that none waits). */
-export function generateRequest(rng: Rng, index: number): GeneratedRequest {
+export function generateRequest(rng: Rng, index: number, state: GeneratorState): GeneratedRequest {
   const key = (): string => b64(rng.pick(KEYS))
   const rangeEnd = (): string | undefined => rng.pick([undefined, undefined, 'AA==', b64('b'), b64('a0'), b64('c'), b64('a'), b64('\xff\xff')])
   const lease = (): LeaseRef => ({ $lease: rng.int(0, 3) })
@@ -100,9 +110,10 @@ export function generateRequest(rng: Rng, index: number): GeneratedRequest {
   if (r < 0.84) return { path: '/v3/lease/revoke', body: { ID: lease() } }
   if (r < 0.88) return { path: '/v3/lease/timetolive', body: { ID: lease(), ...maybe(0.5, { keys: true }) } }
   if (r < 0.89) return { path: '/v3/lease/leases', body: {} }
-  if (r < 0.94) return authRequest(rng)
-  if (r < 0.97) return concurrencyRequest(rng, index)
-  if (r < 0.98) {
+  if (r < 0.93) return authRequest(rng)
+  if (r < 0.955) return concurrencyRequest(rng, index)
+  if (r < 0.98) return adminRequest(rng, index, state)
+  if (r < 0.99) {
     // Routing: other methods, unknown paths, the v3beta twins and aliases, a gone prefix.
     const path = rng.pick(['/v3/kv/range', '/v3/foo', '/v3beta/kv/range', '/v3alpha/kv/range', '/v3/kv/lease/leases', '/v3/lease/keepalive/x'])
     return { method: rng.pick(['POST', 'GET', 'OPTIONS', 'PUT']), path, body: null, raw: '{"key":"YQ=="}' }
@@ -192,6 +203,49 @@ function concurrencyRequest(rng: Rng, index: number): GeneratedRequest {
     () => ({ path: '/v3/election/leader', body: { name: b64(`n${rng.int(0, index)}`) } }),
     () => ({ path: '/v3/election/proclaim', body: { leader, value: b64('w') } }),
     () => ({ path: '/v3/election/resign', body: { leader } }),
+  ]
+  return rng.pick(requests)()
+}
+
+/**
+ * Maintenance and membership. At most one alarm is raised at a time (etcd 3.4 lifts both alarms'
+ * refusals when either of two is deactivated; README: differences from etcd), and it is soon
+ * deactivated again. Members added are learners on fresh peer URLs.
+ */
+function adminRequest(rng: Rng, index: number, state: GeneratorState): GeneratedRequest {
+  const member = (): { $member: number } => ({ $member: rng.int(-1, 3) })
+  const fresh = (): string => `http://127.0.0.1:${31000 + index}`
+  const alarm = (): GeneratedRequest => {
+    const raised = state.alarm
+    if (raised !== null && rng.chance(0.6)) {
+      state.alarm = null
+      return { path: '/v3/maintenance/alarm', body: { action: 'DEACTIVATE', ...raised } }
+    }
+    if (raised === null && rng.chance(0.5)) {
+      state.alarm = { memberID: rng.int(1, 3), alarm: rng.pick(['NOSPACE', 'CORRUPT'] as const) }
+      return { path: '/v3/maintenance/alarm', body: { action: 'ACTIVATE', ...state.alarm } }
+    }
+    const which = rng.pick([{}, { alarm: 'NOSPACE' }, { alarm: 'CORRUPT' }, { action: 'GET' }])
+    return { path: '/v3/maintenance/alarm', body: which }
+  }
+  const requests: Array<() => GeneratedRequest> = [
+    alarm,
+    alarm,
+    alarm,
+    alarm,
+    () => ({ path: '/v3/maintenance/status', body: {} }),
+    () => ({ path: '/v3/maintenance/hash', body: {} }),
+    () => ({ path: '/v3/maintenance/defragment', body: {} }),
+    () => ({ path: '/v3/maintenance/transfer-leadership', body: rng.chance(0.8) ? { targetID: member() } : {} }),
+    () => ({ path: '/v3/cluster/member/list', body: {} }),
+    () => ({ path: '/v3/cluster/member/add', body: { peerURLs: [fresh()], isLearner: true } }),
+    () => ({ path: '/v3/cluster/member/add', body: { peerURLs: [{ $selfPeer: true }], isLearner: rng.chance(0.5) } }),
+    () => ({ path: '/v3/cluster/member/add', body: rng.pick([{}, { peerURLs: [] }, { peerURLs: ['notaurl'] }, { peerURLs: ['127.0.0.1:1'] }]) }),
+    () => ({ path: '/v3/cluster/member/remove', body: { ID: member() } }),
+    () => ({ path: '/v3/cluster/member/remove', body: { ID: { $member: rng.int(0, 3) } } }),
+    // Only the own member or an unknown one: etcd 3.4 lists an updated learner as a voter.
+    () => ({ path: '/v3/cluster/member/update', body: { ID: { $member: rng.pick([-1, 7]) }, peerURLs: [rng.chance(0.3) ? { $selfPeer: true } : fresh()] } }),
+    () => ({ path: '/v3/cluster/member/promote', body: { ID: member() } }),
   ]
   return rng.pick(requests)()
 }
