@@ -3,7 +3,7 @@
  * started with `--initial-cluster-state existing`) catches up, is promoted (412 "not in sync"
  * while it is not running), another member is removed (its process exits), and writes keep
  * working; member/list reflects each step. And `--auto-promote`: the leader promotes a learner
- * once it has caught up.
+ * once it has caught up. And a one-member cluster grown by adding a voter directly.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -176,5 +176,26 @@ test('--auto-promote: the leader promotes a learner once it has caught up', { ti
     const r = await call(cluster.url(n), '/v3/kv/range', { key: b64('a/new') })
     assert.equal(r.kvs[0].mod_revision, put.header.revision, n)
   }
+  cluster.assertAlive()
+})
+
+test('a one-member cluster grows by adding a voter directly, then starting it (as with etcd)', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(t, { size: 1 })
+  await writeKeys(cluster.url('m1'), 'g/', 20)
+  const url2 = await cluster.reservePeer('m2')
+  const added = await call(cluster.url('m1'), '/v3/cluster/member/add', { peerURLs: [url2] })
+  assert.deepEqual({ ...added.member, ID: undefined }, { ID: undefined, peerURLs: [url2] })
+  // Two voters, one of them never started: no second voter until it has, no learner while it is down.
+  const another = await post(cluster.url('m1'), '/v3/cluster/member/add', { peerURLs: ['http://127.0.0.1:1'] })
+  assert.deepEqual([another.status, another.json?.message], [500, 'etcdserver: re-configuration failed due to not enough started members'])
+  await cluster.addMember('m2')
+  await cluster.waitForConvergence(20_000)
+  assert.equal(await countKeys(url2, 'g/', true), 20)
+  await writeKeys(url2, 'g2/', 10)
+  assert.equal(await countKeys(cluster.url('m1'), 'g2/'), 10)
+  await expectListEverywhere(cluster, (l) => {
+    assert.deepEqual(l.map((m) => m.name).sort(), ['m1', 'm2'])
+    assert.ok(l.every((m) => m.isLearner === undefined))
+  })
   cluster.assertAlive()
 })
