@@ -4,7 +4,7 @@
  * from with plain node (see src/cli/bundles.ts for why and how):
  *
  *   node --import tsx workers/build-bundles.ts [--root <checkout>]
- *   MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --initial-old-space-size=64 \
+ *   MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --initial-old-space-size=32 \
  *     dist/member.mjs --name m1 …         (MEMBER_ENV, MEMBER_NODE_FLAGS)
  *   node dist/gateway.mjs --listen 127.0.0.1:2379 --endpoints …
  *

@@ -15,9 +15,13 @@
  *   resident. 4 MiB semi-spaces save ~20 MiB RSS per member at no measurable CPU cost; 2 MiB save
  *   a few MiB more but cost the leader up to ~30% more CPU (more scavenges, more promotion).
  *   With so small a heap, V8 also sets its old-generation limit low and runs a major collection
- *   about every half second under load; starting that limit at 64 MiB
- *   (`--initial-old-space-size`) cut the CPU of loading 100k keys by ~8% (leader 13.9-14.6 →
- *   12.9-13.4 s, followers 5.7-6.5 → 5.4-5.6 s) for ~5-8 MiB more RSS per member.
+ *   often under load; `--initial-old-space-size` starts that limit higher. Since the database
+ *   file lives in a resizable ArrayBuffer (storage/database-image.ts), V8 no longer counts it as
+ *   external memory, and its growth no longer triggers collections: garbage then piles up to
+ *   whatever limit is set. Loading 100k keys (3 runs each, RSS after the load, CPU of the load):
+ *   no flag 140-158 MiB, leader 17.1-18.7 s, followers 7.0-7.6 s; 32 MiB 143-167 MiB, 13.9-15.4 s,
+ *   5.5-6.3 s; 64 MiB 144-181 MiB, 12.6-15.7 s, 5.2-6.8 s. 32 MiB keeps a member at or under
+ *   etcd's RSS (156-203 MiB in the same load) for a few % of CPU.
  * - MEMBER_ENV: glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed,
  *   after which sql.js's file buffers, network frames and the like come from the brk heap and
  *   arenas, where freed memory stays resident. A fixed 128 KiB threshold (the default before any
@@ -41,7 +45,7 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
 /** V8 flags for member processes (see the module doc). */
-export const MEMBER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--initial-old-space-size=64']
+export const MEMBER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--initial-old-space-size=32']
 
 /** Environment variables for member processes, on top of the parent's (see the module doc). */
 export const MEMBER_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' }
