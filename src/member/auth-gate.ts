@@ -11,10 +11,10 @@
  * Permissions (a user holding the `root` role may do anything):
  *
  *   nothing           maintenance/status, member/list, lease/leases, lease/keepalive,
- *                     lease/timetolive without `keys`, auth/status: any token is ignored (etcd 3.4
- *                     answers these locally, unchecked)
+ *                     lease/timetolive without `keys`, auth/status, unlock of an empty key: any
+ *                     token is ignored (etcd 3.4 answers these locally, unchecked)
  *   no user, but a    lease/grant, compaction, auth/authenticate, lease/revoke of a lease
- *   token must be     without keys, a txn without compares or ops, unlock of an empty key,
+ *   token must be     without keys, a txn without compares or ops,
  *   valid             user/get of "", alarm GET (etcd 3.4 reads a token only when it proposes
  *                     the call, and checks none of these; a bad token on an alarm call is 500 / 2
  *                     `auth: invalid auth token`, as its maintenance server passes it on as is)
@@ -108,9 +108,7 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
     if (g !== null) g.leaseKeys('write', r.id)
     else if (m.actor.store.leaseKeys(r.id).length > 0) throw AuthErrors.userEmpty()
   },
-  // etcd refuses an empty key (`key is not provided`) before any auth check.
   'lock.unlock': (g, r) => {
-    if (r.key.length === 0) return
     if (g === null) throw AuthErrors.userEmpty()
     g.need('write', r.key, EMPTY)
   },
@@ -177,7 +175,8 @@ export class AuthGate {
    */
   async authorize(m: MemberContext, endpoint: string, req: unknown, headers: HeaderSource, connection: Connection): Promise<Caller> {
     const store = m.actor.auth
-    const free = FREE.has(endpoint) || (endpoint === 'lease.timetolive' && !asksKeys(req))
+    // etcd refuses an unlock of an empty key (`key is not provided`) before it looks at any token.
+    const free = FREE.has(endpoint) || (endpoint === 'lease.timetolive' && !asksKeys(req)) || (endpoint === 'lock.unlock' && emptyKey(req))
     if (!store.enabled() || free)
       return { principal: null, connection }
     const concurrency = endpoint.startsWith('lock.') || endpoint.startsWith('election.')
@@ -218,6 +217,10 @@ export class AuthGate {
 
 function asksKeys(req: unknown): boolean {
   return typeof req === 'object' && req !== null && (req as { keys?: unknown }).keys === true
+}
+
+function emptyKey(req: unknown): boolean {
+  return typeof req === 'object' && req !== null && (req as { key?: Uint8Array }).key?.length === 0
 }
 
 function isGet(req: unknown): boolean {

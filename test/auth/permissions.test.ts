@@ -263,6 +263,8 @@ describe('permission matrix', () => {
     assert.equal((await s.call('/v3/kv/txn', {})).status, 200, 'a txn without compares or ops')
     const unlock = await s.call('/v3/lock/unlock', {}, { Authorization: tokens.get('none') as string })
     assert.deepEqual([unlock.status, unlock.json.message], [500, 'etcdserver: key is not provided'], 'an empty key is refused before permissions')
+    const garbled = await s.call('/v3/lock/unlock', {}, { Authorization: 'garbage' })
+    assert.deepEqual([garbled.status, garbled.json.message], [500, 'etcdserver: key is not provided'], 'and before the token')
     const nobody = await s.call('/v3/auth/user/get', { name: '' })
     assert.deepEqual([nobody.status, nobody.json.message], [412, 'etcdserver: user name not found'], 'without a user, the user named ""')
     const txn = await s.call('/v3/kv/txn', { compare: [{ key: b64('a/x'), target: 'VERSION', version: 0 }] })
