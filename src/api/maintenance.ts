@@ -1,6 +1,7 @@
 /**
  * The Maintenance service: status, hash, hashkv, alarm, defragment, snapshot (a response
- * stream) and transfer-leadership. Alarm, defragment and snapshot answers have no header.
+ * stream) and transfer-leadership. Alarm, defragment, snapshot and transfer-leadership answers
+ * have no header (etcd 3.4 answers a leader transfer with `{}`).
  *
  * etcd 3.4 serves Hash at `/v3/maintenance/hash` (taking any `revision` and answering without
  * compact_revision) and has no `/v3/maintenance/hashkv`; 3.5 serves HashKV there. Both are here.
@@ -10,7 +11,7 @@
 
 import type { AlarmMember, AlarmRequest, AlarmResponse, HashKvResponse, ResponseHeader } from '../mvcc/kv.ts'
 import { endpoint, type Endpoint } from './endpoint.ts'
-import { headerField, headerOnly, type HeaderResponse } from './header.ts'
+import { headerField } from './header.ts'
 import { emptyMessage, enumOf, field, K, message, messageOf, repeated, type EmptyRequest } from './schema.ts'
 
 export interface StatusResponse {
@@ -128,9 +129,10 @@ export const maintenanceSnapshot: Endpoint<EmptyRequest, SnapshotResponse> = end
   ]),
 })
 
-export const maintenanceTransferLeadership: Endpoint<MoveLeaderRequest, HeaderResponse> = endpoint({
+export const maintenanceTransferLeadership: Endpoint<MoveLeaderRequest, EmptyRequest> = endpoint({
   name: 'maintenance.transfer-leadership',
   path: '/v3/maintenance/transfer-leadership',
+  header: 'none',
   request: message<MoveLeaderRequest>('etcdserverpb.MoveLeaderRequest', [field(1, 'targetID', K.uint64n, 'targetId')]),
-  response: headerOnly('etcdserverpb.MoveLeaderResponse'),
+  response: emptyMessage('etcdserverpb.MoveLeaderResponse'),
 })

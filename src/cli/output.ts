@@ -16,7 +16,7 @@ import {
   encodeResponse, kvDeleteRange, kvPut, kvRange, kvTxn, leaseGrant, leaseKeepAlive, leaseLeases, leaseRevoke,
   leaseTimeToLive, maintenanceAlarm, maintenanceHashKv, maintenanceStatus, maintenanceTransferLeadership, memberAdd,
   memberList, memberPromote, memberRemove, memberUpdate, watch,
-  type AnyEndpoint, type Endpoint, type HeaderContext, type HeaderResponse, type LeaseKeepAliveResponse,
+  type AnyEndpoint, type Endpoint, type EmptyRequest, type HeaderContext, type LeaseKeepAliveResponse,
   type MemberAddResponse, type MembersResponse, type StatusResponse, type WatchResponse,
 } from '../api/index.ts'
 import type { Answer } from '../client/index.ts'
@@ -313,7 +313,7 @@ export class Printer {
     this.#rows(hashKvRows(list))
   }
 
-  moveLeader(leader: bigint, target: bigint, res: Answer<HeaderResponse>): void {
+  moveLeader(leader: bigint, target: bigint, res: Answer<EmptyRequest>): void {
     if (this.#json(maintenanceTransferLeadership, res)) return
     this.#out.out(`Leadership transferred from ${idHex(leader)} to ${idHex(target)}`)
   }

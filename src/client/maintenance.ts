@@ -6,7 +6,7 @@
  */
 import {
   decodeStreamResponse, maintenanceAlarm, maintenanceDefragment, maintenanceHash, maintenanceHashKv,
-  maintenanceSnapshot, maintenanceStatus, maintenanceTransferLeadership, type HashResponse, type HeaderResponse,
+  maintenanceSnapshot, maintenanceStatus, maintenanceTransferLeadership, type EmptyRequest, type HashResponse,
   type StatusResponse,
 } from '../api/index.ts'
 import type { AlarmAction, AlarmResponse, AlarmType, HashKvResponse } from '../mvcc/kv.ts'
@@ -52,7 +52,7 @@ export class MaintenanceClient {
   }
 
   /** Hands the leadership to member `targetId` (ask the current leader). */
-  moveLeader(targetId: bigint, options: { readonly endpoint?: string } = {}): Promise<Answer<HeaderResponse>> {
+  moveLeader(targetId: bigint, options: { readonly endpoint?: string } = {}): Promise<Answer<EmptyRequest>> {
     const call = { idempotent: false, ...options }
     return this.#transport.call(maintenanceTransferLeadership, { targetId }, call)
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { HashKvRequest, HashResponse, HeaderResponse, MoveLeaderRequest, StatusResponse } from '../api/index.ts'
+import type { HashKvRequest, HashResponse, MoveLeaderRequest, StatusResponse } from '../api/index.ts'
 import { Errors, type AlarmRequest, type AlarmResponse, type HashKvResponse } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
 import { proposeFor } from './kv-service.ts'
@@ -62,10 +62,10 @@ export function defragment(m: MemberContext): Record<string, never> {
   return {}
 }
 
-export async function moveLeader(m: MemberContext, req: MoveLeaderRequest): Promise<HeaderResponse> {
+export async function moveLeader(m: MemberContext, req: MoveLeaderRequest): Promise<Record<string, never>> {
   const target = Number(req.targetId)
   if (!m.actor.status().confState.voters.includes(target) || target === m.identity.memberId && !m.actor.isLeader)
     throw Errors.badLeaderTransferee()
   if (target !== m.actor.leader) await m.actor.transferLeader(target)
-  return { header: { revision: m.actor.store.currentRevision() } }
+  return {}
 }

@@ -431,7 +431,7 @@ export class FakeMember {
       if (!cluster.members.some((m) => m.id === target)) return etcdError(9, 'etcdserver: bad leader transferee')
       cluster.leaderId = target
       cluster.term++
-      return json({ header: cluster.header(this) })
+      return json({})
     }))
     app.post('/v3/maintenance/snapshot', () => {
       const lines = [{ result: { remaining_bytes: '4', blob: b64('snap') } }, { result: { blob: b64('sum') } }]
