@@ -6,9 +6,9 @@
  * writes and reads a key over HTTP, checks that no tsx loader is involved, and stops both by PID
  * with SIGTERM (a clean exit, code 0).
  */
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type SpawnOptions } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -18,6 +18,21 @@ import { eventually, freePort } from '../e2e/cluster-harness.ts'
 import { commandLine, isAlive } from '../proc-fs.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+/**
+ * Starts `node <args>` with `options`, killed at the end of the test if still running (checked by
+ * its command line naming `bundle`, so that a reused PID is left alone). No tsx may be involved.
+ */
+function startBundle(t: TestContext, bundle: string, args: readonly string[], options: SpawnOptions): { pid: number; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, args, options)
+  const pid = child.pid as number
+  t.after(() => {
+    if (isAlive(pid) && commandLine(pid).includes(bundle)) process.kill(pid, 'SIGKILL')
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  assert.doesNotMatch(commandLine(pid), /tsx/, `no tsx on the command line of ${bundle}`)
+  return { pid, exited }
+}
 
 test('memberCommand: node, the member flags, the extra flags, the bundle, then the member arguments', async () => {
   const { command, args, env } = await memberCommand(['--name', 'x'], ['--cpu-prof'])
@@ -47,19 +62,14 @@ test('a member runs from the bundle with plain node and serves puts and ranges',
   const url = `http://127.0.0.1:${await freePort()}`
   const log = join(dir, 'member.log')
   const fd = openSync(log, 'a')
-  const child = spawn(
-    process.execPath,
+  const { pid, exited } = startBundle(
+    t,
+    out,
     [...MEMBER_NODE_FLAGS, out, '--name', 'b1', '--data-dir', join(dir, 'b1'), '--listen-client-urls', url,
       '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'warn'],
     { cwd: tmpdir(), stdio: ['ignore', fd, fd], env: { ...process.env, ...MEMBER_ENV } },
   )
   closeSync(fd)
-  const pid = child.pid as number
-  t.after(() => {
-    if (isAlive(pid) && commandLine(pid).includes(out)) process.kill(pid, 'SIGKILL')
-  })
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  assert.doesNotMatch(commandLine(pid), /tsx/, 'no tsx on the command line')
 
   const put = await eventually('the member accepts a put', async () => {
     assert.equal(isAlive(pid), true, `the member exited:\n${readFileSync(log, 'utf8')}`)
@@ -80,16 +90,10 @@ test('a member runs from the bundle with plain node and serves puts and ranges',
 
   // The gateway from its bundle, in front of that member.
   const gatewayUrl = `http://127.0.0.1:${await freePort()}`
-  const gateway = spawn(process.execPath, [gatewayOut, '--listen', gatewayUrl.slice('http://'.length), '--endpoints', url], {
+  const gateway = startBundle(t, gatewayOut, [gatewayOut, '--listen', gatewayUrl.slice('http://'.length), '--endpoints', url], {
     cwd: tmpdir(),
     stdio: 'ignore',
   })
-  const gatewayPid = gateway.pid as number
-  t.after(() => {
-    if (isAlive(gatewayPid) && commandLine(gatewayPid).includes(gatewayOut)) process.kill(gatewayPid, 'SIGKILL')
-  })
-  const gatewayExited = new Promise<number | null>((r) => gateway.once('exit', (code) => r(code)))
-  assert.doesNotMatch(commandLine(gatewayPid), /tsx/, 'no tsx on the gateway command line')
   const through = await eventually('the gateway serves a range', async () => {
     const r = await fetch(`${gatewayUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: btoa('bundle/k') }), signal: AbortSignal.timeout(2000) })
     assert.equal(r.status, 200)
@@ -97,8 +101,8 @@ test('a member runs from the bundle with plain node and serves puts and ranges',
   }, { timeoutMs: 30_000, intervalMs: 100 })
   assert.equal(atob(through.kvs?.[0]?.value ?? ''), 'v1')
 
-  process.kill(gatewayPid, 'SIGTERM')
-  assert.equal(await gatewayExited, 0, 'the gateway exits cleanly on SIGTERM')
+  process.kill(gateway.pid, 'SIGTERM')
+  assert.equal(await gateway.exited, 0, 'the gateway exits cleanly on SIGTERM')
   process.kill(pid, 'SIGTERM')
   assert.equal(await exited, 0, `exit code after SIGTERM:\n${readFileSync(log, 'utf8')}`)
 })
