@@ -365,7 +365,7 @@ export class MvccStore implements HistorySource {
       maxResponseBytes: this.#maxResponseBytes,
       leaseExists: (id) => this.#leases.has(id),
     }
-    if (refusedWhenCorrupt(c) && this.#alarms.has('CORRUPT')) throw Errors.corrupt()
+    if (this.#alarms.has('CORRUPT') && refusedWhenCorrupt(c)) throw Errors.corrupt()
     switch (c.type) {
       case 'put':
         checkPut(c.request)
