@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util'
 import { gatewayCommand } from '../../src/cli/bundles.ts'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
+import { exitOnSignals, killOnExit } from '../kill-on-exit.ts'
 import { COMPARED_HEADERS, normalize, render, same, type Answer, type SystemIds } from './compare-answers.ts'
 import { generateRequest, generateWatch, type GeneratorState } from './requests.ts'
 import { WatchRecorder } from './watch-recorder.ts'
@@ -118,25 +119,25 @@ async function startEtcd(binary: string, dir: string): Promise<System> {
   const [client, peer] = [await freePort(), await freePort()]
   const url = `http://127.0.0.1:${client}`
   const peerUrl = `http://127.0.0.1:${peer}`
-  const child = spawn(binary, [
+  const child = killOnExit(spawn(binary, [
     '--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url,
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`,
     '--log-level', 'error',
-  ], { stdio: 'ignore' })
+  ], { stdio: 'ignore' }))
   return { name: 'etcd', url, children: [child], ...freshIds(), tokens: new Map() }
 }
 
 /** An edgecd member, and with `viaGateway` the Node gateway in front of it (requests go there). */
 async function startEdgecd(dir: string, viaGateway: boolean): Promise<System> {
   const memberUrl = `http://127.0.0.1:${await freePort()}`
-  const member = spawn(process.execPath, [
+  const member = killOnExit(spawn(process.execPath, [
     '--import', 'tsx', 'workers/member.ts', '--name', 'm1', '--data-dir', join(dir, 'edgecd'),
     '--listen-client-urls', memberUrl, '--log-level', 'error',
-  ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'inherit'], env: { ...process.env, EDGECD_EXIT_WITH_PARENT: '1' } })
+  ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'inherit'], env: { ...process.env, EDGECD_EXIT_WITH_PARENT: '1' } }))
   if (!viaGateway) return { name: 'edgecd', url: memberUrl, children: [member], ...freshIds(), tokens: new Map() }
   const listen = `127.0.0.1:${await freePort()}`
   const gw = await gatewayCommand(['--listen', listen, '--endpoints', memberUrl])
-  const gateway = spawn(gw.command, gw.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...gw.env } })
+  const gateway = killOnExit(spawn(gw.command, gw.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...gw.env } }))
   return { name: 'edgecd', url: `http://${listen}`, children: [member, gateway], ...freshIds(), tokens: new Map() }
 }
 
@@ -235,6 +236,8 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
   }
 }
 
+// Whatever ends this process (Ctrl-C, an error, its output cut off) stops what it started.
+exitOnSignals()
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '3' },
