@@ -48,19 +48,23 @@ function connected(m: MemberContext, id: number): boolean {
   return id === m.identity.memberId || m.actor.heardFrom(id, HEALTH_INTERVAL_MS)
 }
 
-/**
- * The strict reconfiguration check, as etcd 3.4 makes it. "Started" means the member has published
- * itself once (it has a name; founding members have theirs from `--initial-cluster`), whether or
- * not it is up now; whether it is up is the separate connectivity test (`connected`).
- */
 function voterInfos(m: MemberContext): MemberInfo[] {
   return m.actor.members().filter((x) => !x.isLearner)
 }
 
+/** Votes that make a majority of `n` voters. */
+function quorumOf(n: number): number {
+  return Math.floor(n / 2) + 1
+}
+
+/**
+ * The strict reconfiguration check, as etcd 3.4 makes it: whether a quorum of `voters` (plus
+ * `extraMembers`, `extraStarted` of them started) are started. "Started" means the member has
+ * published itself once (it has a name; founding members have theirs from `--initial-cluster`),
+ * whether or not it is up now; whether it is up is the separate connectivity test (`connected`).
+ */
 function quorumStarted(voters: readonly MemberInfo[], extraMembers: number, extraStarted: number): boolean {
-  const members = voters.length + extraMembers
-  const started = voters.filter((x) => x.name !== '').length + extraStarted
-  return started >= Math.floor(members / 2) + 1
+  return voters.filter((x) => x.name !== '').length + extraStarted >= quorumOf(voters.length + extraMembers)
 }
 
 /** Every voter connected: otherwise etcd refuses any member addition as an unhealthy cluster. */
@@ -97,7 +101,7 @@ export async function remove(m: MemberContext, req: MemberIdRequest): Promise<Me
     // must make a quorum of the rest.
     if (connected(m, target.id)) {
       const up = rest.filter((x) => connected(m, x.id)).length
-      if (up < Math.floor(rest.length / 2) + 1) throw Errors.unhealthy()
+      if (up < quorumOf(rest.length)) throw Errors.unhealthy()
     }
   }
   return response(await m.actor.proposeConfChange('remove', target.id, target.peerUrls))

@@ -42,12 +42,23 @@ export function kvOf(row: Row): KeyValue {
   }
 }
 
+/** Where a source's columns are, for ORDER BY. */
+interface Columns {
+  readonly key: string
+  readonly mod: string
+  readonly create: string
+  readonly version: string
+}
+
 interface Source {
   readonly from: string
   readonly where: string
   readonly params: Row
-  readonly col: { readonly key: string; readonly mod: string; readonly create: string; readonly version: string }
+  readonly col: Columns
 }
+
+/** The columns of either source's results, by their names (what a query over a source sees). */
+const RESULT_COLUMNS: Columns = { key: 'key', mod: 'main', create: 'create_rev', version: 'version' }
 
 /** Source SQL by (span kind, latest, withValue); only the parameters change per call. */
 const sources = new Map<string, Omit<Source, 'params'>>()
@@ -84,7 +95,7 @@ function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boo
         WHERE ${s.where} AND main <= ? GROUP BY key)`,
     where: 'tombstone = 0',
     params: [...s.params, rev],
-    col: { key: 'key', mod: 'main', create: 'create_rev', version: 'version' },
+    col: RESULT_COLUMNS,
   }
 }
 
@@ -118,23 +129,20 @@ function countOf(sql: Sql, span: KeySpan, rev: number, latest: boolean): number 
   )
 }
 
-/** Sort columns by the names both sources give their results (see buildSource). */
-const FETCHED_ORDER: Record<RangeRequest['sortTarget'], string> = { KEY: 'key', VERSION: 'version', CREATE: 'create_rev', MOD: 'main', VALUE: 'value' }
-
-function orderBy(req: RangeRequest, s: Source): string {
+function orderBy(req: RangeRequest, col: Columns): string {
   const order = req.sortTarget !== 'KEY' && req.sortOrder === 'NONE' ? 'ASCEND' : req.sortOrder
   const dir = order === 'DESCEND' ? ' DESC' : ''
-  if (req.sortTarget === 'KEY' || order === 'NONE') return `${s.col.key}${dir}`
+  if (req.sortTarget === 'KEY' || order === 'NONE') return `${col.key}${dir}`
   const target = {
-    VERSION: s.col.version,
-    CREATE: s.col.create,
-    MOD: s.col.mod,
+    VERSION: col.version,
+    CREATE: col.create,
+    MOD: col.mod,
     VALUE: 'value',
   }[req.sortTarget]
   // Ties stay in ascending key order, either direction: etcd sorts its key-ordered result with Go's
   // sort.Sort, whose insertion sort (up to 12 kvs) leaves equal elements where they were; past
   // that its order of ties is unspecified.
-  return `${target}${dir}, ${s.col.key}`
+  return `${target}${dir}, ${col.key}`
 }
 
 function filterSql(req: RangeRequest, s: Source): { readonly where: string; readonly params: Row } {
@@ -211,8 +219,8 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
   // non-KEY target (which sorts ascending even with order NONE) sorts only those.
   const sortsFetched = req.sortOrder === 'NONE' && req.sortTarget !== 'KEY' && req.limit > 0 && f.where === ''
   const query = sortsFetched
-    ? `SELECT * FROM (${s.from} WHERE ${s.where} ORDER BY ${s.col.key} LIMIT ?) ORDER BY ${FETCHED_ORDER[req.sortTarget]}, key`
-    : `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s)} LIMIT ?`
+    ? `SELECT * FROM (${s.from} WHERE ${s.where} ORDER BY ${s.col.key} LIMIT ?) ORDER BY ${orderBy(req, RESULT_COLUMNS)}`
+    : `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s.col)} LIMIT ?`
   const kvs: KeyValue[] = []
   let bytes = 0
   let more = false

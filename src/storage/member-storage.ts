@@ -75,7 +75,7 @@ export interface StorageOptions {
    * installing a leader's snapshot, comes early (0 ≤ it < checkpointEntries; default 0). One taken
    * by `checkpoint` (e.g. the bootstrap's, which every member of a new cluster takes at the same
    * index) leaves it pending. The members of a cluster apply the same entries, so with equal
-   * thresholds they would all export their database (which blocks each for ~1 ms per MiB, and
+   * thresholds they would all copy their database (which blocks each for ~0.6 ms per MiB, and
    * longer on a loaded machine) at the same index, leaving the leader no follower to commit with
    * meanwhile; a different stagger per member keeps their checkpoints at different indexes from
    * then on.
