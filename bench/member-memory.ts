@@ -16,6 +16,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { killOnExit } from '../test/kill-on-exit.ts'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -103,7 +104,7 @@ for (const [i, name] of names.entries()) {
     env: { ...process.env, ...extraEnv, EDGECD_MEM_PROBE: join(dir, `${name}.probe.json`) },
   })
   closeSync(fd)
-  children.push(child)
+  children.push(killOnExit(child))
 }
 const stopAll = async (): Promise<void> => {
   await Promise.all(
@@ -118,9 +119,6 @@ const stopAll = async (): Promise<void> => {
     ),
   )
 }
-process.once('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-})
 
 try {
   let leader = ''

@@ -2,19 +2,35 @@
  * Child processes a test tool must not leave behind: each one registered here is killed (SIGKILL)
  * when this process exits, however it exits (the end of the script, process.exit, an uncaught
  * error such as EPIPE once its output is cut off by `| head`). A signal that kills the process
- * outright runs no exit handler: a tool that should survive Ctrl-C calls `exitOnSignals()`.
+ * outright runs no exit handler: a tool that should survive Ctrl-C (or the test runner ending a
+ * file that timed out) calls `exitOnSignals()`.
+ *
+ * Every harness that spawns processes registers them here; none keeps its own list.
  *
  * @module
  */
 import type { ChildProcess } from 'node:child_process'
 
-const LIVE = new Set<ChildProcess>()
+export interface KillOnExitOptions {
+  /**
+   * Kill the child's whole process group (it was spawned `detached`, and its own children, such
+   * as wrangler's workerd, share the group). The group stays registered after the child exits,
+   * since what it started may still run, until `forget(child)`.
+   */
+  readonly group?: boolean
+}
+
+/** Registered children, each with whether its group is killed. */
+const LIVE = new Map<ChildProcess, boolean>()
 let installed = false
+let signalsInstalled = false
 
 function killAll(): void {
-  for (const child of LIVE) {
+  for (const [child, group] of LIVE) {
+    if (child.pid === undefined) continue
+    if (!group && (child.exitCode !== null || child.signalCode !== null)) continue
     try {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL')
+      process.kill(group ? -child.pid : child.pid, 'SIGKILL')
     } catch {
       // already gone
     }
@@ -22,17 +38,25 @@ function killAll(): void {
 }
 
 /** Registers `child` to be killed when this process exits (unless it has exited by then). */
-export function killOnExit<T extends ChildProcess>(child: T): T {
+export function killOnExit<T extends ChildProcess>(child: T, options: KillOnExitOptions = {}): T {
   if (!installed) {
     installed = true
     process.once('exit', killAll)
   }
-  LIVE.add(child)
-  child.once('exit', () => LIVE.delete(child))
+  const group = options.group === true
+  LIVE.set(child, group)
+  if (!group) child.once('exit', () => LIVE.delete(child))
   return child
 }
 
-/** Makes SIGINT and SIGTERM end this process through its exit handlers (killOnExit's included). */
+/** Stops killing `child` (or its group) on exit: for a group its owner has already ended. */
+export function forget(child: ChildProcess): void {
+  LIVE.delete(child)
+}
+
+/** Makes SIGINT, SIGTERM and SIGHUP end this process through its exit handlers (killOnExit's included). */
 export function exitOnSignals(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+  if (signalsInstalled) return
+  signalsInstalled = true
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130))
 }

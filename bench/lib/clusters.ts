@@ -14,6 +14,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { killOnExit } from '../../test/kill-on-exit.ts'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -50,11 +51,6 @@ export interface Cluster {
   stop(keep?: boolean): Promise<void>
 }
 
-const live = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of live) if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-})
-
 function startProc(
   dir: string,
   name: string,
@@ -68,8 +64,7 @@ function startProc(
   const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } })
   closeSync(fd)
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`)
-  live.add(child)
-  child.once('exit', () => live.delete(child))
+  killOnExit(child)
   return { child, logFile }
 }
 

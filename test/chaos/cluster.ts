@@ -13,6 +13,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { killOnExit } from '../kill-on-exit.ts'
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,23 +23,6 @@ import { freePort } from '../free-ports.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const MEMBER_ENTRY = join(ROOT, 'workers', 'member.ts')
-
-/** Children of every cluster in this process, killed on exit if a run dies without `stop()`. */
-const LIVE = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of LIVE) {
-    try {
-      if (child.pid !== undefined) {
-        process.kill(child.pid, 'SIGCONT')
-        process.kill(child.pid, 'SIGKILL')
-      }
-    } catch {
-      // already gone
-    }
-  }
-})
-
-export { freePort }
 
 export interface ClusterOptions {
   readonly size: number
@@ -167,13 +151,12 @@ export class ChaosCluster {
       env: { ...process.env, ...env, [EXIT_WITH_PARENT_ENV]: '1' },
     })
     closeSync(fd)
-    LIVE.add(child)
+    killOnExit(child)
     m.child = child
     m.paused = false
     m.expectedExit = false
     m.exited = new Promise<void>((res) => {
       child.once('exit', (code, signal) => {
-        LIVE.delete(child)
         m.lastExit = signal !== null ? `killed by ${signal}` : `exit code ${code}`
         res()
       })

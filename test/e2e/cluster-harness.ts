@@ -23,6 +23,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { exitOnSignals, killOnExit } from '../kill-on-exit.ts'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -350,21 +351,13 @@ interface Proc {
   id: string | null
 }
 
-/** Every live child of every cluster in this process, killed on exit if a test run dies. */
-const LIVE = new Set<ChildProcess>()
+/** Data dirs of every cluster in this process, removed on exit if a test run dies. */
 const DIRS = new Set<string>()
 process.once('exit', () => {
-  for (const child of LIVE) {
-    try {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
   for (const dir of DIRS) rmSync(dir, { recursive: true, force: true })
 })
-// A signal (Ctrl-C, the test runner giving up on the file) ends the process through 'exit' above.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+// A signal (Ctrl-C, the test runner giving up on the file) ends the process through its exit hooks.
+exitOnSignals()
 
 export interface LeaderInfo {
   readonly id: string
@@ -683,10 +676,9 @@ export class Cluster {
     closeSync(fd)
     p.child = child
     p.expectedExit = false
-    LIVE.add(child)
+    killOnExit(child)
     p.exited = new Promise<void>((res) => {
       child.once('exit', (code, signal) => {
-        LIVE.delete(child)
         p.lastExit = signal !== null ? `killed by ${signal}` : `exit code ${code}`
         res()
       })

@@ -15,7 +15,8 @@
  * wrangler's node process is spawned directly (`wrangler-dist/cli.js`, not the `bin/` shim that
  * re-spawns it) in its own process group, so its PID is the group's: `close` signals the group,
  * waits for wrangler to exit, and kills the group with SIGKILL if it has not after 5 s. An exit
- * hook (and a SIGINT/SIGTERM/SIGHUP handler) does the same for gateways a dying test left behind.
+ * hook (test/kill-on-exit.ts, with signals routed through it) does the same for gateways a dying
+ * test left behind.
  *
  * @module
  */
@@ -27,6 +28,7 @@ import { fileURLToPath } from 'node:url'
 import { DEFAULT_LOGIN_LIMITS, type GatewayOptions } from '../../src/gateway/index.ts'
 import type { RunningGateway } from './serve-gateway.ts'
 import { freePort } from '../free-ports.ts'
+import { exitOnSignals, forget, killOnExit } from '../kill-on-exit.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'wrangler-dist', 'cli.js')
@@ -69,21 +71,9 @@ export function workerVars(options: GatewayOptions): Record<string, string> {
   return vars
 }
 
-/**
- * Every wrangler this process started and has not stopped yet, killed if the test process exits,
- * or is signalled (the test runner ends a file that timed out with a signal, which skips `exit`).
- */
-const LIVE = new Set<ChildProcess>()
-const killLive = (): void => {
-  for (const child of LIVE) signalGroup(child, 'SIGKILL')
-}
-process.once('exit', killLive)
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    killLive()
-    process.kill(process.pid, signal)
-  })
-}
+// A wrangler (with its group) not yet closed is killed if the test process exits or is signalled
+// (the test runner ends a file that timed out with a signal, which skips `exit` unless handled).
+exitOnSignals()
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
@@ -124,7 +114,7 @@ export async function startWorkersGateway(options: GatewayOptions): Promise<Work
   const env = wranglerEnv(dir)
   const child = spawn(process.execPath, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', fd, fd] })
   closeSync(fd)
-  LIVE.add(child)
+  killOnExit(child, { group: true })
   const exited = new Promise<void>((res) => child.once('exit', () => res()))
   const log = (): string => {
     try {
@@ -144,7 +134,7 @@ export async function startWorkersGateway(options: GatewayOptions): Promise<Work
       }
       // workerd and esbuild are in the same group; make sure none outlives wrangler.
       signalGroup(child, 'SIGKILL')
-      LIVE.delete(child)
+      forget(child)
       rmSync(dir, { recursive: true, force: true })
     })()
     return closing

@@ -4,17 +4,14 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { killOnExit } from '../kill-on-exit.ts'
 import { closeSync, openSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../chaos/cluster.ts'
+import { freePort } from '../free-ports.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
-const LIVE = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of LIVE) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL')
-})
 
 export { freePort }
 
@@ -51,7 +48,7 @@ export function spawnMember(o: SpawnOptions): MemberProcess {
   ]
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd] })
   closeSync(fd)
-  LIVE.add(child)
+  killOnExit(child)
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
   return {
     name: o.name,
@@ -60,7 +57,6 @@ export function spawnMember(o: SpawnOptions): MemberProcess {
     stop: async () => {
       if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM')
       await exited
-      LIVE.delete(child)
     },
   }
 }

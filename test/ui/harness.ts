@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { up, type RunningCluster } from '../../src/cli/up.ts'
 import { freeConsecutivePorts } from '../free-ports.ts'
+import { killOnExit } from '../kill-on-exit.ts'
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
@@ -69,17 +70,9 @@ export async function startCluster(size = 3): Promise<UiCluster> {
     },
   })
   const members = new Map(cluster.memberUrls.map((url, i) => [`m${i + 1}`, url]))
-  // If the test process dies without stop(), its children must not outlive it.
-  const onExit = (): void => {
-    for (const child of cluster.children) {
-      try {
-        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
+  // If the test process dies without stop(), its children must not outlive it, nor its data dir.
+  for (const child of cluster.children) killOnExit(child)
+  const onExit = (): void => rmSync(dir, { recursive: true, force: true })
   process.once('exit', onExit)
   const stop = async (): Promise<void> => {
     await cluster.stop()
