@@ -173,12 +173,17 @@ export class WatchHub {
 
   /** Takes in a new watcher (its `created` response already sent). */
   add(w: Watcher): void {
-    const compactRev = this.#history.compactRevision()
-    if (w.nextRev < compactRev) {
+    const compacted = this.#history.compactRevision()
+    // etcd keeps its compacted revision at -1 until the first compaction and compares a negative
+    // start revision with it like any other: below it the watcher is cancelled as compacted (with
+    // compact_revision -1); -1 itself passes and, as nothing lies below revision 1, goes live.
+    const floor = w.nextRev < 0 && compacted === 0 ? -1 : compacted
+    if (w.nextRev < floor) {
       w.state = 'canceled'
-      w.stream.compacted(w, compactRev)
+      w.stream.compacted(w, floor)
       return
     }
+    if (w.nextRev < 1) w.nextRev = this.#rev + 1
     if (w.progressNotify) this.#progressNotify.add(w)
     if (w.nextRev > this.#rev) {
       w.state = 'synced'

@@ -54,7 +54,7 @@ export class WatchStream {
   /**
    * Starts a watcher. Sends `created` (header = the hub's current revision), or `created` +
    * `canceled` with watch ID -1 for a duplicate ID or an empty range. A start revision below the
-   * compacted revision gets `created`, then a compaction cancel.
+   * compacted revision (or below -1 before any compaction) gets `created`, then a compaction cancel.
    */
   create(request: WatchCreateRequest): void {
     if (this.#closed) throw new Error('watch stream is closed')
@@ -71,7 +71,8 @@ export class WatchStream {
       while (this.#watchers.has(this.#nextId)) this.#nextId++
       id = this.#nextId++
     }
-    const start = request.startRevision > 0 ? request.startRevision : rev + 1
+    // 0 means from the next revision; a negative start is judged by the hub (see WatchHub.add).
+    const start = request.startRevision === 0 ? rev + 1 : request.startRevision
     const w = new Watcher(id, this, request, span, start, this.#limits)
     this.#watchers.set(id, w)
     this.#sink(watchResponse({ watchId: id, headerRevision: rev, created: true }))

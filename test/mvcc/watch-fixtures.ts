@@ -294,7 +294,10 @@ export class WatchChecker {
       }
       if (m.live.has(r.watchId)) return this.#fail(`${where}: ID already in use`)
       if (req.watchId !== 0 && r.watchId !== req.watchId) this.#fail(`${where}: asked for ID ${req.watchId}`)
-      const start = req.startRevision > 0 ? req.startRevision : now + 1
+      // etcd's compacted revision reads -1 until the first compaction: a start of -1 then goes live;
+      // any other negative start stays below every revision and must end as compacted.
+      const live = req.startRevision === 0 || (req.startRevision === -1 && this.#history.compactRevision() === 0)
+      const start = live ? now + 1 : req.startRevision
       m.live.set(r.watchId, { request: req, start, next: start })
       return
     }
@@ -316,7 +319,8 @@ export class WatchChecker {
         if (r.headerRevision !== now) this.#fail(`${where}: cancel header ≠ ${now}`)
         return
       }
-      const compacted = this.#history.compactRevision()
+      const stored = this.#history.compactRevision()
+      const compacted = stored === 0 && w.next < 0 ? -1 : stored
       if (r.compactRevision !== compacted) this.#fail(`${where}: compact_revision ≠ store's ${compacted}`)
       if (r.headerRevision !== 0) this.#fail(`${where}: a compaction cancel has no header revision`)
       if (w.next >= r.compactRevision)

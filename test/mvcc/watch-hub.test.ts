@@ -111,6 +111,30 @@ const cases: readonly Case[] = [
     want: ['0@6 created', '0@0 canceled compact=4', '1@6 created', '1@6 +a@4 +a@5 +a@6'],
   },
   {
+    // As etcd 3.4 answers (its compacted revision is -1 until the first compaction).
+    name: 'negative start revisions: before any compaction -1 goes live and lower ones end with compact_revision -1',
+    run: (h) => {
+      h.put('a', '1')
+      h.create(request({ key: 'a', startRevision: -1 }))
+      h.create(request({ key: 'a', startRevision: -2 }))
+      h.drainSync()
+      h.put('a', '2')
+    },
+    want: ['0@2 created', '1@2 created', '1@0 canceled compact=-1', '0@3 +a@3'],
+  },
+  {
+    name: 'negative start revisions after a compaction all end with the compacted revision',
+    run: (h) => {
+      h.put('a', '1')
+      h.put('a', '2')
+      h.compact(2)
+      h.create(request({ key: 'a', startRevision: -1 }))
+      h.create(request({ key: 'a', startRevision: -9 }))
+      h.put('a', '3')
+    },
+    want: ['0@3 created', '0@0 canceled compact=2', '1@3 created', '1@0 canceled compact=2'],
+  },
+  {
     name: 'watch IDs: 0,1,2,… skipping explicit ones; a duplicate or an empty range is refused with ID -1',
     run: (h) => {
       h.create(request({ key: 'a', watchId: 1 }))

@@ -29,6 +29,8 @@ type Action =
       readonly rangeEnd: string
       /** < 0: that far back from the current revision; 0: live; > 0: current + n (future when ≥ 2). */
       readonly start: number
+      /** When not 0, the start revision sent instead of `start` (etcd's negative start revisions). */
+      readonly negative: number
       readonly filters: readonly WatchFilter[]
       readonly prevKv: boolean
       readonly progressNotify: boolean
@@ -62,6 +64,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       key,
       rangeEnd: fc.constantFrom('', '', 'b', 'c', 'e', '\0', 'a'),
       start: fc.integer({ min: -6, max: 3 }),
+      negative: fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 0, -1, -2),
       filters: fc.subarray<WatchFilter>(['NOPUT', 'NODELETE']),
       prevKv: fc.boolean(),
       progressNotify: fc.boolean(),
@@ -107,7 +110,8 @@ function run(opts: WatchHubOptions, actions: readonly Action[], mutant?: Mutant)
         break
       case 'create': {
         const now = harness.notified
-        const startRevision = a.start < 0 ? Math.max(1, now + 1 + a.start) : a.start === 0 ? 0 : now + a.start
+        const relative = a.start < 0 ? Math.max(1, now + 1 + a.start) : a.start === 0 ? 0 : now + a.start
+        const startRevision = a.negative === 0 ? relative : a.negative
         const req = request({ ...a, rangeEnd: a.rangeEnd, startRevision })
         harness.create(req, STREAMS[a.stream] as string)
         break
