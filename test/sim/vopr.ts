@@ -11,11 +11,12 @@
  *                        skipUpToDateCheck) or, with --driver member, member (ackBeforeFsync)
  *
  * With neither --seed nor --seeds, one scenario with a random seed runs. Exit code 1 on any
- * violation. The wall clock is read only here, for the seeds/second figure.
+ * violation, 2 on a bad command line. The wall clock is read only here, for the seeds/second figure.
  *
  * @module
  */
 import { randomInt } from 'node:crypto'
+import { parseArgs as parseArgv } from 'node:util'
 import { DRIVERS, describeOptions, unsafeKnobs, type Driver, type UnsafeKnob } from './options.ts'
 import { formatSeed, parseSeed } from './prng.ts'
 import { replayCommand, swarmSeeds } from './replay.ts'
@@ -32,32 +33,46 @@ interface Args {
   driver: Driver
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seed: null, seeds: null, from: null, trace: false, unsafe: null, driver: 'raft' }
-  let knob: string | null = null
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]
-    const value = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${flag} needs a value`)
-      return v
-    }
-    if (flag === '--seed') args.seed = parseSeed(value())
-    else if (flag === '--seeds') args.seeds = Number(value())
-    else if (flag === '--from') args.from = parseSeed(value())
-    else if (flag === '--trace') args.trace = true
-    else if (flag === '--unsafe') knob = value()
-    else if (flag === '--driver') {
-      const driver = value()
-      if (!(DRIVERS as readonly string[]).includes(driver)) throw new Error(`--driver ${DRIVERS.join('|')}`)
-      args.driver = driver as Driver
-    } else throw new Error(`unknown argument ${flag}`)
+const USAGE = `usage: npm run sim -- [options]
+  --seed 0x1234        run one scenario
+  --seeds N            run a swarm of N scenarios from a base seed
+  --from 0xBASE        the swarm's base seed (default: random, printed)
+  --driver ${DRIVERS.join('|')}
+  --trace              print every message, Ready and fault (single seed only)
+  --unsafe KNOB        a deliberately broken Raft or member (see the module comment)
+  --help`
+
+/** The parsed command line; a bad one throws a one-line message. */
+function parseArgs(argv: readonly string[]): Args | 'help' {
+  const { values } = parseArgv({
+    args: [...argv],
+    strict: true,
+    options: {
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
+      from: { type: 'string' },
+      trace: { type: 'boolean' },
+      unsafe: { type: 'string' },
+      driver: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  })
+  if (values.help === true) return 'help'
+  const driver = values.driver ?? 'raft'
+  if (!(DRIVERS as readonly string[]).includes(driver)) throw new Error(`--driver ${DRIVERS.join('|')}`)
+  const args: Args = {
+    seed: values.seed === undefined ? null : parseSeed(values.seed),
+    seeds: values.seeds === undefined ? null : Number(values.seeds),
+    from: values.from === undefined ? null : parseSeed(values.from),
+    trace: values.trace === true,
+    unsafe: null,
+    driver: driver as Driver,
   }
-  if (knob !== null) {
+  if (values.unsafe !== undefined) {
     const knobs = unsafeKnobs(args.driver)
-    if (!(knobs as readonly string[]).includes(knob))
+    if (!(knobs as readonly string[]).includes(values.unsafe))
       throw new Error(`--driver ${args.driver} --unsafe ${knobs.join('|')}`)
-    args.unsafe = knob as UnsafeKnob
+    args.unsafe = values.unsafe as UnsafeKnob
   }
   if (args.seeds !== null && (!Number.isInteger(args.seeds) || args.seeds < 1)) {
     throw new Error('--seeds N, N ≥ 1')
@@ -127,7 +142,18 @@ async function swarm(n: number, args: Args): Promise<boolean> {
   return failed.length === 0
 }
 
-const args = parseArgs(process.argv.slice(2))
-const ok =
-  args.seeds !== null ? await swarm(args.seeds, args) : await one(args.seed ?? randomInt(0, 0x100000000), args)
-process.exitCode = ok ? 0 : 1
+let parsed: Args | 'help'
+try {
+  parsed = parseArgs(process.argv.slice(2))
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`)
+  process.exit(2)
+}
+if (parsed === 'help') {
+  console.log(USAGE)
+} else {
+  const args = parsed
+  const ok =
+    args.seeds !== null ? await swarm(args.seeds, args) : await one(args.seed ?? randomInt(0, 0x100000000), args)
+  process.exitCode = ok ? 0 : 1
+}
