@@ -11,36 +11,41 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util'
+import { commandLine, usageCheck, UsageError } from '../test/command-line.ts'
 import { resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { parseDurationS } from './lib/options.ts'
 import { seedGetKey, throughputRun, type RunResult } from './lib/suite.ts'
 import type { LoadName } from './lib/wrk.ts'
 
-const { values } = parseArgs({
-  options: {
-    a: { type: 'string' },
-    b: { type: 'string' },
-    rounds: { type: 'string', default: '3' },
-    loads: { type: 'string', default: 'put,get-linearizable' },
-    connections: { type: 'string', default: '64' },
-    duration: { type: 'string', default: '5s' },
-    'idle-load': { type: 'string', default: '1.5' },
-    'idle-wait': { type: 'string', default: '20s' },
-  },
+const USAGE = `usage: node --import tsx bench/ab.ts --a DIR --b DIR [options]
+  --rounds 3                    alternations of A and B
+  --loads put,get-linearizable
+  --connections 64
+  --duration 5s
+  --idle-load 1.5               wait before each run until the load average is below this …
+  --idle-wait 20s               … but at most this long`
+const values = commandLine(USAGE, {
+  a: { type: 'string' },
+  b: { type: 'string' },
+  rounds: { type: 'string', default: '3' },
+  loads: { type: 'string', default: 'put,get-linearizable' },
+  connections: { type: 'string', default: '64' },
+  duration: { type: 'string', default: '5s' },
+  'idle-load': { type: 'string', default: '1.5' },
+  'idle-wait': { type: 'string', default: '20s' },
 })
-if (values.a === undefined || values.b === undefined) {
-  console.error('usage: bench/ab.ts --a DIR --b DIR [--rounds 3] [--loads …] [--connections 64] [--duration 5s]')
-  process.exit(2)
-}
-const variants = { A: resolve(values.a), B: resolve(values.b) }
+const { a, b, durationS, idleWaitMs } = usageCheck(USAGE, () => {
+  if (values.a === undefined || values.b === undefined) throw new UsageError('--a and --b are both needed')
+  return { a: values.a, b: values.b, durationS: parseDurationS(values.duration), idleWaitMs: parseDurationS(values['idle-wait']) * 1000 }
+})
+const variants = { A: resolve(a), B: resolve(b) }
 const loads = values.loads.split(',') as LoadName[]
 const conns = values.connections.split(',').map(Number)
 const opts = {
-  durationS: parseDurationS(values.duration),
+  durationS,
   idleThreshold: Number(values['idle-load']),
-  idleWaitMs: parseDurationS(values['idle-wait']) * 1000,
+  idleWaitMs,
   log: (s: string) => console.log(s),
 }
 const results: Record<string, RunResult[]> = {}

@@ -6,7 +6,7 @@
  * bench/mem-probe.mjs (V8 heap, external / arrayBuffers, sql.js WASM memory, smaps_rollup).
  *
  *   node --import tsx bench/member-memory.ts [--keys 100000] [--conns 64] [--settle 3000]
- *        [--entry workers/member.ts | dist/member.mjs] [--probe] [--node-flag F]... [--env K=V]...
+ *        [--entry workers/member.ts | dist/member.mjs] [--probe] [--node-flag=F]... [--env K=V]...
  *        [--json out.json] [--label text] [--hold ms] [--keep] [--etcd]
  *
  * `--etcd` runs the same load against a 3-member etcd (the `etcd` binary on the PATH) instead.
@@ -16,6 +16,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { commandLine, usageCheck, UsageError, wholeNumber } from '../test/command-line.ts'
 import { killOnExit } from '../test/kill-on-exit.ts'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,18 +27,50 @@ import { putKeys } from './lib/suite.ts'
 import { cpuSeconds, freePort, sleep } from './lib/system.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
-const argv = process.argv.slice(2)
-const many = (flag: string): string[] => argv.flatMap((a, i) => (a === flag && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []))
-const one = (flag: string, dflt: string): string => many(flag).at(-1) ?? dflt
-const keys = Number(one('--keys', '100000'))
-const conns = Number(one('--conns', '64'))
-const settleMs = Number(one('--settle', '3000'))
-const entry = resolve(ROOT, one('--entry', 'workers/member.ts'))
-const probe = argv.includes('--probe')
-const nodeFlags = many('--node-flag')
-const extraEnv = Object.fromEntries(many('--env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-const label = one('--label', '')
-const jsonOut = many('--json').at(-1)
+const USAGE = `usage: node --import tsx bench/member-memory.ts [options]
+  --keys 100000        keys put before measuring
+  --conns 64           requests in flight
+  --settle 3000        ms to wait after the load
+  --entry FILE         workers/member.ts (default) or dist/member.mjs
+  --probe              write the heap / WASM / smaps breakdown (bench/mem-probe.mjs)
+  --node-flag=F       a node flag for the members (repeatable; F starts with -, hence the =)
+  --env K=V            an environment variable for the members (repeatable)
+  --json FILE          also write the figures as JSON
+  --label TEXT         printed with the figures
+  --hold MS            keep the cluster up this long after measuring
+  --keep               keep the temp dir
+  --etcd               measure a 3-member etcd instead`
+const values = commandLine(USAGE, {
+  keys: { type: 'string', default: '100000' },
+  conns: { type: 'string', default: '64' },
+  settle: { type: 'string', default: '3000' },
+  entry: { type: 'string', default: 'workers/member.ts' },
+  probe: { type: 'boolean', default: false },
+  'node-flag': { type: 'string', multiple: true, default: [] },
+  env: { type: 'string', multiple: true, default: [] },
+  json: { type: 'string' },
+  label: { type: 'string', default: '' },
+  hold: { type: 'string', default: '0' },
+  keep: { type: 'boolean', default: false },
+  etcd: { type: 'boolean', default: false },
+})
+const [keys, conns, settleMs, holdMs] = usageCheck(USAGE, () =>
+  (['keys', 'conns', 'settle', 'hold'] as const).map((name) => wholeNumber(name, values[name], name === 'conns' ? 1 : 0)),
+)
+const extraEnv = usageCheck(USAGE, () =>
+  Object.fromEntries(
+    values.env.map((kv) => {
+      const eq = kv.indexOf('=')
+      if (eq <= 0) throw new UsageError(`--env K=V, not ${kv}`)
+      return [kv.slice(0, eq), kv.slice(eq + 1)]
+    }),
+  ),
+)
+const entry = resolve(ROOT, values.entry)
+const probe = values.probe
+const nodeFlags = values['node-flag']
+const label = values.label
+const jsonOut = values.json
 
 const MiB = (b: number): string => (b / 2 ** 20).toFixed(1)
 
@@ -61,7 +94,7 @@ interface Probe {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'edgecd-mem-'))
-const etcd = argv.includes('--etcd')
+const etcd = values.etcd
 const names = etcd ? ['e1', 'e2', 'e3'] : ['m1', 'm2', 'm3']
 const ports: number[] = []
 for (const _ of names) ports.push(await freePort())
@@ -164,10 +197,10 @@ try {
     console.log(line)
   }
   console.log(`pids ${children.map((c) => c.pid).join(' ')} dir ${dir}`)
-  await sleep(Number(one('--hold', '0')))
+  await sleep(holdMs)
   if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify({ label, entry, nodeFlags, extraEnv, keys, seconds, errors, rows }, null, 1))
 } finally {
   await stopAll()
-  if (!argv.includes('--keep')) rmSync(dir, { recursive: true, force: true })
+  if (!values.keep) rmSync(dir, { recursive: true, force: true })
   closeConnections()
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util'
+import { commandLine, usageCheck, UsageError, type CommandLineValues } from '../../test/command-line.ts'
 import type { Load } from './suite.ts'
 
 export interface BenchOptions {
@@ -30,7 +30,7 @@ const ALL_LOADS: readonly Load[] = ['put', 'get-linearizable', 'get-serializable
 /** `10s`, `500ms`, `2m`, or a bare number of seconds. */
 export function parseDurationS(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
-  if (m === null) throw new Error(`not a duration: ${text}`)
+  if (m === null) throw new UsageError(`not a duration: ${text}`)
   const n = Number(m[1])
   return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n
 }
@@ -57,46 +57,43 @@ export const USAGE = `options:
   --save                  (run.ts) also write the JSON to --out
   --root DIR              the edgecd checkout to run (default: this one), for before/after runs`
 
+const OPTIONS = {
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  loads: { type: 'string' },
+  keys: { type: 'string' },
+  'idle-load': { type: 'string' },
+  'idle-wait': { type: 'string' },
+  systems: { type: 'string' },
+  'no-gateway': { type: 'boolean' },
+  gateway: { type: 'boolean' },
+  'gateway-only': { type: 'boolean' },
+  'no-failover': { type: 'boolean' },
+  profile: { type: 'string' },
+  out: { type: 'string' },
+  quick: { type: 'boolean' },
+  save: { type: 'boolean' },
+  root: { type: 'string' },
+} as const
+
 export function parseOptions(argv: readonly string[], defaults: Partial<BenchOptions>): BenchOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      duration: { type: 'string' },
-      connections: { type: 'string' },
-      loads: { type: 'string' },
-      keys: { type: 'string' },
-      'idle-load': { type: 'string' },
-      'idle-wait': { type: 'string' },
-      systems: { type: 'string' },
-      'no-gateway': { type: 'boolean' },
-      gateway: { type: 'boolean' },
-      'gateway-only': { type: 'boolean' },
-      'no-failover': { type: 'boolean' },
-      profile: { type: 'string' },
-      out: { type: 'string' },
-      quick: { type: 'boolean' },
-      save: { type: 'boolean' },
-      root: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  })
-  if (values.help === true) {
-    console.log(USAGE)
-    process.exit(0)
-  }
+  const values = commandLine(USAGE, OPTIONS, argv)
+  return usageCheck(USAGE, () => derive(values, defaults))
+}
+
+function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<BenchOptions>): BenchOptions {
   const quick = values.quick === true
   const loads = values.loads === undefined ? (defaults.loads ?? ALL_LOADS) : (list(values.loads) as Load[])
-  for (const l of loads) if (!ALL_LOADS.includes(l)) throw new Error(`unknown load ${l} (one of ${ALL_LOADS.join(', ')})`)
+  for (const l of loads) if (!ALL_LOADS.includes(l)) throw new UsageError(`unknown load ${l} (one of ${ALL_LOADS.join(', ')})`)
   const connections =
     values.connections === undefined
       ? quick
         ? [1, 64]
         : (defaults.connections ?? [1, 16, 64, 256])
       : list(values.connections).map(Number)
-  for (const c of connections) if (!Number.isInteger(c) || c < 1 || c > 10_000) throw new Error(`bad connection count ${c}`)
+  for (const c of connections) if (!Number.isInteger(c) || c < 1 || c > 10_000) throw new UsageError(`bad connection count ${c}`)
   const keys = values.keys === undefined ? (quick ? 20_000 : (defaults.keys ?? 100_000)) : Number(values.keys)
-  if (!Number.isInteger(keys) || keys < 0) throw new Error(`bad --keys ${values.keys}`)
+  if (!Number.isInteger(keys) || keys < 0) throw new UsageError(`bad --keys ${values.keys}`)
   return {
     durationS: values.duration === undefined ? (quick ? 3 : (defaults.durationS ?? 10)) : parseDurationS(values.duration),
     connections,

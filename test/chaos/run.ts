@@ -4,30 +4,43 @@
  *
  * @module
  */
-import { parseArgs } from 'node:util'
+import { commandLine, usageCheck, UsageError, wholeNumber } from '../command-line.ts'
 import { FAULT_KINDS, type FaultKind } from './faults.ts'
 import { runChaos } from './runner.ts'
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string' },
-    time: { type: 'string', default: '60' },
-    out: { type: 'string' },
-    size: { type: 'string', default: '3' },
-    clients: { type: 'string', default: '8' },
-    faults: { type: 'string' },
-  },
+const USAGE = `usage: npm run chaos -- [options]
+  --seed N             the run's seed (default: drawn and printed)
+  --time 60            seconds of load and faults
+  --out DIR            where history, faults and verdict go
+  --size 3             members
+  --clients 8          concurrent clients
+  --faults K,K         some of ${FAULT_KINDS.join(', ')} (default: all)
+  --help               this text`
+const values = commandLine(USAGE, {
+  seed: { type: 'string' },
+  time: { type: 'string', default: '60' },
+  out: { type: 'string' },
+  size: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '8' },
+  faults: { type: 'string' },
 })
-const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed)
-const kinds = values.faults === undefined ? FAULT_KINDS : (values.faults.split(',') as FaultKind[])
-for (const k of kinds)
-  if (!FAULT_KINDS.includes(k)) throw new Error(`unknown fault ${k}; known: ${FAULT_KINDS.join(', ')}`)
-if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed: not a whole number: ${values.seed}`)
+const { seed, timeSec, size, clients, kinds } = usageCheck(USAGE, () => {
+  const kinds = values.faults === undefined ? FAULT_KINDS : (values.faults.split(',') as FaultKind[])
+  for (const k of kinds)
+    if (!FAULT_KINDS.includes(k)) throw new UsageError(`unknown fault ${k}; known: ${FAULT_KINDS.join(', ')}`)
+  return {
+    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : wholeNumber('seed', values.seed, 0),
+    timeSec: wholeNumber('time', values.time, 1),
+    size: wholeNumber('size', values.size, 1),
+    clients: wholeNumber('clients', values.clients, 1),
+    kinds,
+  }
+})
 const result = await runChaos({
   seed,
-  timeSec: Number(values.time),
-  size: Number(values.size),
-  clients: Number(values.clients),
+  timeSec,
+  size,
+  clients,
   kinds,
   ...(values.out === undefined ? {} : { out: values.out }),
 })

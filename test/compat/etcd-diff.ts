@@ -21,10 +21,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { gatewayCommand } from '../../src/cli/bundles.ts'
 import { Rng } from '../chaos/prng.ts'
 import { freePort } from '../free-ports.ts'
+import { commandLine, usageCheck, wholeNumber } from '../command-line.ts'
 import { exitOnSignals, killOnExit } from '../kill-on-exit.ts'
 import { COMPARED_HEADERS, normalize, render, same, type Answer, type SystemIds } from './compare-answers.ts'
 import { generateRequest, generateWatch, type GeneratorState } from './requests.ts'
@@ -238,18 +238,26 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
 
 // Whatever ends this process (Ctrl-C, an error, its output cut off) stops what it started.
 exitOnSignals()
-const { values } = parseArgs({
-  options: {
-    seeds: { type: 'string', default: '3' },
-    from: { type: 'string', default: '1' },
-    requests: { type: 'string', default: '400' },
-    etcd: { type: 'string', default: 'etcd' },
-    auth: { type: 'boolean', default: false },
-    gateway: { type: 'boolean', default: false },
-  },
+const USAGE = `usage: npm run compat -- [options]
+  --seeds 3            how many request sequences
+  --from 1             the first seed
+  --requests 400       requests per sequence
+  --etcd etcd          the etcd binary
+  --auth               with users, roles and auth enabled
+  --gateway            ask edgecd through its gateway
+  --help               this text`
+const values = commandLine(USAGE, {
+  seeds: { type: 'string', default: '3' },
+  from: { type: 'string', default: '1' },
+  requests: { type: 'string', default: '400' },
+  etcd: { type: 'string', default: 'etcd' },
+  auth: { type: 'boolean', default: false },
+  gateway: { type: 'boolean', default: false },
 })
-const from = Number(values.from)
+const [from, seeds, requests] = usageCheck(USAGE, () =>
+  (['from', 'seeds', 'requests'] as const).map((name) => wholeNumber(name, values[name], name === 'from' ? 0 : 1)),
+)
 let total = 0
-for (let seed = from; seed < from + Number(values.seeds); seed++) total += await runSeed(seed, Number(values.requests), values.etcd, values.auth, values.gateway)
+for (let seed = from; seed < from + seeds; seed++) total += await runSeed(seed, requests, values.etcd, values.auth, values.gateway)
 console.log(`${total} differences from etcd in all`)
 process.exit(total === 0 ? 0 : 1)

@@ -16,7 +16,7 @@
  * @module
  */
 import { randomInt } from 'node:crypto'
-import { parseArgs as parseArgv } from 'node:util'
+import { commandLine, usageCheck, UsageError } from '../command-line.ts'
 import { DRIVERS, describeOptions, unsafeKnobs, type Driver, type UnsafeKnob } from './options.ts'
 import { formatSeed, parseSeed } from './prng.ts'
 import { replayCommand, swarmSeeds } from './replay.ts'
@@ -40,44 +40,45 @@ const USAGE = `usage: npm run sim -- [options]
   --driver ${DRIVERS.join('|')}
   --trace              print every message, Ready and fault (single seed only)
   --unsafe KNOB        a deliberately broken Raft or member (see the module comment)
-  --help`
+  --help              this text`
 
-/** The parsed command line; a bad one throws a one-line message. */
-function parseArgs(argv: readonly string[]): Args | 'help' {
-  const { values } = parseArgv({
-    args: [...argv],
-    strict: true,
-    options: {
-      seed: { type: 'string' },
-      seeds: { type: 'string' },
-      from: { type: 'string' },
-      trace: { type: 'boolean' },
-      unsafe: { type: 'string' },
-      driver: { type: 'string' },
-      help: { type: 'boolean' },
-    },
+/** The parsed command line (exits 2 on a bad one, 0 after --help). */
+function parseArgs(argv: readonly string[]): Args {
+  const values = commandLine(USAGE, {
+    seed: { type: 'string' },
+    seeds: { type: 'string' },
+    from: { type: 'string' },
+    trace: { type: 'boolean' },
+    unsafe: { type: 'string' },
+    driver: { type: 'string' },
+  }, argv)
+  return usageCheck(USAGE, () => {
+    const driver = values.driver ?? 'raft'
+    if (!(DRIVERS as readonly string[]).includes(driver)) throw new UsageError(`--driver ${DRIVERS.join('|')}`)
+    const seed = (text: string): number => {
+      try {
+        return parseSeed(text)
+      } catch (err) {
+        throw new UsageError((err as Error).message)
+      }
+    }
+    const args: Args = {
+      seed: values.seed === undefined ? null : seed(values.seed),
+      seeds: values.seeds === undefined ? null : Number(values.seeds),
+      from: values.from === undefined ? null : seed(values.from),
+      trace: values.trace === true,
+      unsafe: null,
+      driver: driver as Driver,
+    }
+    if (values.unsafe !== undefined) {
+      const knobs = unsafeKnobs(args.driver)
+      if (!(knobs as readonly string[]).includes(values.unsafe))
+        throw new UsageError(`--driver ${args.driver} --unsafe ${knobs.join('|')}`)
+      args.unsafe = values.unsafe as UnsafeKnob
+    }
+    if (args.seeds !== null && (!Number.isInteger(args.seeds) || args.seeds < 1)) throw new UsageError('--seeds N, N ≥ 1')
+    return args
   })
-  if (values.help === true) return 'help'
-  const driver = values.driver ?? 'raft'
-  if (!(DRIVERS as readonly string[]).includes(driver)) throw new Error(`--driver ${DRIVERS.join('|')}`)
-  const args: Args = {
-    seed: values.seed === undefined ? null : parseSeed(values.seed),
-    seeds: values.seeds === undefined ? null : Number(values.seeds),
-    from: values.from === undefined ? null : parseSeed(values.from),
-    trace: values.trace === true,
-    unsafe: null,
-    driver: driver as Driver,
-  }
-  if (values.unsafe !== undefined) {
-    const knobs = unsafeKnobs(args.driver)
-    if (!(knobs as readonly string[]).includes(values.unsafe))
-      throw new Error(`--driver ${args.driver} --unsafe ${knobs.join('|')}`)
-    args.unsafe = values.unsafe as UnsafeKnob
-  }
-  if (args.seeds !== null && (!Number.isInteger(args.seeds) || args.seeds < 1)) {
-    throw new Error('--seeds N, N ≥ 1')
-  }
-  return args
 }
 
 async function one(seed: number, args: Args): Promise<boolean> {
@@ -142,18 +143,7 @@ async function swarm(n: number, args: Args): Promise<boolean> {
   return failed.length === 0
 }
 
-let parsed: Args | 'help'
-try {
-  parsed = parseArgs(process.argv.slice(2))
-} catch (err) {
-  console.error(`${(err as Error).message}\n${USAGE}`)
-  process.exit(2)
-}
-if (parsed === 'help') {
-  console.log(USAGE)
-} else {
-  const args = parsed
-  const ok =
-    args.seeds !== null ? await swarm(args.seeds, args) : await one(args.seed ?? randomInt(0, 0x100000000), args)
-  process.exitCode = ok ? 0 : 1
-}
+const args = parseArgs(process.argv.slice(2))
+const ok =
+  args.seeds !== null ? await swarm(args.seeds, args) : await one(args.seed ?? randomInt(0, 0x100000000), args)
+process.exitCode = ok ? 0 : 1
