@@ -236,7 +236,7 @@ export class MemberNode implements SimNode {
   status(): NodeStatus {
     const actor = this.actor
     if (actor === null)
-      return { id: this.id, term: 0, role: 'follower', lead: 0, commit: 0, applied: 0, confState: EMPTY_CONF, progress: null }
+      return { id: this.id, term: 0, role: 'follower', lead: 0, commit: 0, applied: 0, lastIndex: 0, confState: EMPTY_CONF, progress: null }
     const ids = this.#options.ids
     const s = actor.status()
     let progress: Map<NodeId, PeerProgress> | null = null
@@ -251,6 +251,7 @@ export class MemberNode implements SimNode {
       lead: ids.sim(s.lead),
       commit: s.commit,
       applied: actor.store.appliedIndex(),
+      lastIndex: (this.#member as Member).storage.raftLog.lastIndex(),
       confState: ids.conf(s.confState),
       progress,
     }

@@ -40,6 +40,8 @@ export interface NodeStatus {
   readonly lead: NodeId
   readonly commit: number
   readonly applied: number
+  /** The last index in its durable log. */
+  readonly lastIndex: number
   readonly confState: ConfState
   /** Only on a leader. */
   readonly progress: ReadonlyMap<NodeId, PeerProgress> | null

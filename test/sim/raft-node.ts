@@ -169,6 +169,7 @@ export class RaftNode implements SimNode {
       lead: s.lead,
       commit: s.commit,
       applied: this.#sm.index,
+      lastIndex: this.#disk.storage.lastIndex(),
       confState: this.#confState,
       progress,
     }

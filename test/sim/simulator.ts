@@ -27,6 +27,7 @@ import type { Cluster } from './cluster.ts'
 import { Faults } from './faults.ts'
 import type { Harness, HarnessContext } from './harness.ts'
 import { hashString, hex32, mix } from './hash.ts'
+import { livenessBoundMs } from './liveness-bound.ts'
 import { memberHarness } from './member-harness.ts'
 import type { NodeMedium, NodeObserver, SimNode } from './node-port.ts'
 import { drawOptions, type Driver, type ScenarioOptions, type UnsafeKnob } from './options.ts'
@@ -110,11 +111,12 @@ export async function runScenario(seed: number, run: RunOptions = {}): Promise<S
     if (checker.violations.length === 0) {
       trace?.(`t=${scheduler.now} liveness phase: heal, restart, no more faults`)
       const start = scheduler.now
-      const deadline = start + options.livenessMs
       harness.calm()
       cluster.network.calm()
       cluster.network.heal()
       for (const id of cluster.downIds()) cluster.restart(id)
+      const bound = livenessBoundMs(options, cluster.statuses())
+      const deadline = start + bound
       const required = harness.required()
       const poll = (): void => {
         if (harness.converged(required)) convergedAfterMs = scheduler.now - start
@@ -123,7 +125,7 @@ export async function runScenario(seed: number, run: RunOptions = {}): Promise<S
       scheduler.after(options.cluster.tickMs, 'liveness', poll)
       await runUntil(deadline, () => convergedAfterMs !== null)
       if (convergedAfterMs === null && checker.violations.length === 0)
-        checker.report('liveness', cluster.upIds(), `not converged ${options.livenessMs} ms after healing: ${
+        checker.report('liveness', cluster.upIds(), `not converged ${bound} ms after healing: ${
           harness.describe(required)}`)
     }
   } catch (e) {

@@ -125,7 +125,12 @@ async function swarm(n: number, args: Args): Promise<boolean> {
     const r = await runScenario(seed, { unsafe: args.unsafe, driver: args.driver })
     events += r.events
     for (const [k, v] of Object.entries(r.counts)) totals[k] = (totals[k] ?? 0) + v
-    if (r.violations.length > 0) failed.push(r)
+    if (r.violations.length > 0) {
+      failed.push(r)
+      // Printed at once as well, so a long swarm shows what to replay before it ends.
+      const v = r.violations[0] as Violation
+      printViolation(v, args, v.detail.split('\n')[0] as string)
+    }
     maxConverge = Math.max(maxConverge, r.convergedAfterMs ?? 0)
     const every = args.driver === 'raft' ? 250 : 10
     if ((i + 1) % every === 0) console.error(`  … ${i + 1}/${n} seeds, ${failed.length} failing`)
