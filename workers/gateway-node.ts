@@ -17,8 +17,22 @@ import { parseArgs } from 'node:util'
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
 
+const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or node dist/gateway.mjs [flags])
+  --listen HOST:PORT     where it serves (EDGECD_LISTEN; default 127.0.0.1:2379)
+  --endpoints URL,URL    the members' client URLs (EDGECD_ENDPOINTS; required)
+  --help                 this text
+variables only:
+  EDGECD_REQUEST_TIMEOUT_MS      deadline of one request, retries included (default 5000)
+  EDGECD_AUTO_SYNC               true: follow member/list for the endpoint list (default false)
+  EDGECD_AUTH_FAILURE_LIMIT      failed logins per client address in the window (default 4; 0: off)
+  EDGECD_AUTH_FAILURE_WINDOW_MS  that window (default 10000)`
+
 try {
-  const { values } = parseArgs({ options: { listen: { type: 'string' }, endpoints: { type: 'string' } } })
+  const { values } = parseArgs({ options: { listen: { type: 'string' }, endpoints: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+  if (values.help === true) {
+    console.log(USAGE)
+    process.exit(0)
+  }
   const flagged = values.endpoints === undefined ? {} : { EDGECD_ENDPOINTS: values.endpoints }
   const options = gatewayOptionsFromEnv({ ...process.env, ...flagged })
   const { host, port } = parseListen(values.listen ?? process.env['EDGECD_LISTEN'] ?? '127.0.0.1:2379')
@@ -37,6 +51,6 @@ try {
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))
 } catch (error) {
-  console.error(`edgecd gateway: ${error instanceof Error ? error.message : String(error)}`)
+  console.error(`edgecd gateway: ${error instanceof Error ? error.message : String(error)} (--help lists the flags)`)
   process.exit(2)
 }

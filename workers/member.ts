@@ -34,17 +34,22 @@ import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/in
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
-  guardPeerRoute, incomingConnection, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls,
+  guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls,
   withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
 
 const config = (() => {
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(MEMBER_USAGE)
+    process.exit(0)
+  }
   try {
-    return parseMemberConfig(process.argv.slice(2), process.env)
+    return parseMemberConfig(argv, process.env)
   } catch (err) {
-    console.error(`edgecd member: ${(err as Error).message}`)
+    console.error(`edgecd member: ${(err as Error).message} (--help lists the flags)`)
     process.exit(2)
   }
 })()

@@ -73,6 +73,9 @@ const BOOLEAN_FLAGS = ['auto-promote', ...SECURITY_BOOLEAN_FLAGS] as const
 
 type FlagName = (typeof STRING_FLAGS)[number] | (typeof BOOLEAN_FLAGS)[number]
 
+/** Every flag a member takes (its usage text lists them all). */
+export const MEMBER_FLAGS: readonly FlagName[] = [...STRING_FLAGS, ...BOOLEAN_FLAGS]
+
 /** `initial-cluster-token` → `EDGECD_INITIAL_CLUSTER_TOKEN`. */
 export function envName(flag: string): string {
   return `EDGECD_${flag.toUpperCase().replace(/-/g, '_')}`

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, envName, parseMemberConfig, parseRetention } from '../../src/member/config.ts'
+import { ConfigError, envName, MEMBER_FLAGS, parseMemberConfig, parseRetention } from '../../src/member/config.ts'
+import { MEMBER_FLAG_HELP, MEMBER_USAGE } from '../../src/member/member-usage.ts'
 import { clusterIdFor, memberIdFor } from '../../src/member/identity.ts'
 
 test('defaults: a single member on 127.0.0.1:2381 with data in ./data/<name>', () => {
@@ -69,4 +70,15 @@ test('member IDs come from peer URLs and token, are stable, non-zero and exact J
   assert.notEqual(a, memberIdFor(['http://127.0.0.1:2382'], 't'))
   assert.ok(Number.isSafeInteger(a) && a > 0)
   assert.equal(clusterIdFor([3, 1, 2], 't'), clusterIdFor([1, 2, 3], 't'))
+})
+
+test('--help lists every flag the parser takes, with the defaults it falls back to', () => {
+  assert.deepEqual([...MEMBER_FLAG_HELP.map(([flag]) => flag)].sort(), [...MEMBER_FLAGS].sort())
+  for (const flag of MEMBER_FLAGS) assert.match(MEMBER_USAGE, new RegExp(`^  --${flag} `, 'm'))
+  const defaults = parseMemberConfig([], {})
+  // A default printed as a plain value ("100", "simple") must be what no flag at all gives.
+  const literal = MEMBER_FLAG_HELP.filter(([, dflt]) => /^[\w.:/-]+$/.test(dflt) && dflt !== 'off' && dflt !== 'replicated')
+  assert.ok(literal.length >= 15, `${literal.length} defaults compared`)
+  for (const [flag, dflt] of literal)
+    assert.deepEqual(parseMemberConfig([`--${flag}`, dflt], {}), defaults, `--${flag} ${dflt} is the default`)
 })

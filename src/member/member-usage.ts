@@ -1,0 +1,53 @@
+/**
+ * What `workers/member.ts --help` prints: every flag of MEMBER_FLAGS (config.ts) with its default
+ * and meaning, and the environment variables that stand for them. A test keeps the flags and the
+ * defaults equal to what the parser takes and falls back to.
+ *
+ * @module
+ */
+
+/** flag, default (as printed), meaning; in the order they are printed. */
+export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, meaning: string])[] = [
+  ['name', 'default', 'member name'],
+  ['data-dir', './data/<name>', 'journal and checkpoints (one member per dir, locked)'],
+  ['listen-client-urls', 'http://127.0.0.1:2381', 'where it serves clients and peers (one port for both)'],
+  ['advertise-client-urls', 'the listen URLs', 'what it publishes in the member list'],
+  ['initial-advertise-peer-urls', 'the listen URLs', 'its peer URLs'],
+  ['initial-cluster', '<name>=<peer url>', 'the founding members, name=url,…'],
+  ['initial-cluster-state', 'new', 'existing: join a running cluster after member add'],
+  ['initial-cluster-token', 'edgecd-cluster', 'names the cluster; peers must present it'],
+  ['heartbeat-interval', '100', 'ms per Raft tick'],
+  ['election-timeout', '1000', 'ms; at least 5 heartbeats'],
+  ['snapshot-count', '100000', 'applied entries between checkpoints'],
+  ['quota-backend-bytes', '2147483648', 'past it writes fail with database space exceeded (NOSPACE)'],
+  ['max-request-bytes', '1572864', 'larger requests fail with request is too large'],
+  ['max-txn-ops', '128', 'operations per txn list'],
+  ['auto-compaction-mode', 'periodic', 'periodic or revision'],
+  ['auto-compaction-retention', '0 (off)', 'periodic: 1h, 30m or hours; revision: revisions to keep'],
+  ['auto-promote', 'off', 'promote learners once they have caught up'],
+  ['log-level', 'info', 'debug, info, warn or error (JSON lines on stdout)'],
+  ['auth-token', 'simple', 'simple or jwt tokens (auth is off until enabled)'],
+  ['auth-token-ttl', '300', 'token lifetime, seconds'],
+  ['auth-token-key', 'replicated', 'the JWT signing secret (16 characters or more)'],
+  ['max-watchers-per-stream', '1000', 'watchers one watch stream may hold'],
+  ['max-leases-per-stream', '1000', 'leases one keepalive stream may renew'],
+  ['cert-file', 'off', 'client TLS certificate'],
+  ['key-file', 'off', 'client TLS key'],
+  ['trusted-ca-file', 'off', 'CA for client certificates'],
+  ['client-cert-auth', 'off', 'require client certificates (the CN is the user)'],
+  ['peer-cert-file', 'off', 'peer TLS certificate'],
+  ['peer-key-file', 'off', 'peer TLS key'],
+  ['peer-trusted-ca-file', 'off', 'CA for peer certificates'],
+  ['peer-client-cert-auth', 'off', 'require peer certificates'],
+]
+
+const width = Math.max(...MEMBER_FLAG_HELP.map(([flag]) => flag.length)) + 2
+const defaultWidth = Math.max(...MEMBER_FLAG_HELP.map(([, d]) => d.length))
+
+export const MEMBER_USAGE = `usage: node --import tsx workers/member.ts [flags]   (or node dist/member.mjs [flags])
+
+flags (each also an environment variable: --initial-cluster-token = EDGECD_INITIAL_CLUSTER_TOKEN; a flag wins):
+${MEMBER_FLAG_HELP.map(([flag, dflt, meaning]) => `  --${flag.padEnd(width)} ${dflt.padEnd(defaultWidth)}  ${meaning}`).join('\n')}
+  --${'help'.padEnd(width)} ${''.padEnd(defaultWidth)}  this text
+
+EDGECD_EXIT_WITH_PARENT=1 (a variable only): also stop when stdin ends.`
