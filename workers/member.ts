@@ -66,7 +66,8 @@ const tls = (() => {
 const memberToMember = memberFetch(tls.dial)
 const reclaim = startBufferReclaim()
 let member: Member | null = null
-const metrics = new MemberMetrics(() => member?.actor ?? null)
+const VERSIONS = { server: '3.4.23', cluster: '3.4.0' }
+const metrics = new MemberMetrics(() => member?.actor ?? null, VERSIONS)
 
 /** Wraps `disk` in the fault `EDGECD_FAULT_DISK` names (see the module doc); unset: `disk` itself. */
 function withDiskFault(disk: Disk, spec: string | undefined): Disk {
@@ -162,7 +163,7 @@ const context: MemberContext = {
   identity: member.identity,
   limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
   clusterToken: config.initialClusterToken,
-  version: '3.4.23',
+  versions: VERSIONS,
   auth: new AuthGate(
     {
       tokens: { mode: security.authToken, ttlMs: security.authTokenTtlMs, key: security.authTokenKey },

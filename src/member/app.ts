@@ -210,7 +210,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   app.get('/health', () => health(m))
   // etcd answers any other method on /health with 405, as the gateway does (was a 404 here).
   app.all('/health', () => toResponse(methodNotAllowed()))
-  app.get('/version', (c) => c.json({ etcdserver: m.version, etcdcluster: '3.4.0' }))
+  app.get('/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
   app.get('/metrics', async () => {
     if (options.metrics === undefined) return toResponse(pageNotFound())
     const { contentType, body } = await options.metrics()

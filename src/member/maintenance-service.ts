@@ -10,24 +10,14 @@ import type { Caller } from './auth-gate.ts'
 import { proposeFor } from './kv-service.ts'
 import type { MemberContext } from './member-context.ts'
 
-function pragma(m: MemberContext, name: string): number {
-  const rows = m.actor.db.exec(`PRAGMA ${name}`)
-  return Number(rows[0]?.values[0]?.[0] ?? 0)
-}
-
-/** The database file's size: all its pages, used or free. */
-export function dbSize(m: MemberContext): number {
-  return pragma(m, 'page_count') * pragma(m, 'page_size')
-}
-
 export function status(m: MemberContext): StatusResponse {
   const { actor } = m
   const s = actor.status()
   const self = actor.member(m.identity.memberId)
   return {
     header: { revision: actor.store.currentRevision() },
-    version: m.version,
-    dbSize: dbSize(m),
+    version: m.versions.server,
+    dbSize: actor.store.fileSize(),
     leader: BigInt(s.lead),
     raftIndex: s.commit,
     raftTerm: s.term,

@@ -9,14 +9,22 @@ import type { MemberActor } from './actor.ts'
 import type { AuthGate } from './auth-gate.ts'
 import type { Identity } from './identity-file.ts'
 
+/** The versions a member reports (/version, status, the etcd_*_version metrics). */
+export interface ReportedVersions {
+  /** etcd's server version, e.g. 3.4.23. */
+  readonly server: string
+  /** The cluster version, e.g. 3.4.0 (the metric carries major.minor, as etcd's does). */
+  readonly cluster: string
+}
+
 export interface MemberContext {
   readonly actor: MemberActor
   readonly identity: Identity
   readonly limits: Limits
   /** The cluster token, mixed into the IDs of members added later. */
   readonly clusterToken: string
-  /** The etcd server version this member answers as (for clients that check it). */
-  readonly version: string
+  /** The etcd versions this member answers as (for clients that check them). */
+  readonly versions: ReportedVersions
   /** Auth tokens and login limits (auth-gate.ts); absent: the defaults (simple tokens, 300 s). */
   readonly auth?: AuthGate
   /** Calls other members (forwarding to the leader); absent: the global fetch. With TLS: tls.ts. */

@@ -1,12 +1,16 @@
 /**
  * The member's Prometheus metrics (prom-client), named after etcd's where a counterpart exists so
- * existing dashboards mostly work: proposals committed / applied / failed / pending, leader
- * changes, has-leader / is-leader, WAL fsync duration, db size, watchers, request latency.
+ * existing dashboards and alerts mostly work: proposals committed / applied / failed / pending,
+ * leader changes, has-leader / is-leader, WAL fsync duration, db size (total, in use, quota),
+ * keys, revisions, watchers, server id and versions, request latency, and prom-client's process
+ * and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
+ * Go's. Values read from the store are read at scrape time, never on a request's path.
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ActorEvents, MemberActor } from './actor.ts'
+import type { ReportedVersions } from './member-context.ts'
 
 export class MemberMetrics {
   readonly registry = new Registry()
@@ -28,7 +32,24 @@ export class MemberMetrics {
   })
 
   /** Gauges read from the actor at scrape time. */
-  constructor(actor: () => MemberActor | null) {
+  constructor(actor: () => MemberActor | null, versions: ReportedVersions) {
+    collectDefaultMetrics({ register: this.registry })
+    const constant = (name: string, help: string, label: string, value: string): void => {
+      new Gauge({ name, help, labelNames: [label], registers: [this.registry] }).set({ [label]: value }, 1)
+    }
+    constant('etcd_server_version', 'The server version this member answers as.', 'server_version', versions.server)
+    constant('etcd_cluster_version', 'The cluster version.', 'cluster_version', versions.cluster.split('.').slice(0, 2).join('.'))
+    new Gauge({
+      name: 'etcd_server_id',
+      help: 'This member\'s ID (hex), as a label.',
+      labelNames: ['server_id'],
+      registers: [this.registry],
+      collect() {
+        const a = actor()
+        this.reset()
+        if (a !== null) this.set({ server_id: a.config.id.toString(16) }, 1)
+      },
+    })
     const gauge = (name: string, help: string, read: (a: MemberActor) => number): void => {
       new Gauge({
         name,
@@ -45,6 +66,10 @@ export class MemberMetrics {
     gauge('etcd_server_proposals_committed_total', 'The commit index.', (a) => a.status().commit)
     gauge('etcd_server_proposals_pending', 'Proposals waiting to be applied here.', (a) => a.pendingProposals)
     gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Bytes of the database in use.', (a) => a.store.spaceUsed())
+    gauge('etcd_mvcc_db_total_size_in_bytes', 'Bytes of the database file, free pages included.', (a) => a.store.fileSize())
+    gauge('etcd_debugging_mvcc_db_total_size_in_bytes', 'Bytes of the database file (etcd 3.4\'s older name).', (a) => a.store.fileSize())
+    gauge('etcd_server_quota_backend_bytes', 'The database size past which writes are refused.', (a) => a.store.quotaBytes)
+    gauge('etcd_debugging_mvcc_keys_total', 'Live keys.', (a) => a.store.keyCount())
     gauge('etcd_debugging_mvcc_current_revision', 'The store revision.', (a) => a.store.currentRevision())
     gauge('etcd_debugging_mvcc_compact_revision', 'The compacted revision.', (a) => a.store.compactRevision())
     gauge('etcd_debugging_mvcc_watcher_total', 'Watchers on this member.', (a) => {

@@ -51,7 +51,7 @@ import { LeaseTable } from './lease-table.ts'
 import { Lessor, type LessorConfig } from './lessor.ts'
 import { keyString } from './key-string.ts'
 import { PointCache } from './point-cache.ts'
-import { needsSpace, spaceUsed } from './quota.ts'
+import { fileSize, needsSpace, spaceUsed } from './quota.ts'
 import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
@@ -247,6 +247,21 @@ export class MvccStore implements HistorySource {
   eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[] {
     if (from < this.compactRevision()) throw Errors.compacted()
     return eventsBetween(this.#sql, from, to, key, rangeEnd, maxEvents)
+  }
+
+  /** Bytes of the database file, free pages included (all layers' tables). */
+  fileSize(): number {
+    return fileSize(this.#sql)
+  }
+
+  /** The quota past which writes are refused (NOSPACE). */
+  get quotaBytes(): number {
+    return this.#quotaBytes
+  }
+
+  /** Live keys (a count of the table: for metrics, not for a hot path). */
+  keyCount(): number {
+    return this.#sql.number('SELECT COUNT(*) FROM mvcc_kv')
   }
 
   /** Bytes of the database file in use (all layers' tables). */

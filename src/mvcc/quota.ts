@@ -10,6 +10,11 @@ import type { Command } from './command.ts'
 import type { RequestOp } from './kv.ts'
 import type { Sql } from './sql.ts'
 
+/** Bytes of the database file, its free pages included: page_count × page_size. */
+export function fileSize(sql: Sql): number {
+  return sql.number('PRAGMA page_count') * sql.number('PRAGMA page_size')
+}
+
 /** Bytes of the database in use: (page_count − freelist_count) × page_size. */
 export function spaceUsed(sql: Sql): number {
   const pages = sql.number('PRAGMA page_count') - sql.number('PRAGMA freelist_count')

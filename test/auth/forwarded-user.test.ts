@@ -121,7 +121,7 @@ describe('a leader honouring forwarded claims', () => {
         identity: s.member.identity,
         limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
         clusterToken: 'solo',
-        version: '3.4.23',
+        versions: { server: '3.4.23', cluster: '3.4.0' },
         auth: new AuthGate(DEFAULT_AUTH_OPTIONS, () => realClock.now()),
       },
       connection: (c) => {

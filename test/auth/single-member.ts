@@ -62,7 +62,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
     identity: member.identity,
     limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
     clusterToken: 'solo',
-    version: '3.4.23',
+    versions: { server: '3.4.23', cluster: '3.4.0' },
     auth: new AuthGate({ ...DEFAULT_AUTH_OPTIONS, ...options.auth }, () => realClock.now()),
     ...(options.streams === undefined ? {} : { streams: options.streams }),
   }
