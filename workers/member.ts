@@ -67,7 +67,7 @@ const memberToMember = memberFetch(tls.dial)
 const reclaim = startBufferReclaim()
 let member: Member | null = null
 const VERSIONS = { server: '3.4.23', cluster: '3.4.0' }
-const metrics = new MemberMetrics(() => member?.actor ?? null, VERSIONS)
+const metrics = new MemberMetrics(() => member, VERSIONS)
 
 /** Wraps `disk` in the fault `EDGECD_FAULT_DISK` names (see the module doc); unset: `disk` itself. */
 function withDiskFault(disk: Disk, spec: string | undefined): Disk {

@@ -2,14 +2,17 @@
  * The member's Prometheus metrics (prom-client), named after etcd's where a counterpart exists so
  * existing dashboards and alerts mostly work: proposals committed / applied / failed / pending,
  * leader changes, has-leader / is-leader, WAL fsync duration, db size (total, in use, quota),
- * keys, revisions, watchers, server id and versions, request latency, and prom-client's process
+ * keys, revisions, watchers, bytes and failed sends to each peer, server id and versions,
+ * request latency, and prom-client's process
  * and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
  * Go's. Values read from the store are read at scrape time, never on a request's path.
  *
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { PeerStats } from '../mesh/index.ts'
 import type { ActorEvents, MemberActor } from './actor.ts'
+import type { Member } from './member.ts'
 import type { ReportedVersions } from './member-context.ts'
 
 export class MemberMetrics {
@@ -31,8 +34,9 @@ export class MemberMetrics {
     registers: [this.registry],
   })
 
-  /** Gauges read from the actor at scrape time. */
-  constructor(actor: () => MemberActor | null, versions: ReportedVersions) {
+  /** Gauges read from the member (null until it has opened) at scrape time. */
+  constructor(member: () => Member | null, versions: ReportedVersions) {
+    const actor = (): MemberActor | null => member()?.actor ?? null
     collectDefaultMetrics({ register: this.registry })
     const constant = (name: string, help: string, label: string, value: string): void => {
       new Gauge({ name, help, labelNames: [label], registers: [this.registry] }).set({ [label]: value }, 1)
@@ -61,6 +65,23 @@ export class MemberMetrics {
         },
       })
     }
+    // Per peer, from the mesh's counters (etcd labels them with the peer's hex ID).
+    const perPeer = (name: string, help: string, label: 'To' | 'From', read: (p: Readonly<PeerStats>) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: [this.registry],
+        collect() {
+          const m = member()
+          this.reset()
+          if (m !== null) for (const [id, p] of m.mesh.stats().peers) this.inc({ [label]: id.toString(16) }, read(p))
+        },
+      })
+    }
+    perPeer('etcd_network_peer_sent_bytes_total', 'Bytes sent to each peer.', 'To', (p) => p.bytesSent)
+    perPeer('etcd_network_peer_received_bytes_total', 'Bytes received from each peer.', 'From', (p) => p.bytesReceived)
+    perPeer('etcd_network_peer_sent_failures_total', 'Messages to each peer that could not be sent.', 'To', (p) => p.messagesDropped)
     gauge('etcd_server_has_leader', 'Whether a leader exists (1) or not (0).', (a) => (a.leader !== 0 ? 1 : 0))
     gauge('etcd_server_is_leader', 'Whether this member is the leader.', (a) => (a.isLeader ? 1 : 0))
     gauge('etcd_server_proposals_committed_total', 'The commit index.', (a) => a.status().commit)

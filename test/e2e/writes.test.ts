@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { b64, call, eventually, post, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
+import { parsePrometheus } from '../../src/gateway/ui-metrics.ts'
 
 describe('writes', { timeout: 90_000 }, () => {
   const cluster = useCluster({ gateway: true })
@@ -127,5 +128,21 @@ describe('writes', { timeout: 90_000 }, () => {
       assert.equal(gone.json.kvs, undefined)
     }
     cluster.assertAlive()
+  })
+
+  test('the leader reports the bytes it sent to and received from each follower, by hex ID', async () => {
+    const leader = await cluster.leader()
+    await call(cluster.url(leader.name), '/v3/kv/put', { key: b64('w/metrics'), value: b64('1') })
+    const others = await Promise.all(
+      cluster.memberNames.filter((n) => n !== leader.name).map(async (n) => BigInt(await cluster.memberId(n)).toString(16)),
+    )
+    const res = await fetch(`${cluster.url(leader.name)}/metrics`)
+    const samples = parsePrometheus(await res.text())
+    const peers = (name: string, label: string): string[] =>
+      samples.filter((s) => s.name === name && s.value > 0).map((s) => s.labels[label] as string).sort()
+    others.sort()
+    assert.deepEqual(peers('etcd_network_peer_sent_bytes_total', 'To'), others)
+    assert.deepEqual(peers('etcd_network_peer_received_bytes_total', 'From'), others)
+    assert.ok(samples.some((s) => s.name === 'etcd_network_peer_sent_failures_total'))
   })
 })

@@ -13,7 +13,7 @@ function one(samples: readonly Sample[], name: string): Sample {
 
 test('after writes: keys, revision, sizes, quota, leader, applied, server id and versions', async () => {
   let member: Member | null = null
-  const metrics = new MemberMetrics(() => member?.actor ?? null, { server: '3.4.23', cluster: '3.4.0' })
+  const metrics = new MemberMetrics(() => member, { server: '3.4.23', cluster: '3.4.0' })
   const solo = await startSingleMember({ flags: ['--quota-backend-bytes', '1048576'], events: metrics.events() })
   member = solo.member
   try {
