@@ -266,7 +266,7 @@ export function describeOptions(o: ScenarioOptions): string[] {
     `crash=${r(f.crash)} restart=${r(f.restart)} add_learner=${r(f.addLearner)} promote=${r(f.promote)}` +
       ` remove_voter=${r(f.removeVoter)} transfer=${r(f.transfer)} max_spawned=${f.maxSpawned}`,
     `client_interval_ms=${w.intervalMin}..${w.intervalMax} read=${r(w.read)} any_node=${r(w.anyNode)}`,
-    `safety_ms=${o.safetyMs} liveness_bound_ms=${o.livenessMs} unsafe=${o.unsafe ?? 'none'}`,
+    `safety_ms=${o.safetyMs} liveness_base_ms=${o.livenessMs} unsafe=${o.unsafe ?? 'none'}`,
     ...member,
   ]
 }

@@ -52,6 +52,8 @@ export interface ScenarioResult {
   readonly virtualMs: number
   /** Virtual ms from the start of the liveness phase to convergence, or null. */
   readonly convergedAfterMs: number | null
+  /** The liveness bound it had to converge within (liveness-bound.ts), or null without a liveness phase. */
+  readonly livenessBoundMs: number | null
   /** Digest of the final state of every node and of every count: equal runs, equal digests. */
   readonly digest: string
 }
@@ -102,6 +104,7 @@ export async function runScenario(seed: number, run: RunOptions = {}): Promise<S
   }
 
   let convergedAfterMs: number | null = null
+  let bound: number | null = null
   try {
     cluster.start()
     harness.startClients(options.safetyMs)
@@ -115,7 +118,7 @@ export async function runScenario(seed: number, run: RunOptions = {}): Promise<S
       cluster.network.calm()
       cluster.network.heal()
       for (const id of cluster.downIds()) cluster.restart(id)
-      const bound = livenessBoundMs(options, cluster.statuses())
+      bound = livenessBoundMs(options, cluster.statuses())
       const deadline = start + bound
       const required = harness.required()
       const poll = (): void => {
@@ -142,6 +145,7 @@ export async function runScenario(seed: number, run: RunOptions = {}): Promise<S
     events: scheduler.ran,
     virtualMs: scheduler.now,
     convergedAfterMs,
+    livenessBoundMs: bound,
     digest,
   }
 }

@@ -97,7 +97,7 @@ async function one(seed: number, args: Args): Promise<boolean> {
   const traceDigest = trace ? ` trace_digest=${hex32(traceHash)}` : ''
   console.log(`events=${r.events} virtual_ms=${r.virtualMs} digest=${r.digest}${traceDigest}`)
   if (r.violations.length === 0) {
-    console.log(`OK: safe throughout; converged ${r.convergedAfterMs} ms after healing`)
+    console.log(`OK: safe throughout; converged ${r.convergedAfterMs} ms after healing (bound ${r.livenessBoundMs} ms)`)
     return true
   }
   for (const v of r.violations) printViolation(v, args, v.detail)
