@@ -11,12 +11,12 @@
  *
  * @module
  */
-import { commandLine, usageCheck, UsageError } from '../test/command-line.ts'
+import { commandLine, usageCheck, UsageError, wholeNumber } from '../test/command-line.ts'
 import { resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { parseDurationS } from './lib/options.ts'
 import { seedGetKey, throughputRun, type RunResult } from './lib/suite.ts'
-import type { LoadName } from './lib/wrk.ts'
+import { LOAD_NAMES, type LoadName } from './lib/wrk.ts'
 
 const USAGE = `usage: node --import tsx bench/ab.ts --a DIR --b DIR [options]
   --rounds 3                    alternations of A and B
@@ -35,23 +35,30 @@ const values = commandLine(USAGE, {
   'idle-load': { type: 'string', default: '1.5' },
   'idle-wait': { type: 'string', default: '20s' },
 })
-const { a, b, durationS, idleWaitMs } = usageCheck(USAGE, () => {
+const { a, b, rounds, loads, conns, durationS, idleThreshold, idleWaitMs } = usageCheck(USAGE, () => {
   if (values.a === undefined || values.b === undefined) throw new UsageError('--a and --b are both needed')
-  return { a: values.a, b: values.b, durationS: parseDurationS(values.duration), idleWaitMs: parseDurationS(values['idle-wait']) * 1000 }
+  const loads = values.loads.split(',')
+  for (const l of loads)
+    if (!(LOAD_NAMES as readonly string[]).includes(l)) throw new UsageError(`unknown load ${l} (one of ${LOAD_NAMES.join(', ')})`)
+  const idleThreshold = Number(values['idle-load'])
+  if (!(idleThreshold > 0)) throw new UsageError(`--idle-load: not a positive number: ${values['idle-load']}`)
+  return {
+    a: values.a,
+    b: values.b,
+    rounds: wholeNumber('rounds', values.rounds, 1),
+    loads: loads as LoadName[],
+    conns: values.connections.split(',').map((c) => wholeNumber('connections', c, 1)),
+    durationS: parseDurationS(values.duration),
+    idleThreshold,
+    idleWaitMs: parseDurationS(values['idle-wait']) * 1000,
+  }
 })
 const variants = { A: resolve(a), B: resolve(b) }
-const loads = values.loads.split(',') as LoadName[]
-const conns = values.connections.split(',').map(Number)
-const opts = {
-  durationS,
-  idleThreshold: Number(values['idle-load']),
-  idleWaitMs,
-  log: (s: string) => console.log(s),
-}
+const opts = { durationS, idleThreshold, idleWaitMs, log: (s: string) => console.log(s) }
 const results: Record<string, RunResult[]> = {}
 const key = (v: string, load: string, c: number): string => `${v} ${load} c=${c}`
 
-for (let round = 1; round <= Number(values.rounds); round++)
+for (let round = 1; round <= rounds; round++)
   for (const [v, root] of Object.entries(variants)) {
     const cluster = await startEdgecd({ root, gateway: false })
     try {

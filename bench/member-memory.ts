@@ -33,7 +33,7 @@ const USAGE = `usage: node --import tsx bench/member-memory.ts [options]
   --settle 3000        ms to wait after the load
   --entry FILE         workers/member.ts (default) or dist/member.mjs
   --probe              write the heap / WASM / smaps breakdown (bench/mem-probe.mjs)
-  --node-flag=F       a node flag for the members (repeatable; F starts with -, hence the =)
+  --node-flag=F        a node flag for the members (repeatable; F starts with -, hence the =)
   --env K=V            an environment variable for the members (repeatable)
   --json FILE          also write the figures as JSON
   --label TEXT         printed with the figures

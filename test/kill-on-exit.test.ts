@@ -83,7 +83,7 @@ test('after exitOnSignals, SIGTERM to the tool kills its registered children', a
   try {
     const exited = new Promise<number | null>((res) => tool.once('exit', (code) => res(code)))
     tool.kill('SIGTERM')
-    assert.equal(await exited, 130, 'the signal ended the tool through process.exit')
+    assert.equal(await exited, 143, 'SIGTERM ended the tool through process.exit, with 128 + 15')
     assert.equal(isAlive(registered), false)
     assert.equal(isAlive(unregistered), true)
   } finally {

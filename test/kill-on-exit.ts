@@ -5,11 +5,15 @@
  * outright runs no exit handler: a tool that should survive Ctrl-C (or the test runner ending a
  * file that timed out) calls `exitOnSignals()`.
  *
- * Every harness that spawns processes registers them here; none keeps its own list.
+ * The harnesses and tools register the processes they spawn here rather than keeping lists of
+ * their own. The exit hook is installed when this module loads, before the exit hooks of the
+ * modules that import it, so children die before anything else runs at exit (say, removing the
+ * data dirs they write to).
  *
  * @module
  */
 import type { ChildProcess } from 'node:child_process'
+import { constants } from 'node:os'
 
 export interface KillOnExitOptions {
   /**
@@ -22,8 +26,9 @@ export interface KillOnExitOptions {
 
 /** Registered children, each with whether its group is killed. */
 const LIVE = new Map<ChildProcess, boolean>()
-let installed = false
 let signalsInstalled = false
+
+process.once('exit', killAll)
 
 function killAll(): void {
   for (const [child, group] of LIVE) {
@@ -39,10 +44,6 @@ function killAll(): void {
 
 /** Registers `child` to be killed when this process exits (unless it has exited by then). */
 export function killOnExit<T extends ChildProcess>(child: T, options: KillOnExitOptions = {}): T {
-  if (!installed) {
-    installed = true
-    process.once('exit', killAll)
-  }
   const group = options.group === true
   LIVE.set(child, group)
   if (!group) child.once('exit', () => LIVE.delete(child))
@@ -54,9 +55,13 @@ export function forget(child: ChildProcess): void {
   LIVE.delete(child)
 }
 
-/** Makes SIGINT, SIGTERM and SIGHUP end this process through its exit handlers (killOnExit's included). */
+/**
+ * Makes SIGINT, SIGTERM and SIGHUP end this process through its exit handlers (killOnExit's
+ * included), with the shell's exit code for that signal (128 + its number: 130, 143, 129).
+ */
 export function exitOnSignals(): void {
   if (signalsInstalled) return
   signalsInstalled = true
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130))
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(signal, () => process.exit(128 + constants.signals[signal]))
 }

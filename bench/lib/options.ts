@@ -92,6 +92,8 @@ function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<Ben
         : (defaults.connections ?? [1, 16, 64, 256])
       : list(values.connections).map(Number)
   for (const c of connections) if (!Number.isInteger(c) || c < 1 || c > 10_000) throw new UsageError(`bad connection count ${c}`)
+  const systems = values.systems === undefined ? ['etcd', 'edgecd'] : list(values.systems)
+  for (const s of systems) if (s !== 'etcd' && s !== 'edgecd') throw new UsageError(`unknown system ${s} (etcd or edgecd)`)
   const keys = values.keys === undefined ? (quick ? 20_000 : (defaults.keys ?? 100_000)) : Number(values.keys)
   if (!Number.isInteger(keys) || keys < 0) throw new UsageError(`bad --keys ${values.keys}`)
   return {
@@ -102,7 +104,7 @@ function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<Ben
     idleThreshold: values['idle-load'] === undefined ? 1.5 : Number(values['idle-load']),
     idleWaitMs: (values['idle-wait'] === undefined ? (defaults.idleWaitMs ?? 60_000) / 1000 : parseDurationS(values['idle-wait'])) * 1000,
     outDir: values.out ?? 'bench/results',
-    systems: values.systems === undefined ? ['etcd', 'edgecd'] : list(values.systems),
+    systems,
     gateway:
       values['no-gateway'] !== true &&
       (values.gateway === true || values['gateway-only'] === true || (defaults.gateway ?? true)),

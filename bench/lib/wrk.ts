@@ -14,8 +14,11 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { killOnExit } from '../../test/kill-on-exit.ts'
 
-export type LoadName = 'put' | 'get-linearizable' | 'get-serializable' | 'txn-create'
+/** The loads wrk drives (the watch load is driven separately). */
+export const LOAD_NAMES = ['put', 'get-linearizable', 'get-serializable', 'txn-create'] as const
+export type LoadName = (typeof LOAD_NAMES)[number]
 
 export const VALUE_BYTES = 256
 /** The 256-byte value every put writes ('v' × 256), base64. */
@@ -120,10 +123,12 @@ export function startWrk(baseUrl: string, load: LoadName, prefix: string, connec
   const script = join(dir, `${load}.lua`)
   writeFileSync(script, luaScript(load, prefix))
   const threads = Math.min(2, connections)
-  const child = spawn(
-    'wrk',
-    ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', '5s', '-s', script, baseUrl],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  const child = killOnExit(
+    spawn(
+      'wrk',
+      ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', '5s', '-s', script, baseUrl],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   )
   let out = ''
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')))

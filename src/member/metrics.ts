@@ -6,6 +6,8 @@
  * request latency, and prom-client's process
  * and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
  * Go's. Values read from the store are read at scrape time, never on a request's path.
+ * (prom-client restarts its event-loop-delay histogram at every scrape, so `nodejs_eventloop_lag_*`
+ * cover the time since the previous scrape by anyone, the dashboard's included.)
  *
  * @module
  */

@@ -122,6 +122,8 @@ export class MvccStore implements HistorySource {
   /** The last spaceUsed() measured by admit, and the applied index it was measured at. */
   #spaceAt: { applied: number; bytes: number } | null = null
   #rev = 1
+  /** Live keys, counted once after a load and then kept by the applied events; null: not counted yet. */
+  #keys: number | null = null
   /** etcd's compactMainRev: -1 until the first compaction. */
   #compactMain = -1
   #reclaimPending = false
@@ -170,14 +172,22 @@ export class MvccStore implements HistorySource {
    * order, null for entries at or below the applied index.
    */
   applyBatch(entries: readonly ApplyEntry[]): (ApplyResult | null)[] {
-    return this.#transaction(() => {
+    let keysAdded = 0
+    const applied = this.#transaction(() => {
       const results = entries.map((e) => (e.index > this.#applied ? this.#applyEntry(e) : null))
       const points = this.#points
-      if (points !== null) for (const r of results) for (const ev of r?.events ?? []) points.delete(keyString(ev.kv.key))
+      for (const r of results)
+        for (const ev of r?.events ?? []) {
+          points?.delete(keyString(ev.kv.key))
+          if (ev.type === 'DELETE') keysAdded--
+          else if (ev.prevKv === null) keysAdded++
+        }
       setMeta(this.#sql, META.appliedIndex, this.#applied)
       setMeta(this.#sql, META.revision, this.#rev)
       return results
     })
+    if (this.#keys !== null) this.#keys += keysAdded
+    return applied
   }
 
   range(req: RangeRequest): RangeResponse {
@@ -259,9 +269,10 @@ export class MvccStore implements HistorySource {
     return this.#quotaBytes
   }
 
-  /** Live keys (a count of the table: for metrics, not for a hot path). */
+  /** Live keys (counted from the table once, then kept up to date by apply). */
   keyCount(): number {
-    return this.#sql.number('SELECT COUNT(*) FROM mvcc_kv')
+    this.#keys ??= this.#sql.number('SELECT COUNT(*) FROM mvcc_kv')
+    return this.#keys
   }
 
   /** Bytes of the database file in use (all layers' tables). */
@@ -311,6 +322,7 @@ export class MvccStore implements HistorySource {
   }
 
   #load(): void {
+    this.#keys = null
     this.#applied = getMeta(this.#sql, META.appliedIndex)
     this.#rev = getMeta(this.#sql, META.revision)
     this.#compactMain = scheduledCompaction(this.#sql)

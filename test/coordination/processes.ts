@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { after } from 'node:test'
 import assert from 'node:assert/strict'
 import { b64, call, eventually, prefixEnd, unb64, type Cluster } from '../e2e/cluster-harness.ts'
+import { killOnExit } from '../kill-on-exit.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const FIXTURES = join(ROOT, 'test', 'coordination', 'fixtures')
@@ -62,7 +63,7 @@ export class Fixture {
   constructor(script: string, config: Record<string, unknown> & { readonly label: string }) {
     this.label = config.label
     const args = ['--import', 'tsx', join(FIXTURES, `${script}.ts`), JSON.stringify(config)]
-    this.#child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.#child = killOnExit(spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }))
     const keep = (chunk: Buffer): void => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-4000)
     }

@@ -120,6 +120,8 @@ test('property: the store agrees with the model at every readable revision', () 
         const expectedOk = m.apply(c)
         assert.equal(r.error === null, expectedOk, `${c.type}: ${r.error?.message}`)
         assert.equal(h.store.currentRevision(), m.rev)
+        // Counted from the table at the first call, then kept by apply (refused commands included).
+        assert.equal(h.store.keyCount(), m.at(m.rev).size, `live keys after ${c.type}`)
       }
       for (let rev = Math.max(m.compacted, 1); rev <= m.rev; rev++) {
         const got = h.store.range(rangeReq('\0', { rangeEnd: new Uint8Array([0]), revision: rev }))

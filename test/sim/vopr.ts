@@ -40,7 +40,7 @@ const USAGE = `usage: npm run sim -- [options]
   --driver ${DRIVERS.join('|')}
   --trace              print every message, Ready and fault (single seed only)
   --unsafe KNOB        a deliberately broken Raft or member (see the module comment)
-  --help              this text`
+  --help               this text`
 
 /** The parsed command line (exits 2 on a bad one, 0 after --help). */
 function parseArgs(argv: readonly string[]): Args {
