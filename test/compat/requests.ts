@@ -181,7 +181,8 @@ export function generateWatch(rng: Rng): Record<string, unknown> {
     ...(end === undefined ? {} : { range_end: end }),
     ...(rng.chance(0.5) ? { prev_kv: true } : {}),
     ...(rng.chance(0.3) ? { filters: [rng.pick(['NOPUT', 'NODELETE'])] } : {}),
-    ...(rng.chance(0.2) ? { start_revision: 1 } : {}),
+    // A negative start below -1 is cancelled as compacted (compact_revision -1 before any compaction).
+    ...(rng.chance(0.2) ? { start_revision: 1 } : rng.chance(0.1) ? { start_revision: -2 } : {}),
   }
 }
 
