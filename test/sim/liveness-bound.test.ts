@@ -13,10 +13,10 @@ function node(id: number, commit: number, applied: number, lastIndex: number): N
   }
 }
 
-/** Seed 0x4b6e7118's options (raft driver, a storm) with other flow control swapped in. */
-function options(maxSizePerMsg: number, maxInflightMsgs = 1, compactEvery = 27): ScenarioOptions {
+/** Seed 0x4b6e7118's options (raft driver, a storm, PreVote on) with other flow control swapped in. */
+function options(maxSizePerMsg: number, maxInflightMsgs = 1, compactEvery = 27, preVote = true): ScenarioOptions {
   const o = scenarioOptions(0x4b6e7118)
-  return { ...o, compactEvery, tuning: { ...o.tuning, maxSizePerMsg, maxInflightMsgs } }
+  return { ...o, preVote, compactEvery, tuning: { ...o.tuning, maxSizePerMsg, maxInflightMsgs } }
 }
 
 test('the backlog runs from the highest last index down to the lowest commit, or what a snapshot covers', () => {
@@ -37,8 +37,16 @@ test('more messages in flight shorten the allowance; large messages and the memb
   assert.equal(livenessBoundMs(member, healed), member.livenessMs)
 })
 
-test('the storm seeds that needed it converge after the base bound and within the allowance', async () => {
-  for (const seed of [0x4b6e7118, 0x7b14c4b3, 0xbab91d2e]) {
+test('without PreVote the base bound is five times longer (raft driver only)', () => {
+  const healed = [node(1, 9, 9, 9), node(2, 9, 9, 9)]
+  assert.equal(livenessBoundMs(options(1024 * 1024, 1, 27, false), healed), 5 * options(1).livenessMs)
+  const member = scenarioOptions(0x4b6e7118, null, 'member')
+  assert.equal(livenessBoundMs({ ...member, preVote: false }, healed), member.livenessMs)
+})
+
+test('the seeds that needed it converge after the base bound and within the allowance', async () => {
+  // Three storms with one entry per MsgApp; an election without PreVote against a stale candidate.
+  for (const seed of [0x4b6e7118, 0x7b14c4b3, 0xbab91d2e, 0x81caabd9]) {
     const r = await runScenario(seed)
     assert.deepEqual(r.violations, [])
     const took = r.convergedAfterMs as number
