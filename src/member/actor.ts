@@ -158,6 +158,7 @@ export class MemberActor {
     const history: HistorySource = {
       currentRevision: () => this.store.currentRevision(),
       compactRevision: () => this.store.compactRevision(),
+      compactMainRevision: () => this.store.compactMainRevision(),
       eventsBetween: (from, to, key, rangeEnd, max) => this.store.eventsBetween(from, to, key, rangeEnd, max),
     }
     this.#hub = new WatchHub(history)

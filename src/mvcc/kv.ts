@@ -207,6 +207,12 @@ export interface HistorySource {
   /** Revisions below this have been compacted away (0 = never compacted). */
   compactRevision(): number
   /**
+   * etcd's compacted main revision: -1 before any compaction, else the revision last compacted at
+   * (0 included, which compactRevision() cannot tell from never). A negative watch start revision
+   * is compared with it.
+   */
+  compactMainRevision(): number
+  /**
    * Events of keys in [key, rangeEnd) (etcd range rules) with revision in [from, to], ordered by
    * (revision, sub-revision), each with `prevKv` filled when the key had a previous version.
    * Stops after the first revision at which at least `maxEvents` events have been collected, so

@@ -162,6 +162,10 @@ export class MvccStore implements HistorySource {
     return Math.max(0, this.#compactMain)
   }
 
+  compactMainRevision(): number {
+    return this.#compactMain
+  }
+
   /** Applies one committed entry; null when `index` was already applied. */
   apply(index: number, data: Uint8Array): ApplyResult | null {
     return this.applyBatch([{ index, data }])[0] ?? null

@@ -173,11 +173,10 @@ export class WatchHub {
 
   /** Takes in a new watcher (its `created` response already sent). */
   add(w: Watcher): void {
-    const compacted = this.#history.compactRevision()
-    // etcd keeps its compacted revision at -1 until the first compaction and compares a negative
-    // start revision with it like any other: below it the watcher is cancelled as compacted (with
-    // compact_revision -1); -1 itself passes and, as nothing lies below revision 1, goes live.
-    const floor = w.nextRev < 0 && compacted === 0 ? -1 : compacted
+    // etcd compares a negative start revision with its compacted main revision (-1 until the
+    // first compaction) like any other: below it the watcher ends as compacted; -1 before any
+    // compaction passes and, as nothing lies below revision 1, goes live.
+    const floor = w.nextRev < 0 ? this.#history.compactMainRevision() : this.#history.compactRevision()
     if (w.nextRev < floor) {
       w.state = 'canceled'
       w.stream.compacted(w, floor)

@@ -127,10 +127,14 @@ export class WatchStream {
     this.#sink(response)
   }
 
-  /** The hub ended `w` because a revision it needs was compacted away. */
+  /**
+   * The hub ended `w` because a revision it needs was compacted away. As etcd's watch server, the
+   * answer is marked canceled when it carries a compact revision: a watcher ended by a compaction
+   * at revision 0 (a negative start after compacting at 0) gets an empty answer, then nothing.
+   */
   compacted(w: Watcher, compactRevision: number): void {
     this.#watchers.delete(w.id)
-    this.#sink(watchResponse({ watchId: w.id, headerRevision: 0, canceled: true, compactRevision }))
+    this.#sink(watchResponse({ watchId: w.id, headerRevision: 0, canceled: compactRevision !== 0, compactRevision }))
     this.answerDeferredProgress()
   }
 

@@ -61,6 +61,11 @@ export class FakeHistory implements HistorySource {
     return this.#compact
   }
 
+  /** This history never compacts at 0: -1 stands for never. */
+  compactMainRevision(): number {
+    return this.#compact === 0 ? -1 : this.#compact
+  }
+
   /** Applies one transaction; null (no new revision) when it changed nothing. Repeated keys: first wins. */
   apply(ops: readonly Op[]): Revision | null {
     const rev = this.#rev + 1

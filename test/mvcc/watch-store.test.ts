@@ -113,6 +113,21 @@ test('store: a watcher behind the store\'s compaction is cancelled with its comp
   assert.deepEqual(m.finish(), [])
 })
 
+test('store: negative start revisions against the compacted main revision (-1 until compacted, then 0 or C)', () => {
+  // As etcd 3.4 answers (seen on 3.4.23): before any compaction -1 goes live and -2 ends with
+  // compact_revision -1; after a compaction at 0, -1 gets an empty uncancelled answer and nothing more.
+  const m = new Member()
+  m.apply({ type: 'put', request: putReq('a', '1') })
+  m.create(request({ key: 'a', startRevision: -1 }), 'live')
+  m.create(request({ key: 'a', startRevision: -2 }), 'low')
+  m.apply({ type: 'compaction', request: { revision: 0, physical: false } })
+  m.create(request({ key: 'a', startRevision: -1 }), 'zero')
+  m.apply({ type: 'put', request: putReq('a', '2') })
+  assert.deepEqual(m.consumer('live').log(), ['0@2 created', '0@3 +a@3'])
+  assert.deepEqual(m.consumer('low').log(), ['0@2 created', '0@0 canceled compact=-1'])
+  assert.deepEqual(m.consumer('zero').log(), ['0@2 created', '0@0 progress'])
+})
+
 test('store: a client resuming at compact_revision R still gets a delete at R', () => {
   const m = new Member()
   m.apply({ type: 'put', request: putReq('c', '1') })
