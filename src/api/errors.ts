@@ -116,6 +116,11 @@ function text(status: number, body: string): ApiResponse {
   return { status, headers: TEXT_HEADERS, body }
 }
 
+/** Go's ServeMux answer to a path that is not clean: 301 to `location`, no body. */
+export function movedPermanently(location: string): ApiResponse {
+  return { status: 301, headers: { Location: location, ...CORS_HEADERS }, body: '' }
+}
+
 /** An unknown path under /v3/. */
 export function notFound(): ApiResponse {
   return text(404, 'Not Found\n')

@@ -32,7 +32,7 @@ export { protoSize } from './proto-size.ts'
 export { Outbox, type Defer } from './outbox.ts'
 export {
   CORS_HEADERS, JSON_HEADERS, TEXT_HEADERS, asEtcdError, errorBody, errorFromBody, errorResponse, httpStatus,
-  jsonResponse, methodNotAllowed, notFound, pageNotFound, preflight, streamErrorLine, streamRequestError,
+  jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRequestError,
   type ApiResponse,
 } from './errors.ts'
 export { ApiErrors, concurrencyError } from './api-errors.ts'

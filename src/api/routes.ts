@@ -2,15 +2,18 @@
  * Which endpoint a request's method and path reach, as etcd 3.4's gateway routes them: every
  * API path also under `/v3beta/`, `POST` only (another method on a known path is 405, an
  * unknown path under the API prefixes 404 `Not Found`), and `OPTIONS` answered by the CORS
- * layer before routing. Paths outside the API prefixes are the caller's (`/health`, `/version`,
- * or Go's `404 page not found`).
+ * layer before routing. A path that is not clean (`//`, `/./`, `/../`) is redirected to the clean
+ * one (301) before anything else, as Go's ServeMux does, also outside the API prefixes. Other
+ * paths outside the API prefixes are the caller's (`/health`, `/version`, or Go's `404 page not
+ * found`).
  *
  * @module
  */
 
 import { electionCampaign, electionLeader, electionObserve, electionProclaim, electionResign } from './election.ts'
 import type { AnyEndpoint } from './endpoint.ts'
-import { methodNotAllowed, notFound, preflight, type ApiResponse } from './errors.ts'
+import { cleanPath } from './clean-path.ts'
+import { methodNotAllowed, movedPermanently, notFound, preflight, type ApiResponse } from './errors.ts'
 import * as auth from './auth.ts'
 import * as cluster from './cluster.ts'
 import { kvCompaction, kvDeleteRange, kvPut, kvRange, kvTxn } from './kv-endpoints.ts'
@@ -52,9 +55,14 @@ export function findEndpoint(path: string): AnyEndpoint | null {
 
 export type Route = { readonly endpoint: AnyEndpoint } | { readonly response: ApiResponse }
 
-/** The endpoint to run or the answer to give; null for a path outside the API prefixes. */
-export function route(method: string, path: string): Route | null {
+/**
+ * The endpoint to run or the answer to give; null for a clean path outside the API prefixes.
+ * `search` is the request's query (`?…` or ''), kept in a redirect's Location.
+ */
+export function route(method: string, path: string, search = ''): Route | null {
   if (method === 'OPTIONS') return { response: preflight() }
+  const clean = cleanPath(path)
+  if (clean !== path) return { response: movedPermanently(clean + search) }
   if (!API_PREFIXES.some((p) => path.startsWith(p))) return null
   const endpoint = findEndpoint(path)
   if (endpoint === null) return { response: notFound() }

@@ -160,7 +160,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
 
   app.all('*', async (c) => {
-    const found = route(c.req.method, c.req.path)
+    const found = route(c.req.method, c.req.path, new URL(c.req.url).search)
     if (found === null) return toResponse(pageNotFound())
     if ('response' in found) return toResponse(found.response)
     const endpoint = found.endpoint

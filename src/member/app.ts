@@ -218,7 +218,8 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   })
   app.all('*', async (c) => {
     const request = c.req.raw
-    const r = route(request.method, new URL(request.url).pathname)
+    const url = new URL(request.url)
+    const r = route(request.method, url.pathname, url.search)
     if (r === null) return toResponse(pageNotFound())
     if ('response' in r) return toResponse(r.response)
     const ep = r.endpoint

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict'
 import { EtcdError, Errors, GrpcCode } from '../../src/mvcc/errors.ts'
 import {
   ApiErrors, CORS_HEADERS, errorFromBody, errorResponse, httpStatus, jsonResponse, kvRange, leaseRevoke, methodNotAllowed,
-  notFound, pageNotFound, preflight, route, streamErrorLine, watch,
+  movedPermanently, notFound, pageNotFound, preflight, route, streamErrorLine, watch, type Route,
 } from '../../src/api/index.ts'
+import { cleanPath } from '../../src/api/clean-path.ts'
 
 /** §4: code, HTTP status, an observed message. */
 const TABLE: readonly [number, number, string][] = [
@@ -95,6 +96,28 @@ test('§1 routing: POST only, /v3beta twins, aliases, 404 under /v3, nothing out
   assert.deepEqual(route('OPTIONS', '/v3/kv/range'), { response: preflight() })
   assert.equal(route('POST', '/v3alpha/kv/range'), null)
   assert.equal(route('GET', '/health'), null)
+})
+
+test('§1 routing: a path that is not clean is redirected (301) to the clean one, as Go\'s ServeMux does', () => {
+  // Seen on etcd 3.4.23: POST //v3/kv/range → 301, Location: /v3/kv/range, no body.
+  const moved = (location: string): Route => ({ response: movedPermanently(location) })
+  assert.deepEqual(route('POST', '//v3/kv/range'), moved('/v3/kv/range'))
+  assert.deepEqual(route('POST', '/v3/./kv//range', '?x=1'), moved('/v3/kv/range?x=1'))
+  assert.deepEqual(route('GET', '/v3/kv/../kv/range'), moved('/v3/kv/range'))
+  assert.deepEqual(route('GET', '//health'), moved('/health'))
+  assert.deepEqual(route('POST', '/../v3/kv/range'), moved('/v3/kv/range'))
+  assert.deepEqual(route('POST', '/v3/kv/range/'), { response: notFound() }, 'a trailing slash is clean: 404')
+  assert.deepEqual(route('OPTIONS', '//v3/kv/range'), { response: preflight() }, 'CORS answers first')
+  assert.deepEqual(movedPermanently('/x').headers['Location'], '/x')
+  assert.equal(movedPermanently('/x').status, 301)
+})
+
+test('cleanPath: Go\'s rules', () => {
+  const cases: Array<[string, string]> = [
+    ['/', '/'], ['', '/'], ['//', '/'], ['/a/b', '/a/b'], ['/a//b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'],
+    ['/../a', '/a'], ['/a/b/', '/a/b/'], ['/a//b//', '/a/b/'], ['/a/..', '/'], ['/a/../', '/'], ['a/b', '/a/b'],
+  ]
+  for (const [path, clean] of cases) assert.equal(cleanPath(path), clean, path)
 })
 
 test('a stream that fails after messages were sent ends with grpc-gateway\'s error line', () => {
