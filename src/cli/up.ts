@@ -196,7 +196,7 @@ export function usageBanner(cluster: RunningCluster, leader: string): string {
     `  npx edgecd --endpoints ${g} get foo`,
     `  npx edgecd --endpoints ${g} endpoint status -w table`,
     '',
-    'Ctrl-C stops the cluster; starting again resumes from the same data.',
+    `Ctrl-C (or SIGTERM to pid ${process.pid}) stops the cluster; starting again resumes from the same data.`,
   ].join('\n')
 }
 

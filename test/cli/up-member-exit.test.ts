@@ -8,7 +8,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +16,8 @@ import { eventually } from '../e2e/cluster-harness.ts'
 import { freeConsecutivePorts } from '../free-ports.ts'
 import { childrenOf, commandLine, isAlive } from '../proc-fs.ts'
 
-const BIN = resolve(fileURLToPath(new URL('../../bin/edgecd.js', import.meta.url)))
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+const BIN = resolve(ROOT, 'bin', 'edgecd.js')
 
 interface Launcher {
   readonly child: ChildProcess
@@ -138,4 +139,18 @@ test('when its only member exits, the launcher stops the gateway and exits 1', {
   assert.equal(code, 1, `the launcher's exit code:\n${up.output()}`)
   assert.match(up.output(), /member m1 \(pid \d+\) exited \(killed by SIGKILL\); no member left; stopping the cluster/)
   assert.equal(isAlive(gateway), false, 'the gateway outlived the launcher')
+})
+
+test('npm start runs the launcher in place of its shell, so SIGTERM to npm reaches it', async () => {
+  // npm runs a script as `sh -c <script>` and passes a SIGTERM on to that shell only; Debian's sh
+  // (dash) does not pass it on, so without `exec` the launcher and the cluster outlived `npm start`.
+  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const start = pkg.scripts['start'] as string
+  assert.ok(start.includes('workers/up.ts'), start)
+  const script = start.replace('workers/up.ts', '-e "console.log(process.pid)"').replace('--import tsx ', '')
+  const sh = spawn('sh', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  sh.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')))
+  await new Promise((res) => sh.once('exit', res))
+  assert.equal(Number(out.trim()), sh.pid, `the script's process is ${out.trim()}, npm's child is ${sh.pid}`)
 })
