@@ -31,6 +31,10 @@ const child = spawn(
   ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
+// A SIGTERM or SIGHUP to this process (npm passes a SIGTERM to it, see the `exec` in package.json)
+// goes on to the test runner, which ends its files through their exit hooks; Ctrl-C's SIGINT
+// reaches the runner by itself (same process group).
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal))
 let tail = ''
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk)
