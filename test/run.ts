@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
+import { constants } from 'node:os'
 import { join } from 'node:path'
 
 function collect(path: string, out: string[]): void {
@@ -33,8 +34,14 @@ const child = spawn(
 )
 // A SIGTERM or SIGHUP to this process (npm passes a SIGTERM to it, see the `exec` in package.json)
 // goes on to the test runner, which ends its files through their exit hooks; Ctrl-C's SIGINT
-// reaches the runner by itself (same process group).
-for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal))
+// reaches the runner by itself (same process group). A second signal ends this process at once.
+let stoppedBy: NodeJS.Signals | null = null
+for (const signal of ['SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    if (stoppedBy !== null) process.exit(128 + constants.signals[signal])
+    stoppedBy = signal
+    child.kill(signal)
+  })
 let tail = ''
 child.stdout.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk)
@@ -47,6 +54,7 @@ child.on('close', (code) => {
   }
   const passed = count('pass')
   const failed = count('fail') + count('cancelled')
-  console.log(`${passed} passed, ${failed} failed`)
+  console.log(`${passed} passed, ${failed} failed${stoppedBy === null ? '' : ` (stopped by ${stoppedBy})`}`)
+  if (stoppedBy !== null) process.exit(128 + constants.signals[stoppedBy])
   process.exit(code === 0 && failed === 0 ? 0 : 1)
 })

@@ -3,9 +3,10 @@
  * API path also under `/v3beta/`, `POST` only (another method on a known path is 405, an
  * unknown path under the API prefixes 404 `Not Found`), and `OPTIONS` answered by the CORS
  * layer before routing. A path that is not clean (`//`, `/./`, `/../`) is redirected to the clean
- * one (301) before anything else, as Go's ServeMux does, also outside the API prefixes. Other
- * paths outside the API prefixes are the caller's (`/health`, `/version`, or Go's `404 page not
- * found`).
+ * one (301) before anything else, as Go's ServeMux does, also outside the API prefixes (under
+ * Node, @hono/node-server resolves dot segments before the app sees the URL, so there only `//`
+ * reaches this). Other paths outside the API prefixes are the caller's (`/health`, `/version`, or
+ * Go's `404 page not found`).
  *
  * @module
  */

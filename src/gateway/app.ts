@@ -160,7 +160,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
 
   app.all('*', async (c) => {
-    const found = route(c.req.method, c.req.path, new URL(c.req.url).search)
+    // The path as sent (c.req.path is percent-decoded): a redirect's Location must stay encoded.
+    const url = new URL(c.req.url)
+    const found = route(c.req.method, url.pathname, url.search)
     if (found === null) return toResponse(pageNotFound())
     if ('response' in found) return toResponse(found.response)
     const endpoint = found.endpoint

@@ -32,8 +32,6 @@ export class WatchGuard {
   readonly #headers: Headers
   readonly #connection: Connection
   #identity: Promise<Principal | EtcdError> | null = null
-  /** Watchers of the stream that are neither canceled nor refused. */
-  #live = 0
 
   constructor(m: MemberContext, headers: Headers, connection: Connection) {
     this.#m = m
@@ -41,9 +39,9 @@ export class WatchGuard {
     this.#connection = connection
   }
 
-  /** Why `create` must be refused, or null to let it through. */
-  async refusal(create: WatchCreateRequest): Promise<string | null> {
-    if (this.#live >= (this.#m.streams ?? DEFAULT_STREAM_LIMITS).maxWatchers) return TOO_MANY_WATCHERS
+  /** Why `create` must be refused on a stream holding `live` watchers, or null to let it through. */
+  async refusal(create: WatchCreateRequest, live: number): Promise<string | null> {
+    if (live >= (this.#m.streams ?? DEFAULT_STREAM_LIMITS).maxWatchers) return TOO_MANY_WATCHERS
     const store = this.#m.actor.auth
     if (!store.enabled()) return null
     this.#identity ??= authGate(this.#m)
@@ -62,11 +60,5 @@ export class WatchGuard {
     return {
       watchId: -1, headerRevision: revision, created: true, canceled: true, compactRevision: 0, cancelReason: reason, events: [],
     }
-  }
-
-  /** Every response the stream sends passes here, to count its live watchers. */
-  observe(r: WatchResponse): void {
-    if (r.created && !r.canceled) this.#live++
-    else if (r.canceled && !r.created) this.#live--
   }
 }

@@ -48,7 +48,7 @@ async function dispatch(
 ): Promise<void> {
   if (req === null) return
   if (req.type === 'create') {
-    const reason = await guard.refusal(req.request)
+    const reason = await guard.refusal(req.request, stream.size)
     if (reason === null) stream.create(req.request)
     else refuse(guard.refused(reason))
   } else if (req.type === 'cancel') stream.cancel(req.watchId)
@@ -69,10 +69,7 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
     },
     openOnFirstLine: false,
   })
-  const send = (r: WatchResponse): void => {
-    guard.observe(r)
-    push.push(r)
-  }
+  const send = (r: WatchResponse): void => push.push(r)
   const hub = m.actor.hub.openStream(send)
 
   const readLoop = async (): Promise<void> => {

@@ -54,7 +54,8 @@ export class WatchStream {
   /**
    * Starts a watcher. Sends `created` (header = the hub's current revision), or `created` +
    * `canceled` with watch ID -1 for a duplicate ID or an empty range. A start revision below the
-   * compacted revision (or below -1 before any compaction) gets `created`, then a compaction cancel.
+   * compacted revision (a negative one: below etcd's compacted main revision, see WatchHub.add)
+   * gets `created`, then the compaction answer (see `compacted`).
    */
   create(request: WatchCreateRequest): void {
     if (this.#closed) throw new Error('watch stream is closed')
@@ -77,6 +78,11 @@ export class WatchStream {
     this.#watchers.set(id, w)
     this.#sink(watchResponse({ watchId: id, headerRevision: rev, created: true }))
     this.#hub.add(w)
+  }
+
+  /** Watchers the stream holds: created, and neither cancelled nor ended by a compaction. */
+  get size(): number {
+    return this.#watchers.size
   }
 
   /** Cancels one watcher and sends `canceled`; an unknown ID sends nothing. */

@@ -180,6 +180,23 @@ describe('per-stream caps', () => {
     assert.equal(lines[2].cancel_reason, 'etcdserver: too many watchers on the WatchStream')
   })
 
+  it('a watcher ended by a compaction no longer counts against the cap', async () => {
+    // After a compaction at revision 0 a -1 start ends at once with an empty, uncancelled answer.
+    assert.equal((await s.call('/v3/kv/compaction', {})).status, 200)
+    const ended = JSON.stringify({ create_request: { key: b64('w'), start_revision: -1 } })
+    const live = JSON.stringify({ create_request: { key: b64('w') } })
+    const controller = new AbortController()
+    const res = await s.app.request('/v3/watch', { method: 'POST', body: ended + ended + live + live, signal: controller.signal })
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = ''
+    while (text.split('\n').length < 7) text += new TextDecoder().decode((await reader.read()).value)
+    controller.abort()
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l).result)
+    assert.deepEqual(lines.map((l) => [l.created ?? false, l.canceled ?? false]), [
+      [true, false], [false, false], [true, false], [false, false], [true, false], [true, false],
+    ])
+  })
+
   it('a keepalive stream renews at most --max-leases-per-stream leases', async () => {
     const body = ['1', '2', '1', '3'].map((id) => JSON.stringify({ ID: id })).join('')
     const text = await (await s.app.request('/v3/lease/keepalive', { method: 'POST', body })).text()

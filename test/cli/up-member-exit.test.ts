@@ -151,6 +151,6 @@ test('npm start runs the launcher in place of its shell, so SIGTERM to npm reach
   const sh = spawn('sh', ['-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   sh.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')))
-  await new Promise((res) => sh.once('exit', res))
+  await new Promise((res) => sh.once('close', res))
   assert.equal(Number(out.trim()), sh.pid, `the script's process is ${out.trim()}, npm's child is ${sh.pid}`)
 })
