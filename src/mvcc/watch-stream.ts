@@ -40,6 +40,11 @@ export class WatchStream {
   /** Charged responses not yet acknowledged; keyed by object, so a reused watch ID is no confusion. */
   readonly #inFlight = new WeakMap<WatchResponse, InFlight>()
   #nextId = 0
+  /**
+   * IDs of watchers ended by a compaction and not yet cancelled by the client: as in etcd, the ID
+   * stays taken (a create asking for it is a duplicate) until a cancel, which is answered.
+   */
+  readonly #ended = new Set<number>()
   /** A progress request waits until every watcher on the stream is synced (etcd's rule). */
   #progressDeferred = false
   #closed = false
@@ -64,12 +69,12 @@ export class WatchStream {
       const created = true
       this.#sink(watchResponse({ watchId: -1, headerRevision: rev, created, canceled: true, cancelReason }))
     }
-    if (request.watchId !== 0 && this.#watchers.has(request.watchId)) return refuse(DUPLICATE_WATCH_ID)
+    if (request.watchId !== 0 && this.#taken(request.watchId)) return refuse(DUPLICATE_WATCH_ID)
     const span = keySpan(request.key, request.rangeEnd)
     if (span.kind === 'none') return refuse(EMPTY_WATCHER_RANGE)
     let id = request.watchId
     if (id === 0) {
-      while (this.#watchers.has(this.#nextId)) this.#nextId++
+      while (this.#taken(this.#nextId)) this.#nextId++
       id = this.#nextId++
     }
     // 0 means from the next revision; a negative start is judged by the hub (see WatchHub.add).
@@ -85,8 +90,15 @@ export class WatchStream {
     return this.#watchers.size
   }
 
-  /** Cancels one watcher and sends `canceled`; an unknown ID sends nothing. */
+  /**
+   * Cancels one watcher and sends `canceled` (also for a watcher a compaction ended, whose ID is
+   * then free again); an unknown ID sends nothing.
+   */
   cancel(watchId: number): void {
+    if (this.#ended.delete(watchId)) {
+      this.#sink(watchResponse({ watchId, headerRevision: this.#hub.revision, canceled: true }))
+      return
+    }
     const w = this.#watchers.get(watchId)
     if (w === undefined) return
     this.#hub.remove(w)
@@ -121,6 +133,7 @@ export class WatchStream {
     this.#closed = true
     for (const w of this.#watchers.values()) this.#hub.remove(w)
     this.#watchers.clear()
+    this.#ended.clear()
     this.#progressDeferred = false
   }
 
@@ -140,6 +153,7 @@ export class WatchStream {
    */
   compacted(w: Watcher, compactRevision: number): void {
     this.#watchers.delete(w.id)
+    this.#ended.add(w.id)
     this.#sink(watchResponse({ watchId: w.id, headerRevision: 0, canceled: compactRevision !== 0, compactRevision }))
     this.answerDeferredProgress()
   }
@@ -150,5 +164,9 @@ export class WatchStream {
     for (const w of this.#watchers.values()) if (w.state !== 'synced') return
     this.#progressDeferred = false
     this.#sink(watchResponse({ watchId: -1, headerRevision: this.#hub.revision }))
+  }
+
+  #taken(id: number): boolean {
+    return this.#watchers.has(id) || this.#ended.has(id)
   }
 }

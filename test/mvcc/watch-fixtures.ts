@@ -191,6 +191,8 @@ interface StreamModel {
   readonly live: Map<number, WatcherModel>
   readonly creates: WatchCreateRequest[]
   readonly cancels: Set<number>
+  /** Watchers a compaction ended: their IDs stay taken until the client cancels them (answered). */
+  readonly ended: Set<number>
 }
 
 /**
@@ -220,7 +222,7 @@ export class WatchChecker {
   }
 
   sink(stream: string): (next: WatchSink) => WatchSink {
-    const model: StreamModel = { live: new Map(), creates: [], cancels: new Set() }
+    const model: StreamModel = { live: new Map(), creates: [], cancels: new Set(), ended: new Set() }
     this.#streams.set(stream, model)
     return (next) => (r) => {
       this.#check(stream, model, r)
@@ -234,7 +236,7 @@ export class WatchChecker {
 
   willCancel(stream: string, watchId: number): void {
     const m = this.#model(stream)
-    if (m.live.has(watchId)) m.cancels.add(watchId)
+    if (m.live.has(watchId) || m.ended.has(watchId)) m.cancels.add(watchId)
   }
 
   /** The stream was closed: its watchers end silently. */
@@ -289,7 +291,7 @@ export class WatchChecker {
       if (req === undefined) return this.#fail(`${where}: created without a request`)
       if (r.headerRevision !== now) this.#fail(`${where}: created header ≠ current revision ${now}`)
       if (r.canceled) {
-        const duplicate = req.watchId !== 0 && m.live.has(req.watchId)
+        const duplicate = req.watchId !== 0 && (m.live.has(req.watchId) || m.ended.has(req.watchId))
         const open = req.rangeEnd.length === 0 || (req.rangeEnd.length === 1 && req.rangeEnd[0] === 0)
         const empty = !open && Buffer.compare(Buffer.from(req.key), Buffer.from(req.rangeEnd)) >= 0
         const reason = duplicate ? DUPLICATE_WATCH_ID : empty ? EMPTY_WATCHER_RANGE : '(none)'
@@ -297,7 +299,7 @@ export class WatchChecker {
           this.#fail(`${where}: refused; the reason should be ${reason}`)
         return
       }
-      if (m.live.has(r.watchId)) return this.#fail(`${where}: ID already in use`)
+      if (m.live.has(r.watchId) || m.ended.has(r.watchId)) return this.#fail(`${where}: ID already in use`)
       if (req.watchId !== 0 && r.watchId !== req.watchId) this.#fail(`${where}: asked for ID ${req.watchId}`)
       // etcd's compacted revision reads -1 until the first compaction: a start of -1 then goes live;
       // any other negative start stays below every revision and must end as compacted.
@@ -315,6 +317,14 @@ export class WatchChecker {
       }
       return
     }
+    if (m.ended.has(r.watchId)) {
+      // Only the answer to the client's cancel of a watcher a compaction ended may follow.
+      m.ended.delete(r.watchId)
+      if (!r.canceled || r.compactRevision !== 0 || !m.cancels.delete(r.watchId))
+        this.#fail(`${where}: after a compaction only a requested cancel is answered`)
+      if (r.headerRevision !== now) this.#fail(`${where}: cancel header ≠ ${now}`)
+      return
+    }
     const w = m.live.get(r.watchId)
     if (w === undefined) return this.#fail(`${where}: response for a watcher that is not live`)
     if (r.canceled) {
@@ -328,6 +338,7 @@ export class WatchChecker {
       const compacted = stored === 0 && w.next < 0 ? -1 : stored
       if (r.compactRevision !== compacted) this.#fail(`${where}: compact_revision ≠ store's ${compacted}`)
       if (r.headerRevision !== 0) this.#fail(`${where}: a compaction cancel has no header revision`)
+      m.ended.add(r.watchId)
       if (w.next >= r.compactRevision)
         this.#fail(`${where}: served up to ${w.next - 1}, needed nothing compacted`)
       return

@@ -111,6 +111,25 @@ const cases: readonly Case[] = [
     want: ['0@6 created', '0@0 canceled compact=4', '1@6 created', '1@6 +a@4 +a@5 +a@6'],
   },
   {
+    // As etcd 3.4.23 answers: the ended watcher's ID stays taken until the client cancels it.
+    name: 'after a compaction ended a watcher, its ID is taken until a cancel, which is answered',
+    run: (h) => {
+      for (let i = 0; i < 5; i++) h.put('a', String(i))
+      h.compact(4)
+      h.create(request({ key: 'a', startRevision: 3, watchId: 7 }))
+      h.create(request({ key: 'a', watchId: 7 }))
+      h.cancel(7)
+      h.create(request({ key: 'a', watchId: 7 }))
+    },
+    want: [
+      '7@6 created',
+      '7@0 canceled compact=4',
+      '-1@6 created canceled reason=mvcc: duplicate watch ID provided on the WatchStream',
+      '7@6 canceled',
+      '7@6 created',
+    ],
+  },
+  {
     // As etcd 3.4 answers (its compacted revision is -1 until the first compaction).
     name: 'negative start revisions: before any compaction -1 goes live and lower ones end with compact_revision -1',
     run: (h) => {
