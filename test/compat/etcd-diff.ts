@@ -31,7 +31,7 @@ import { generateRequest, generateWatch, type GeneratorState } from './requests.
 import { WatchRecorder } from './watch-recorder.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-/** Watches per seed open for the whole request sequence (three more from old revisions at the end). */
+/** Watches per seed open for the whole request sequence (four more from old revisions at the end). */
 const WATCHES = 4
 
 interface System extends SystemIds {
@@ -210,8 +210,9 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
       console.log(`  etcd   ${a.status} ${JSON.stringify(a.headers)} ${a.text.trim().slice(0, 500)}`)
       console.log(`  edgecd ${b.status} ${JSON.stringify(b.headers)} ${b.text.trim().slice(0, 500)}`)
     }
-    // Watches from old revisions replay the history, or are canceled where it was compacted.
-    for (const start of [1, 10, 40]) {
+    // Watches from old revisions replay the history, or are canceled where it was compacted; one
+    // from -1 meets etcd's compacted main revision (-1 before any compaction, 0 after one at 0).
+    for (const start of [1, 10, 40, -1]) {
       const create = { key: 'AA==', range_end: 'AA==', start_revision: start, ...(watchRng.chance(0.5) ? { prev_kv: true } : {}) }
       creates.push(create)
       for (const [i, system] of systems.entries()) watches[i]?.push(new WatchRecorder(system.url, create, as(system, 'root')))
