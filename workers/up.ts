@@ -1,9 +1,11 @@
 /**
  * `npm start`: a local 3-member cluster plus gateway on 127.0.0.1:2379, data in ./data, until
- * Ctrl-C (the same as `edgecd up`; see src/cli/up.ts).
+ * Ctrl-C. The same as `edgecd up` (src/cli/up.ts), flags included: `npm start -- --size 5`,
+ * `npm start -- --help`.
  *
  * @module
  */
-import { DEFAULT_UP_OPTIONS, runUp } from '../src/cli/up.ts'
+import { stdio } from '../src/cli/output.ts'
+import { run } from '../src/cli/program.ts'
 
-process.exit(await runUp(DEFAULT_UP_OPTIONS))
+process.exit(await run(['up', ...process.argv.slice(2)], process.env, stdio))

@@ -154,3 +154,25 @@ test('npm start runs the launcher in place of its shell, so SIGTERM to npm reach
   await new Promise((res) => sh.once('close', res))
   assert.equal(Number(out.trim()), sh.pid, `the script's process is ${out.trim()}, npm's child is ${sh.pid}`)
 })
+
+test("npm start takes edgecd up's flags: --help prints them and starts nothing, a bad flag is refused", async () => {
+  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const script = (pkg.scripts['start'] as string).replace(/^exec /, '')
+  const runStart = async (flags: string): Promise<{ code: number | null; out: string }> => {
+    const sh = spawn('sh', ['-c', `${script} ${flags}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    sh.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')))
+    sh.stderr.on('data', (b: Buffer) => (out += b.toString('utf8')))
+    const code = await new Promise<number | null>((res) => sh.once('close', res))
+    return { code, out }
+  }
+  const help = await runStart('--help')
+  assert.equal(help.code, 0, help.out)
+  assert.match(help.out, /Usage: edgecd up/)
+  assert.match(help.out, /--gateway-port <port>/)
+  assert.doesNotMatch(help.out, /starting member/)
+  const bad = await runStart('--size 0')
+  assert.equal(bad.code, 1, bad.out)
+  assert.match(bad.out, /cluster size must be 1 to 9, got 0/)
+  assert.doesNotMatch(bad.out, /starting member/)
+})
