@@ -1,6 +1,9 @@
 /**
  * Passes a member's streamed answer (newline-delimited `{"result":…}` messages) on to the caller
- * in whole lines, so that a member dying mid-stream never leaves half a message behind. When the
+ * in whole lines, so that a member dying mid-stream never leaves half a message behind, and one
+ * line per chunk, as etcd's gateway writes them: clients such as etcd3gw parse each HTTP chunk
+ * as one JSON message (several messages the member sent together used to reach the caller in
+ * one chunk, which such a client cannot parse). When the
  * member's stream breaks while the caller is still there, the stream ends with one etcd
  * stream-error line (gRPC Unavailable, `transport is closing`) and closes cleanly; the caller's
  * client reconnects on it as on any broken stream. When the caller leaves, the member's stream is
@@ -8,6 +11,7 @@
  *
  *   member chunks ──▶ [ held: bytes after the last \n ] ──▶ whole lines ──▶ caller
  *                                   break ──▶ {"error":{…}}\n, close
+ *   (each line is enqueued on its own: one HTTP chunk per message)
  *
  * @module
  */
@@ -38,9 +42,13 @@ export function wholeLines(member: ReadableStream<Uint8Array>): ReadableStream<U
           return controller.close()
         }
         const joined = concat(held, chunk.value)
-        const end = joined.lastIndexOf(NEWLINE) + 1
-        held = joined.slice(end)
-        if (end > 0) return controller.enqueue(joined.subarray(0, end))
+        let start = 0
+        for (let nl = joined.indexOf(NEWLINE); nl >= 0; nl = joined.indexOf(NEWLINE, start)) {
+          controller.enqueue(joined.subarray(start, nl + 1))
+          start = nl + 1
+        }
+        held = joined.slice(start)
+        if (start > 0) return
       }
     },
     cancel(reason): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { b64, call, LineStream, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
 
 /** An event as the tests compare them. */
@@ -54,6 +55,54 @@ async function openWatch(base: string, create: Record<string, unknown>): Promise
   const first = await stream.next()
   assert.equal(first.result.created, true, JSON.stringify(first))
   return { stream, created: first.result }
+}
+
+/**
+ * Opens a watch on a raw socket and returns the HTTP chunks of its answer (chunked transfer
+ * encoding undone by hand, so that chunk boundaries are seen) once `events` events arrived.
+ */
+async function rawWatchChunks(base: string, create: Record<string, unknown>, events: number, writes: () => Promise<void>): Promise<string[]> {
+  const { hostname, port } = new URL(base)
+  const socket = connect(Number(port), hostname)
+  const body = JSON.stringify({ create_request: create })
+  socket.write(`POST /v3/watch HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  let raw = Buffer.alloc(0)
+  const chunks: string[] = []
+  let seen = 0
+  let wrote: Promise<void> | null = null
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${seen} of ${events} events within 20 s through ${base}`)), 20_000)
+      socket.on('error', reject)
+      socket.on('data', (data: Buffer) => {
+        raw = Buffer.concat([raw, data])
+        let at = raw.indexOf('\r\n\r\n')
+        if (at < 0) return
+        // Parse whole chunks after the head; keep the rest for the next read.
+        let rest = raw.subarray(at + 4)
+        for (;;) {
+          const eol = rest.indexOf('\r\n')
+          if (eol < 0) break
+          const size = parseInt(rest.subarray(0, eol).toString('latin1'), 16)
+          if (rest.length < eol + 2 + size + 2) break
+          const chunk = rest.subarray(eol + 2, eol + 2 + size).toString('utf8')
+          chunks.push(chunk)
+          rest = rest.subarray(eol + 2 + size + 2)
+          for (const line of chunk.split('\n')) if (line !== '') seen += (JSON.parse(line).result?.events ?? []).length
+        }
+        raw = Buffer.concat([raw.subarray(0, at + 4), rest])
+        if (chunks.length > 0 && wrote === null) wrote = writes()
+        if (seen >= events) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    await wrote
+  } finally {
+    socket.destroy()
+  }
+  return chunks
 }
 
 describe('watch', { timeout: 90_000 }, () => {
@@ -219,6 +268,25 @@ describe('watch', { timeout: 90_000 }, () => {
       } finally {
         stream.close()
       }
+    }
+  })
+
+  test('every message is one HTTP chunk, through the gateway as from a member (etcd3gw parses chunk by chunk)', async () => {
+    // Puts sent together: their messages are ready at nearly the same moment, and a member's
+    // bytes reach the gateway in reads that hold several of them.
+    const puts = 40
+    for (const base of [cluster.gatewayUrl, cluster.url('m2')]) {
+      const prefix = `wa/chunks/${base === cluster.gatewayUrl ? 'g' : 'm'}/`
+      const create = { key: b64(prefix), range_end: prefixEnd(prefix) }
+      const writes = async (): Promise<void> => {
+        await Promise.all(Array.from({ length: puts }, (_, i) => call(cluster.gatewayUrl, '/v3/kv/put', { key: b64(`${prefix}${i}`), value: b64('x') })))
+      }
+      const chunks = await rawWatchChunks(base, create, puts, writes)
+      for (const chunk of chunks) {
+        assert.match(chunk, /^\{[^\n]*\}\n$/, `one message per chunk through ${base}`)
+        assert.doesNotThrow(() => JSON.parse(chunk), `chunk through ${base}: ${chunk.slice(0, 300)}`)
+      }
+      assert.ok(chunks.length >= puts + 1, `${chunks.length} chunks for ${puts} events and the created answer`)
     }
   })
 

@@ -76,14 +76,14 @@ describe('gateway units', { timeout: 10_000 }, () => {
     assert.deepEqual(await readAll(second), ['a', 'b', 'c'])
   })
 
-  test('whole lines: a line split across chunks is held until its newline; the tail at the end is passed', async () => {
+  test('whole lines: a line split across chunks is held until its newline; one line per chunk; the tail at the end is passed', async () => {
     const member = new ReadableStream<Uint8Array>({
       start(c) {
-        for (const part of ['{"result":1}\n{"res', 'ult":2}\n', '{"error":3}']) c.enqueue(enc(part))
+        for (const part of ['{"result":1}\n{"res', 'ult":2}\n{"result":3}\n{"result":4}\n', '{"error":5}']) c.enqueue(enc(part))
         c.close()
       },
     })
-    assert.deepEqual(await readAll(wholeLines(member)), ['{"result":1}\n', '{"result":2}\n', '{"error":3}'])
+    assert.deepEqual(await readAll(wholeLines(member)), ['{"result":1}\n', '{"result":2}\n', '{"result":3}\n', '{"result":4}\n', '{"error":5}'])
   })
 
   test('neverSent: connect errors only (also inside AggregateError); a reset is not proof', () => {
