@@ -2,7 +2,8 @@
  * The gateway under Node: the same app as workers/gateway.ts, served from node:http by
  * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
  * through @hono/node-server), reaching the members over a keep-alive connection pool
- * (src/gateway/node-exchange.ts).
+ * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (grpc-front.ts, carried
+ * by the app as JSON; grpc-listener.ts tells the protocols apart).
  *
  *   node --import tsx workers/gateway-node.ts --listen 127.0.0.1:2379 --endpoints http://127.0.0.1:2381,…
  *
@@ -15,10 +16,12 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
+import { createGrpcFront } from '../src/gateway/grpc-front.ts'
+import { sharedPort } from '../src/gateway/grpc-listener.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
 
 const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or node dist/gateway.mjs [flags])
-  --listen HOST:PORT     where it serves (EDGECD_LISTEN; default 127.0.0.1:2379)
+  --listen HOST:PORT     where it serves the JSON API and etcd's gRPC API (EDGECD_LISTEN; default 127.0.0.1:2379)
   --endpoints URL,URL    the members' client URLs (EDGECD_ENDPOINTS; required)
   --help                 this text
 variables only:
@@ -37,15 +40,17 @@ try {
   const options = gatewayOptionsFromEnv({ ...process.env, ...flagged })
   const { host, port } = parseListen(values.listen ?? process.env['EDGECD_LISTEN'] ?? '127.0.0.1:2379')
   const gateway = createNodeGateway(options)
-  const server = createServer(gateway.listener)
-  server.listen(port, host, () => {
+  const http = createServer(gateway.listener)
+  // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.
+  const grpc = createGrpcFront(async (request, remoteAddress) => gateway.gateway.app.fetch(request, { incoming: { socket: { remoteAddress } } }))
+  const shared = sharedPort(http, grpc)
+  shared.server.listen(port, host, () => {
     const members = options.endpoints.join(',')
-    console.log(`edgecd gateway listening on http://${host}:${(server.address() as AddressInfo).port}, members ${members}`)
+    console.log(`edgecd gateway listening on http://${host}:${(shared.server.address() as AddressInfo).port} (HTTP and gRPC), members ${members}`)
   })
   const stop = (signal: string): void => {
     console.log(`edgecd gateway: ${signal}, closing`)
-    server.close(() => process.exit(0))
-    server.closeAllConnections()
+    shared.close(() => process.exit(0))
     gateway.close()
   }
   process.once('SIGTERM', () => stop('SIGTERM'))

@@ -14,6 +14,8 @@ const C = GrpcCode
 export const ApiErrors = {
   /** A request body the gateway could not decode (Go's encoding/json or jsonpb message). */
   badJson: (message: string) => new EtcdError(C.InvalidArgument, message),
+  /** A gRPC request whose protobuf bytes do not decode (grpc-go's answer: Internal). */
+  badProto: (what: string) => new EtcdError(C.Internal, `grpc: error unmarshalling request: ${what}`),
   /** Above the gRPC receive limit (max-request-bytes + 512 KiB). */
   messageTooLarge: (size: number, limit: number) =>
     new EtcdError(C.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${limit})`),

@@ -1,0 +1,267 @@
+/**
+ * Protobuf binary encoding of typed messages, driven by the same schemas as JSON decoding and
+ * printing (schema.ts): what etcd's gRPC clients send and expect. proto3 rules: zero values are
+ * not written (a `present` message is, even when empty), scalar lists are packed (either form is
+ * read), unknown fields are skipped, a later value of a field wins.
+ *
+ * @module
+ */
+import { ApiErrors } from './api-errors.ts'
+import { defaultOf } from './fields.ts'
+import { isZero, type FieldDef, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
+
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** Nesting beyond this is refused (as the JSON decoder refuses deep txns). */
+const MAX_DEPTH = 64
+
+// ---- encoding ---------------------------------------------------------------------------------
+
+class Writer {
+  #buf = new Uint8Array(256)
+  #pos = 0
+
+  #room(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return
+    let size = this.#buf.length * 2
+    while (size < this.#pos + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.#buf.subarray(0, this.#pos))
+    this.#buf = next
+  }
+
+  /** An unsigned varint of a non-negative safe integer, or any int64/uint64 as a bigint. */
+  varint(v: number | bigint): void {
+    this.#room(10)
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      while (v >= 128) {
+        this.#buf[this.#pos++] = (v % 128) | 128
+        v = Math.floor(v / 128)
+      }
+      this.#buf[this.#pos++] = v
+      return
+    }
+    let u = BigInt.asUintN(64, BigInt(v))
+    while (u >= 128n) {
+      this.#buf[this.#pos++] = Number(u & 127n) | 128
+      u >>= 7n
+    }
+    this.#buf[this.#pos++] = Number(u)
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.length)
+    this.#room(b.length)
+    this.#buf.set(b, this.#pos)
+    this.#pos += b.length
+  }
+
+  /** Writes a length-delimited part produced by `body`. */
+  nested(body: (w: Writer) => void): void {
+    const inner = new Writer()
+    body(inner)
+    this.bytes(inner.finish())
+  }
+
+  finish(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos)
+  }
+}
+
+const isLengthDelimited = (kind: Kind): boolean => kind.t === 'bytes' || kind.t === 'string' || kind.t === 'message'
+
+function scalarNumber(kind: Kind, v: unknown): number | bigint {
+  switch (kind.t) {
+    case 'bool': return v === true ? 1 : 0
+    case 'enum': return Math.max(0, kind.def.names.indexOf(v as string))
+    default: return v as number | bigint
+  }
+}
+
+function writeValue(w: Writer, kind: Kind, v: unknown, depth: number): void {
+  switch (kind.t) {
+    case 'bytes': return w.bytes(v as Uint8Array)
+    case 'string': return w.bytes(utf8.encode(v as string))
+    case 'message': return w.nested((inner) => writeRaw(inner, kind.schema(), v === null || v === undefined ? null : v, depth + 1))
+    default: return w.varint(scalarNumber(kind, v))
+  }
+}
+
+function writeField(w: Writer, f: FieldDef, kind: Kind, v: unknown, depth: number): void {
+  if (kind.t === 'repeated') {
+    const items = v as readonly unknown[]
+    if (isLengthDelimited(kind.of)) {
+      for (const item of items) writeField(w, f, kind.of, item, depth)
+      return
+    }
+    w.varint((f.num << 3) | 2)
+    w.nested((inner) => {
+      for (const item of items) inner.varint(scalarNumber(kind.of, item))
+    })
+    return
+  }
+  w.varint((f.num << 3) | (isLengthDelimited(kind) ? 2 : 0))
+  writeValue(w, kind, v, depth)
+}
+
+function writeRaw(w: Writer, schema: MessageSchema<unknown>, value: unknown, depth: number): void {
+  if (value === null) return
+  const raw = schema.toRaw(value)
+  for (const f of schema.fields) {
+    if (f.oneof !== null) {
+      const choice = raw[f.oneof] as OneofChoice | null | undefined
+      if (choice?.prop === f.prop) writeField(w, f, f.kind, choice.value, depth)
+    } else if (!isZero(f.kind, raw[f.prop])) {
+      writeField(w, f, f.kind, raw[f.prop], depth)
+    }
+  }
+}
+
+/** The protobuf encoding of `value`. */
+export function encodeProto<T>(schema: MessageSchema<T>, value: T): Uint8Array {
+  const w = new Writer()
+  writeRaw(w, schema as MessageSchema<unknown>, value, 0)
+  return w.finish()
+}
+
+// ---- decoding ---------------------------------------------------------------------------------
+
+class Reader {
+  readonly #buf: Uint8Array
+  pos: number
+  readonly end: number
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.#buf = buf
+    this.pos = pos
+    this.end = end
+  }
+
+  /** A varint as a bigint (64 bits, as written). */
+  varint(): bigint {
+    let result = 0n
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (this.pos >= this.end) throw malformed('truncated varint')
+      const b = this.#buf[this.pos++] as number
+      result |= BigInt(b & 127) << shift
+      if (b < 128) return BigInt.asUintN(64, result)
+    }
+    throw malformed('varint longer than 10 bytes')
+  }
+
+  /** A length-delimited part: its bounds, skipped over. */
+  part(): [number, number] {
+    const len = Number(this.varint())
+    const start = this.pos
+    if (len > this.end - start) throw malformed('truncated length-delimited field')
+    this.pos = start + len
+    return [start, start + len]
+  }
+
+  bytes(start: number, end: number): Uint8Array {
+    return this.#buf.slice(start, end)
+  }
+
+  sub(start: number, end: number): Reader {
+    return new Reader(this.#buf, start, end)
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0: this.varint(); return
+      case 1: this.#advance(8); return
+      case 2: this.part(); return
+      case 5: this.#advance(4); return
+      default: throw malformed(`wire type ${wireType}`)
+    }
+  }
+
+  #advance(n: number): void {
+    if (n > this.end - this.pos) throw malformed('truncated fixed-size field')
+    this.pos += n
+  }
+}
+
+function malformed(what: string): Error {
+  return ApiErrors.badProto(what)
+}
+
+function fromVarint(kind: Kind, u: bigint): unknown {
+  switch (kind.t) {
+    case 'bool': return u !== 0n
+    case 'int64': return Number(BigInt.asIntN(64, u))
+    case 'uint64': return Number(u)
+    case 'int64n': return BigInt.asIntN(64, u)
+    case 'uint64n': return u
+    case 'uint32': return Number(BigInt.asUintN(32, u))
+    case 'enum': {
+      const name = kind.def.names[Number(u)]
+      if (name === undefined) throw malformed(`${u} is not a ${kind.def.goName}`)
+      return name
+    }
+    default: throw malformed(`a varint for a ${kind.t} field`)
+  }
+}
+
+function readValue(r: Reader, kind: Kind, wireType: number, depth: number): unknown {
+  if (isLengthDelimited(kind)) {
+    if (wireType !== 2) throw malformed(`wire type ${wireType} for a ${kind.t} field`)
+    const [start, end] = r.part()
+    if (kind.t === 'bytes') return r.bytes(start, end)
+    if (kind.t === 'string') {
+      try {
+        return utf8Decoder.decode(r.bytes(start, end))
+      } catch {
+        throw malformed('a string that is not UTF-8')
+      }
+    }
+    if (kind.t !== 'message') throw malformed(kind.t)
+    return readMessage(kind.schema(), r.sub(start, end), depth + 1)
+  }
+  if (wireType !== 0) throw malformed(`wire type ${wireType} for a ${kind.t} field`)
+  return fromVarint(kind, r.varint())
+}
+
+function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw malformed('messages nested too deeply')
+  const byNum = new Map<number, FieldDef>()
+  const raw: Raw = {}
+  for (const f of schema.fields) {
+    byNum.set(f.num, f)
+    if (f.oneof === null) raw[f.prop] = f.kind.t === 'repeated' ? [] : undefined
+    else raw[f.oneof] = null
+  }
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const num = Number(tag >> 3n)
+    const wireType = Number(tag & 7n)
+    const f = byNum.get(num)
+    if (f === undefined) {
+      r.skip(wireType)
+      continue
+    }
+    if (f.kind.t === 'repeated') {
+      const list = raw[f.prop] as unknown[]
+      const of = f.kind.of
+      if (!isLengthDelimited(of) && wireType === 2) {
+        const [start, end] = r.part()
+        const packed = r.sub(start, end)
+        while (packed.pos < packed.end) list.push(fromVarint(of, packed.varint()))
+      } else {
+        list.push(readValue(r, of, wireType, depth))
+      }
+    } else if (f.oneof !== null) {
+      raw[f.oneof] = { prop: f.prop, value: readValue(r, f.kind, wireType, depth) }
+    } else {
+      raw[f.prop] = readValue(r, f.kind, wireType, depth)
+    }
+  }
+  for (const f of schema.fields) if (f.oneof === null && raw[f.prop] === undefined) raw[f.prop] = defaultOf(f.kind, depth)
+  return schema.fromRaw(raw)
+}
+
+/** Decodes a protobuf message; malformed input throws a 400-class EtcdError (InvalidArgument). */
+export function decodeProto<T>(schema: MessageSchema<T>, bytes: Uint8Array): T {
+  return readMessage(schema as MessageSchema<unknown>, new Reader(bytes), 0) as T
+}

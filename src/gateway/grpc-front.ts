@@ -1,0 +1,219 @@
+/**
+ * etcd's gRPC API in front of the gateway (Node only), so that gRPC clients (etcdctl, Go's
+ * clientv3, python-etcd3, the etcd3 npm package) reach the cluster as they reach etcd: same
+ * services and methods, same protobuf messages, the auth token in the `token` metadata, errors as
+ * gRPC statuses with etcd's codes and messages.
+ *
+ * Every call is carried as the same call of the JSON API through the gateway's app (routing to
+ * the leader, failover, streams), so the two protocols cannot answer differently:
+ *
+ *   protobuf request ─ decodeProto ─▶ typed ─ encodeRequest ─▶ JSON ─▶ gateway app ─▶ member
+ *   protobuf answer ◀─ encodeProto ── typed ◀─ decodeResponse ── JSON ◀──────────────┘
+ *
+ * Streams (watch, lease keepalive, snapshot, election observe) map message for message: each
+ * request message is one JSON object of the request body, each `{"result":…}` line one response
+ * message; an error line ends the call with its status. gRPC and HTTP/1.1 share the gateway's
+ * port (grpc-listener.ts tells them apart by their first bytes).
+ *
+ * @module
+ */
+import * as grpc from '@grpc/grpc-js'
+import type { Duplex } from 'node:stream'
+import { decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, type AnyEndpoint } from '../api/index.ts'
+import { decodeProto, encodeProto } from '../api/proto-wire.ts'
+import { lines } from '../client/lines.ts'
+import type { EtcdError } from '../mvcc/index.ts'
+
+/** The gRPC service and method etcd serves each endpoint as. */
+export const GRPC_METHODS: Readonly<Record<string, string>> = {
+  'kv.range': 'etcdserverpb.KV/Range',
+  'kv.put': 'etcdserverpb.KV/Put',
+  'kv.deleterange': 'etcdserverpb.KV/DeleteRange',
+  'kv.txn': 'etcdserverpb.KV/Txn',
+  'kv.compaction': 'etcdserverpb.KV/Compact',
+  watch: 'etcdserverpb.Watch/Watch',
+  'lease.grant': 'etcdserverpb.Lease/LeaseGrant',
+  'lease.revoke': 'etcdserverpb.Lease/LeaseRevoke',
+  'lease.keepalive': 'etcdserverpb.Lease/LeaseKeepAlive',
+  'lease.timetolive': 'etcdserverpb.Lease/LeaseTimeToLive',
+  'lease.leases': 'etcdserverpb.Lease/LeaseLeases',
+  'cluster.member.add': 'etcdserverpb.Cluster/MemberAdd',
+  'cluster.member.remove': 'etcdserverpb.Cluster/MemberRemove',
+  'cluster.member.update': 'etcdserverpb.Cluster/MemberUpdate',
+  'cluster.member.list': 'etcdserverpb.Cluster/MemberList',
+  'cluster.member.promote': 'etcdserverpb.Cluster/MemberPromote',
+  'maintenance.status': 'etcdserverpb.Maintenance/Status',
+  'maintenance.hash': 'etcdserverpb.Maintenance/Hash',
+  'maintenance.hashkv': 'etcdserverpb.Maintenance/HashKV',
+  'maintenance.alarm': 'etcdserverpb.Maintenance/Alarm',
+  'maintenance.defragment': 'etcdserverpb.Maintenance/Defragment',
+  'maintenance.snapshot': 'etcdserverpb.Maintenance/Snapshot',
+  'maintenance.transfer-leadership': 'etcdserverpb.Maintenance/MoveLeader',
+  'auth.enable': 'etcdserverpb.Auth/AuthEnable',
+  'auth.disable': 'etcdserverpb.Auth/AuthDisable',
+  'auth.status': 'etcdserverpb.Auth/AuthStatus',
+  'auth.authenticate': 'etcdserverpb.Auth/Authenticate',
+  'auth.user.add': 'etcdserverpb.Auth/UserAdd',
+  'auth.user.get': 'etcdserverpb.Auth/UserGet',
+  'auth.user.list': 'etcdserverpb.Auth/UserList',
+  'auth.user.delete': 'etcdserverpb.Auth/UserDelete',
+  'auth.user.changepw': 'etcdserverpb.Auth/UserChangePassword',
+  'auth.user.grant': 'etcdserverpb.Auth/UserGrantRole',
+  'auth.user.revoke': 'etcdserverpb.Auth/UserRevokeRole',
+  'auth.role.add': 'etcdserverpb.Auth/RoleAdd',
+  'auth.role.get': 'etcdserverpb.Auth/RoleGet',
+  'auth.role.list': 'etcdserverpb.Auth/RoleList',
+  'auth.role.delete': 'etcdserverpb.Auth/RoleDelete',
+  'auth.role.grant': 'etcdserverpb.Auth/RoleGrantPermission',
+  'auth.role.revoke': 'etcdserverpb.Auth/RoleRevokePermission',
+  'lock.lock': 'v3lockpb.Lock/Lock',
+  'lock.unlock': 'v3lockpb.Lock/Unlock',
+  'election.campaign': 'v3electionpb.Election/Campaign',
+  'election.proclaim': 'v3electionpb.Election/Proclaim',
+  'election.leader': 'v3electionpb.Election/Leader',
+  'election.observe': 'v3electionpb.Election/Observe',
+  'election.resign': 'v3electionpb.Election/Resign',
+}
+
+/** Serves one JSON API call: what the gateway's app does with a POST to `path`. */
+export type ApiCall = (request: Request, clientAddress: string | undefined) => Promise<Response>
+
+export interface GrpcFront {
+  /** Hands over a client connection whose first bytes are HTTP/2's preface. */
+  inject(connection: Duplex): void
+  close(): void
+}
+
+const utf8 = new TextEncoder()
+
+/** `ipv4:127.0.0.1:5000`, `127.0.0.1:5000` or `[::1]:5000` → the address alone. */
+function peerAddress(peer: string): string | undefined {
+  const m = /^(?:ipv[46]:)?\[?([0-9A-Fa-f:.]+?)\]?:\d+$/.exec(peer)
+  return m?.[1]
+}
+
+function statusOf(err: EtcdError): Partial<grpc.StatusObject> {
+  return { code: err.code as number, details: err.message }
+}
+
+function apiRequest(ep: AnyEndpoint, body: BodyInit, metadata: grpc.Metadata, signal: AbortSignal): Request {
+  const headers = new Headers({ 'content-type': 'application/json' })
+  const token = metadata.get('token')[0]
+  if (typeof token === 'string') headers.set('authorization', token)
+  return new Request(`http://gateway${ep.path}`, { method: 'POST', body, headers, signal, duplex: 'half' } as RequestInit)
+}
+
+/** An AbortSignal that fires when the gRPC call is cancelled (the client left or timed out). */
+function cancelled(call: { once(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController()
+  call.once('cancelled', () => controller.abort())
+  return controller.signal
+}
+
+function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
+    api(request, peerAddress(call.getPeer()))
+      .then(async (res) => {
+        const text = await res.text()
+        if (res.status === 200) callback(null, decodeResponse(ep, text))
+        else callback(statusOf(errorFromBody(res.status, text)))
+      })
+      .catch((err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: String(err) }))
+  }
+}
+
+/** Passes the answer's lines on as messages; an error line or a failed answer ends the call with its status. */
+async function relay(ep: AnyEndpoint, res: Response, call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): Promise<void> {
+  if (res.status !== 200 || res.body === null) {
+    call.emit('error', statusOf(errorFromBody(res.status, await res.text())))
+    return
+  }
+  for await (const line of lines(res.body)) {
+    let message: unknown
+    try {
+      message = decodeStreamResponse(ep, line)
+    } catch (err) {
+      call.emit('error', statusOf(err as EtcdError))
+      return
+    }
+    if (call.cancelled) return
+    call.write(message)
+  }
+  call.end()
+}
+
+function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (call) => {
+    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
+    api(request, peerAddress(call.getPeer()))
+      .then((res) => relay(ep, res, call))
+      .catch((err: unknown) => call.emit('error', { code: grpc.status.UNAVAILABLE, details: String(err) }))
+  }
+}
+
+function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCall<unknown, unknown> {
+  return (call) => {
+    let body!: ReadableStreamDefaultController<Uint8Array>
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) })
+    const signal = cancelled(call)
+    call.on('data', (message: unknown) => body.enqueue(utf8.encode(encodeRequest(ep, message))))
+    call.on('end', () => {
+      try {
+        body.close()
+      } catch {}
+    })
+    signal.addEventListener('abort', () => {
+      try {
+        body.error(new Error('cancelled'))
+      } catch {}
+    })
+    api(apiRequest(ep, stream, call.metadata, signal), peerAddress(call.getPeer()))
+      .then((res) => relay(ep, res, call))
+      .catch((err: unknown) => {
+        if (!call.cancelled) call.emit('error', { code: grpc.status.UNAVAILABLE, details: String(err) })
+      })
+  }
+}
+
+function method(ep: AnyEndpoint, path: string): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: `/${path}`,
+    requestStream: ep.stream === 'bidi',
+    responseStream: ep.stream !== 'unary',
+    requestSerialize: (value: unknown) => Buffer.from(encodeProto(ep.request, value)),
+    requestDeserialize: (bytes: Buffer) => decodeProto(ep.request, bytes),
+    responseSerialize: (value: unknown) => Buffer.from(encodeProto(ep.response, value)),
+    responseDeserialize: (bytes: Buffer) => decodeProto(ep.response, bytes),
+    originalName: path.slice(path.indexOf('/') + 1),
+  }
+}
+
+/** A gRPC server whose every method is `api` called with the same request in JSON. */
+export function createGrpcFront(api: ApiCall): GrpcFront {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
+  const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
+  for (const ep of ENDPOINTS) {
+    const path = GRPC_METHODS[ep.name]
+    if (path === undefined) continue
+    const service = path.slice(0, path.indexOf('/'))
+    const name = path.slice(path.indexOf('/') + 1)
+    let entry = services.get(service)
+    if (entry === undefined) {
+      entry = { definition: {}, handlers: {} }
+      services.set(service, entry)
+    }
+    ;(entry.definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[name] = method(ep, path)
+    entry.handlers[name] =
+      ep.stream === 'bidi' ? bidiHandler(ep, api) : ep.stream === 'server' ? serverStreamHandler(ep, api) : unaryHandler(ep, api)
+  }
+  for (const { definition, handlers } of services.values()) server.addService(definition, handlers)
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+  return {
+    inject: (connection) => injector.injectConnection(connection),
+    close: () => {
+      injector.destroy()
+      server.forceShutdown()
+    },
+  }
+}

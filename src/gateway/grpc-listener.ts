@@ -1,0 +1,80 @@
+/**
+ * One port for both protocols, as etcd's client port: a connection that opens with HTTP/2's
+ * client preface (`PRI * HTTP/2.0…`, which gRPC clients send first) goes to the gRPC front,
+ * anything else to the HTTP/1.1 server. The first bytes are read, then put back: into the socket
+ * for HTTP/1.1, in front of a wrapper stream for HTTP/2 (see withHead).
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Server as HttpServer } from 'node:http'
+import { Duplex } from 'node:stream'
+import type { GrpcFront } from './grpc-front.ts'
+
+/** The start of HTTP/2's preface; no HTTP/1.1 method is `PRI`. */
+const PREFACE_START = Buffer.from('PRI ')
+
+export interface SharedPort {
+  readonly server: Server
+  /** Stops listening and destroys every connection it took (both protocols). */
+  close(callback: () => void): void
+}
+
+export function sharedPort(http: HttpServer, grpc: GrpcFront): SharedPort {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    let head = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk])
+      if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return
+      socket.removeListener('data', onData)
+      socket.pause()
+      if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
+        grpc.inject(withHead(socket, head))
+      } else {
+        socket.unshift(head)
+        http.emit('connection', socket)
+        socket.resume()
+      }
+    }
+    socket.on('data', onData)
+    socket.on('error', () => socket.destroy())
+  })
+  return {
+    server,
+    close(callback) {
+      server.close(() => callback())
+      for (const s of sockets) s.destroy()
+      grpc.close()
+    },
+  }
+}
+
+/**
+ * The socket as a stream that first gives `head` (the bytes already read from it). HTTP/2's
+ * session reads a net.Socket's handle directly, past anything put back into the JS stream, so
+ * the gRPC side gets this wrapper instead (Node runs an HTTP/2 session over any Duplex).
+ */
+function withHead(socket: Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
+    final: (done) => {
+      socket.end()
+      done()
+    },
+    destroy: (err, done) => {
+      socket.destroy()
+      done(err)
+    },
+  })
+  stream.push(head)
+  socket.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause()
+  })
+  socket.once('end', () => stream.push(null))
+  socket.once('close', () => stream.destroy())
+  return stream
+}
