@@ -21,6 +21,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   member: ['raft', 'mvcc', 'storage', 'mesh', 'api'],
   client: ['api', 'mvcc'],
   gateway: ['client', 'api', 'mvcc'],
+  grpc: ['client', 'api', 'mvcc'],
   cli: ['client', 'api', 'mvcc', 'storage', 'member', 'raft'],
 }
 

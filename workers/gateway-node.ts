@@ -2,7 +2,7 @@
  * The gateway under Node: the same app as workers/gateway.ts, served from node:http by
  * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
  * through @hono/node-server), reaching the members over a keep-alive connection pool
- * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (grpc-front.ts, carried
+ * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: each call carried
  * by the app as JSON; grpc-listener.ts tells the protocols apart).
  *
  *   node --import tsx workers/gateway-node.ts --listen 127.0.0.1:2379 --endpoints http://127.0.0.1:2381,…
@@ -16,8 +16,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
-import { createGrpcFront } from '../src/gateway/grpc-front.ts'
-import { sharedPort } from '../src/gateway/grpc-listener.ts'
+import { createGrpcFront } from '../src/grpc/grpc-front.ts'
+import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
 
 const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or node dist/gateway.mjs [flags])

@@ -9,7 +9,8 @@
  * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
  * Dropped database buffers are freed by a major GC once they add up (src/member/buffer-reclaim.ts).
- * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts).
+ * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts);
+ * over plain HTTP its client port also serves etcd's gRPC API (src/grpc), as etcd's does.
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
  * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
  *
@@ -26,10 +27,12 @@
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
 import { createServer as createHttpsServer, type ServerOptions } from 'node:https'
-import { serve, upgradeWebSocket } from '@hono/node-server'
+import { createAdaptorServer, serve, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
+import { createGrpcFront } from '../src/grpc/grpc-front.ts'
+import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
@@ -117,11 +120,13 @@ const disk = new MeteredDisk(withDiskFault(new NodeDisk(), process.env['EDGECD_F
   onFsync: (kind, ms) => kind === 'file' && metrics.fsync.observe(ms / 1000),
 })
 let server: Server | null = null
+/** Stops listening (and, with gRPC on the port, drops every connection); set once serving. */
+let stopListening = (): void => undefined
 const exit = async (code: number, why: string): Promise<void> => {
   log.info({ why }, 'stopping')
   server?.closeAllConnections()
   await member?.stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed'))
-  server?.close()
+  stopListening()
   process.exit(code)
 }
 exitWithParent(process.env, process.stdin, {
@@ -184,25 +189,37 @@ const app = createMemberApp({
   connection: connectionOf(security),
 })
 const connection = incomingConnection(security)
-server = serve(
-  {
-    fetch: app.fetch,
-    hostname: url.hostname,
-    port: Number(url.port),
-    websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
-    // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
-    createServer: ((options: ServerOptions, listener: RequestListener) => {
-      const fast = withUnaryFastPath(context, listener, { connection, onRequest })
-      return tls.server === null ? createHttpServer(options, fast) : createHttpsServer(options, fast)
-    }) as typeof createHttpServer,
-    ...(tls.server === null ? {} : { serverOptions: tls.server }),
-  },
-  () => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers'),
-) as Server
-server.on('error', (err) => {
+const serverOptions = {
+  fetch: app.fetch,
+  hostname: url.hostname,
+  port: Number(url.port),
+  websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
+  // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
+  createServer: ((options: ServerOptions, listener: RequestListener) => {
+    const fast = withUnaryFastPath(context, listener, { connection, onRequest })
+    return tls.server === null ? createHttpServer(options, fast) : createHttpsServer(options, fast)
+  }) as typeof createHttpServer,
+  ...(tls.server === null ? {} : { serverOptions: tls.server }),
+}
+const serving = (): void => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers')
+const cannotListen = (err: Error): void => {
   log.error({ url: url.href, err: err.message }, 'cannot listen')
   void exit(1, `cannot listen on ${url.href}: ${err.message}`)
-})
+}
+if (tls.server === null) {
+  // Plain HTTP: etcd's gRPC API on the same port too (src/grpc), each call carried by the app.
+  server = createAdaptorServer(serverOptions) as Server
+  const grpc = createGrpcFront(async (request, remoteAddress) => app.fetch(request, { incoming: { socket: { remoteAddress }, headers: {} } }))
+  const shared = sharedPort(server, grpc)
+  shared.server.on('error', cannotListen)
+  shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
+  stopListening = () => shared.close(() => undefined)
+} else {
+  server = serve(serverOptions, serving) as Server
+  server.on('error', cannotListen)
+  const https = server
+  stopListening = () => void https.close()
+}
 server.requestTimeout = 0
 server.headersTimeout = 10_000
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')

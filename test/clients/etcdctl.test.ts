@@ -1,8 +1,8 @@
 /**
  * etcd's own gRPC client against a real cluster: etcdctl 3.4 (Debian's etcd-client) talks gRPC to
- * the gateway's port (src/gateway/grpc-front.ts, the same port as the JSON API): keys, txns,
- * leases, watches, member and endpoint status, snapshot, lock, errors with etcd's messages, and
- * auth with users and roles. `.ci/run` installs the package.
+ * the gateway's port (src/grpc, the same port as the JSON API): keys, txns, leases, watches,
+ * member and endpoint status, snapshot, lock, errors with etcd's messages, and auth with users and
+ * roles; and to each member's client port. `.ci/run` installs the package.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,11 +19,11 @@ interface Run {
   readonly err: string
 }
 
-describe('etcdctl (gRPC) through the gateway', { timeout: 120_000 }, () => {
+describe('etcdctl (gRPC) through the gateway and on the members', { timeout: 120_000 }, () => {
   const cluster = useCluster({ gateway: true })
 
-  function etcdctl(args: readonly string[], input?: string): Promise<Run> {
-    const endpoint = new URL(cluster.gatewayUrl).host
+  function etcdctl(args: readonly string[], input?: string, base = cluster.gatewayUrl): Promise<Run> {
+    const endpoint = new URL(base).host
     return new Promise((resolve) => {
       const child = execFile(
         'etcdctl',
@@ -139,6 +139,17 @@ describe('etcdctl (gRPC) through the gateway', { timeout: 120_000 }, () => {
       assert.ok(statSync(join(dir, 'snap.db')).size > 0)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test("every member's client port serves gRPC too: a write on each, read back on another", async () => {
+    const names = cluster.memberNames
+    for (const [i, name] of names.entries()) {
+      const put = await etcdctl(['put', `ctl/m/${name}`, name], undefined, cluster.url(name))
+      assert.equal(put.code, 0, put.err)
+      const next = names[(i + 1) % names.length] as string
+      const got = await etcdctl(['get', `ctl/m/${name}`, '--print-value-only'], undefined, cluster.url(next))
+      assert.equal(got.out, `${name}\n`, got.err)
     }
   })
 

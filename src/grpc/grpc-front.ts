@@ -1,19 +1,20 @@
 /**
- * etcd's gRPC API in front of the gateway (Node only), so that gRPC clients (etcdctl, Go's
- * clientv3, python-etcd3, the etcd3 npm package) reach the cluster as they reach etcd: same
- * services and methods, same protobuf messages, the auth token in the `token` metadata, errors as
- * gRPC statuses with etcd's codes and messages.
+ * etcd's gRPC API in front of a JSON API app (Node only): the gateway's and each member's, so that
+ * gRPC clients (etcdctl, Go's clientv3, python-etcd3, the etcd3 npm package) reach edgecd as they
+ * reach etcd: same services and methods, same protobuf messages, the auth token in the `token`
+ * metadata, errors as gRPC statuses with etcd's codes and messages.
  *
- * Every call is carried as the same call of the JSON API through the gateway's app (routing to
- * the leader, failover, streams), so the two protocols cannot answer differently:
+ * Every call is carried as the same call of the JSON API through the app (the gateway's routes
+ * to the leader and fails over; a member forwards as it does for JSON), so the two protocols
+ * cannot answer differently:
  *
- *   protobuf request ─ decodeProto ─▶ typed ─ encodeRequest ─▶ JSON ─▶ gateway app ─▶ member
- *   protobuf answer ◀─ encodeProto ── typed ◀─ decodeResponse ── JSON ◀──────────────┘
+ *   protobuf request ─ decodeProto ─▶ typed ─ encodeRequest ─▶ JSON ─▶ app (gateway or member)
+ *   protobuf answer ◀─ encodeProto ── typed ◀─ decodeResponse ── JSON ◀──┘
  *
  * Streams (watch, lease keepalive, snapshot, election observe) map message for message: each
  * request message is one JSON object of the request body, each `{"result":…}` line one response
- * message; an error line ends the call with its status. gRPC and HTTP/1.1 share the gateway's
- * port (grpc-listener.ts tells them apart by their first bytes).
+ * message; an error line ends the call with its status. gRPC and HTTP/1.1 share one port
+ * (grpc-listener.ts tells them apart by their first bytes).
  *
  * @module
  */
@@ -75,7 +76,7 @@ export const GRPC_METHODS: Readonly<Record<string, string>> = {
   'election.resign': 'v3electionpb.Election/Resign',
 }
 
-/** Serves one JSON API call: what the gateway's app does with a POST to `path`. */
+/** Serves one JSON API call: what the app does with this POST. */
 export type ApiCall = (request: Request, clientAddress: string | undefined) => Promise<Response>
 
 export interface GrpcFront {
@@ -100,7 +101,7 @@ function apiRequest(ep: AnyEndpoint, body: BodyInit, metadata: grpc.Metadata, si
   const headers = new Headers({ 'content-type': 'application/json' })
   const token = metadata.get('token')[0]
   if (typeof token === 'string') headers.set('authorization', token)
-  return new Request(`http://gateway${ep.path}`, { method: 'POST', body, headers, signal, duplex: 'half' } as RequestInit)
+  return new Request(`http://edgecd${ep.path}`, { method: 'POST', body, headers, signal, duplex: 'half' } as RequestInit)
 }
 
 /** An AbortSignal that fires when the gRPC call is cancelled (the client left or timed out). */
