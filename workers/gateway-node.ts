@@ -42,8 +42,9 @@ try {
   const gateway = createNodeGateway(options)
   const http = createServer(gateway.listener)
   // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.
-  const grpc = createGrpcFront(async (request, remoteAddress) => gateway.gateway.app.fetch(request, { incoming: { socket: { remoteAddress } } }))
-  const shared = sharedPort(http, grpc)
+  const shared = sharedPort(http, () =>
+    createGrpcFront(async (request, remoteAddress) => gateway.gateway.app.fetch(request, { incoming: { socket: { remoteAddress } } })),
+  )
   shared.server.listen(port, host, () => {
     const members = options.endpoints.join(',')
     console.log(`edgecd gateway listening on http://${host}:${(shared.server.address() as AddressInfo).port} (HTTP and gRPC), members ${members}`)

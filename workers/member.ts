@@ -209,8 +209,9 @@ const cannotListen = (err: Error): void => {
 if (tls.server === null) {
   // Plain HTTP: etcd's gRPC API on the same port too (src/grpc), each call carried by the app.
   server = createAdaptorServer(serverOptions) as Server
-  const grpc = createGrpcFront(async (request, remoteAddress) => app.fetch(request, { incoming: { socket: { remoteAddress }, headers: {} } }))
-  const shared = sharedPort(server, grpc)
+  const shared = sharedPort(server, () =>
+    createGrpcFront(async (request, remoteAddress) => app.fetch(request, { incoming: { socket: { remoteAddress }, headers: {} } })),
+  )
   shared.server.on('error', cannotListen)
   shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
   stopListening = () => shared.close(() => undefined)

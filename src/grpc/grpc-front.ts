@@ -18,7 +18,7 @@
  *
  * @module
  */
-import * as grpc from '@grpc/grpc-js'
+import type * as grpc from '@grpc/grpc-js'
 import type { Duplex } from 'node:stream'
 import { decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, type AnyEndpoint } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
@@ -86,6 +86,8 @@ export interface GrpcFront {
 }
 
 const utf8 = new TextEncoder()
+/** gRPC's UNAVAILABLE: the app could not be reached (a JSON API answer carries its own code). */
+const UNAVAILABLE = 14
 
 /** `ipv4:127.0.0.1:5000`, `127.0.0.1:5000` or `[::1]:5000` → the address alone. */
 function peerAddress(peer: string): string | undefined {
@@ -120,7 +122,7 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unkno
         if (res.status === 200) callback(null, decodeResponse(ep, text))
         else callback(statusOf(errorFromBody(res.status, text)))
       })
-      .catch((err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: String(err) }))
+      .catch((err: unknown) => callback({ code: UNAVAILABLE, details: String(err) }))
   }
 }
 
@@ -149,7 +151,7 @@ function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerSt
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
     api(request, peerAddress(call.getPeer()))
       .then((res) => relay(ep, res, call))
-      .catch((err: unknown) => call.emit('error', { code: grpc.status.UNAVAILABLE, details: String(err) }))
+      .catch((err: unknown) => call.emit('error', { code: UNAVAILABLE, details: String(err) }))
   }
 }
 
@@ -172,7 +174,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
     api(apiRequest(ep, stream, call.metadata, signal), peerAddress(call.getPeer()))
       .then((res) => relay(ep, res, call))
       .catch((err: unknown) => {
-        if (!call.cancelled) call.emit('error', { code: grpc.status.UNAVAILABLE, details: String(err) })
+        if (!call.cancelled) call.emit('error', { code: UNAVAILABLE, details: String(err) })
       })
   }
 }
@@ -190,8 +192,13 @@ function method(ep: AnyEndpoint, path: string): grpc.MethodDefinition<unknown, u
   }
 }
 
-/** A gRPC server whose every method is `api` called with the same request in JSON. */
-export function createGrpcFront(api: ApiCall): GrpcFront {
+/**
+ * A gRPC server whose every method is `api` called with the same request in JSON. grpc-js is
+ * loaded here, not when this module is: a process that never sees a gRPC client does not pay
+ * for it (~8 MiB of RSS per process).
+ */
+export async function createGrpcFront(api: ApiCall): Promise<GrpcFront> {
+  const grpc = await import('@grpc/grpc-js')
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {

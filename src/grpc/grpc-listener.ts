@@ -20,8 +20,10 @@ export interface SharedPort {
   close(callback: () => void): void
 }
 
-export function sharedPort(http: HttpServer, grpc: GrpcFront): SharedPort {
+/** `loadGrpc` is called once, at the first gRPC connection. */
+export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>): SharedPort {
   const sockets = new Set<Socket>()
+  let grpc: Promise<GrpcFront> | null = null
   const server = createServer((socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
@@ -32,7 +34,11 @@ export function sharedPort(http: HttpServer, grpc: GrpcFront): SharedPort {
       socket.removeListener('data', onData)
       socket.pause()
       if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
-        grpc.inject(withHead(socket, head))
+        const stream = withHead(socket, head)
+        ;(grpc ??= loadGrpc()).then(
+          (front) => front.inject(stream),
+          () => socket.destroy(),
+        )
       } else {
         socket.unshift(head)
         http.emit('connection', socket)
@@ -47,7 +53,7 @@ export function sharedPort(http: HttpServer, grpc: GrpcFront): SharedPort {
     close(callback) {
       server.close(() => callback())
       for (const s of sockets) s.destroy()
-      grpc.close()
+      void grpc?.then((front) => front.close(), () => undefined)
     },
   }
 }
