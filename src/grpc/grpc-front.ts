@@ -126,13 +126,23 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unkno
   }
 }
 
-/** Passes the answer's lines on as messages; an error line or a failed answer ends the call with its status. */
-async function relay(ep: AnyEndpoint, res: Response, call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): Promise<void> {
+/**
+ * Passes the answer's lines on as messages; an error line or a failed answer ends the call with
+ * its status. When the caller goes (`gone`), the answer's body is cancelled, which ends the app's
+ * stream (its watchers, its keepalives). A caller that reads slower than messages come is not
+ * buffered for: the next line is read once the call drains, so the app sees a slow reader.
+ */
+async function relay(
+  ep: AnyEndpoint,
+  res: Response,
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  gone: AbortSignal,
+): Promise<void> {
   if (res.status !== 200 || res.body === null) {
     call.emit('error', statusOf(errorFromBody(res.status, await res.text())))
     return
   }
-  for await (const line of lines(res.body)) {
+  for await (const line of lines(res.body, gone)) {
     let message: unknown
     try {
       message = decodeStreamResponse(ep, line)
@@ -140,17 +150,31 @@ async function relay(ep: AnyEndpoint, res: Response, call: grpc.ServerWritableSt
       call.emit('error', statusOf(err as EtcdError))
       return
     }
-    if (call.cancelled) return
-    call.write(message)
+    if (gone.aborted) return
+    if (!call.write(message)) await drained(call, gone)
   }
-  call.end()
+  if (!gone.aborted) call.end()
+}
+
+/** Resolves once `call` drains or the caller is gone. */
+function drained(call: NodeJS.EventEmitter, gone: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.removeListener('drain', done)
+      gone.removeEventListener('abort', done)
+      resolve()
+    }
+    call.once('drain', done)
+    gone.addEventListener('abort', done)
+  })
 }
 
 function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
-    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
+    const gone = cancelled(call)
+    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
     api(request, peerAddress(call.getPeer()))
-      .then((res) => relay(ep, res, call))
+      .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', { code: UNAVAILABLE, details: String(err) }))
   }
 }
@@ -159,20 +183,24 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
   return (call) => {
     let body!: ReadableStreamDefaultController<Uint8Array>
     const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) })
-    const signal = cancelled(call)
-    call.on('data', (message: unknown) => body.enqueue(utf8.encode(encodeRequest(ep, message))))
+    const gone = cancelled(call)
+    call.on('data', (message: unknown) => {
+      try {
+        body.enqueue(utf8.encode(encodeRequest(ep, message)))
+      } catch {} // the body is closed already: the call is ending
+    })
     call.on('end', () => {
       try {
         body.close()
       } catch {}
     })
-    signal.addEventListener('abort', () => {
+    gone.addEventListener('abort', () => {
       try {
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, signal), peerAddress(call.getPeer()))
-      .then((res) => relay(ep, res, call))
+    api(apiRequest(ep, stream, call.metadata, gone), peerAddress(call.getPeer()))
+      .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', { code: UNAVAILABLE, details: String(err) })
       })

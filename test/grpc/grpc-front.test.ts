@@ -1,0 +1,101 @@
+/**
+ * The gRPC front (src/grpc) at the edges, with grpc-js as a bare client and the protobuf codec of
+ * src/api: a watch cancelled by its client ends the watchers it opened (through the gateway and on
+ * a member); malformed protobuf and unknown methods get gRPC statuses; a connection that sends
+ * HTTP/2's preface and then garbage is dropped while the port keeps serving both protocols.
+ */
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import * as grpc from '@grpc/grpc-js'
+import { b64, call, eventually, useCluster } from '../e2e/cluster-harness.ts'
+import { kvRange, watch } from '../../src/api/index.ts'
+import { decodeProto, encodeProto } from '../../src/api/proto-wire.ts'
+
+describe('gRPC front', { timeout: 90_000 }, () => {
+  const cluster = useCluster({ gateway: true })
+
+  /** Watchers open on all members together (etcd_debugging_mvcc_watcher_total). */
+  async function watchers(): Promise<number> {
+    let n = 0
+    for (const name of cluster.memberNames) {
+      const text = await (await fetch(`${cluster.url(name)}/metrics`)).text()
+      n += Number(/^etcd_debugging_mvcc_watcher_total (\d+)$/m.exec(text)?.[1] ?? NaN)
+    }
+    return n
+  }
+
+  test('a watch the client cancels ends its watchers, through the gateway and on a member', async () => {
+    for (const base of [cluster.gatewayUrl, cluster.url('m2')]) {
+      const before = await watchers()
+      const client = new grpc.Client(new URL(base).host, grpc.credentials.createInsecure())
+      try {
+        const stream = client.makeBidiStreamRequest(
+          '/etcdserverpb.Watch/Watch',
+          (v: unknown) => Buffer.from(encodeProto(watch.request, v as never)),
+          (b: Buffer) => decodeProto(watch.response, b),
+        )
+        stream.on('error', () => undefined) // the cancel below ends it with CANCELLED
+        const created = new Promise((resolve) => stream.once('data', resolve))
+        for (const key of ['g/a', 'g/b']) stream.write({ type: 'create', request: { key: new TextEncoder().encode(key), rangeEnd: new Uint8Array(0), startRevision: 0, progressNotify: false, filters: [], prevKv: false, watchId: 0, fragment: false } })
+        const first = (await created) as { created: boolean }
+        assert.equal(first.created, true)
+        await eventually('both watchers are open', async () => assert.equal(await watchers(), before + 2))
+        stream.cancel()
+        await eventually(`the watchers end once the client cancels (${base})`, async () => assert.equal(await watchers(), before))
+      } finally {
+        client.close()
+      }
+    }
+  })
+
+  /** One unary call with raw bytes in and out: the answer's bytes, or its error. */
+  function unary(client: grpc.Client, path: string, bytes: Buffer): Promise<grpc.ServiceError | Buffer> {
+    return new Promise((resolve) =>
+      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (err, value) => resolve(err ?? (value as Buffer))),
+    )
+  }
+
+  test('malformed protobuf is INTERNAL, an unknown method UNIMPLEMENTED, a missing key etcd\'s error', async () => {
+    const client = new grpc.Client(new URL(cluster.gatewayUrl).host, grpc.credentials.createInsecure())
+    try {
+      const truncated = await unary(client, '/etcdserverpb.KV/Range', Buffer.from('0a05616263', 'hex'))
+      assert.equal((truncated as grpc.ServiceError).code, grpc.status.INTERNAL)
+      const unknown = await unary(client, '/etcdserverpb.KV/Nope', Buffer.alloc(0))
+      assert.equal((unknown as grpc.ServiceError).code, grpc.status.UNIMPLEMENTED)
+      const empty = await unary(client, '/etcdserverpb.KV/Put', Buffer.alloc(0))
+      assert.equal((empty as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT)
+      assert.equal((empty as grpc.ServiceError).details, 'etcdserver: key is not provided')
+      assert.ok(Buffer.isBuffer(await unary(client, '/etcdserverpb.KV/Range', Buffer.from('0a0161', 'hex'))))
+    } finally {
+      client.close()
+    }
+  })
+
+  test("garbage after HTTP/2's preface is dropped; the port still serves JSON and gRPC", async () => {
+    const { hostname, port } = new URL(cluster.gatewayUrl)
+    for (const junk of ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + 'x'.repeat(64), 'PRI garbage', 'P']) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), hostname, () => socket.end(junk))
+        socket.on('data', () => undefined)
+        socket.on('error', () => resolve())
+        socket.on('close', () => resolve())
+        setTimeout(() => {
+          socket.destroy()
+          resolve()
+        }, 1000)
+      })
+    }
+    const put = await call(cluster.gatewayUrl, '/v3/kv/put', { key: b64('g/after'), value: b64('ok') })
+    assert.ok(Number(put.header.revision) > 0)
+    const client = new grpc.Client(`${hostname}:${port}`, grpc.credentials.createInsecure())
+    try {
+      const range = await unary(client, '/etcdserverpb.KV/Range', Buffer.from(encodeProto(kvRange.request, { ...decodeProto(kvRange.request, new Uint8Array(0)), key: new TextEncoder().encode('g/after') })))
+      assert.ok(Buffer.isBuffer(range), String(range))
+      const kvs = decodeProto(kvRange.response, range).kvs
+      assert.equal(new TextDecoder().decode(kvs[0]?.value), 'ok')
+    } finally {
+      client.close()
+    }
+  })
+})
