@@ -187,11 +187,22 @@ function malformed(what: string): Error {
   return ApiErrors.badProto(what)
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * An int64 held as a JS number (revisions, counts, limits, TTLs: exact up to 2^53): beyond that it
+ * is taken as ±(2^53 − 1), so a client's "as far as it goes" (MaxInt64 as a revision or limit)
+ * keeps its meaning instead of being rounded to a value out of int64's range.
+ */
+function safeNumber(v: bigint): number {
+  return v > MAX_SAFE ? Number.MAX_SAFE_INTEGER : v < -MAX_SAFE ? -Number.MAX_SAFE_INTEGER : Number(v)
+}
+
 function fromVarint(kind: Kind, u: bigint): unknown {
   switch (kind.t) {
     case 'bool': return u !== 0n
-    case 'int64': return Number(BigInt.asIntN(64, u))
-    case 'uint64': return Number(u)
+    case 'int64': return safeNumber(BigInt.asIntN(64, u))
+    case 'uint64': return safeNumber(u)
     case 'int64n': return BigInt.asIntN(64, u)
     case 'uint64n': return u
     case 'uint32': return Number(BigInt.asUintN(32, u))
@@ -261,7 +272,11 @@ function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): 
   return schema.fromRaw(raw)
 }
 
-/** Decodes a protobuf message; malformed input throws a 400-class EtcdError (InvalidArgument). */
+/**
+ * Decodes a protobuf message. Malformed input (and an enum number the schema does not know, which
+ * the JSON side refuses too) throws an EtcdError; grpc-js answers it as INTERNAL "Error
+ * deserializing request", as grpc-go answers a request it cannot unmarshal.
+ */
 export function decodeProto<T>(schema: MessageSchema<T>, bytes: Uint8Array): T {
   return readMessage(schema as MessageSchema<unknown>, new Reader(bytes), 0) as T
 }

@@ -24,6 +24,7 @@ import { decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFr
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
 import type { EtcdError } from '../mvcc/index.ts'
+import { grpcClientAddress } from './grpc-listener.ts'
 
 /** The gRPC service and method etcd serves each endpoint as. */
 export const GRPC_METHODS: Readonly<Record<string, string>> = {
@@ -89,10 +90,13 @@ const utf8 = new TextEncoder()
 /** gRPC's UNAVAILABLE: the app could not be reached (a JSON API answer carries its own code). */
 const UNAVAILABLE = 14
 
-/** `ipv4:127.0.0.1:5000`, `127.0.0.1:5000` or `[::1]:5000` → the address alone. */
-function peerAddress(peer: string): string | undefined {
-  const m = /^(?:ipv[46]:)?\[?([0-9A-Fa-f:.]+?)\]?:\d+$/.exec(peer)
-  return m?.[1]
+/**
+ * The caller's address: grpc-js's peer (`127.0.0.1:5000`, `[::1]:5000`) when it knows one, else
+ * the connection's as grpc-listener.ts recorded it.
+ */
+function peerAddress(call: { getPeer(): string }): string | undefined {
+  const m = /^(?:ipv[46]:)?\[?([0-9A-Fa-f:.]+?)\]?:\d+$/.exec(call.getPeer())
+  return m?.[1] ?? grpcClientAddress()
 }
 
 function statusOf(err: EtcdError): Partial<grpc.StatusObject> {
@@ -116,7 +120,7 @@ function cancelled(call: { once(event: 'cancelled', listener: () => void): unkno
 function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
-    api(request, peerAddress(call.getPeer()))
+    api(request, peerAddress(call))
       .then(async (res) => {
         const text = await res.text()
         if (res.status === 200) callback(null, decodeResponse(ep, text))
@@ -173,7 +177,7 @@ function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerSt
   return (call) => {
     const gone = cancelled(call)
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
-    api(request, peerAddress(call.getPeer()))
+    api(request, peerAddress(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', { code: UNAVAILABLE, details: String(err) }))
   }
@@ -182,12 +186,23 @@ function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerSt
 function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     let body!: ReadableStreamDefaultController<Uint8Array>
-    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) })
+    // The app reads the request messages at its pace: the call is paused while it is behind, and
+    // messages after the app stopped reading (it cancelled the body) are dropped.
+    let open = true
+    const stream = new ReadableStream<Uint8Array>({
+      start: (c) => void (body = c),
+      pull: () => void call.resume(),
+      cancel: () => void (open = false),
+    })
     const gone = cancelled(call)
     call.on('data', (message: unknown) => {
+      if (!open) return
       try {
         body.enqueue(utf8.encode(encodeRequest(ep, message)))
-      } catch {} // the body is closed already: the call is ending
+        if ((body.desiredSize ?? 1) <= 0) call.pause()
+      } catch {
+        open = false // the body is closed already: the call is ending
+      }
     })
     call.on('end', () => {
       try {
@@ -199,7 +214,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, gone), peerAddress(call.getPeer()))
+    api(apiRequest(ep, stream, call.metadata, gone), peerAddress(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', { code: UNAVAILABLE, details: String(err) })

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Duplex } from 'node:stream'
@@ -13,6 +14,21 @@ import type { GrpcFront } from './grpc-front.ts'
 
 /** The start of HTTP/2's preface; no HTTP/1.1 method is `PRI`. */
 const PREFACE_START = Buffer.from('PRI ')
+
+/** A connection that has not sent its first four bytes by then is closed (as headersTimeout would). */
+const FIRST_BYTES_MS = 10_000
+
+/**
+ * The client address of the gRPC connection whose bytes are being handled. grpc-js sees the
+ * connection through the wrapper of withHead, which has no address, so everything that runs on a
+ * connection's data (grpc-js's handlers included) runs inside this store.
+ */
+const connectionAddress = new AsyncLocalStorage<string | undefined>()
+
+/** The address of the client whose gRPC call is being handled, if known. */
+export function grpcClientAddress(): string | undefined {
+  return connectionAddress.getStore()
+}
 
 export interface SharedPort {
   readonly server: Server
@@ -28,15 +44,17 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>)
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     let head = Buffer.alloc(0)
+    const silent = setTimeout(() => socket.destroy(), FIRST_BYTES_MS)
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk])
       if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return
+      clearTimeout(silent)
       socket.removeListener('data', onData)
       socket.pause()
       if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
         const stream = withHead(socket, head)
         ;(grpc ??= loadGrpc()).then(
-          (front) => front.inject(stream),
+          (front) => connectionAddress.run(socket.remoteAddress, () => front.inject(stream)),
           () => socket.destroy(),
         )
       } else {
@@ -47,11 +65,15 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>)
     }
     socket.on('data', onData)
     socket.on('error', () => socket.destroy())
+    socket.once('close', () => clearTimeout(silent))
   })
+  // node:http arms its header and request timeouts when it is told it listens.
+  server.on('listening', () => http.emit('listening'))
   return {
     server,
     close(callback) {
       server.close(() => callback())
+      http.close()
       for (const s of sockets) s.destroy()
       void grpc?.then((front) => front.close(), () => undefined)
     },
@@ -77,8 +99,9 @@ function withHead(socket: Socket, head: Buffer): Duplex {
     },
   })
   stream.push(head)
+  const address = socket.remoteAddress
   socket.on('data', (chunk: Buffer) => {
-    if (!stream.push(chunk)) socket.pause()
+    if (!connectionAddress.run(address, () => stream.push(chunk))) socket.pause()
   })
   socket.once('end', () => stream.push(null))
   socket.once('close', () => stream.destroy())

@@ -48,6 +48,12 @@ describe('protobuf wire format from the schemas', () => {
     assert.deepEqual(decodeProto(kvTxn.request, wire), txn)
   })
 
+  test('an int64 beyond 2^53 (MaxInt64 as a revision) is taken as 2^53 - 1, not rounded out of range', () => {
+    const range = decodeProto(kvRange.request, bytes('0a0161 20ffffffffffffffff7f'))
+    assert.equal(range.revision, Number.MAX_SAFE_INTEGER)
+    assert.equal(decodeProto(kvRange.request, bytes('0a0161 2080808080808080808001')).revision, -Number.MAX_SAFE_INTEGER)
+  })
+
   test('unknown fields are skipped (every wire type); the last value of a field wins', () => {
     const got = decodeProto(PutRequestSchema, bytes('0a0178 f80701 fd0701020304 f9070102030405060708 fa0701ff 0a0161 120162'))
     assert.deepEqual([...got.key], [...text('a')])

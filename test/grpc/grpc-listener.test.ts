@@ -1,0 +1,55 @@
+/**
+ * One port for HTTP/1.1 and gRPC (src/grpc/grpc-listener.ts), with a stub app behind the gRPC
+ * front: the app learns each gRPC caller's address (grpc-js alone cannot see it through the
+ * replaying wrapper), HTTP/1.1 keeps node:http's header timeout, and both protocols are served.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
+import * as grpc from '@grpc/grpc-js'
+import { createGrpcFront } from '../../src/grpc/grpc-front.ts'
+import { sharedPort } from '../../src/grpc/grpc-listener.ts'
+
+test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header timeout", async (t) => {
+  const addresses: Array<string | undefined> = []
+  const http = createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end('plain'))
+  http.headersTimeout = 300
+  const shared = sharedPort(http, () =>
+    createGrpcFront(async (_request, address) => {
+      addresses.push(address)
+      return new Response('{"header":{}}', { status: 200 })
+    }),
+  )
+  await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
+  const { port } = shared.server.address() as AddressInfo
+
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+  try {
+    for (let i = 0; i < 2; i++) {
+      const answer = await new Promise((resolve) =>
+        client.makeUnaryRequest('/etcdserverpb.Maintenance/Status', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (err, value) => resolve(err ?? value)),
+      )
+      assert.ok(Buffer.isBuffer(answer), String(answer))
+    }
+  } finally {
+    client.close()
+  }
+  assert.deepEqual(addresses, ['127.0.0.1', '127.0.0.1'])
+
+  assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'plain')
+  // A request line that never ends is answered 408 once the header timeout passes.
+  const started = Date.now()
+  const first = await new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('GE'))
+    socket.once('data', (d: Buffer) => resolve(d.toString('latin1').split('\r\n')[0] as string))
+    socket.once('close', () => resolve('closed without an answer'))
+    setTimeout(() => {
+      socket.destroy()
+      resolve('no answer within 5 s')
+    }, 5000)
+  })
+  assert.equal(first, 'HTTP/1.1 408 Request Timeout')
+  assert.ok(Date.now() - started < 5000)
+})
