@@ -25,7 +25,7 @@ export { encodeBase64, decodeBase64 } from './base64.ts'
 export type { HeaderContext, FullResponseHeader, HeaderResponse } from './header.ts'
 export type { EmptyRequest } from './schema.ts'
 export {
-  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, proposalSize, receiveLimitError,
+  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HELD_REQUEST_BYTES, proposalSize, receiveLimitError,
   requestSizeError, type Limits,
 } from './size-limits.ts'
 export { protoSize } from './proto-size.ts'

@@ -40,7 +40,8 @@ function payloadSize(kind: Kind, v: unknown): number {
   }
 }
 
-const isLengthDelimited = (kind: Kind): boolean => kind.t === 'bytes' || kind.t === 'string' || kind.t === 'message'
+/** Kinds written as a length and their bytes (wire type 2). */
+export const isLengthDelimited = (kind: Kind): boolean => kind.t === 'bytes' || kind.t === 'string' || kind.t === 'message'
 
 function fieldSize(num: number, kind: Kind, v: unknown): number {
   const tag = varintSize(num << 3)

@@ -8,6 +8,7 @@
  */
 import { ApiErrors } from './api-errors.ts'
 import { defaultOf } from './fields.ts'
+import { isLengthDelimited } from './proto-size.ts'
 import { isZero, type FieldDef, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
 
 const utf8 = new TextEncoder()
@@ -68,8 +69,6 @@ class Writer {
     return this.#buf.subarray(0, this.#pos)
   }
 }
-
-const isLengthDelimited = (kind: Kind): boolean => kind.t === 'bytes' || kind.t === 'string' || kind.t === 'message'
 
 function scalarNumber(kind: Kind, v: unknown): number | bigint {
   switch (kind.t) {

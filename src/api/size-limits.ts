@@ -21,6 +21,13 @@ export interface Limits {
 export const DEFAULT_MAX_REQUEST_BYTES = 1572864
 export const DEFAULT_LIMITS: Limits = { maxTxnOps: 128, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES }
 
+/**
+ * The most a front (the gateway's HTTP/1.1 unary path, the gRPC front) holds of one request before
+ * passing it on whole: members refuse far less (--max-request-bytes, with etcd's errors), so this
+ * only stops one client from filling a process's memory.
+ */
+export const MAX_HELD_REQUEST_BYTES = 64 * 1024 * 1024
+
 /** etcd's grpcOverheadBytes: the gRPC receive limit is max-request-bytes plus this. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024
 

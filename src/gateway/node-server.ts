@@ -19,7 +19,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import { Outbox, ApiErrors } from '../api/index.ts'
+import { Outbox, ApiErrors, MAX_HELD_REQUEST_BYTES } from '../api/index.ts'
 import { etcdErrorAnswer, type GatewayAnswer } from './answers.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './app.ts'
 import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
@@ -27,16 +27,9 @@ import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
 export interface NodeGatewayOptions extends GatewayOptions {
   /** The pool to the members, when no `exchange` is given. */
   readonly pool?: NodeExchangeOptions
-  /** A unary body longer than this is refused before it is whole (default {@link MAX_UNARY_BODY_BYTES}). */
+  /** A unary body longer than this is refused before it is whole (default {@link MAX_HELD_REQUEST_BYTES}). */
   readonly maxBodyBytes?: number
 }
-
-/**
- * The unary bodies the gateway holds at most. It reads a body whole before passing it on, so
- * without a bound one client could fill its memory; members refuse far less (`--max-request-bytes`,
- * 1.5 MiB by default, is at most about 2.7 MiB of JSON), so this only stops abuse.
- */
-export const MAX_UNARY_BODY_BYTES = 64 * 1024 * 1024
 
 export interface NodeGateway {
   readonly gateway: Gateway
@@ -50,7 +43,7 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
   const pool = options.exchange === undefined ? nodeExchange(options.pool) : undefined
   const gateway = createGateway(pool === undefined ? options : { ...options, exchange: pool.exchange })
   const fallback = getRequestListener(gateway.app.fetch)
-  const maxBodyBytes = options.maxBodyBytes ?? MAX_UNARY_BODY_BYTES
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_HELD_REQUEST_BYTES
   const outbox = new Outbox()
 
   const listener: RequestListener = (req, res) => {

@@ -20,7 +20,9 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import type { Duplex } from 'node:stream'
-import { decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, type AnyEndpoint } from '../api/index.ts'
+import {
+  decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, MAX_HELD_REQUEST_BYTES, type AnyEndpoint,
+} from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
 import type { EtcdError } from '../mvcc/index.ts'
@@ -87,16 +89,9 @@ export interface GrpcFront {
 }
 
 const utf8 = new TextEncoder()
-/** gRPC's UNAVAILABLE: the app could not be reached (a JSON API answer carries its own code). */
-const UNAVAILABLE = 14
-
-/**
- * The caller's address: grpc-js's peer (`127.0.0.1:5000`, `[::1]:5000`) when it knows one, else
- * the connection's as grpc-listener.ts recorded it.
- */
-function peerAddress(call: { getPeer(): string }): string | undefined {
-  const m = /^(?:ipv[46]:)?\[?([0-9A-Fa-f:.]+?)\]?:\d+$/.exec(call.getPeer())
-  return m?.[1] ?? grpcClientAddress()
+/** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
+function unreachable(err: unknown): Partial<grpc.StatusObject> {
+  return { code: 14, details: String(err) }
 }
 
 function statusOf(err: EtcdError): Partial<grpc.StatusObject> {
@@ -120,13 +115,13 @@ function cancelled(call: { once(event: 'cancelled', listener: () => void): unkno
 function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
-    api(request, peerAddress(call))
+    api(request, grpcClientAddress())
       .then(async (res) => {
         const text = await res.text()
         if (res.status === 200) callback(null, decodeResponse(ep, text))
         else callback(statusOf(errorFromBody(res.status, text)))
       })
-      .catch((err: unknown) => callback({ code: UNAVAILABLE, details: String(err) }))
+      .catch((err: unknown) => callback(unreachable(err)))
   }
 }
 
@@ -177,9 +172,9 @@ function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerSt
   return (call) => {
     const gone = cancelled(call)
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
-    api(request, peerAddress(call))
+    api(request, grpcClientAddress())
       .then((res) => relay(ep, res, call, gone))
-      .catch((err: unknown) => call.emit('error', { code: UNAVAILABLE, details: String(err) }))
+      .catch((err: unknown) => call.emit('error', unreachable(err)))
   }
 }
 
@@ -214,15 +209,15 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, gone), peerAddress(call))
+    api(apiRequest(ep, stream, call.metadata, gone), grpcClientAddress())
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
-        if (!call.cancelled) call.emit('error', { code: UNAVAILABLE, details: String(err) })
+        if (!call.cancelled) call.emit('error', unreachable(err))
       })
   }
 }
 
-function method(ep: AnyEndpoint, path: string): grpc.MethodDefinition<unknown, unknown> {
+function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinition<unknown, unknown> {
   return {
     path: `/${path}`,
     requestStream: ep.stream === 'bidi',
@@ -231,7 +226,7 @@ function method(ep: AnyEndpoint, path: string): grpc.MethodDefinition<unknown, u
     requestDeserialize: (bytes: Buffer) => decodeProto(ep.request, bytes),
     responseSerialize: (value: unknown) => Buffer.from(encodeProto(ep.response, value)),
     responseDeserialize: (bytes: Buffer) => decodeProto(ep.response, bytes),
-    originalName: path.slice(path.indexOf('/') + 1),
+    originalName: name,
   }
 }
 
@@ -242,7 +237,7 @@ function method(ep: AnyEndpoint, path: string): grpc.MethodDefinition<unknown, u
  */
 export async function createGrpcFront(api: ApiCall): Promise<GrpcFront> {
   const grpc = await import('@grpc/grpc-js')
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES })
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {
     const path = GRPC_METHODS[ep.name]
@@ -254,7 +249,7 @@ export async function createGrpcFront(api: ApiCall): Promise<GrpcFront> {
       entry = { definition: {}, handlers: {} }
       services.set(service, entry)
     }
-    ;(entry.definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[name] = method(ep, path)
+    ;(entry.definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[name] = method(ep, path, name)
     entry.handlers[name] =
       ep.stream === 'bidi' ? bidiHandler(ep, api) : ep.stream === 'server' ? serverStreamHandler(ep, api) : unaryHandler(ep, api)
   }
