@@ -10,6 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Duplex } from 'node:stream'
+import { AuthorityMend } from './authority-mend.ts'
 import type { GrpcFront } from './grpc-front.ts'
 
 /** The start of HTTP/2's preface; no HTTP/1.1 method is `PRI`. */
@@ -40,7 +41,9 @@ export interface SharedPort {
 export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>): SharedPort {
   const sockets = new Set<Socket>()
   let grpc: Promise<GrpcFront> | null = null
-  const server = createServer((socket) => {
+  // noDelay: an answer goes out as several small writes (headers, data, trailers); with Nagle on, the
+  // last waits for the client's delayed ACK (~40 ms per call). node:http sets it for its own sockets.
+  const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     let head = Buffer.alloc(0)
@@ -83,7 +86,8 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>)
 /**
  * The socket as a stream that first gives `head` (the bytes already read from it). HTTP/2's
  * session reads a net.Socket's handle directly, past anything put back into the JS stream, so
- * the gRPC side gets this wrapper instead (Node runs an HTTP/2 session over any Duplex).
+ * the gRPC side gets this wrapper instead (Node runs an HTTP/2 session over any Duplex). What
+ * the client sends passes through authority-mend.ts on its way.
  */
 function withHead(socket: Socket, head: Buffer): Duplex {
   const stream = new Duplex({
@@ -98,10 +102,21 @@ function withHead(socket: Socket, head: Buffer): Duplex {
       done(err)
     },
   })
-  stream.push(head)
+  const mend = new AuthorityMend()
+  /** Hands `chunk` on (authority-mend.ts); false when the stream wants no more for now. */
+  const pass = (chunk: Buffer): boolean => {
+    let more = true
+    try {
+      for (const part of mend.push(chunk)) more = stream.push(part)
+    } catch {
+      socket.destroy()
+    }
+    return more
+  }
+  pass(head)
   const address = socket.remoteAddress
   socket.on('data', (chunk: Buffer) => {
-    if (!connectionAddress.run(address, () => stream.push(chunk))) socket.pause()
+    if (!connectionAddress.run(address, () => pass(chunk))) socket.pause()
   })
   socket.once('end', () => stream.push(null))
   socket.once('close', () => stream.destroy())

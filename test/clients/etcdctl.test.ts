@@ -133,6 +133,12 @@ describe('etcdctl (gRPC) through the gateway and on the members', { timeout: 120
     assert.equal(status[0].Status.version, '3.4.23')
     assert.ok(status[0].Status.leader > 0)
     assert.match(await ok(['endpoint', 'hashkv']), /, \d+\n$/)
+    // --cluster dials each member's client URL (http://…): the URL arrives as the HTTP/2 authority.
+    const all = JSON.parse(await ok(['endpoint', 'status', '--cluster', '-w', 'json'])) as Array<{ Endpoint: string; Status: { leader: number; header: { member_id: number } } }>
+    assert.equal(all.length, 3)
+    assert.equal(all.filter((s) => s.Status.header.member_id === s.Status.leader).length, 1)
+    assert.equal((await ok(['endpoint', 'hashkv', '--cluster'])).trim().split('\n').length, 3)
+    assert.equal((await ok(['defrag', '--cluster'])).match(/Finished defragmenting etcd member\[http:/g)?.length, 3)
     const dir = mkdtempSync(join(tmpdir(), 'edgecd-etcdctl-'))
     try {
       assert.match(await ok(['snapshot', 'save', join(dir, 'snap.db')]), /Snapshot saved at/)
