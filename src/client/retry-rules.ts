@@ -7,12 +7,13 @@
  */
 import { EtcdError, GrpcCode } from '../mvcc/errors.ts'
 
-/** 503 messages given before a proposal: no leader to propose to, or the cluster not ready. */
+/** 503 messages given before a proposal: no leader to propose to, the cluster not ready, a learner asked. */
 const NOT_PROPOSED: ReadonlySet<string> = new Set([
   'etcdserver: no leader',
   'etcdserver: not leader',
   'etcdserver: not capable',
   'etcdserver: unhealthy cluster',
+  'etcdserver: rpc not supported for learner',
 ])
 
 /** True when `message` (of a 503 answer) says nothing was proposed. */

@@ -144,6 +144,8 @@ export class MemberActor {
   #persistedIndex: number
   #fatal: Error | null = null
   #removed = false
+  /** See isLearner; set by #refreshMembership. */
+  #learner = false
   #stopped = false
 
   constructor(config: ActorConfig, ports: ActorPorts, events: ActorEvents = {}) {
@@ -195,7 +197,7 @@ export class MemberActor {
     ports.mesh.onSnapshotStatus((peer, ok) => this.#raft.reportSnapshot(peer, ok))
     ports.mesh.onUnsentProposals?.((entries) => this.#proposeAgain(entries))
     ports.mesh.onRemoved?.(() => this.#learnRemoval('a peer said so'))
-    this.#refreshPeers()
+    this.#refreshMembership()
   }
 
   // ---- what other parts of the member read ----------------------------------------------
@@ -251,6 +253,11 @@ export class MemberActor {
 
   get removed(): boolean {
     return this.#removed
+  }
+
+  /** Whether the applied membership has this member as a learner (etcd's IsLearner). */
+  get isLearner(): boolean {
+    return this.#learner
   }
 
   status(): Status {
@@ -535,7 +542,7 @@ export class MemberActor {
     this.#hub.restored()
     this.#cluster = new ClusterTable(db)
     this.#auth = new AuthStore(db)
-    this.#refreshPeers()
+    this.#refreshMembership()
     this.#ports.log.info({ index: this.#store.appliedIndex() }, 'installed snapshot from leader')
   }
 
@@ -695,7 +702,7 @@ export class MemberActor {
         peerUrls: existing?.peerUrls ?? ctx?.peerUrls ?? [],
         isLearner: cc.type === 'add-learner',
       })
-    this.#refreshPeers()
+    this.#refreshMembership()
     this.#ports.log.info({ change: cc.type, member: cc.nodeId, index: e.index }, 'membership changed')
     if (ctx !== null && ctx.id.origin === this.config.id) this.#confWaiters.resolve(requestKey(ctx.id), this.#cluster.list())
     if (cc.type === 'remove' && cc.nodeId === this.config.id) this.#learnRemoval('applied its own removal')
@@ -717,7 +724,7 @@ export class MemberActor {
     const m = this.#cluster.get(id)
     if (m === undefined) return
     this.#cluster.upsert({ ...m, peerUrls })
-    this.#refreshPeers()
+    this.#refreshMembership()
   }
 
   #onReadState(index: number, key: string): void {
@@ -753,18 +760,21 @@ export class MemberActor {
     }
     if (changed) {
       this.#ports.log.info({ peers: [...this.#learnedPeers.keys()] }, 'learned peers not yet in the member list')
-      this.#refreshPeers()
+      this.#refreshMembership()
     }
   }
 
-  #refreshPeers(): void {
+  /** The mesh's peers and {@link isLearner}, from the applied membership. */
+  #refreshMembership(): void {
     const peers = new Map<number, string>()
     for (const [id, url] of this.#learnedPeers) {
       if (this.#cluster.get(id) !== undefined || this.#cluster.isRemoved(id)) this.#learnedPeers.delete(id)
       else peers.set(id, url)
     }
-    for (const m of this.#cluster.list())
+    const members = this.#cluster.list()
+    for (const m of members)
       if (m.id !== this.config.id && m.peerUrls.length > 0) peers.set(m.id, m.peerUrls[0] as string)
+    this.#learner = members.some((m) => m.id === this.config.id && m.isLearner)
     this.#ports.mesh.setPeers(peers)
     this.#ports.mesh.setRemoved?.(new Set(this.#cluster.removedIds()))
   }

@@ -26,7 +26,7 @@ import {
   type AnyEndpoint,
   type ApiResponse,
 } from '../api/index.ts'
-import { EtcdError, GrpcCode } from '../mvcc/index.ts'
+import { Errors, EtcdError, GrpcCode, type RangeRequest } from '../mvcc/index.ts'
 import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
@@ -114,6 +114,17 @@ const LEADER_ONLY: ReadonlySet<string> = new Set([
 const WAITS: ReadonlySet<string> = new Set(['lock.lock', 'election.campaign'])
 const NEVER_ABORTED = new AbortController().signal
 
+/**
+ * What a learner answers, as etcd's interceptors: status, and ranges that are serializable (see
+ * servedByLearner); every other call and every stream is refused (Unavailable, so clients try
+ * another member).
+ */
+const LEARNER_SERVES: ReadonlySet<string> = new Set(['maintenance.status', 'kv.range'])
+
+function servedByLearner(ep: AnyEndpoint, req: unknown): boolean {
+  return ep.name === 'maintenance.status' || (ep.name === 'kv.range' && (req as RangeRequest).serializable)
+}
+
 /** Requests that become proposals: checked against --max-request-bytes. */
 const PROPOSED: ReadonlySet<string> = new Set(['kv.put', 'kv.deleterange', 'kv.txn'])
 
@@ -156,6 +167,7 @@ export async function serveUnary(
   if (handler === undefined)
     throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
   const req = decodeRequest(ep, body, m.limits)
+  if (m.actor.isLearner && !servedByLearner(ep, req)) throw Errors.notSupportedForLearner()
   if (PROPOSED.has(ep.name)) {
     const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
@@ -228,6 +240,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     const call = { method: request.method, path: c.req.path }
     const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
+      if (m.actor.isLearner && !LEARNER_SERVES.has(ep.name)) throw Errors.notSupportedForLearner()
       if (forwardable && !m.actor.isLeader)
         return await forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
       if (ep.name === 'watch') return await handleWatch(m, request, connection)

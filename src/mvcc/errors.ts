@@ -71,5 +71,6 @@ export const Errors = {
     new EtcdError(C.FailedPrecondition, 'etcdserver: can only promote a learner member which is in sync with leader'),
   notEnoughStartedMembers: () =>
     new EtcdError(C.Unknown, 'etcdserver: re-configuration failed due to not enough started members'),
+  notSupportedForLearner: () => new EtcdError(C.Unavailable, 'etcdserver: rpc not supported for learner'),
   badLeaderTransferee: () => new EtcdError(C.FailedPrecondition, 'etcdserver: bad leader transferee'),
 } as const

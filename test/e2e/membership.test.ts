@@ -24,10 +24,11 @@ async function memberList(url: string): Promise<ApiMember[]> {
   return [...(list.members as ApiMember[])].sort((a, b) => peer(a).localeCompare(peer(b)))
 }
 
-/** Every running member answers the same list, in which `check` holds. */
-async function expectListEverywhere(cluster: Cluster, check: (list: ApiMember[]) => void): Promise<ApiMember[]> {
+/** Every running member but `learners` (they refuse member/list) answers the same list, in which `check` holds. */
+async function expectListEverywhere(cluster: Cluster, check: (list: ApiMember[]) => void, learners: readonly string[] = []): Promise<ApiMember[]> {
   return eventually('member/list on every member', async () => {
-    const lists = await Promise.all(cluster.runningMembers.map((n) => memberList(cluster.url(n))))
+    const voters = cluster.runningMembers.filter((n) => !learners.includes(n))
+    const lists = await Promise.all(voters.map((n) => memberList(cluster.url(n))))
     for (const l of lists) assert.deepEqual(l, lists[0])
     check(lists[0] as ApiMember[])
     return lists[0] as ApiMember[]
@@ -92,12 +93,33 @@ test('add a learner, promote it, remove another member; writes keep working', { 
   await expectListEverywhere(cluster, (l) => {
     const m4 = l.find((m) => m.ID === id4)
     assert.deepEqual(m4, { ID: id4, name: 'm4', peerURLs: [url4], clientURLs: [url4], isLearner: true })
+  }, ['m4'])
+  // A learner does not answer hash calls: it has caught up when its status shows the voters' revision.
+  const { revision } = await cluster.waitForConvergence(20_000, cluster.runningMembers.filter((n) => n !== 'm4'))
+  const status4 = await eventually('the learner catches up', async () => {
+    const s = await call(url4, '/v3/maintenance/status')
+    assert.equal(Number(s.header.revision), revision)
+    return s
   })
-  await cluster.waitForConvergence(20_000)
-  assert.equal(await countKeys(url4, 'm/before/', true), 60)
-  const status4 = await call(url4, '/v3/maintenance/status')
   assert.equal(status4.header.member_id, id4)
   assert.equal(status4.leader, leader.id)
+  assert.equal(await countKeys(url4, 'm/before/', true), 60)
+  // As etcd, a learner serves status and serializable ranges only: every other call, and every
+  // stream, is Unavailable (clients move on to another member).
+  const refused = { error: 'etcdserver: rpc not supported for learner', message: 'etcdserver: rpc not supported for learner', code: 14 }
+  for (const [path, body] of [
+    ['/v3/kv/put', { key: b64('m/learner'), value: b64('v') }],
+    ['/v3/kv/range', { key: b64('m/before/0000') }],
+    ['/v3/kv/txn', {}],
+    ['/v3/lease/grant', { TTL: 10 }],
+    ['/v3/lease/timetolive', { ID: 1 }],
+    ['/v3/cluster/member/list', {}],
+    ['/v3/maintenance/hash', {}],
+    ['/v3/watch', { create_request: { key: b64('m/') } }],
+  ] as const) {
+    const r = await post(url4, path, body)
+    assert.deepEqual({ path, status: r.status, body: r.json }, { path, status: 503, body: refused })
+  }
 
   // Promote, retrying while the leader does not yet consider it in sync.
   const promoted = await eventually('the learner is promoted', async () => {
