@@ -7,12 +7,16 @@
  */
 import { EtcdError, GrpcCode } from '../mvcc/errors.ts'
 
-/** 503 messages given before a proposal: no leader to propose to, the cluster not ready, a learner asked. */
+/**
+ * 503 messages given before a proposal that another try may get past: no leader to propose to
+ * yet, the cluster not ready, a learner asked. Not `unhealthy cluster`: the leader refusing a
+ * membership change would refuse it again (etcd's client does not retry it either), and the
+ * gateway retried it until its deadline.
+ */
 const NOT_PROPOSED: ReadonlySet<string> = new Set([
   'etcdserver: no leader',
   'etcdserver: not leader',
   'etcdserver: not capable',
-  'etcdserver: unhealthy cluster',
   'etcdserver: rpc not supported for learner',
 ])
 
