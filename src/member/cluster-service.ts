@@ -8,6 +8,7 @@
  */
 import type { Member, MemberAddRequest, MemberAddResponse, MemberIdRequest, MemberUpdateRequest, MembersResponse } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
+import { caughtUp } from '../raft/index.ts'
 import type { MemberInfo } from './cluster-table.ts'
 import { memberIdFor } from './identity.ts'
 import type { MemberContext } from './member-context.ts'
@@ -117,7 +118,13 @@ export async function update(m: MemberContext, req: MemberUpdateRequest): Promis
 
 export async function promote(m: MemberContext, req: MemberIdRequest): Promise<MembersResponse> {
   const target = findMember(m, req.id)
-  if (!target.isLearner) throw Errors.memberNotLearner()
+  if (!target.isLearner) {
+    // As etcd, readiness is checked first: a voter behind the leader (one never started) is
+    // "not in sync", one in sync "not a learner".
+    const { id, progress } = m.actor.status()
+    const match = (of: number): number => progress?.get(of)?.match ?? 0
+    throw caughtUp(match(target.id), match(id)) ? Errors.memberNotLearner() : Errors.learnerNotReady()
+  }
   // The learner counts as started once promoted (its readiness is checked when proposed).
   if (!quorumStarted(voterInfos(m), 1, 1)) throw Errors.notEnoughStartedMembers()
   return response(await m.actor.proposeConfChange('add-voter', target.id, target.peerUrls))

@@ -8,6 +8,7 @@ export { RawNode } from './raw-node.ts'
 export { MemoryStorage, bootstrapSnapshot } from './memory-storage.ts'
 export { encodeConfChange, decodeConfChange } from './conf-change-codec.ts'
 export { coalesceAppends } from './coalesce.ts'
+export { caughtUp } from './membership.ts'
 export {
   describeBytes,
   describeConfState,

@@ -12,6 +12,11 @@ import type { ConfChange, ConfState, NodeId, ProposalError } from './types.ts'
 /** A learner may be promoted once it holds this fraction of the leader's log. */
 const PROMOTE_CATCH_UP = 0.9
 
+/** Whether a member that replicated up to `match` holds enough of a leader's log ending at `lastIndex` to be promoted. */
+export function caughtUp(match: number, lastIndex: number): boolean {
+  return match > 0 && match >= PROMOTE_CATCH_UP * lastIndex
+}
+
 /**
  * Why `cc` may not be proposed now, or null if it may. `matchOf` gives a member's replicated
  * index as the leader sees it, `lastIndex` the leader's last index.
@@ -28,8 +33,7 @@ export function checkConfChange(
     case 'add-voter': {
       if (isVoter) return 'invalid-conf-change'
       if (!isLearner) return null
-      const match = matchOf(cc.nodeId)
-      return match > 0 && match >= PROMOTE_CATCH_UP * lastIndex ? null : 'learner-not-caught-up'
+      return caughtUp(matchOf(cc.nodeId), lastIndex) ? null : 'learner-not-caught-up'
     }
     case 'add-learner':
       return isVoter || isLearner ? 'invalid-conf-change' : null
