@@ -10,6 +10,8 @@ export const AuthErrors = {
   userEmpty: () => new EtcdError(C.InvalidArgument, 'etcdserver: user name is empty'),
   roleEmpty: () => new EtcdError(C.InvalidArgument, 'etcdserver: role name is empty'),
   authFailed: () => new EtcdError(C.InvalidArgument, 'etcdserver: authentication failed, invalid user ID or password'),
+  /** etcd gives it as a plain error (gRPC Unknown), not one of its typed ones. */
+  noPasswordUser: () => new EtcdError(C.Unknown, 'auth: authentication failed, password was given for no password user'),
   invalidAuthMgmt: () => new EtcdError(C.InvalidArgument, 'etcdserver: invalid auth management'),
   invalidToken: () => new EtcdError(C.Unauthenticated, 'etcdserver: invalid auth token'),
   permissionDenied: () => new EtcdError(C.PermissionDenied, 'etcdserver: permission denied'),

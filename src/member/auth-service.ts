@@ -78,12 +78,14 @@ interface Verified {
 
 /**
  * The header and the user whose password `req` gives, or null when the user is unknown or the
- * password wrong (after the same hashing either way); throws when no password could be checked.
+ * password wrong (after the same hashing either way); throws when no password could be checked
+ * (auth off, no leader, a user without a password: etcd says so, before any hashing).
  */
 async function verify(m: MemberContext, req: AuthenticateRequest): Promise<Verified | null> {
   if (!m.actor.auth.enabled()) throw AuthErrors.notEnabled()
   const { header } = await read(m)
   const user = m.actor.auth.user(req.name)
+  if (user !== null && user.hash === null) throw AuthErrors.noPasswordUser()
   if (!(await verifyPassword(req.password, user?.hash ?? null)) || user === null) return null
   return { header, user: user.name }
 }

@@ -77,4 +77,16 @@ describe('failed-login limits on a member: calls that check no password do not c
     assert.deepEqual(await login(s, 'root', 'rootpw'), [200, 'token'], 'a success does not count either')
     assert.deepEqual(await login(s, 'root', 'rootpw'), [200, 'token'])
   })
+
+  it("a password for a user made without one: etcd's error (500 / 2), every time", async () => {
+    assert.equal((await s.call('/v3/auth/user/add', { name: 'cn-only', options: { no_password: true } }, { authorization: await token(s) })).status, 200)
+    for (let i = 0; i < 4; i++) {
+      const want = [500, 'auth: authentication failed, password was given for no password user']
+      assert.deepEqual(await login(s, 'cn-only', 'anything'), want, `call ${i}`)
+    }
+  })
 })
+
+async function token(s: SingleMember): Promise<string> {
+  return (await s.call('/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).json.token as string
+}
