@@ -4,7 +4,7 @@
  *   leader resumes each lease where it was, not at its full TTL);
  * - leader: automatic compaction (`--auto-compaction-mode/retention`);
  * - leader: promote learners that have caught up (`--auto-promote`);
- * - every member: raise or clear its own NOSPACE alarm as its database crosses the quota;
+ * - every member: raise its own NOSPACE alarm once its database is over the quota;
  * - every member: publish its name and client URLs into the member list once;
  * - every member: progress notifications to watchers that asked for them;
  * - a follower without a leader in its member table: ask the other members for their member

@@ -305,15 +305,14 @@ export class MvccStore implements HistorySource {
   }
 
   /**
-   * The alarm command this member should propose given its measured usage: raise NOSPACE when
-   * over quota, clear its own NOSPACE once back under (after compaction and reclaim). Null when
-   * the alarm state already matches.
+   * The alarm command this member should propose given its measured usage: raise its NOSPACE
+   * when over quota and not raised yet; else null. As in etcd, only a deactivation clears it
+   * (an operator's `alarm disarm`, after compaction has made room), never the usage falling.
    */
   quotaAlarm(memberId: bigint): Command | null {
-    const over = this.spaceUsed() > this.#quotaBytes
-    const raised = this.#alarms.list('NOSPACE').some((a) => a.memberId === memberId)
-    if (over === raised) return null
-    return { type: 'alarm', request: { action: over ? 'ACTIVATE' : 'DEACTIVATE', memberId, alarm: 'NOSPACE' } }
+    if (this.spaceUsed() <= this.#quotaBytes) return null
+    if (this.#alarms.list('NOSPACE').some((a) => a.memberId === memberId)) return null
+    return { type: 'alarm', request: { action: 'ACTIVATE', memberId, alarm: 'NOSPACE' } }
   }
 
   /** Frees the prepared statements; the database itself stays open (the caller owns it). */

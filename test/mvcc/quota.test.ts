@@ -1,7 +1,8 @@
 /**
  * The space quota and the NOSPACE alarm (shared/etcd-v3-http-api.md §9): usage is measured by the
  * member before proposing, the alarm is replicated, apply refuses writes that need space while it
- * is raised, and the alarm clears itself once compaction and reclaim bring usage back under.
+ * is raised, and it stays raised until it is deactivated, as in etcd, even once compaction and
+ * reclaim brought usage back under.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,11 +15,13 @@ const alarm = (action: 'ACTIVATE' | 'DEACTIVATE'): Extract<Command, { type: 'ala
   request: { action, memberId: MEMBER, alarm: 'NOSPACE' },
 })
 
+const QUOTA = 256 * 1024
+
 function full(): Harness {
-  const h = new Harness({ quotaBytes: 256 * 1024 })
+  const h = new Harness({ quotaBytes: QUOTA })
   h.ok({ type: 'lease-grant', request: { ttl: 60, id: 1n } })
   h.put('keep', 'v')
-  for (let i = 0; h.store.spaceUsed() <= 256 * 1024; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
+  for (let i = 0; h.store.spaceUsed() <= QUOTA; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
   return h
 }
 
@@ -35,7 +38,7 @@ test('quota: admit measures usage again once something was applied since its las
   const h = new Harness({ quotaBytes: 256 * 1024 })
   const put: Command = { type: 'put', request: putReq('k', 'v') }
   assert.doesNotThrow(() => h.store.admit(put))
-  for (let i = 0; h.store.spaceUsed() <= 256 * 1024; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
+  for (let i = 0; h.store.spaceUsed() <= QUOTA; i++) h.put(`fill/${i % 20}`, 'x'.repeat(2000))
   assert.throws(() => h.store.admit(put), /database space exceeded/)
 })
 
@@ -74,15 +77,23 @@ test('quota: alarm activate/deactivate answer with the alarm; GET lists what is 
   assert.deepEqual(h.store.alarms(), [])
 })
 
-test('quota: the alarm clears itself once compaction and reclaim bring usage under the quota', () => {
+test('quota: under the quota again after compaction, the alarm stays until it is deactivated (as etcd)', () => {
   const h = full()
   h.ok(alarm('ACTIVATE'))
   assert.equal(h.store.quotaAlarm(MEMBER), null, 'raised and over: nothing to propose')
   h.del('fill/', { rangeEnd: b('fill0') })
   h.compact(h.store.currentRevision())
-  for (let i = 0; i < 5 && h.store.quotaAlarm(MEMBER) === null; i++) h.run({ type: 'lease-checkpoint', request: { checkpoints: [] } })
-  const clear = h.store.quotaAlarm(MEMBER)
-  assert.deepEqual(clear, alarm('DEACTIVATE'))
-  h.ok(clear!)
+  for (let i = 0; i < 5; i++) h.run({ type: 'lease-checkpoint', request: { checkpoints: [] } })
+  assert.ok(h.store.spaceUsed() <= QUOTA, 'compaction and reclaim made room')
+  assert.equal(h.store.quotaAlarm(MEMBER), null, 'nothing proposed: the operator disarms')
+  assert.throws(() => h.store.admit({ type: 'put', request: putReq('k', 'v') }), /database space exceeded/)
+  h.ok(alarm('DEACTIVATE'))
   assert.equal(h.put('k', 'v').header.revision, h.store.currentRevision())
+})
+
+test('quota: a NOSPACE alarm raised by hand on a member under quota stays raised', () => {
+  const h = new Harness()
+  h.ok(alarm('ACTIVATE'))
+  assert.equal(h.store.quotaAlarm(MEMBER), null)
+  assert.deepEqual(h.store.alarms(), [{ memberId: MEMBER, alarm: 'NOSPACE' }])
 })
