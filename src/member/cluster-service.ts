@@ -74,7 +74,7 @@ function checkAllVotersConnected(m: MemberContext, voters: readonly MemberInfo[]
 }
 
 export async function add(m: MemberContext, req: MemberAddRequest): Promise<MemberAddResponse> {
-  if (peerUrlInUse(m, req.peerUrls, 0)) throw Errors.peerUrlExists()
+  // etcd's order: the health checks before proposing, then (at apply) the URLs and the learners.
   const members = m.actor.members()
   const voters = voterInfos(m)
   // A voter may join a single started voter (etcd allows it, to grow or restore a one-member
@@ -83,6 +83,7 @@ export async function add(m: MemberContext, req: MemberAddRequest): Promise<Memb
   const lone = voters.length === 1 && voters[0]?.name !== ''
   if (!req.isLearner && !lone && !quorumStarted(voters, 1, 0)) throw Errors.notEnoughStartedMembers()
   checkAllVotersConnected(m, voters)
+  if (peerUrlInUse(m, req.peerUrls, 0)) throw Errors.peerUrlExists()
   if (req.isLearner && members.filter((x) => x.isLearner).length >= MAX_LEARNERS) throw Errors.tooManyLearners()
   // A fresh ID: peer URLs, token and time, skipping any ID ever used (IDs are never reused).
   let id = 0

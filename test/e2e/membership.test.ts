@@ -210,6 +210,9 @@ test('a one-member cluster grows by adding a voter directly, then starting it (a
   // Two voters, one of them never started: no second voter until it has, no learner while it is down.
   const another = await post(cluster.url('m1'), '/v3/cluster/member/add', { peerURLs: ['http://127.0.0.1:1'] })
   assert.deepEqual([another.status, another.json?.message], [500, 'etcdserver: re-configuration failed due to not enough started members'])
+  // As etcd, the health checks come before the duplicate URL check (made at apply there).
+  const duplicate = await post(cluster.url('m1'), '/v3/cluster/member/add', { peerURLs: [url2] })
+  assert.deepEqual([duplicate.status, duplicate.json?.message], [500, 'etcdserver: re-configuration failed due to not enough started members'])
   // Promoting the unstarted voter: etcd checks readiness before learner-ness.
   const early = await post(cluster.url('m1'), '/v3/cluster/member/promote', { ID: added.member.ID })
   assert.deepEqual([early.status, early.json?.message], [412, 'etcdserver: can only promote a learner member which is in sync with leader'])
