@@ -74,3 +74,4 @@ export {
   type LeaderKey, type CampaignRequest, type CampaignResponse, type ProclaimRequest, type LeaderRequest,
   type LeaderResponse, type ResignRequest,
 } from './election.ts'
+export { LEADER_HINT_HEADER } from './leader-hint.ts'

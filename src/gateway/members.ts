@@ -1,6 +1,7 @@
 /**
  * The gateway's view of the cluster: the member endpoints, which of them answered last time
- * (liveness), which one leads (a cache, refreshed on failure or on a not-leader answer), and
+ * (liveness), which one leads (a cache, refreshed on failure or on a not-leader answer, moved by
+ * a member's leader hint), and
  * member IDs by endpoint. Nothing here matters for correctness: a stale leader only costs a
  * forward inside the cluster, and a down mark only moves an endpoint to the back of the line.
  *
@@ -84,6 +85,17 @@ export class MemberDirectory {
   markDown(endpoint: string): void {
     this.#down.add(endpoint)
     if (this.#leader === endpoint) this.#leader = undefined
+  }
+
+  /**
+   * `from` answered as a follower of member `id` (its leader hint, api/leader-hint.ts). If `from`
+   * was the cached leader, the leader is now `id`'s endpoint when known and live, else unknown
+   * (the next leader-bound call refreshes).
+   */
+  leaderMoved(from: string, id: string): void {
+    if (this.#leader !== from) return
+    const to = this.#ids.get(id)
+    this.#leader = to !== undefined && this.isLive(to) ? to : undefined
   }
 
   /** The endpoint said it has no leader or is not the leader: forget the cached one. */

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { errorFromBody } from '../api/index.ts'
+import { errorFromBody, LEADER_HINT_HEADER } from '../api/index.ts'
 import { attempt, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
@@ -83,6 +83,8 @@ interface Carrier<A> {
   unavailable(answer: A): Promise<{ answer: A; error: EtcdError | undefined }>
   /** The gateway's own answer: an etcd error, or (undefined) 499 for a caller that left. */
   own(error: EtcdError | undefined): A
+  /** Takes the member's leader hint (api/leader-hint.ts) off the answer; undefined if it had none. */
+  leaderHint(answer: A): string | undefined
   /** A member's answer is final: nothing will be sent again. */
   settled(): void
 }
@@ -109,6 +111,11 @@ export function proxyUnary(request: UnaryProxyRequest, settings: ProxySettings):
       return { answer, error: errorFromBody(answer.status, text) }
     },
     own: (error) => (error === undefined ? CANCELLED : etcdErrorAnswer(error)),
+    leaderHint(answer) {
+      const hint = answer.headers[LEADER_HINT_HEADER]
+      if (hint !== undefined) delete (answer.headers as Record<string, string>)[LEADER_HINT_HEADER]
+      return hint
+    },
     settled: () => undefined,
   }
   return carry(request, settings, carrier)
@@ -135,6 +142,11 @@ export function proxy(request: ProxyRequest, settings: ProxySettings): Promise<R
     },
     unavailable: readUnavailable,
     own: (error) => (error === undefined ? new Response(null, { status: 499 }) : etcdErrorResponse(error)),
+    leaderHint(answer) {
+      const hint = answer.headers.get(LEADER_HINT_HEADER) ?? undefined
+      if (hint !== undefined) answer.headers.delete(LEADER_HINT_HEADER)
+      return hint
+    },
     settled: () => {
       if (body instanceof ReplayableBody) body.settle()
     },
@@ -202,6 +214,8 @@ async function round<A>(
       return { final: carrier.own(GatewayErrors.connectionLost()) }
     }
     directory.markUp(endpoint)
+    const hint = carrier.leaderHint(outcome.answer)
+    if (toLeader && hint !== undefined) directory.leaderMoved(endpoint, hint)
     const judged = await carrier.unavailable(outcome.answer)
     if (judged.error === undefined || !retryable(judged.error, route.idempotent)) {
       carrier.settled()

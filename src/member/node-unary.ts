@@ -15,7 +15,7 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { Outbox, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { LEADER_HINT_HEADER, Outbox, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { failedResponse, leaderOnly, serveUnary, servesUnary } from './app.ts'
 import type { Connection } from './auth-gate.ts'
@@ -52,7 +52,7 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     const arrivedAt = m.actor.readyCount
     const answer = (r: ApiResponse, close = false): void => {
       const send = (): void => {
-        write(res, r, close)
+        write(res, r, close, m.actor.isLeader ? null : String(m.actor.leader))
         options.onRequest?.(ep.path, r.status, performance.now() - start)
       }
       // An answer out of the Ready loop is one of a burst already (see MemberActor.readyCount):
@@ -105,9 +105,11 @@ export function readIncoming(req: IncomingMessage, maxBytes: number, maxRequestB
   })
 }
 
-function write(res: ServerResponse, r: ApiResponse, close: boolean): void {
+/** Writes `r`; `leader` (this member is not the leader: the one it knows, api/leader-hint.ts) or null. */
+function write(res: ServerResponse, r: ApiResponse, close: boolean, leader: string | null): void {
   if (res.destroyed || res.headersSent) return
   const headers: Record<string, string | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) }
+  if (leader !== null) headers[LEADER_HINT_HEADER] = leader
   if (close) {
     res.shouldKeepAlive = false
     res.once('finish', () => res.req.destroy())

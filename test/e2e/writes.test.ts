@@ -45,6 +45,16 @@ describe('writes', { timeout: 90_000 }, () => {
     assert.ok(cluster.memberNames.includes(leader.name))
   })
 
+  test("a follower's answers name the leader (x-edgecd-leader, for the gateway); the leader's and the gateway's do not", async () => {
+    const leader = await cluster.leader()
+    for (const [name, url] of endpoints()) {
+      const put = await post(url, '/v3/kv/put', { key: b64(`w/hint/${name}`), value: b64('v') })
+      assert.equal(put.status, 200)
+      const follower = name !== 'gateway' && name !== leader.name
+      assert.equal(put.headers.get('x-edgecd-leader'), follower ? String(leader.id) : null, name)
+    }
+  })
+
   test('concurrent puts through all endpoints get distinct revisions and all land', async () => {
     const perEndpoint = 12
     const acks = await Promise.all(

@@ -43,6 +43,20 @@ export function failoverSuite(name: string, startGateway: StartGateway, test: Su
       assert.equal(cluster.kvs.size, 4)
     })
 
+    test("a leadership transfer: the old leader's hint moves the gateway on, without a probe", async () => {
+      assert.equal((await put('warm')).status, 200)
+      const probes = cluster.hits('/v3/maintenance/status').reduce((a, b) => a + b)
+      cluster.leaderId = cluster.members[2]!.id
+      cluster.term++
+      // The old leader still answers (a follower forwards); its answer names the new leader.
+      const first = await post(`${gw.url}/v3/kv/put`, { key: b64('one'), value: b64('v') })
+      assert.equal(first.status, 200)
+      assert.equal(first.headers.get('x-edgecd-leader'), null, 'the hint is not passed on to clients')
+      for (const key of ['two', 'three']) assert.equal((await put(key)).status, 200)
+      assert.deepEqual(cluster.hits('/v3/kv/put'), [2, 0, 2])
+      assert.equal(cluster.hits('/v3/maintenance/status').reduce((a, b) => a + b), probes)
+    })
+
     test('connection refused: a write moves on to a live member, which forwards it', async () => {
       await cluster.members[0]!.stop()
       const { status } = await put('x')

@@ -16,6 +16,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { serve, type HttpBindings } from '@hono/node-server'
 import { Hono } from 'hono'
+import { LEADER_HINT_HEADER } from '../../src/api/index.ts'
 
 export interface StoredKv {
   readonly key: string
@@ -291,6 +292,8 @@ export class FakeMember {
         return new Response(null)
       }
       await next()
+      // As a member's unary answers (api/leader-hint.ts): a follower names the leader.
+      if (this.id !== cluster.leaderId && c.req.path.startsWith('/v3/')) c.res.headers.set(LEADER_HINT_HEADER, cluster.leaderId)
     })
     app.get('/version', (c) => c.json({ etcdserver: '3.4.23', etcdcluster: '3.4.0', member: this.name }))
     const write = (handler: (body: Json) => Response | Promise<Response>) => async (c: { req: { text(): Promise<string> } }) => {

@@ -64,10 +64,10 @@ export function startNodeGateway(options: NodeGatewayOptions): Promise<RunningGa
 }
 
 /** POSTs a JSON body and returns the status and the parsed answer. */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers })
   const text = await res.text()
-  return { status: res.status, json: text === '' ? undefined : JSON.parse(text) }
+  return { status: res.status, json: text === '' ? undefined : JSON.parse(text), headers: res.headers }
 }
 
 /**

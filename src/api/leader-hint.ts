@@ -1,0 +1,11 @@
+/**
+ * The HTTP header a member puts on a unary answer it gives while it is not the leader: the
+ * leader's member ID as it knows it (decimal; `0` when it knows none). The gateway sends
+ * leader-bound calls to the member it believes leads; this tells it when that belief went stale
+ * (a leadership transfer, an election the old leader lived through: the old leader still answers,
+ * as a follower, so nothing fails) without a probe. Not an etcd header: the gateway takes it off
+ * before answering its client.
+ *
+ * @module
+ */
+export const LEADER_HINT_HEADER = 'x-edgecd-leader'
