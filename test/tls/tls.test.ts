@@ -120,7 +120,7 @@ describe('client TLS with client certificates', () => {
     const token = (await post(alice, `${member.url}/v3/auth/authenticate`, { name: 'root', password: 'rootpw' })).json.token
     assert.equal((await post(alice, `${member.url}/v3/kv/range`, { key: b64('b') }, { Authorization: token })).status, 200)
     const bad = await post(alice, `${member.url}/v3/auth/authenticate`, { name: 'alice', password: '' })
-    assert.equal(bad.status, 400)
+    assert.deepEqual([bad.status, bad.json.message], [500, 'auth: authentication failed, password was given for no password user'])
   })
 })
 
