@@ -43,7 +43,7 @@ try {
   const http = createServer(gateway.listener)
   // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.
   const shared = sharedPort(http, () =>
-    createGrpcFront(async (request, remoteAddress) => gateway.gateway.app.fetch(request, { incoming: { socket: { remoteAddress } } })),
+    createGrpcFront(async (request, client) => gateway.gateway.app.fetch(request, { incoming: { socket: client ?? {} } })),
   )
   shared.server.listen(port, host, () => {
     const members = options.endpoints.join(',')

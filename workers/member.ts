@@ -10,7 +10,7 @@
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
  * Dropped database buffers are freed by a major GC once they add up (src/member/buffer-reclaim.ts).
  * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts);
- * over plain HTTP its client port also serves etcd's gRPC API (src/grpc), as etcd's does.
+ * its client port also serves etcd's gRPC API (src/grpc), over TLS too, as etcd's does.
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
  * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
  *
@@ -25,9 +25,8 @@
  *
  * @module
  */
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http'
-import { createServer as createHttpsServer, type ServerOptions } from 'node:https'
-import { createAdaptorServer, serve, upgradeWebSocket } from '@hono/node-server'
+import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
@@ -195,32 +194,26 @@ const serverOptions = {
   port: Number(url.port),
   websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
   // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
-  createServer: ((options: ServerOptions, listener: RequestListener) => {
-    const fast = withUnaryFastPath(context, listener, { connection, onRequest })
-    return tls.server === null ? createHttpServer(options, fast) : createHttpsServer(options, fast)
-  }) as typeof createHttpServer,
-  ...(tls.server === null ? {} : { serverOptions: tls.server }),
+  // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
+  createServer: ((options: ServerOptions, listener: RequestListener) =>
+    createHttpServer(options, withUnaryFastPath(context, listener, { connection, onRequest }))) as typeof createHttpServer,
 }
 const serving = (): void => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers')
 const cannotListen = (err: Error): void => {
   log.error({ url: url.href, err: err.message }, 'cannot listen')
   void exit(1, `cannot listen on ${url.href}: ${err.message}`)
 }
-if (tls.server === null) {
-  // Plain HTTP: etcd's gRPC API on the same port too (src/grpc), each call carried by the app.
-  server = createAdaptorServer(serverOptions) as Server
-  const shared = sharedPort(server, () =>
-    createGrpcFront(async (request, remoteAddress) => app.fetch(request, { incoming: { socket: { remoteAddress }, headers: {} } })),
-  )
-  shared.server.on('error', cannotListen)
-  shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
-  stopListening = () => shared.close(() => undefined)
-} else {
-  server = serve(serverOptions, serving) as Server
-  server.on('error', cannotListen)
-  const https = server
-  stopListening = () => void https.close()
-}
+// etcd's gRPC API on the same port (src/grpc), each call carried by the app; over TLS when configured.
+server = createAdaptorServer(serverOptions) as Server
+const shared = sharedPort(
+  server,
+  // The caller's connection stands in for node:http's request: its address, and its certificate's CN.
+  () => createGrpcFront(async (request, client) => app.fetch(request, { incoming: { socket: client ?? {}, headers: {} } })),
+  tls.server,
+)
+shared.server.on('error', cannotListen)
+shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
+stopListening = () => shared.close(() => undefined)
 server.requestTimeout = 0
 server.headersTimeout = 10_000
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')

@@ -19,6 +19,7 @@
  * @module
  */
 import type * as grpc from '@grpc/grpc-js'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
   decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, MAX_HELD_REQUEST_BYTES, type AnyEndpoint,
@@ -26,7 +27,7 @@ import {
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
 import type { EtcdError } from '../mvcc/index.ts'
-import { grpcClientAddress } from './grpc-listener.ts'
+import { grpcClientSocket } from './grpc-listener.ts'
 
 /** The gRPC service and method etcd serves each endpoint as. */
 export const GRPC_METHODS: Readonly<Record<string, string>> = {
@@ -79,8 +80,11 @@ export const GRPC_METHODS: Readonly<Record<string, string>> = {
   'election.resign': 'v3electionpb.Election/Resign',
 }
 
-/** Serves one JSON API call: what the app does with this POST. */
-export type ApiCall = (request: Request, clientAddress: string | undefined) => Promise<Response>
+/**
+ * Serves one JSON API call: what the app does with this POST. `client` is the caller's connection
+ * (its address; with TLS, its certificate), when known.
+ */
+export type ApiCall = (request: Request, client: Socket | undefined) => Promise<Response>
 
 export interface GrpcFront {
   /** Hands over a client connection whose first bytes are HTTP/2's preface. */
@@ -115,7 +119,7 @@ function cancelled(call: { once(event: 'cancelled', listener: () => void): unkno
 function unaryHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
-    api(request, grpcClientAddress())
+    api(request, grpcClientSocket())
       .then(async (res) => {
         const text = await res.text()
         if (res.status === 200) callback(null, decodeResponse(ep, text))
@@ -172,7 +176,7 @@ function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerSt
   return (call) => {
     const gone = cancelled(call)
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
-    api(request, grpcClientAddress())
+    api(request, grpcClientSocket())
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', unreachable(err)))
   }
@@ -209,7 +213,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, gone), grpcClientAddress())
+    api(apiRequest(ep, stream, call.metadata, gone), grpcClientSocket())
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', unreachable(err))

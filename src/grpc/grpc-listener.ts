@@ -4,12 +4,18 @@
  * anything else to the HTTP/1.1 server. The first bytes are read, then put back: into the socket
  * for HTTP/1.1, in front of a wrapper stream for HTTP/2 (see withHead).
  *
+ * With TLS the same happens on the decrypted connection. ALPN (RFC 7301) is answered so that both
+ * kinds of client get what they need: a client that offers HTTP/1.1 gets it (curl and browsers
+ * offer h2 too and would otherwise get HTTP/2, which the JSON side does not serve); one that
+ * offers only h2 (gRPC clients: grpc-go insists on it) gets h2.
+ *
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Duplex } from 'node:stream'
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls'
 import { AuthorityMend } from './authority-mend.ts'
 import type { GrpcFront } from './grpc-front.ts'
 
@@ -20,15 +26,21 @@ const PREFACE_START = Buffer.from('PRI ')
 const FIRST_BYTES_MS = 10_000
 
 /**
- * The client address of the gRPC connection whose bytes are being handled. grpc-js sees the
- * connection through the wrapper of withHead, which has no address, so everything that runs on a
- * connection's data (grpc-js's handlers included) runs inside this store.
+ * The connection (a TLSSocket with TLS) whose gRPC bytes are being handled. grpc-js sees the
+ * connection through the wrapper of withHead, which has no address or certificate, so everything
+ * that runs on a connection's data (grpc-js's handlers included) runs inside this store.
  */
-const connectionAddress = new AsyncLocalStorage<string | undefined>()
+const connectionSocket = new AsyncLocalStorage<Socket>()
 
-/** The address of the client whose gRPC call is being handled, if known. */
-export function grpcClientAddress(): string | undefined {
-  return connectionAddress.getStore()
+/** The connection of the client whose gRPC call is being handled (its address, its certificate), if known. */
+export function grpcClientSocket(): Socket | undefined {
+  return connectionSocket.getStore()
+}
+
+/** HTTP/1.1 whenever the client offers it, else h2, else no protocol (see the module's comment). */
+export function chooseAlpn({ protocols }: { protocols: readonly string[] }): string | undefined {
+  if (protocols.includes('http/1.1')) return 'http/1.1'
+  return protocols.includes('h2') ? 'h2' : undefined
 }
 
 export interface SharedPort {
@@ -37,13 +49,11 @@ export interface SharedPort {
   close(callback: () => void): void
 }
 
-/** `loadGrpc` is called once, at the first gRPC connection. */
-export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>): SharedPort {
+/** `loadGrpc` is called once, at the first gRPC connection; `tls`: serve over TLS with these options. */
+export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>, tls: TlsOptions | null = null): SharedPort {
   const sockets = new Set<Socket>()
   let grpc: Promise<GrpcFront> | null = null
-  // noDelay: an answer goes out as several small writes (headers, data, trailers); with Nagle on, the
-  // last waits for the client's delayed ACK (~40 ms per call). node:http sets it for its own sockets.
-  const server = createServer({ noDelay: true }, (socket) => {
+  const serve = (socket: Socket): void => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     let head = Buffer.alloc(0)
@@ -57,7 +67,7 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>)
       if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
         const stream = withHead(socket, head)
         ;(grpc ??= loadGrpc()).then(
-          (front) => connectionAddress.run(socket.remoteAddress, () => front.inject(stream)),
+          (front) => connectionSocket.run(socket, () => front.inject(stream)),
           () => socket.destroy(),
         )
       } else {
@@ -69,7 +79,13 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>)
     socket.on('data', onData)
     socket.on('error', () => socket.destroy())
     socket.once('close', () => clearTimeout(silent))
-  })
+  }
+  // noDelay: an answer goes out as several small writes (headers, data, trailers); with Nagle on, the
+  // last waits for the client's delayed ACK (~40 ms per call). node:http sets it for its own sockets.
+  const server =
+    tls === null
+      ? createServer({ noDelay: true }, serve)
+      : createTlsServer({ ...tls, noDelay: true, ALPNCallback: chooseAlpn }, serve)
   // node:http arms its header and request timeouts when it is told it listens.
   server.on('listening', () => http.emit('listening'))
   return {
@@ -114,9 +130,8 @@ function withHead(socket: Socket, head: Buffer): Duplex {
     return more
   }
   pass(head)
-  const address = socket.remoteAddress
   socket.on('data', (chunk: Buffer) => {
-    if (!connectionAddress.run(address, () => pass(chunk))) socket.pause()
+    if (!connectionSocket.run(socket, () => pass(chunk))) socket.pause()
   })
   socket.once('end', () => stream.push(null))
   socket.once('close', () => stream.destroy())

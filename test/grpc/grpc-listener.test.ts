@@ -16,8 +16,8 @@ test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header 
   const http = createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end('plain'))
   http.headersTimeout = 300
   const shared = sharedPort(http, () =>
-    createGrpcFront(async (_request, address) => {
-      addresses.push(address)
+    createGrpcFront(async (_request, client) => {
+      addresses.push(client?.remoteAddress)
       return new Response('{"header":{}}', { status: 200 })
     }),
   )
