@@ -13,7 +13,7 @@ import { connect } from 'node:tls'
 import { memberFetch } from '../../src/member/index.ts'
 import { killOnExit } from '../kill-on-exit.ts'
 import { issue, makeCa, tempDir, type Ca, type CertFiles } from '../tls/certs.ts'
-import { freePort, spawnMember, waitHealthy, type MemberProcess } from '../tls/processes.ts'
+import { spawnClientCertMember, waitHealthy, type MemberProcess } from '../tls/processes.ts'
 
 interface Run {
   readonly code: number | null
@@ -31,16 +31,9 @@ describe('etcdctl (gRPC) over TLS with client certificates', { timeout: 120_000 
   before(async () => {
     dir = tempDir('edgecd-ctl-tls-')
     ca = makeCa(dir, 'ca')
-    const server = issue(ca, 'm1', 'm1')
     root = issue(ca, 'root', 'root')
     alice = issue(ca, 'alice', 'alice')
-    member = spawnMember({
-      name: 'm1',
-      scheme: 'https',
-      port: await freePort(),
-      dir,
-      flags: ['--cert-file', server.cert, '--key-file', server.key, '--trusted-ca-file', ca.cert, '--client-cert-auth'],
-    })
+    member = await spawnClientCertMember(ca, dir)
     await waitHealthy(member.url, memberFetch({ ca: readFileSync(ca.cert), cert: readFileSync(root.cert), key: readFileSync(root.key) }))
   })
 

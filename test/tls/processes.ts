@@ -10,6 +10,7 @@ import { closeSync, openSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../free-ports.ts'
+import { issue, type Ca } from './certs.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -59,6 +60,18 @@ export function spawnMember(o: SpawnOptions): MemberProcess {
       await exited
     },
   }
+}
+
+/** One member `m1` in `dir` serving https with a certificate of `ca` and --client-cert-auth. */
+export async function spawnClientCertMember(ca: Ca, dir: string): Promise<MemberProcess> {
+  const server = issue(ca, 'm1', 'm1')
+  return spawnMember({
+    name: 'm1',
+    scheme: 'https',
+    port: await freePort(),
+    dir,
+    flags: ['--cert-file', server.cert, '--key-file', server.key, '--trusted-ca-file', ca.cert, '--client-cert-auth'],
+  })
 }
 
 /** Polls `url`/health with `fetcher` until it answers 200. */

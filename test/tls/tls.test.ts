@@ -23,7 +23,7 @@ import {
   FORWARDED_PROOF_HEADER, FORWARDED_USER_HEADER, forwardedUserKey, signForwardedUser,
 } from '../../src/member/forwarded-user.ts'
 import { issue, makeCa, tempDir, type Ca, type CertFiles } from './certs.ts'
-import { freePort, spawnMember, waitHealthy, type MemberProcess } from './processes.ts'
+import { freePort, spawnClientCertMember, spawnMember, waitHealthy, type MemberProcess } from './processes.ts'
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')
 
@@ -57,14 +57,7 @@ describe('client TLS with client certificates', () => {
   before(async () => {
     dir = tempDir('edgecd-tls-')
     ca = makeCa(dir, 'ca')
-    const server = issue(ca, 'm1', 'm1')
-    member = spawnMember({
-      name: 'm1',
-      scheme: 'https',
-      port: await freePort(),
-      dir,
-      flags: ['--cert-file', server.cert, '--key-file', server.key, '--trusted-ca-file', ca.cert, '--client-cert-auth'],
-    })
+    member = await spawnClientCertMember(ca, dir)
     alice = client(ca, issue(ca, 'alice', 'alice'))
     root = client(ca, issue(ca, 'root', 'root'))
     await waitHealthy(member.url, alice)
