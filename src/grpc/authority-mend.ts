@@ -14,9 +14,13 @@
  * Invariant (HPACK tables): the server's decoding table must stay the table of whoever encoded
  * what it reads. Until the first block that needs a change, blocks pass as the client encoded
  * them, so the server's table is the client's (which `#decoder` follows too). From that block on,
- * every block is re-encoded here with literals that are never indexed, so the server's table no
- * longer changes and every index sent refers to the static table or to entries both sides added
- * before.
+ * every block is re-encoded here by a fresh encoder with literals without indexing (never-indexed
+ * where the client marked them so): the server's table no longer changes, and the encoder's own
+ * dynamic table stays empty, so every index sent refers to the static table.
+ *
+ * Bounds, as nghttp2 would enforce them had it seen the bytes: a frame longer than the server's
+ * SETTINGS_MAX_FRAME_SIZE (Node's and grpc-js's 16 KiB) or a header block of more than 8
+ * CONTINUATIONs ends the connection, so at most one frame (plus a chunk) or one block is held.
  *
  * @module
  */
@@ -31,8 +35,10 @@ const END_STREAM = 0x1
 const END_HEADERS = 0x4
 const PADDED = 0x8
 const PRIORITY = 0x20
-/** The largest payload every peer takes (SETTINGS_MAX_FRAME_SIZE's initial value). */
+/** The largest payload every peer takes (SETTINGS_MAX_FRAME_SIZE's initial value; the server keeps it). */
 const MAX_PAYLOAD = 16_384
+/** CONTINUATIONs one header block may have (nghttp2's limit against CONTINUATION floods). */
+const MAX_CONTINUATIONS = 8
 /** SETTINGS_HEADER_TABLE_SIZE's initial value; Node's server does not change it. */
 const TABLE_BYTES = 4096
 /** A scheme in front of the authority: `http://` and the like. */
@@ -83,6 +89,7 @@ export class AuthorityMend {
     let at = 0
     while (data.length - at >= FRAME_HEADER_BYTES) {
       const length = data.readUIntBE(at, 3)
+      if (length > MAX_PAYLOAD) throw new Error(`a frame of ${length} bytes, over the server's maximum`)
       const end = at + FRAME_HEADER_BYTES + length
       if (data.length < end) break
       this.#frame(data.subarray(at, end), out)
@@ -100,6 +107,7 @@ export class AuthorityMend {
     if (this.#open !== null) {
       // Only CONTINUATIONs of the same stream may follow (else nghttp2 ends the connection).
       if (type !== CONTINUATION || streamId !== this.#open.streamId) throw new Error('a header block was interrupted')
+      if (this.#open.frames.length > MAX_CONTINUATIONS) throw new Error('a header block of too many CONTINUATION frames')
       this.#open.fragments.push(payload)
       this.#open.frames.push(frame)
       if ((flags & END_HEADERS) !== 0) this.#close(out)

@@ -37,7 +37,11 @@ export function grpcClientSocket(): Socket | undefined {
   return connectionSocket.getStore()
 }
 
-/** HTTP/1.1 whenever the client offers it, else h2, else no protocol (see the module's comment). */
+/**
+ * HTTP/1.1 whenever the client offers it, else h2 (see the module's comment). A client offering
+ * neither is refused at the handshake (`no_application_protocol`, as Go's server does); one that
+ * offers nothing by ALPN is served, its first bytes telling the protocol.
+ */
 export function chooseAlpn({ protocols }: { protocols: readonly string[] }): string | undefined {
   if (protocols.includes('http/1.1')) return 'http/1.1'
   return protocols.includes('h2') ? 'h2' : undefined

@@ -9,7 +9,6 @@ declare module 'hpack.js' {
     readonly neverIndex: boolean
     /** Encoding only: false = literal without indexing (the decoder's table is left alone). */
     readonly incremental?: boolean
-    readonly huffman?: boolean
   }
 
   export interface TableOptions {

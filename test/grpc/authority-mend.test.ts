@@ -78,6 +78,15 @@ test('URL authorities become host:port, and later blocks stay decodable', () => 
   }
 })
 
+test("a frame over the server's maximum size, or a header block of more than 8 CONTINUATIONs, is refused at once", () => {
+  const huge = Buffer.concat([PREFACE, Buffer.from([0xff, 0xff, 0xff, 0x0, 0x0, 0, 0, 0, 1])])
+  assert.throws(() => new AuthorityMend().push(huge), /over the server's maximum/)
+  const mend = new AuthorityMend()
+  mend.push(Buffer.concat([PREFACE, frame(0x1, 0, 1, Buffer.from([0x82]))]))
+  for (let i = 0; i < 8; i++) assert.deepEqual(mend.push(frame(0x9, 0, 1, Buffer.alloc(100))), [], 'held until the block ends')
+  assert.throws(() => mend.push(frame(0x9, 0, 1, Buffer.alloc(100))), /too many CONTINUATION/)
+})
+
 test('a malformed header block, or one interrupted by another frame, is refused', () => {
   const bad = Buffer.concat([PREFACE, frame(0x1, 0x4, 1, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]))])
   assert.throws(() => new AuthorityMend().push(bad))
