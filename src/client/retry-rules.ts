@@ -7,6 +7,8 @@
  */
 import { EtcdError, GrpcCode } from '../mvcc/errors.ts'
 
+const LEARNER_REFUSAL = 'etcdserver: rpc not supported for learner'
+
 /**
  * 503 messages given before a proposal that another try may get past: no leader to propose to
  * yet, the cluster not ready, a learner asked. Not `unhealthy cluster`: the leader refusing a
@@ -17,8 +19,13 @@ const NOT_PROPOSED: ReadonlySet<string> = new Set([
   'etcdserver: no leader',
   'etcdserver: not leader',
   'etcdserver: not capable',
-  'etcdserver: rpc not supported for learner',
+  LEARNER_REFUSAL,
 ])
+
+/** A learner refused the call (it answers only status and serializable ranges): another member will not. */
+export function refusedByLearner(error: EtcdError): boolean {
+  return error.code === GrpcCode.Unavailable && error.message === LEARNER_REFUSAL
+}
 
 /** True when `message` (of a 503 answer) says nothing was proposed. */
 export function notProposed(message: string): boolean {

@@ -19,7 +19,7 @@
  * @module
  */
 import { errorFromBody, LEADER_HINT_HEADER } from '../api/index.ts'
-import { attempt, retryable, sleep, within } from '../client/index.ts'
+import { attempt, refusedByLearner, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
 import { HOP_HEADERS, type Exchange } from './exchange.ts'
@@ -191,6 +191,8 @@ async function round<A>(
   // The first endpoint without building the whole order (the common case: it answers); the
   // order is computed only when a second endpoint is needed.
   const tried: string[] = []
+  /** A learner's refusal: the answer if no other member answers in this round. */
+  let refused: A | undefined
   const next = (): string | undefined => {
     if (pinned !== undefined) return tried.length === 0 ? pinned : undefined
     if (tried.length === 0) return directory.first(route.target)
@@ -217,6 +219,11 @@ async function round<A>(
     const hint = carrier.leaderHint(outcome.answer)
     if (toLeader && hint !== undefined) directory.leaderMoved(endpoint, hint)
     const judged = await carrier.unavailable(outcome.answer)
+    // A learner in the endpoint list: the next member, at once (the leader is not in question).
+    if (judged.error !== undefined && refusedByLearner(judged.error)) {
+      refused = judged.answer
+      continue
+    }
     if (judged.error === undefined || !retryable(judged.error, route.idempotent)) {
       carrier.settled()
       return { final: judged.answer }
@@ -224,7 +231,7 @@ async function round<A>(
     directory.forgetLeader()
     return { retry: judged.answer }
   }
-  return { retry: undefined }
+  return { retry: refused }
 }
 
 /**

@@ -241,6 +241,8 @@ export class FakeMember {
   readonly reset = new Set<string>()
   /** Writes still to refuse with 503 `etcdserver: no leader`. */
   refuseWrites = 0
+  /** Answers as a learner: 503 `rpc not supported for learner` to every call but status. */
+  learner = false
   url = ''
   #port = 0
   #server: Server | undefined
@@ -291,6 +293,7 @@ export class FakeMember {
         ;(c.env as HttpBindings).incoming.socket.destroy()
         return new Response(null)
       }
+      if (this.learner && c.req.path !== '/v3/maintenance/status') return etcdError(14, 'etcdserver: rpc not supported for learner')
       await next()
       // As a member's unary answers (api/leader-hint.ts): a follower names the leader.
       if (this.id !== cluster.leaderId && c.req.path.startsWith('/v3/')) c.res.headers.set(LEADER_HINT_HEADER, cluster.leaderId)

@@ -125,6 +125,31 @@ export function streamingSuite(name: string, startGateway: StartGateway, test: S
       }
     })
 
+    test("watch: a learner's refusal moves on to the next member at once, without a probe or a back-off", async () => {
+      const fresh = await startGateway({ endpoints: cluster.urls, requestTimeoutMs: 2000, retryBackoffMs: 1000 })
+      cluster.members[1]!.learner = true
+      try {
+        cluster.resetHits()
+        // Watches are spread over the members in turn: one of the three lands on the learner first.
+        for (let i = 0; i < 3; i++) {
+          const started = Date.now()
+          const watch = openStream(`${fresh.url}/v3/watch`)
+          watch.send({ create_request: { key: b64('l/'), range_end: b64('l0') } })
+          assert.equal((await watch.next()).result.created, true)
+          assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`)
+          watch.abort()
+          // (workerd notices a departed caller only when it next writes to it.)
+          await post(`${gw.url}/v3/kv/put`, { key: b64('l/x'), value: b64(String(i)) })
+          await until(() => cluster.watchers.size === 0)
+        }
+        assert.equal(cluster.hits('/v3/watch')[1], 1, 'the learner was asked once')
+        assert.deepEqual(cluster.hits('/v3/maintenance/status'), [0, 0, 0], 'no probe')
+      } finally {
+        cluster.members[1]!.learner = false
+        await fresh.close()
+      }
+    })
+
     test('a member dying mid-watch: the answer ends with an etcd stream-error line, not a torn one', async () => {
       const watch = openStream(`${gw.url}/v3/watch`)
       watch.send({ create_request: { key: b64('x/'), range_end: b64('x0') } })

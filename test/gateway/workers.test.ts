@@ -29,6 +29,9 @@ runGatewaySuite('workers', startWorkersGateway, {
       UNPROVABLE,
     'a member dying mid-watch: the answer ends with an etcd stream-error line, not a torn one':
       'under wrangler dev the error line arrives, but the answer ends only once the caller ends its body',
+    "watch: a learner's refusal moves on to the next member at once, without a probe or a back-off":
+      "under wrangler dev a member's answer to a request whose streamed body is still open (the learner's " +
+      'immediate 503) does not reach the Worker until that body ends, so the gateway cannot read it and move on',
   },
 })
 
