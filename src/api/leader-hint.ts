@@ -1,5 +1,6 @@
 /**
- * The HTTP header a member puts on a unary answer it gives while it is not the leader: the
+ * The HTTP header a member puts on the unary answers it gives while it is not the leader, and on
+ * the answers it forwarded to the leader (those of leader-only calls, streams included): the
  * leader's member ID as it knows it (decimal; `0` when it knows none). The gateway sends
  * leader-bound calls to the member it believes leads; this tells it when that belief went stale
  * (a leadership transfer, an election the old leader lived through: the old leader still answers,

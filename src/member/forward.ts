@@ -1,7 +1,8 @@
 /**
  * Sending a client request on to the leader, for calls only the leader can answer (lease
  * keepalive and time-to-live use its clock; membership changes and leadership transfer are its
- * decisions). The leader's answer, streamed or not, goes back unchanged. A request that was
+ * decisions). The leader's answer, streamed or not, goes back unchanged but for the leader hint
+ * (api/leader-hint.ts: this member is not the leader, so it names the one it forwarded to). A request that was
  * already forwarded once is never forwarded again (no loops while leadership moves).
  *
  * Only the token headers and the content type are passed on, never a client's own marker or
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import { errorResponse } from '../api/index.ts'
+import { errorResponse, LEADER_HINT_HEADER } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 
@@ -54,7 +55,11 @@ export async function forwardToLeader(
     const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal: request.signal }
     if (body instanceof ReadableStream) init.duplex = 'half'
     const res = await fetcher(new URL(url.pathname, base), init)
-    return new Response(res.body, { status: res.status, headers: res.headers })
+    // A copy: the fetched answer's headers are immutable (and @hono/node-server's Response keeps
+    // the object it is given).
+    const answerHeaders = new Headers(res.headers)
+    answerHeaders.set(LEADER_HINT_HEADER, String(actor.leader))
+    return new Response(res.body, { status: res.status, headers: answerHeaders })
   } catch {
     return toResponse(errorResponse(Errors.noLeader()))
   }

@@ -52,6 +52,10 @@ describe('writes', { timeout: 90_000 }, () => {
       assert.equal(put.status, 200)
       const follower = name !== 'gateway' && name !== leader.name
       assert.equal(put.headers.get('x-edgecd-leader'), follower ? String(leader.id) : null, name)
+      // A leader-only call, which a follower forwards: the answer is the leader's, the hint the follower's.
+      const ttl = await post(url, '/v3/lease/timetolive', { ID: 1 })
+      assert.equal(ttl.status, 200)
+      assert.equal(ttl.headers.get('x-edgecd-leader'), follower ? String(leader.id) : null, `${name} timetolive`)
     }
   })
 
