@@ -115,14 +115,13 @@ const WAITS: ReadonlySet<string> = new Set(['lock.lock', 'election.campaign'])
 const NEVER_ABORTED = new AbortController().signal
 
 /**
- * What a learner answers, as etcd's interceptors: status, and ranges that are serializable (see
- * servedByLearner); every other call and every stream is refused (Unavailable, so clients try
- * another member).
+ * What a learner answers, as etcd's interceptors: status, and ranges that are serializable; every
+ * other call and every stream is refused (Unavailable, so clients try another member). Without
+ * the decoded request (`req` undefined: before the body is read) a range may still be served.
  */
-const LEARNER_SERVES: ReadonlySet<string> = new Set(['maintenance.status', 'kv.range'])
-
-function servedByLearner(ep: AnyEndpoint, req: unknown): boolean {
-  return ep.name === 'maintenance.status' || (ep.name === 'kv.range' && (req as RangeRequest).serializable)
+function servedByLearner(ep: AnyEndpoint, req?: unknown): boolean {
+  if (ep.name === 'maintenance.status') return true
+  return ep.name === 'kv.range' && (req === undefined || (req as RangeRequest).serializable)
 }
 
 /** Requests that become proposals: checked against --max-request-bytes. */
@@ -240,7 +239,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     const call = { method: request.method, path: c.req.path }
     const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
-      if (m.actor.isLearner && !LEARNER_SERVES.has(ep.name)) throw Errors.notSupportedForLearner()
+      if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
       if (forwardable && !m.actor.isLeader)
         return await forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
       if (ep.name === 'watch') return await handleWatch(m, request, connection)

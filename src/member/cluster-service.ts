@@ -119,14 +119,13 @@ export async function update(m: MemberContext, req: MemberUpdateRequest): Promis
 
 export async function promote(m: MemberContext, req: MemberIdRequest): Promise<MembersResponse> {
   const target = findMember(m, req.id)
-  if (!target.isLearner) {
-    // As etcd, readiness is checked first: a voter behind the leader (one never started) is
-    // "not in sync", one in sync "not a learner".
-    const { id, progress } = m.actor.status()
-    const match = (of: number): number => progress?.get(of)?.match ?? 0
-    throw caughtUp(match(target.id), match(id)) ? Errors.memberNotLearner() : Errors.learnerNotReady()
-  }
-  // The learner counts as started once promoted (its readiness is checked when proposed).
+  // etcd's order: readiness first (a member behind the leader, a voter never started included, is
+  // "not in sync"), then the started quorum, then (at apply there) whether it is a learner.
+  const { id, progress } = m.actor.status()
+  const match = (of: number): number => progress?.get(of)?.match ?? 0
+  if (!caughtUp(match(target.id), match(id))) throw Errors.learnerNotReady()
+  // The member promoted counts as a started voter (etcd's IsReadyToPromoteMember).
   if (!quorumStarted(voterInfos(m), 1, 1)) throw Errors.notEnoughStartedMembers()
+  if (!target.isLearner) throw Errors.memberNotLearner()
   return response(await m.actor.proposeConfChange('add-voter', target.id, target.peerUrls))
 }

@@ -1,5 +1,5 @@
 /**
- * TLS for a member under Node, from its {@link SecurityConfig}: the options of the https server
+ * TLS for a member under Node, from its {@link SecurityConfig}: the options of the TLS server
  * that serves clients and peers on the member's one port, the options its mesh dials peers with
  * (wss), a `fetch` that calls other members with the same trust and certificate, and the checks
  * the HTTP layer needs (the client certificate's CN; a peer's certificate).
@@ -19,8 +19,8 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
-import { Agent, request as httpsRequest, type ServerOptions } from 'node:https'
-import type { TLSSocket } from 'node:tls'
+import { Agent, request as httpsRequest } from 'node:https'
+import type { TLSSocket, TlsOptions } from 'node:tls'
 import { Readable } from 'node:stream'
 import type { Context } from 'hono'
 import type { PeerRoute } from '../mesh/index.ts'
@@ -40,8 +40,8 @@ function read(path: string): Buffer {
   return readFileSync(path)
 }
 
-/** The https server's options; null for plain HTTP. */
-export function serverTls(sec: SecurityConfig): ServerOptions | null {
+/** The options of the TLS server in front of the client port (grpc-listener.ts); null for plain HTTP. */
+export function serverTls(sec: SecurityConfig): TlsOptions | null {
   const served = sec.tls ?? sec.peerTls
   if (served === null) return null
   const cas = [sec.tls?.trustedCaFile, sec.peerTls?.trustedCaFile].filter((f): f is string => f !== null && f !== undefined)

@@ -18,6 +18,8 @@ interface Described {
   readonly members: Record<number, readonly [boolean, boolean]>
   /** Peers the leader heard from lately (itself always counts). */
   readonly heard: readonly number[]
+  /** id → the index the leader knows it holds (the leader's and the default: 10, caught up). */
+  readonly match?: Record<number, number>
 }
 
 /** A leader's view of `d`, recording what it proposes. */
@@ -34,6 +36,7 @@ function leaderOf(d: Described): { m: MemberContext; proposed: string[] } {
     members: () => members,
     heardFrom: (id: number) => d.heard.includes(id),
     isRemovedId: () => false,
+    status: () => ({ id: SELF, progress: new Map(Object.keys(d.members).map((id) => [Number(id), { match: d.match?.[Number(id)] ?? 10 }])) }),
     clock: { now: () => 1000 },
     proposeConfChange: async (kind: string, id: number) => {
       proposed.push(`${kind} ${id === 0 ? 'new' : id}`)
@@ -97,4 +100,10 @@ test('promotion counts the learner as started; learners are removed without a ch
   assert.equal(await outcome((m) => remove(m, { id: 4n }), ok), 'proposed remove')
   const short: Described = { members: { 1: [true, false], 2: [false, false], 3: [false, false], 4: [true, true] }, heard: [] }
   assert.equal(await outcome((m) => promote(m, { id: 4n }), short), NOT_ENOUGH)
+  // etcd checks readiness first: a learner behind the leader is "not in sync" even then.
+  const NOT_READY = '9 etcdserver: can only promote a learner member which is in sync with leader'
+  assert.equal(await outcome((m) => promote(m, { id: 4n }), { ...short, match: { 4: 1 } }), NOT_READY)
+  // A voter: not in sync while behind (never started), else not a learner.
+  assert.equal(await outcome((m) => promote(m, { id: 2n }), { ...ok, match: { 2: 0 } }), NOT_READY)
+  assert.equal(await outcome((m) => promote(m, { id: 2n }), ok), '9 etcdserver: can only promote a learner member')
 })
