@@ -12,7 +12,7 @@
  * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts);
  * its client port also serves etcd's gRPC API (src/grpc), over TLS too, as etcd's does.
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
- * (http-body.ts); Node's requestTimeout is off, or it would cut watch and keepalive streams.
+ * (http-body.ts); streams and idle connections have no time limit (grpc-listener.ts).
  *
  * With `EDGECD_EXIT_WITH_PARENT=1` it also stops when its stdin ends, which a parent that spawned
  * it with a stdin pipe uses to take it down with itself, however it dies (src/member/exit-with-parent.ts;
@@ -41,6 +41,7 @@ import {
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
+import { serveOtherUpgradesPlainly } from '../src/member/other-upgrades.ts'
 
 const config = (() => {
   const argv = process.argv.slice(2)
@@ -205,6 +206,7 @@ const cannotListen = (err: Error): void => {
 }
 // etcd's gRPC API on the same port (src/grpc), each call carried by the app; over TLS when configured.
 server = createAdaptorServer(serverOptions) as Server
+serveOtherUpgradesPlainly(server)
 const shared = sharedPort(
   server,
   // The caller's connection stands in for node:http's request: its address, and its certificate's CN.
@@ -214,8 +216,6 @@ const shared = sharedPort(
 shared.server.on('error', cannotListen)
 shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
 stopListening = () => shared.close(() => undefined)
-server.requestTimeout = 0
-server.headersTimeout = 10_000
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
   log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
 member.start()

@@ -22,8 +22,11 @@ import type { GrpcFront } from './grpc-front.ts'
 /** The start of HTTP/2's preface; no HTTP/1.1 method is `PRI`. */
 const PREFACE_START = Buffer.from('PRI ')
 
+/** How long a client may take to send a request's headers (node:http's headersTimeout). */
+const HEADERS_MS = 10_000
+
 /** A connection that has not sent its first four bytes by then is closed (as headersTimeout would). */
-const FIRST_BYTES_MS = 10_000
+const FIRST_BYTES_MS = HEADERS_MS
 
 /**
  * The connection (a TLSSocket with TLS) whose gRPC bytes are being handled. grpc-js sees the
@@ -90,7 +93,13 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
     tls === null
       ? createServer({ noDelay: true }, serve)
       : createTlsServer({ ...tls, noDelay: true, ALPNCallback: chooseAlpn }, serve)
-  // node:http arms its header and request timeouts when it is told it listens.
+  // The HTTP/1.1 side's timeouts, as etcd's: none for a whole request (watch and keepalive bodies
+  // stay open for as long as the stream lives; Node's default cut them after 5 minutes), none for
+  // an idle kept-alive connection (Node's 5 s raced pooled clients: a request sent as the server
+  // closed was lost), 10 s for a request's headers. node:http arms them when told it listens.
+  http.requestTimeout = 0
+  http.keepAliveTimeout = 0
+  http.headersTimeout = HEADERS_MS
   server.on('listening', () => http.emit('listening'))
   return {
     server,

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { connect } from 'node:net'
 import { b64, call, LineStream, post, prefixEnd, useCluster } from './cluster-harness.ts'
 
 /** etcd's error body, byte for byte. */
@@ -125,6 +126,31 @@ describe('bad input', { timeout: 120_000 }, () => {
       assert.equal(get.headers.get('content-type'), 'text/plain; charset=utf-8', where)
       const postHealth = await post(url, '/health', {})
       assert.equal(postHealth.status, 405, `${where} POST /health`)
+    }
+  })
+
+  test("a request asking to upgrade to h2c (curl --http2) or anything but a WebSocket is answered as HTTP/1.1", async () => {
+    for (const [where, url] of await endpoints()) {
+      const { port } = new URL(url)
+      const body = JSON.stringify({ key: b64('up/a'), value: b64('v') })
+      const upgrade = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n'
+      const put = `POST /v3/kv/put HTTP/1.1\r\nHost: x\r\n${upgrade}Content-Length: ${body.length}\r\n\r\n${body}`
+      const health = 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n'
+      // One after the other on one connection, as curl reuses it.
+      const answer = await new Promise<string>((resolve) => {
+        let text = ''
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(put))
+        socket.on('data', (d: Buffer) => {
+          const first = !text.includes('"revision"')
+          text += d.toString('latin1')
+          if (first && text.includes('"revision"')) socket.write(health)
+          if (text.includes('"health"')) socket.destroy()
+        })
+        socket.on('close', () => resolve(text))
+        setTimeout(() => socket.destroy(), 5000)
+      })
+      assert.equal(answer.match(/HTTP\/1\.1 200 OK/g)?.length, 2, `${where}: ${answer}`)
+      assert.match(answer, /"revision":"\d+"/, where)
     }
   })
 

@@ -14,13 +14,13 @@ import { sharedPort } from '../../src/grpc/grpc-listener.ts'
 test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header timeout", async (t) => {
   const addresses: Array<string | undefined> = []
   const http = createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end('plain'))
-  http.headersTimeout = 300
   const shared = sharedPort(http, () =>
     createGrpcFront(async (_request, client) => {
       addresses.push(client?.remoteAddress)
       return new Response('{"header":{}}', { status: 200 })
     }),
   )
+  http.headersTimeout = 300
   await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
   t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
   const { port } = shared.server.address() as AddressInfo
@@ -108,4 +108,26 @@ test('unary calls on one connection do not wait for delayed ACKs (Nagle off)', a
   } finally {
     client.close()
   }
+})
+
+test("HTTP/1.1 behind the shared port: an idle kept-alive connection stays open (etcd's has no idle timeout)", async (t) => {
+  const http = createServer((_req, res) => res.end('plain'))
+  const shared = sharedPort(http, () => createGrpcFront(async () => new Response('{}')))
+  await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
+  const { port } = shared.server.address() as AddressInfo
+  const socket = connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  let received = ''
+  let closed = false
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
+  socket.on('close', () => (closed = true))
+  const request = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
+  socket.write(request)
+  // Node's default closed it after 6 s of idleness (keepAliveTimeout 5 s, and a second's grace).
+  await new Promise((r) => setTimeout(r, 7000))
+  assert.equal(closed, false, 'closed while idle')
+  socket.write(request)
+  await new Promise((r) => setTimeout(r, 300))
+  assert.equal(received.match(/HTTP\/1\.1 200 OK/g)?.length, 2, received)
 })
