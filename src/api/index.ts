@@ -75,3 +75,4 @@ export {
   type LeaderResponse, type ResignRequest,
 } from './election.ts'
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
+export { fragments } from './watch-fragments.ts'

@@ -13,6 +13,8 @@
  */
 import {
   encodeStreamResponse,
+  fragments,
+  GRPC_OVERHEAD_BYTES,
   RequestStream,
   streamRequestError,
   watch,
@@ -39,20 +41,44 @@ function toApi(r: WatchResponse): ApiWatchResponse {
   }
 }
 
-/** An empty request object (`{}`) asks for nothing; a create the guard refuses gets its refusal. */
+/**
+ * An empty request object (`{}`) asks for nothing; a create the guard refuses gets its refusal.
+ * `fragmented` gets the ID of each watcher created with `fragment` (its created response is sent
+ * while create runs).
+ */
 async function dispatch(
   stream: WatchStream,
   guard: WatchGuard,
   req: WatchRequest | null,
   refuse: (r: WatchResponse) => void,
+  fragmented: FragmentedWatchers,
 ): Promise<void> {
   if (req === null) return
   if (req.type === 'create') {
     const reason = await guard.refusal(req.request, stream.size)
-    if (reason === null) stream.create(req.request)
-    else refuse(guard.refused(reason))
+    if (reason !== null) return refuse(guard.refused(reason))
+    fragmented.creating = req.request.fragment
+    try {
+      stream.create(req.request)
+    } finally {
+      fragmented.creating = false
+    }
   } else if (req.type === 'cancel') stream.cancel(req.watchId)
   else stream.requestProgress()
+}
+
+/** The watchers of one stream that asked for fragments (watch-fragments.ts). */
+class FragmentedWatchers {
+  readonly ids = new Set<number>()
+  /** True while a create asking for fragments runs. */
+  creating = false
+
+  /** Notes `r` as it is sent (a created response while `creating`, a cancel); whether to fragment it. */
+  saw(r: WatchResponse): boolean {
+    if (r.canceled) this.ids.delete(r.watchId)
+    else if (r.created && this.creating) this.ids.add(r.watchId)
+    return r.events.length > 1 && this.ids.has(r.watchId)
+  }
 }
 
 export function handleWatch(m: MemberContext, request: Request, connection: Connection): Promise<Response> {
@@ -60,8 +86,14 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
   let decoded = 0
   const reader = request.body?.getReader()
   const guard = new WatchGuard(m, request.headers, connection)
+  const fragmented = new FragmentedWatchers()
+  /** Responses of such watchers, noted as they are pushed (their lines are made later). */
+  const toFragment = new WeakSet<WatchResponse>()
+  const limit = m.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES
+  const encode = (r: ApiWatchResponse): string => encodeStreamResponse(watch, r, headerContext(m))
   const push = new PushStream<WatchResponse>(request.signal, {
-    line: (r) => encodeStreamResponse(watch, toApi(r), headerContext(m)),
+    // A fragmented response is several lines, taken (acknowledged to the hub) as one.
+    line: (r) => (toFragment.has(r) ? fragments(toApi(r), limit).map(encode).join('') : encode(toApi(r))),
     taken: (r) => hub.acknowledge(r),
     onClose: () => {
       hub.close()
@@ -69,7 +101,10 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
     },
     openOnFirstLine: false,
   })
-  const send = (r: WatchResponse): void => push.push(r)
+  const send = (r: WatchResponse): void => {
+    if (fragmented.saw(r)) toFragment.add(r)
+    push.push(r)
+  }
   const hub = m.actor.hub.openStream(send)
 
   const readLoop = async (): Promise<void> => {
@@ -79,7 +114,7 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
       if (push.closed) return
       const batch = done ? requests.end() : requests.push(value)
       for (const req of batch.requests) {
-        await dispatch(hub, guard, req, send)
+        await dispatch(hub, guard, req, send, fragmented)
         if (push.closed) return
       }
       decoded += batch.requests.length

@@ -5,9 +5,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  decodeRequestStream, encodeStreamResponse, RequestStream, streamRequestError, watch, type WatchCreateRequest,
+  decodeRequestStream, encodeStreamResponse, fragments, RequestStream, streamRequestError, watch, type WatchCreateRequest,
   type WatchResponse,
 } from '../../src/api/index.ts'
+import { protoSize } from '../../src/api/proto-size.ts'
+import { WatchResponseSchema } from '../../src/api/watch.ts'
 import { CTX, EMPTY, hdr, kv, utf8 } from './helpers.ts'
 
 function create(key: string, fields: Partial<WatchCreateRequest> = {}): { type: 'create'; request: WatchCreateRequest } {
@@ -141,3 +143,23 @@ for (const [name, res, json] of LINES) {
     assert.equal(encodeStreamResponse(watch, res, CTX), `{"result":${json}}\n`)
   })
 }
+
+test('fragments: a response at the limit is split into as many events as fit, all but the last marked', () => {
+  const event = (key: string, bytes: number) => ({ type: 'DELETE' as const, kv: kv(key), prevKv: kv(key, { value: new Uint8Array(bytes) }) })
+  const r: WatchResponse = {
+    header: { revision: 9 }, watchId: 3, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false,
+    events: [event('f/1', 1000), event('f/2', 1000), event('f/3', 1000)],
+  }
+  const size = protoSize(WatchResponseSchema, r)
+  // Under the limit, or a single event: one response, unchanged.
+  assert.deepEqual(fragments(r, size + 1), [r])
+  assert.deepEqual(fragments({ ...r, events: r.events.slice(0, 1) }, 10), [{ ...r, events: r.events.slice(0, 1) }])
+  // Room for two events but not three: [2 (fragment), 1].
+  const two = fragments(r, size - 10)
+  assert.deepEqual(two.map((f) => [f.events.length, f.fragment]), [[2, true], [1, false]])
+  assert.deepEqual(two.flatMap((f) => f.events), r.events)
+  for (const f of two) assert.ok(protoSize(WatchResponseSchema, f) < size - 10)
+  // Room for less than one: one event each (a response is never empty).
+  assert.deepEqual(fragments(r, 100).map((f) => [f.events.length, f.fragment]), [[1, true], [1, true], [1, false]])
+  assert.equal(fragments(r, 100)[0]?.watchId, 3)
+})

@@ -249,6 +249,32 @@ describe('watch', { timeout: 90_000 }, () => {
     }
   })
 
+  test('fragment: a response over the limit comes in fragments (etcd: max-request-bytes + 512 KiB), others whole', async () => {
+    const prefix = { key: b64('fr/'), range_end: b64('fr0'), prev_kv: true }
+    for (const base of [cluster.url('m2'), cluster.gatewayUrl]) {
+      const { stream: split } = await openWatch(base, { ...prefix, fragment: true })
+      const { stream: whole } = await openWatch(base, prefix)
+      try {
+        const value = Buffer.alloc(1_000_000, 7).toString('base64')
+        for (const k of ['fr/1', 'fr/2', 'fr/3']) {
+          await call(cluster.url('m1'), '/v3/kv/put', { key: b64(k), value })
+          assert.equal((await split.next()).result.events.length, 1)
+          assert.equal((await whole.next()).result.events.length, 1)
+        }
+        // One revision deleting three keys, each event carrying a 1 MB prev_kv: ~3 MB.
+        await call(cluster.url('m1'), '/v3/kv/deleterange', { key: b64('fr/'), range_end: b64('fr0') })
+        const first = (await split.next()).result
+        const second = (await split.next()).result
+        assert.deepEqual([first.events.length, first.fragment, second.events.length, second.fragment], [2, true, 1, undefined])
+        assert.equal(first.header.revision, second.header.revision)
+        assert.equal((await whole.next()).result.events.length, 3)
+      } finally {
+        split.close()
+        whole.close()
+      }
+    }
+  })
+
   test('progress_request answers with the current revision and watch_id -1', async () => {
     for (const base of [cluster.url('m3'), cluster.gatewayUrl]) {
       const { stream } = await openWatch(base, { key: b64('wa/progress') })
