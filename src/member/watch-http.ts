@@ -43,42 +43,26 @@ function toApi(r: WatchResponse): ApiWatchResponse {
 
 /**
  * An empty request object (`{}`) asks for nothing; a create the guard refuses gets its refusal.
- * `fragmented` gets the ID of each watcher created with `fragment` (its created response is sent
- * while create runs).
+ * `fragmented` gets the ID of each watcher created with `fragment` (watch-fragments.ts).
  */
 async function dispatch(
   stream: WatchStream,
   guard: WatchGuard,
   req: WatchRequest | null,
   refuse: (r: WatchResponse) => void,
-  fragmented: FragmentedWatchers,
+  fragmented: Set<number>,
 ): Promise<void> {
   if (req === null) return
   if (req.type === 'create') {
     const reason = await guard.refusal(req.request, stream.size)
     if (reason !== null) return refuse(guard.refused(reason))
-    fragmented.creating = req.request.fragment
-    try {
-      stream.create(req.request)
-    } finally {
-      fragmented.creating = false
-    }
+    const id = stream.create(req.request)
+    if (id === null) return
+    // (A watch ID is reused after a cancel: the new watcher's own choice counts.)
+    if (req.request.fragment) fragmented.add(id)
+    else fragmented.delete(id)
   } else if (req.type === 'cancel') stream.cancel(req.watchId)
   else stream.requestProgress()
-}
-
-/** The watchers of one stream that asked for fragments (watch-fragments.ts). */
-class FragmentedWatchers {
-  readonly ids = new Set<number>()
-  /** True while a create asking for fragments runs. */
-  creating = false
-
-  /** Notes `r` as it is sent (a created response while `creating`, a cancel); whether to fragment it. */
-  saw(r: WatchResponse): boolean {
-    if (r.canceled) this.ids.delete(r.watchId)
-    else if (r.created && this.creating) this.ids.add(r.watchId)
-    return r.events.length > 1 && this.ids.has(r.watchId)
-  }
 }
 
 export function handleWatch(m: MemberContext, request: Request, connection: Connection): Promise<Response> {
@@ -86,7 +70,8 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
   let decoded = 0
   const reader = request.body?.getReader()
   const guard = new WatchGuard(m, request.headers, connection)
-  const fragmented = new FragmentedWatchers()
+  /** The watchers that asked for fragments; a cancel (by the client or a compaction) drops one. */
+  const fragmented = new Set<number>()
   /** Responses of such watchers, noted as they are pushed (their lines are made later). */
   const toFragment = new WeakSet<WatchResponse>()
   const limit = m.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES
@@ -102,7 +87,8 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
     openOnFirstLine: false,
   })
   const send = (r: WatchResponse): void => {
-    if (fragmented.saw(r)) toFragment.add(r)
+    if (r.canceled) fragmented.delete(r.watchId)
+    else if (r.events.length > 1 && fragmented.has(r.watchId)) toFragment.add(r)
     push.push(r)
   }
   const hub = m.actor.hub.openStream(send)

@@ -60,14 +60,16 @@ export class WatchStream {
    * Starts a watcher. Sends `created` (header = the hub's current revision), or `created` +
    * `canceled` with watch ID -1 for a duplicate ID or an empty range. A start revision below the
    * compacted revision (a negative one: below etcd's compacted main revision, see WatchHub.add)
-   * gets `created`, then the compaction answer (see `compacted`).
+   * gets `created`, then the compaction answer (see `compacted`). Returns the watch ID, or null
+   * when refused.
    */
-  create(request: WatchCreateRequest): void {
+  create(request: WatchCreateRequest): number | null {
     if (this.#closed) throw new Error('watch stream is closed')
     const rev = this.#hub.revision
-    const refuse = (cancelReason: string): void => {
+    const refuse = (cancelReason: string): null => {
       const created = true
       this.#sink(watchResponse({ watchId: -1, headerRevision: rev, created, canceled: true, cancelReason }))
+      return null
     }
     if (request.watchId !== 0 && this.#taken(request.watchId)) return refuse(DUPLICATE_WATCH_ID)
     const span = keySpan(request.key, request.rangeEnd)
@@ -83,6 +85,7 @@ export class WatchStream {
     this.#watchers.set(id, w)
     this.#sink(watchResponse({ watchId: id, headerRevision: rev, created: true }))
     this.#hub.add(w)
+    return id
   }
 
   /** Watchers the stream holds: created, and neither cancelled nor ended by a compaction. */
