@@ -1,7 +1,7 @@
 /**
  * The gateway under Node: the same app as workers/gateway.ts, served from node:http by
  * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
- * through @hono/node-server), reaching the members over a keep-alive connection pool
+ * through @hono/node-server, WebSocket upgrades too), reaching the members over a keep-alive connection pool
  * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: each call carried
  * by the app as JSON; grpc-listener.ts tells the protocols apart).
  *
@@ -12,13 +12,17 @@
  *
  * @module
  */
-import { createServer } from 'node:http'
+import { createServer, type Server, type ServerOptions } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
+import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
+import { WebSocketServer } from 'ws'
+import { MAX_HELD_REQUEST_BYTES } from '../src/api/index.ts'
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
+import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
 
 const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or node dist/gateway.mjs [flags])
   --listen HOST:PORT     where it serves the JSON API and etcd's gRPC API (EDGECD_LISTEN; default 127.0.0.1:2379)
@@ -39,8 +43,14 @@ try {
   const flagged = values.endpoints === undefined ? {} : { EDGECD_ENDPOINTS: values.endpoints }
   const options = gatewayOptionsFromEnv({ ...process.env, ...flagged })
   const { host, port } = parseListen(values.listen ?? process.env['EDGECD_LISTEN'] ?? '127.0.0.1:2379')
-  const gateway = createNodeGateway(options)
-  const http = createServer(gateway.listener)
+  const gateway = createNodeGateway({ ...options, upgradeWebSocket })
+  // node:http with the gateway's listener; WebSocket upgrades (the API over WebSocket) go to the app.
+  const http = createAdaptorServer({
+    fetch: gateway.gateway.app.fetch,
+    websocket: { server: new WebSocketServer({ noServer: true, maxPayload: MAX_HELD_REQUEST_BYTES }) },
+    createServer: ((serverOptions: ServerOptions) => createServer(serverOptions, gateway.listener)) as typeof createServer,
+  }) as Server
+  serveOtherUpgradesPlainly(http)
   // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.
   const shared = sharedPort(http, () =>
     createGrpcFront(async (request, client) => gateway.gateway.app.fetch(request, { incoming: { socket: client ?? {} } })),

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ExecutionContext, Hono } from 'hono'
+import { upgradeWebSocket } from 'hono/cloudflare-workers'
 import { createGatewayApp, gatewayOptionsFromEnv, type GatewayEnv } from '../src/gateway/index.ts'
 
 let cached: { readonly env: string; readonly app: Hono } | undefined
@@ -17,7 +18,7 @@ export default {
       'EDGECD_AUTH_FAILURE_WINDOW_MS',
     ]
     const key = JSON.stringify(settings.map((name) => env[name]))
-    if (cached?.env !== key) cached = { env: key, app: createGatewayApp(gatewayOptionsFromEnv(env)) }
+    if (cached?.env !== key) cached = { env: key, app: createGatewayApp({ ...gatewayOptionsFromEnv(env), upgradeWebSocket }) }
     return cached.app.fetch(request, env, ctx)
   },
 }

@@ -41,7 +41,7 @@ import {
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
-import { serveOtherUpgradesPlainly } from '../src/member/other-upgrades.ts'
+import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
 
 const config = (() => {
   const argv = process.argv.slice(2)
@@ -184,6 +184,7 @@ const onRequest = (path: string, status: number, ms: number): void =>
 const app = createMemberApp({
   member: context,
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
+  upgradeWebSocket,
   metrics: () => metrics.render(),
   onRequest,
   connection: connectionOf(security),

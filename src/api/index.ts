@@ -76,3 +76,4 @@ export {
 } from './election.ts'
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
 export { fragments } from './watch-fragments.ts'
+export { HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions } from './websocket-json.ts'

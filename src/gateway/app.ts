@@ -2,7 +2,8 @@
  * `createGatewayApp`: the stateless gateway as one runtime-free Hono app (Web fetch and streams
  * only), served by workers/gateway.ts on Workers and by workers/gateway-node.ts on Node.
  *
- *   /v3/… and /v3beta/…   POST, forwarded to the cluster by the rules of routes.ts and proxy.ts
+ *   /v3/… and /v3beta/…   POST, forwarded to the cluster by the rules of routes.ts and proxy.ts;
+ *                         also over WebSocket, as etcd serves them (api/websocket-json.ts)
  *   /health               GET: 200 {"health":"true"} when a leader answers, else 503
  *   /version              GET, passed on from a member
  *   /ui, /ui/…            GET: the web dashboard and its cluster snapshot (ui.ts)
@@ -18,7 +19,17 @@
  * @module
  */
 import { Hono } from 'hono'
-import { CORS_HEADERS as API_CORS_HEADERS, methodNotAllowed, pageNotFound, preflight, route, type AnyEndpoint } from '../api/index.ts'
+import type { UpgradeWebSocket } from 'hono/ws'
+import {
+  CORS_HEADERS as API_CORS_HEADERS,
+  MAX_HELD_REQUEST_BYTES,
+  methodNotAllowed,
+  pageNotFound,
+  preflight,
+  route,
+  webSocketJson,
+  type AnyEndpoint,
+} from '../api/index.ts'
 import { Errors } from '../mvcc/errors.ts'
 import { CORS_HEADERS, etcdErrorAnswer, healthResponse, toResponse, type GatewayAnswer } from './answers.ts'
 import { runtimeClientAddress, type ClientAddress } from './client-address.ts'
@@ -52,6 +63,8 @@ export interface GatewayOptions {
   readonly clientAddress?: ClientAddress
   /** The login limiter's clock, in milliseconds. Default Date.now. */
   readonly now?: () => number
+  /** The runtime's WebSocket upgrade: with it, the API is also served over WebSocket (api/websocket-json.ts). */
+  readonly upgradeWebSocket?: UpgradeWebSocket<any>
 }
 
 /** The request header that pins a request to one member (client URL or decimal member ID). */
@@ -139,6 +152,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   const app = new Hono()
+
+  if (options.upgradeWebSocket !== undefined)
+    app.use('*', webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), { maxBodyBytes: MAX_HELD_REQUEST_BYTES }))
 
   app.use('*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return toResponse(preflight())

@@ -1,6 +1,6 @@
 /**
- * The member's HTTP surface as one Hono app: the etcd v3 JSON API under /v3/ (and /v3beta/),
- * `/health`, `/version`, `/metrics`, and the peer WebSocket route. Runtime-specific pieces come
+ * The member's HTTP surface as one Hono app: the etcd v3 JSON API under /v3/ (and /v3beta/), also
+ * over WebSocket as etcd serves it, `/health`, `/version`, `/metrics`, and the peer WebSocket route. Runtime-specific pieces come
  * in as parameters (`peerRoute`, `metrics`, `connection`), so tests call the app in-process with
  * `app.request(...)`.
  *
@@ -11,6 +11,7 @@
  * @module
  */
 import { Hono, type Context, type Handler } from 'hono'
+import type { UpgradeWebSocket } from 'hono/ws'
 import {
   decodeRequest,
   encodeResponse,
@@ -23,6 +24,7 @@ import {
   requestSizeError,
   route,
   TEXT_HEADERS,
+  webSocketJson,
   type AnyEndpoint,
   type ApiResponse,
 } from '../api/index.ts'
@@ -131,6 +133,8 @@ export interface MemberAppOptions {
   readonly member: MemberContext
   /** The peer mesh's WebSocket route (mounted as GET). */
   readonly peerRoute?: { readonly path: string; readonly handler: Handler }
+  /** The runtime's WebSocket upgrade: with it, the API is also served over WebSocket (api/websocket-json.ts). */
+  readonly upgradeWebSocket?: UpgradeWebSocket<any>
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>
   /** The client's address and verified certificate CN, from the runtime's connection. */
@@ -208,6 +212,9 @@ async function health(m: MemberContext): Promise<Response> {
 export function createMemberApp(options: MemberAppOptions): Hono {
   const m = options.member
   const app = new Hono()
+  // Before the metrics: the upgrade itself is not a call; the call it carries is counted.
+  if (options.upgradeWebSocket !== undefined)
+    app.use('*', webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), { maxBodyBytes: bodyCap(m.limits.maxRequestBytes) }))
   const onRequest = options.onRequest
   if (onRequest !== undefined)
     app.use('*', async (c, next) => {

@@ -19,19 +19,8 @@ const STATUS_OF: Readonly<Record<number, number>> = { 2: 500, 3: 400, 5: 404, 8:
 describe('bad input', { timeout: 120_000 }, () => {
   const cluster = useCluster({ gateway: true })
 
-  /** Every endpoint a client may use: a follower, the leader, the gateway. */
-  async function endpoints(): Promise<Array<[string, string]>> {
-    const leader = await cluster.leader()
-    const follower = cluster.memberNames.find((n) => n !== leader.name) as string
-    return [
-      [`follower ${follower}`, cluster.url(follower)],
-      [`leader ${leader.name}`, leader.url],
-      ['gateway', cluster.gatewayUrl],
-    ]
-  }
-
   async function expectError(path: string, body: unknown, message: string, code: number): Promise<void> {
-    for (const [where, url] of await endpoints()) {
+    for (const [where, url] of await cluster.clientEndpoints()) {
       const res = await post(url, path, body)
       assert.equal(res.status, STATUS_OF[code], `${where} ${path} ${String(body).slice(0, 80)}: ${res.text}`)
       assert.equal(res.text, errorBody(message, code), `${where} ${path}`)
@@ -114,7 +103,7 @@ describe('bad input', { timeout: 120_000 }, () => {
   })
 
   test('unknown paths are 404, a GET on an API path is 405 (text/plain)', async () => {
-    for (const [where, url] of await endpoints()) {
+    for (const [where, url] of await cluster.clientEndpoints()) {
       const missing = await post(url, '/v3/kv/nothing', {})
       // Go's http.Error ends the text with a newline.
       assert.deepEqual([missing.status, missing.text], [404, 'Not Found\n'], where)
@@ -130,7 +119,7 @@ describe('bad input', { timeout: 120_000 }, () => {
   })
 
   test("a request asking to upgrade to h2c (curl --http2) or anything but a WebSocket is answered as HTTP/1.1", async () => {
-    for (const [where, url] of await endpoints()) {
+    for (const [where, url] of await cluster.clientEndpoints()) {
       const { port } = new URL(url)
       const body = JSON.stringify({ key: b64('up/a'), value: b64('v') })
       const upgrade = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n'
@@ -177,7 +166,7 @@ describe('bad input', { timeout: 120_000 }, () => {
       11,
     )
     // A watch from below the compaction: created, then canceled with the compact revision.
-    for (const [where, url] of await endpoints()) {
+    for (const [where, url] of await cluster.clientEndpoints()) {
       const create = { key: b64('bi/c'), start_revision: first.header.revision }
       const w = await LineStream.open(url, '/v3/watch', { create_request: create })
       try {
@@ -194,7 +183,7 @@ describe('bad input', { timeout: 120_000 }, () => {
 
   test('every process still serves: a write through each endpoint is read back everywhere', async () => {
     cluster.assertAlive()
-    for (const [where, url] of await endpoints()) {
+    for (const [where, url] of await cluster.clientEndpoints()) {
       const health = await post(url, '/health', undefined, { method: 'GET' })
       assert.deepEqual([health.status, health.text], [200, '{"health":"true"}'], where)
       const put = await call(url, '/v3/kv/put', { key: b64('bi/after'), value: b64(where) })

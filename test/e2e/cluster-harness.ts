@@ -493,6 +493,15 @@ export class Cluster {
     return this.waitForLeader(timeoutMs)
   }
 
+  /** Where a client may send a call, each named: a follower, the leader, and the gateway (if any). */
+  async clientEndpoints(): Promise<Array<[string, string]>> {
+    const leader = await this.leader()
+    const follower = this.runningMembers.find((n) => n !== leader.name) as string
+    const all: Array<[string, string]> = [[`follower ${follower}`, this.url(follower)], [`leader ${leader.name}`, leader.url]]
+    if (this.options.gateway) all.push(['gateway', this.gatewayUrl])
+    return all
+  }
+
   /** Waits until every running member (or `among`) has the same revision and the same HashKV at it. */
   async waitForConvergence(
     timeoutMs = 20_000,

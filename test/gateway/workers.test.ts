@@ -5,11 +5,13 @@
  * 1. The gateway suite (gateway.suite.ts) against three fake members, minus the tests listed
  *    below, each with the reason it cannot hold under workerd.
  * 2. In front of a real cluster (three `workers/member.ts` processes, test/e2e/cluster-harness.ts):
- *    put and range, a watch whose events arrive one by one, and a leader killed with SIGKILL.
+ *    put and range, a watch whose events arrive one by one, the API over WebSocket, and a leader
+ *    killed with SIGKILL.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { b64, call, eventually, LineStream, post, useCluster } from '../e2e/cluster-harness.ts'
+import { WsClient, wsUrl } from '../e2e/ws-client.ts'
 import { runGatewaySuite } from './gateway.suite.ts'
 import { startWorkersGateway, type WorkersGateway } from './wrangler-harness.ts'
 
@@ -69,6 +71,23 @@ describe('Worker gateway in front of a real cluster', { timeout: 90_000 }, () =>
         assert.equal(message.result.events[0].kv.value, b64(value))
       }
       await watch.expectQuiet(300)
+    } finally {
+      watch.close()
+    }
+  })
+
+  test('the API over WebSocket through the Worker: a range, then a watch', async () => {
+    await call(gw.url, '/v3/kv/put', { key: b64('wk/ws'), value: b64('1') })
+    const range = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'))
+    range.send({ key: b64('wk/ws') })
+    assert.equal(JSON.parse(await range.nth(0)).kvs[0].value, b64('1'))
+    assert.equal(await range.closed, 1000)
+    const watch = await WsClient.open(wsUrl(gw.url, '/v3/watch'))
+    try {
+      watch.send({ create_request: { key: b64('wk/ws') } })
+      assert.equal(JSON.parse(await watch.nth(0)).result.created, true)
+      await call(gw.url, '/v3/kv/put', { key: b64('wk/ws'), value: b64('2') })
+      assert.equal(JSON.parse(await watch.nth(1)).result.events[0].kv.value, b64('2'))
     } finally {
       watch.close()
     }

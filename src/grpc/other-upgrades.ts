@@ -3,8 +3,8 @@
  * also are, as etcd's Go server does (curl --http2 sends `Upgrade: h2c` on every request).
  *
  * Node hands every request with an `Upgrade` header to the server's 'upgrade' listeners, and
- * @hono/node-server's (the WebSocket mesh's) ignores any but a WebSocket one: such a request got
- * no answer at all. Here the request's head is rebuilt without its upgrade headers and put back
+ * @hono/node-server's (the member's peer mesh, and the API over WebSocket on members and the
+ * gateway) ignores any but a WebSocket one: such a request got no answer at all. Here the request's head is rebuilt without its upgrade headers and put back
  * in front of the bytes already read, and the connection is handed to the HTTP server again,
  * which reads the request (its body too) as any other.
  *
