@@ -13,6 +13,7 @@
 import { Hono, type Context, type Handler } from 'hono'
 import type { UpgradeWebSocket } from 'hono/ws'
 import {
+  CORS_HEADERS,
   decodeRequest,
   encodeResponse,
   errorResponse,
@@ -20,6 +21,7 @@ import {
   jsonResponse,
   methodNotAllowed,
   pageNotFound,
+  preflight,
   protoSize,
   requestSizeError,
   route,
@@ -224,6 +226,13 @@ export function createMemberApp(options: MemberAppOptions): Hono {
       // Labelled by endpoint, never by the raw path: unknown paths must not grow the label set.
       onRequest(findEndpoint(c.req.path)?.path ?? 'unknown', c.res.status, performance.now() - start)
     })
+  // As etcd's server: OPTIONS on any path is the CORS preflight, and every answer carries the CORS headers.
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'OPTIONS') return toResponse(preflight())
+    await next()
+    if (c.res.headers.has('access-control-allow-origin')) return
+    for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value)
+  })
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
   app.get('/health', () => health(m))
   // etcd answers any other method on /health with 405, as the gateway does (was a 404 here).

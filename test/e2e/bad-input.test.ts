@@ -118,6 +118,26 @@ describe('bad input', { timeout: 120_000 }, () => {
     }
   })
 
+  test('OPTIONS on any path is the CORS preflight, and every answer carries the CORS headers (as etcd)', async () => {
+    const cors = {
+      'access-control-allow-headers': 'accept, content-type, authorization',
+      'access-control-allow-methods': 'POST, GET, OPTIONS, PUT, DELETE',
+      'access-control-allow-origin': '*',
+    }
+    const corsOf = (res: Response): Record<string, string | null> =>
+      Object.fromEntries(Object.keys(cors).map((name) => [name, res.headers.get(name)]))
+    for (const [where, url] of await cluster.clientEndpoints()) {
+      for (const path of ['/health', '/version', '/metrics', '/v3/kv/range', '/nothing']) {
+        const options = await fetch(url + path, { method: 'OPTIONS' })
+        assert.deepEqual([options.status, await options.text()], [200, ''], `${where} OPTIONS ${path}`)
+        assert.deepEqual(corsOf(options), cors, `${where} OPTIONS ${path}`)
+        const get = await fetch(url + path)
+        await get.arrayBuffer()
+        assert.deepEqual(corsOf(get), cors, `${where} GET ${path}`)
+      }
+    }
+  })
+
   test("a request asking to upgrade to h2c (curl --http2) or anything but a WebSocket is answered as HTTP/1.1", async () => {
     for (const [where, url] of await cluster.clientEndpoints()) {
       const { port } = new URL(url)
