@@ -103,13 +103,21 @@ export function streamRequestError(err: EtcdError): ApiResponse {
 
 /**
  * An error ending a response stream after messages were sent, one NDJSON line in grpc-gateway
- * v1's stream-error shape. [not observed on etcd: taken from grpc-gateway 1.9's streamChunk]
+ * v1's stream-error shape (as etcd 3.4 ends a watch with `etcdserver: no leader`).
  */
 export function streamErrorLine(err: unknown): string {
   const e = asEtcdError(err)
   const status = httpStatus(e.code)
   return `{"error":{"grpc_code":${e.code},"http_code":${status},"message":${jsonString(e.message)},` +
     `"http_status":${jsonString(STATUS_TEXT[status] ?? '')}}}\n`
+}
+
+/**
+ * A stream refused before it starts by a check of etcd's gRPC interceptors (no leader): the
+ * error's status, and its stream-error line as the whole body, without the newline.
+ */
+export function streamRefused(err: EtcdError): ApiResponse {
+  return { status: httpStatus(err.code), headers: JSON_HEADERS, body: streamErrorLine(err).slice(0, -1) }
 }
 
 function text(status: number, body: string): ApiResponse {

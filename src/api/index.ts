@@ -32,7 +32,7 @@ export { protoSize } from './proto-size.ts'
 export { Outbox, type Defer } from './outbox.ts'
 export {
   CORS_HEADERS, JSON_HEADERS, TEXT_HEADERS, asEtcdError, errorBody, errorFromBody, errorResponse, httpStatus,
-  jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRequestError,
+  jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRefused, streamRequestError,
   type ApiResponse,
 } from './errors.ts'
 export { ApiErrors, concurrencyError } from './api-errors.ts'
@@ -75,5 +75,6 @@ export {
   type LeaderResponse, type ResignRequest,
 } from './election.ts'
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
+export { NO_LEADER_CHECKS, REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, requiresLeader } from './require-leader.ts'
 export { fragments } from './watch-fragments.ts'
 export { HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions } from './websocket-json.ts'

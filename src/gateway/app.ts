@@ -26,6 +26,7 @@ import {
   methodNotAllowed,
   pageNotFound,
   preflight,
+  REQUIRE_LEADER_HEADER,
   route,
   webSocketJson,
   type AnyEndpoint,
@@ -71,7 +72,7 @@ export interface GatewayOptions {
 export const MEMBER_HEADER = 'Edgecd-Member'
 
 /** Request headers passed on to the member; everything else stays at the gateway. */
-const FORWARDED = ['authorization', 'grpc-metadata-token', 'content-type']
+const FORWARDED = ['authorization', 'grpc-metadata-token', 'content-type', REQUIRE_LEADER_HEADER]
 
 /** A request header by (lower-case) name, as the serving runtime has it. */
 export type HeaderLookup = (name: string) => string | undefined

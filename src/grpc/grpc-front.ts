@@ -22,7 +22,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
-  decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, MAX_HELD_REQUEST_BYTES, type AnyEndpoint,
+  decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, MAX_HELD_REQUEST_BYTES, REQUIRE_LEADER_HEADER,
+  REQUIRE_LEADER_METADATA, type AnyEndpoint,
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
@@ -106,6 +107,9 @@ function apiRequest(ep: AnyEndpoint, body: BodyInit, metadata: grpc.Metadata, si
   const headers = new Headers({ 'content-type': 'application/json' })
   const token = metadata.get('token')[0]
   if (typeof token === 'string') headers.set('authorization', token)
+  // clientv3.WithRequireLeader, as grpc-gateway carries metadata over HTTP (api/require-leader.ts).
+  const requireLeader = metadata.get(REQUIRE_LEADER_METADATA)[0]
+  if (typeof requireLeader === 'string') headers.set(REQUIRE_LEADER_HEADER, requireLeader)
   return new Request(`http://edgecd${ep.path}`, { method: 'POST', body, headers, signal, duplex: 'half' } as RequestInit)
 }
 

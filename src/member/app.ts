@@ -23,8 +23,11 @@ import {
   pageNotFound,
   preflight,
   protoSize,
+  REQUIRE_LEADER_HEADER,
   requestSizeError,
+  requiresLeader,
   route,
+  streamRefused,
   TEXT_HEADERS,
   webSocketJson,
   type AnyEndpoint,
@@ -43,6 +46,7 @@ import * as kv from './kv-service.ts'
 import * as lease from './lease-service.ts'
 import * as lock from './lock-service.ts'
 import * as maintenance from './maintenance-service.ts'
+import { LeaderMonitor, leaderBound } from './leader-monitor.ts'
 import { headerContext, type MemberContext } from './member-context.ts'
 import { handleObserve } from './observe-http.ts'
 import { handleSnapshot } from './snapshot-http.ts'
@@ -173,6 +177,7 @@ export async function serveUnary(
     throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
   const req = decodeRequest(ep, body, m.limits)
   if (m.actor.isLearner && !servedByLearner(ep, req)) throw Errors.notSupportedForLearner()
+  if (m.actor.leader === 0 && requiresLeader(headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
   if (PROPOSED.has(ep.name)) {
     const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
@@ -192,6 +197,24 @@ async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, con
   const body = UNARY[ep.name] === undefined ? new Uint8Array(0) : await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
   const signal = WAITS.has(ep.name) ? request.signal : NEVER_ABORTED
   return toResponse(await serveUnary(m, ep, body, request.headers, connection, signal))
+}
+
+/** A routed call (after the learner and leader checks): forwarded to the leader, streamed, or unary. */
+async function serveCall(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection, forwardable: boolean): Promise<Response> {
+  if (forwardable && !m.actor.isLeader) {
+    if (m.actor.leader === 0 && requiresLeader(request.headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
+    return forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
+  }
+  if (ep.name === 'watch') return handleWatch(m, request, connection)
+  if (ep.name === 'lease.keepalive') return handleKeepAlive(m, request)
+  if (ep.name === 'maintenance.snapshot') {
+    // etcd's gateway decodes the (empty) request first: a malformed body is a 400, not a snapshot.
+    const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
+    await authGate(m).authorize(m, ep.name, decodeRequest(ep, body, m.limits), request.headers, connection)
+    return handleSnapshot(m)
+  }
+  if (ep.name === 'election.observe') return handleObserve(m, request, connection)
+  return runUnary(m, ep, request, connection)
 }
 
 async function health(m: MemberContext): Promise<Response> {
@@ -214,6 +237,7 @@ async function health(m: MemberContext): Promise<Response> {
 export function createMemberApp(options: MemberAppOptions): Hono {
   const m = options.member
   const app = new Hono()
+  const monitor = new LeaderMonitor(() => m.actor.leader !== 0, m.actor.config.tickMs * m.actor.config.electionTicks)
   // Before the metrics: the upgrade itself is not a call; the call it carries is counted.
   if (options.upgradeWebSocket !== undefined)
     app.use('*', webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), { maxBodyBytes: bodyCap(m.limits.maxRequestBytes) }))
@@ -256,18 +280,12 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
       if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
-      if (forwardable && !m.actor.isLeader)
-        return await forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
-      if (ep.name === 'watch') return await handleWatch(m, request, connection)
-      if (ep.name === 'lease.keepalive') return await handleKeepAlive(m, request)
-      if (ep.name === 'maintenance.snapshot') {
-        // etcd's gateway decodes the (empty) request first: a malformed body is a 400, not a snapshot.
-        const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
-        await authGate(m).authorize(m, ep.name, decodeRequest(ep, body, m.limits), request.headers, connection)
-        return await handleSnapshot(m)
-      }
-      if (ep.name === 'election.observe') return await handleObserve(m, request, connection)
-      return await runUnary(m, ep, request, connection)
+      // Streams that require a leader are refused without one, and ended when it is gone for long.
+      const streamed = ep.stream !== 'unary'
+      const leaderRequired = requiresLeader(request.headers.get(REQUIRE_LEADER_HEADER))
+      if (leaderRequired && streamed && m.actor.leader === 0) return toResponse(streamRefused(Errors.noLeader()))
+      const response = await serveCall(m, ep, request, connection, forwardable)
+      return leaderRequired && streamed ? leaderBound(response, monitor) : response
     } catch (err) {
       return toResponse(failedResponse(m, ep, err))
     }

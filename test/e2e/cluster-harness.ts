@@ -158,7 +158,13 @@ export class LineStream {
     this.#abort = abort
   }
 
-  static async open(base: string, path: string, first: unknown, timeoutMs = 10_000): Promise<LineStream> {
+  static async open(
+    base: string,
+    path: string,
+    first: unknown,
+    timeoutMs = 10_000,
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<LineStream> {
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined
     const body = new ReadableStream<Uint8Array>({
       start: (c) => {
@@ -169,7 +175,7 @@ export class LineStream {
     const abort = new AbortController()
     const timer = setTimeout(() => abort.abort(new Error(`${path}: no answer within ${timeoutMs} ms`)), timeoutMs)
     try {
-      const init = { method: 'POST', body, signal: abort.signal, duplex: 'half' } as RequestInit
+      const init = { method: 'POST', body, headers, signal: abort.signal, duplex: 'half' } as RequestInit
       const res = await fetch(base + path, init)
       const reader = (res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).getReader()
       return new LineStream(res.status, reader, controller as ReadableStreamDefaultController<Uint8Array>, abort)
