@@ -30,6 +30,7 @@ import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
+import { bearerOnly } from '../src/api/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
@@ -194,7 +195,7 @@ const serverOptions = {
   fetch: app.fetch,
   hostname: url.hostname,
   port: Number(url.port),
-  websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
+  websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES, handleProtocols: bearerOnly }) },
   // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
   // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
   createServer: ((options: ServerOptions, listener: RequestListener) =>

@@ -77,4 +77,6 @@ export {
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
 export { NO_LEADER_CHECKS, REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, requiresLeader } from './require-leader.ts'
 export { fragments } from './watch-fragments.ts'
-export { HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions } from './websocket-json.ts'
+export {
+  acceptedProtocol, bearerOnly, BODY_HIGH_WATER_BYTES, HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions,
+} from './websocket-json.ts'

@@ -155,7 +155,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = new Hono()
 
   if (options.upgradeWebSocket !== undefined)
-    app.use('*', webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), { maxBodyBytes: MAX_HELD_REQUEST_BYTES }))
+    app.use(
+      '*',
+      webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), {
+        maxBodyBytes: MAX_HELD_REQUEST_BYTES,
+        // Who the client is on Workers (client-address.ts), and the member it pins the call to.
+        keepHeaders: ['cf-connecting-ip', MEMBER_HEADER_LOWER],
+      }),
+    )
 
   app.use('*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return toResponse(preflight())

@@ -42,6 +42,8 @@ export class PushStream<T> {
   #resolve: (r: Response) => void = () => undefined
   #answered = false
   #closed = false
+  /** Callers of `room()` waiting for the queue to shrink. */
+  #roomWaiters: Array<() => void> = []
 
   constructor(signal: AbortSignal, hooks: PushStreamHooks<T>) {
     this.#hooks = hooks
@@ -69,6 +71,16 @@ export class PushStream<T> {
     this.#flush()
   }
 
+  /**
+   * Resolves once at most STREAM_HIGH_WATER items wait in the queue (or the stream is closed): a
+   * producer that answers requests (the watch's create, cancel and progress) waits for it before
+   * reading more of them, so a client that sends without reading is held back, not buffered.
+   */
+  room(): Promise<void> {
+    if (this.#closed || this.#queue.length <= STREAM_HIGH_WATER) return Promise.resolve()
+    return new Promise((resolve) => this.#roomWaiters.push(resolve))
+  }
+
   /** Answers 200 with the stream, unless already answered or closed. */
   open(): void {
     if (this.#answered || this.#closed) return
@@ -86,6 +98,7 @@ export class PushStream<T> {
     this.#closed = true
     this.#hooks.onClose()
     if (!this.#answered) this.#answer(new Response(null, { status: 499 }))
+    this.#wakeRoom()
   }
 
   #answer(response: Response): void {
@@ -105,5 +118,11 @@ export class PushStream<T> {
       }
       this.#hooks.taken(item)
     }
+    this.#wakeRoom()
+  }
+
+  #wakeRoom(): void {
+    if (this.#roomWaiters.length === 0 || (!this.#closed && this.#queue.length > STREAM_HIGH_WATER)) return
+    for (const wake of this.#roomWaiters.splice(0)) wake()
   }
 }

@@ -96,10 +96,15 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
   const readLoop = async (): Promise<void> => {
     if (reader === undefined) return
     for (;;) {
+      // A client that sends without reading its answers is not read further (etcd: ctrlStream's bound).
+      await push.room()
+      if (push.closed) return
       const { done, value } = await reader.read()
       if (push.closed) return
       const batch = done ? requests.end() : requests.push(value)
       for (const req of batch.requests) {
+        await push.room()
+        if (push.closed) return
         await dispatch(hub, guard, req, send, fragmented)
         if (push.closed) return
       }

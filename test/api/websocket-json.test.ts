@@ -1,19 +1,31 @@
 /**
- * api/websocket-json.ts with a stand-in runtime: which requests it takes, the body it builds from
- * the messages (up to one JSON value for a unary call, every message for a bidirectional stream),
- * the answer's lines as messages, the token, backpressure, and the end of the call either way.
+ * api/websocket-json.ts with a stand-in runtime: which requests it takes, when the call starts,
+ * the body it builds from the messages (ending with one JSON value for a unary call, every message
+ * for a bidirectional stream), the answer's lines as messages, the token and subprotocol,
+ * backpressure both ways, and the end of the call either way.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Hono } from 'hono'
 import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws'
-import { HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve } from '../../src/api/index.ts'
+import {
+  acceptedProtocol, BODY_HIGH_WATER_BYTES, bearerOnly, HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve,
+} from '../../src/api/index.ts'
 
-/** A socket as the bridge sees it: what it was sent, how it was closed. */
+/** A socket as the bridge sees it (Node's ws: it can be paused): what it was sent, how it was closed. */
 class FakeSocket {
   readonly sent: string[] = []
   closedWith: number | null = null
-  readonly raw = { bufferedAmount: 0 }
+  readonly raw = {
+    bufferedAmount: 0,
+    paused: false,
+    pause(): void {
+      this.paused = true
+    },
+    resume(): void {
+      this.paused = false
+    },
+  }
   readonly ctx = {
     send: (m: string) => void this.sent.push(m),
     close: (code?: number) => void (this.closedWith = code ?? 1005),
@@ -68,36 +80,53 @@ describe('the JSON API over WebSocket (bridge)', () => {
     assert.equal((await h.app.request('/v3beta/watch', { headers: UPGRADE })).status, 200)
   })
 
-  test('a unary call: the messages up to one JSON value are the body, each line of the answer a message, then close', async () => {
-    const h = harness(() => new Response('{"first":1}\n\n{"second":2}'))
+  test('a unary call starts at once; its body ends with the first JSON value; each answer line is a message, then close', async () => {
+    const h = harness(async (request) => new Response(`{"got":${JSON.stringify(await request.text())}}\n\n{"second":2}`))
     await h.app.request('http://m/v3/kv/range?x=1', { headers: UPGRADE })
     const ws = new FakeSocket()
-    message(h.events(), ws, '{"key":')
-    await settle()
-    assert.equal(h.served.length, 0, 'nothing is asked before a whole value')
-    message(h.events(), ws, '"YQ=="}')
-    message(h.events(), ws, '{"ignored":true}')
-    await settle()
-    assert.equal(h.served.length, 1)
+    h.events().onOpen?.(new Event('open'), ws.ctx)
+    assert.equal(h.served.length, 1, 'the call starts as the socket opens')
     const request = h.served[0] as Request
     assert.equal(request.method, 'POST')
     assert.equal(request.url, 'http://m/v3/kv/range?x=1')
-    assert.equal(await request.text(), '{"key":\n"YQ=="}\n')
-    assert.deepEqual(ws.sent, ['{"first":1}', '{"second":2}'])
+    message(h.events(), ws, '{"key":')
+    await settle()
+    assert.deepEqual(ws.sent, [], 'the body is still open before a whole value')
+    message(h.events(), ws, '"YQ=="} {"ignored"')
+    message(h.events(), ws, 'true}')
+    await settle()
+    assert.deepEqual(ws.sent, [JSON.stringify({ got: '{"key":\n"YQ=="} {"ignored"\n' }), '{"second":2}'])
     assert.equal(ws.closedWith, 1000)
+    assert.equal(h.served.length, 1)
   })
 
-  test('binary messages count as their bytes; a value never completed is sent once past maxBodyBytes', async () => {
-    const h = harness(() => new Response('too large'), 16)
+  test('without an open event (Workers) the call starts with the first message; binary messages count as their bytes', async () => {
+    const h = harness(async (request) => new Response(await request.text()))
+    await h.app.request('/v3/kv/range', { headers: UPGRADE })
+    const ws = new FakeSocket()
+    message(h.events(), ws, new TextEncoder().encode('{"key":"YQ=="}').buffer as ArrayBuffer)
+    await settle()
+    assert.deepEqual(ws.sent, ['{"key":"YQ=="}'])
+  })
+
+  test('a value never completed ends the body once past maxBodyBytes', async () => {
+    const h = harness(async (request) => new Response(`${(await request.text()).length} bytes`), 16)
     await h.app.request('/v3/kv/put', { headers: UPGRADE })
     const ws = new FakeSocket()
-    message(h.events(), ws, new TextEncoder().encode('{"key":').buffer as ArrayBuffer)
+    message(h.events(), ws, '{"key":')
     await settle()
-    assert.equal(h.served.length, 0)
+    assert.deepEqual(ws.sent, [])
     message(h.events(), ws, '            ')
     await settle()
-    assert.equal(await (h.served[0] as Request).text(), '{"key":\n            \n')
-    assert.deepEqual(ws.sent, ['too large'])
+    assert.deepEqual(ws.sent, ['21 bytes'])
+  })
+
+  test('an unclean path is refused before the upgrade (301), as Go\'s mux', async () => {
+    const h = harness(() => new Response('x'))
+    const res = await h.app.request('/v3//kv/range', { headers: UPGRADE })
+    assert.equal(res.status, 301)
+    assert.equal(res.headers.get('location'), '/v3/kv/range')
+    assert.equal(h.served.length, 0)
   })
 
   test('a bidirectional stream: every message goes into the open body; the client closing aborts the call', async () => {
@@ -156,6 +185,33 @@ describe('the JSON API over WebSocket (bridge)', () => {
     message(h.events(), ws, '{}')
     await settle()
     assert.equal(ws.closedWith, 1011)
+  })
+
+  test('a stream stops reading the socket while the app has not taken BODY_HIGH_WATER_BYTES; a message over maxBodyBytes closes it', async () => {
+    let body: ReadableStream<Uint8Array> | null = null
+    const h = harness((request) => ((body = request.body), new Response(new ReadableStream())), 2 * BODY_HIGH_WATER_BYTES)
+    await h.app.request('/v3/watch', { headers: UPGRADE })
+    const ws = new FakeSocket()
+    const chunk = 'x'.repeat(256 * 1024)
+    for (let i = 0; i < 3; i++) message(h.events(), ws, chunk)
+    assert.equal(ws.raw.paused, false)
+    message(h.events(), ws, chunk)
+    message(h.events(), ws, chunk)
+    assert.equal(ws.raw.paused, true, 'paused past the high-water mark')
+    const reader = (body as ReadableStream<Uint8Array> | null)!.getReader()
+    for (let i = 0; i < 5; i++) await reader.read()
+    assert.equal(ws.raw.paused, false, 'resumed once the app reads')
+    message(h.events(), ws, 'y'.repeat(2 * BODY_HIGH_WATER_BYTES))
+    assert.equal(ws.closedWith, 1009)
+  })
+
+  test('the subprotocol answered: Bearer when the offer starts with it, else none (as etcd)', () => {
+    assert.equal(acceptedProtocol('Bearer, tok'), 'Bearer')
+    assert.equal(acceptedProtocol('chat, Bearer'), null)
+    assert.equal(acceptedProtocol(undefined), null)
+    const offer = (header: string | undefined): string | false => bearerOnly(new Set(), { headers: { 'sec-websocket-protocol': header } })
+    assert.equal(offer('Bearer,tok'), 'Bearer')
+    assert.equal(offer('foo'), false)
   })
 
   test('the token: the token cookie, else a Bearer subprotocol (with or without a space)', async () => {

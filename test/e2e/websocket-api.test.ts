@@ -42,7 +42,15 @@ describe('the JSON API over WebSocket', { timeout: 120_000 }, () => {
       assert.equal(bad, JSON.stringify({ error: message, message, code: 3 }), where)
       const missing = await unary(url, '/v3/lease/revoke', ['{"ID":"5"}'])
       assert.equal(JSON.parse(missing).error, 'etcdserver: requested lease not found', where)
-      assert.equal(await unary(url, '/v3/kv/nonexistent', ['{}']), 'Not Found', where)
+      // Answered as the socket opens, before any message, as etcd.
+      const unknown = await WsClient.open(wsUrl(url, '/v3/kv/nonexistent'))
+      assert.equal(await unknown.nth(0), 'Not Found', where)
+      assert.equal(await unknown.closed, 1000, where)
+      const other = await WsClient.open(wsUrl(url, '/v3/kv/range'), { protocols: ['chat'] }).then(
+        () => 'opened',
+        (err: Error) => err.message,
+      )
+      assert.match(other, /no subprotocol/, `${where}: only Bearer is chosen back, as etcd`)
     }
   })
 

@@ -78,7 +78,9 @@ describe('Worker gateway in front of a real cluster', { timeout: 90_000 }, () =>
 
   test('the API over WebSocket through the Worker: a range, then a watch', async () => {
     await call(gw.url, '/v3/kv/put', { key: b64('wk/ws'), value: b64('1') })
-    const range = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'))
+    // A browser offers the token as a subprotocol and needs `Bearer` chosen back, or it fails the handshake.
+    const range = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'), { protocols: ['Bearer', 'some-token'] })
+    assert.equal(range.ws.protocol, 'Bearer')
     range.send({ key: b64('wk/ws') })
     assert.equal(JSON.parse(await range.nth(0)).kvs[0].value, b64('1'))
     assert.equal(await range.closed, 1000)

@@ -98,3 +98,27 @@ test('the reader cancelling the body closes the stream', async () => {
   assert.equal(r.closes, 1)
   assert.equal(push.closed, true)
 })
+
+test('room() holds a producer back while more than 16 items wait, and lets it go as the reader reads or the stream closes', async () => {
+  const r: Recorder = { taken: [], closes: 0 }
+  const push = new PushStream(new AbortController().signal, hooks(r, false))
+  let empty = false
+  void push.room().then(() => (empty = true))
+  await new Promise((res) => setImmediate(res))
+  assert.equal(empty, true, 'room at once while nothing waits')
+  push.push(...Array.from({ length: 16 + 17 }, (_, i) => i))
+  let roomy = false
+  void push.room().then(() => (roomy = true))
+  await new Promise((res) => setImmediate(res))
+  assert.equal(roomy, false, '17 items wait in the queue')
+  push.open()
+  await readLines(await push.response, 1)
+  await new Promise((res) => setImmediate(res))
+  assert.equal(roomy, true, 'one line read: 16 wait')
+  push.push(...Array.from({ length: 20 }, (_, i) => 100 + i))
+  let released = false
+  void push.room().then(() => (released = true))
+  push.close()
+  await new Promise((res) => setImmediate(res))
+  assert.equal(released, true, 'closing releases the producer')
+})
