@@ -288,11 +288,15 @@ export class MemberStorage {
    * Independent of checkpoints: the journal holds every entry a recovery replays, and raft asks
    * for a snapshot (RaftLog.snapshot) when a follower needs an entry that is gone. Not while a
    * checkpoint's image is pending (it must be the database as it was asked for). Entries up to
-   * `appliedIndex` are committed and persisted here, so the log holds them.
+   * `appliedIndex` are committed and persisted here, so the log holds them. While raft wants a
+   * snapshot, not past the last checkpoint taken: the log would then refuse that checkpoint too
+   * once durable and want a newer one, and under a steady flow of entries (lease checkpoints
+   * suffice) no snapshot would ever go out.
    */
   #maybeCompact(appliedIndex: number, keepAfter: number | null): void {
     if (this.#imagesPending > 0) return
-    const to = Math.min(appliedIndex - this.#retainEntries, keepAfter ?? Infinity)
+    const wanted = this.#log.snapshotWanted ? this.#takenIndex : Infinity
+    const to = Math.min(appliedIndex - this.#retainEntries, keepAfter ?? Infinity, wanted)
     if (to - this.#log.firstIndex() + 1 >= this.#compactStep) this.#log.compact(to)
   }
 
