@@ -10,8 +10,9 @@
  * Passwords are stored only as those hashes; simple tokens only as a hash of the token.
  *
  * Token revocation: every change bumps the auth revision. A token carries the revision it was
- * issued at, and is valid only while it is at least its user's `token_revision` (set by add,
- * changepw and role revoke) and the store's `tokens_since` (set by disable).
+ * issued at, and is valid only while it is at least its user's `token_revision` (set by add and
+ * changepw) and the store's `tokens_since` (set by disable). A role revoked keeps the user's
+ * tokens valid, as in etcd 3.4: the permissions are looked up on every call.
  *
  * ```
  * auth_meta(k, v)              enabled 0|1, revision, tokens_since, jwt_key (bytes)
@@ -229,8 +230,9 @@ export class AuthStore {
         if (this.enabled() && c.name === ROOT && c.role === ROOT) throw AuthErrors.invalidAuthMgmt()
         const user = this.#existingUser(c.name)
         if (!user.roles.includes(c.role)) throw AuthErrors.roleNotGranted()
+        // The user's tokens stay valid (etcd 3.4): what the role allowed is refused from now on.
         this.#db.run('DELETE FROM auth_user_roles WHERE user = ? AND role = ?', [c.name, c.role])
-        this.#db.run('UPDATE auth_users SET token_revision = ? WHERE name = ?', [this.#bump(), c.name])
+        this.#bump()
         return
       }
       case 'role-add':

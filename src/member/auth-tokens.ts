@@ -11,7 +11,8 @@
  *   in the auth store). Any member verifies it without a lookup.
  *
  * A token is accepted only while its user exists and the token's revision is at least the user's
- * token revision (changepw and role revoke void older tokens) and auth was not disabled since.
+ * token revision (changepw voids older tokens; a role revoke does not, as in etcd 3.4) and auth
+ * was not disabled since.
  * Whatever the mode, both kinds are verified, so tokens survive a restart with another mode. A
  * simple token this member does not know yet (issued elsewhere, its entry not applied here yet)
  * is looked up again after a ReadIndex round, so a client may use any member right away.
