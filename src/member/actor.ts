@@ -164,6 +164,7 @@ export class MemberActor {
       eventsBetween: (from, to, key, rangeEnd, max) => this.store.eventsBetween(from, to, key, rangeEnd, max),
     }
     this.#hub = new WatchHub(history)
+    this.#store.prevKvWatched = () => this.#hub.wantsPrevKv()
     this.#cluster = new ClusterTable(storage.db)
     this.#auth = new AuthStore(storage.db)
     this.#proposals = new Pending(ports.clock, config.requestTimeoutMs)
@@ -538,6 +539,7 @@ export class MemberActor {
     const db = this.#ports.storage.db
     this.#db = db
     this.#store = new MvccStore(db, this.config.store)
+    this.#store.prevKvWatched = () => this.#hub.wantsPrevKv()
     if (this.isLeader) this.#store.lessor.promote(this.#ports.clock.now(), this.config.tickMs * this.config.electionTicks)
     this.#hub.restored()
     this.#cluster = new ClusterTable(db)

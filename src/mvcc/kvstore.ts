@@ -114,6 +114,12 @@ export class MvccStore implements HistorySource {
   /** Leader-side lease expiry; see lessor.ts. */
   readonly lessor: Lessor
   /**
+   * Whether a watcher of this member wants prev_kv (the member sets it from its watch hub): when
+   * none does and the request does not ask for it, a delete does not read the values it removes
+   * (its events carry no prevKv). Local only: what is written is the same either way.
+   */
+  prevKvWatched: () => boolean = () => true
+  /**
    * Latest kvs of keys read one at a time. Invariant: an entry equals what the tables hold for its
    * key at the current revision (applyBatch drops the keys of every event, a rollback clears it).
    */
@@ -393,6 +399,7 @@ export class MvccStore implements HistorySource {
       w,
       compactMain: this.#compactMain,
       maxResponseBytes: this.#maxResponseBytes,
+      prevKvWatched: this.prevKvWatched(),
       leaseExists: (id) => this.#leases.has(id),
     }
     if (this.#alarms.has('CORRUPT') && refusedWhenCorrupt(c)) throw Errors.corrupt()
@@ -454,7 +461,8 @@ export class MvccStore implements HistorySource {
   /** Deletes the lease's keys in one revision (none: no new revision), then the lease. */
   #revoke(w: WriteTxn, r: LeaseRevokeRequest): LeaseRevokeResponse {
     if (!this.#leases.has(r.id)) throw Errors.leaseNotFound()
-    for (const key of this.#leases.keys(r.id)) w.deleteRange({ kind: 'one', key })
+    const withValues = this.prevKvWatched()
+    for (const key of this.#leases.keys(r.id)) w.deleteRange({ kind: 'one', key }, withValues)
     this.#leases.remove(r.id)
     this.lessor.revoked(r.id)
     return { header: { revision: w.rev } }

@@ -52,6 +52,8 @@ export class WatchHub {
   /** Insertion order is the sync's round-robin order: a served watcher moves to the back. */
   readonly #unsynced = new Set<Watcher>()
   readonly #progressNotify = new Set<Watcher>()
+  /** Watchers taken in that asked for prev_kv; canceled ones are dropped as they are found. */
+  readonly #prevKv = new Set<Watcher>()
 
   constructor(history: HistorySource, options: WatchHubOptions = {}) {
     const maxPendingEvents = options.maxPendingEvents ?? 1000
@@ -184,6 +186,7 @@ export class WatchHub {
     }
     if (w.nextRev < 1) w.nextRev = this.#rev + 1
     if (w.progressNotify) this.#progressNotify.add(w)
+    if (w.prevKv) this.#prevKv.add(w)
     if (w.nextRev > this.#rev) {
       w.state = 'synced'
       this.#synced.add(w)
@@ -198,6 +201,16 @@ export class WatchHub {
     this.#synced.delete(w)
     this.#unsynced.delete(w)
     this.#progressNotify.delete(w)
+    this.#prevKv.delete(w)
+  }
+
+  /** Whether a live watcher wants prev_kv (the store then reads the values deletes remove). */
+  wantsPrevKv(): boolean {
+    for (const w of this.#prevKv) {
+      if (w.state !== 'canceled') return true
+      this.#prevKv.delete(w)
+    }
+    return false
   }
 
   // ---- transitions ------------------------------------------------------------------------

@@ -51,6 +51,11 @@ export class Watcher {
   readonly #noDelete: boolean
   readonly #limits: WatchLimits
 
+  /** The watcher asked for prev_kv. */
+  get prevKv(): boolean {
+    return this.#prevKv
+  }
+
   /** Owner: the hub; it sets the real state when it takes the watcher in. */
   state: WatcherState = 'unsynced'
   /**

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { KeySpan } from './key-range.ts'
+import { spanSql, type KeySpan } from './key-range.ts'
 import { eachKv, kvOf } from './reader.ts'
 import type { Event, KeyValue } from './kv.ts'
 import { int64Columns, int64Param, type Sql } from './sql.ts'
@@ -87,18 +87,35 @@ export class WriteTxn {
     return prev
   }
 
-  /** Deletes the live keys of `span`; returns their previous kvs in key order. */
-  deleteRange(span: KeySpan): KeyValue[] {
+  /**
+   * Deletes the live keys of `span`; returns their previous kvs in key order, with their values
+   * only when `withValues` (asked for by prev_kv, in the answer or by a watcher): each DELETE
+   * event's prevKv is then that kv, else null. Several keys take two statements for the whole
+   * span (their tombstones numbered in key order, as the events), not two per key.
+   */
+  deleteRange(span: KeySpan, withValues: boolean): KeyValue[] {
     const prevs: KeyValue[] = []
-    eachKv(this.#sql, span, this.rev, true, true, (kv) => {
+    eachKv(this.#sql, span, this.rev, true, withValues, (kv) => {
       prevs.push(kv)
     })
+    if (prevs.length === 0) return prevs
     const main = this.beginRev + 1
+    const first = this.#events.length
+    if (prevs.length === 1) {
+      const key = (prevs[0] as KeyValue).key
+      this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1)", [key, main, first])
+      this.#sql.run('DELETE FROM mvcc_kv WHERE key = ?', [key])
+    } else {
+      const s = spanSql(span, 'key')
+      this.#sql.run(
+        `INSERT INTO mvcc_rev SELECT key, ?, ? + row_number() OVER (ORDER BY key) - 1, 0, 0, x'', 0, 1 FROM mvcc_kv WHERE ${s.where}`,
+        [main, first, ...s.params],
+      )
+      this.#sql.run(`DELETE FROM mvcc_kv WHERE ${s.where}`, s.params)
+    }
     for (const prev of prevs) {
-      this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1)", [prev.key, main, this.#events.length])
-      this.#sql.run('DELETE FROM mvcc_kv WHERE key = ?', [prev.key])
       const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n }
-      this.#events.push({ type: 'DELETE', kv, prevKv: prev })
+      this.#events.push({ type: 'DELETE', kv, prevKv: withValues ? prev : null })
     }
     return prevs
   }

@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { b, Harness, keys, kvText } from './helpers.ts'
+import type { KeyValue } from '../../src/mvcc/index.ts'
+import { b, Harness, keys, kvText, s } from './helpers.ts'
 
 test('put: every put is a new revision and version+1, also with an unchanged value', () => {
   const h = new Harness()
@@ -131,4 +132,26 @@ test('events: a put and a delete report type, kv and prevKv for the watch hub', 
     d.events.map((e) => [e.type, kvText(e.kv), kvText(e.prevKv!)]),
     [['DELETE', 'w= c0 m3 v0', 'w=1 c2 m2 v1']],
   )
+})
+
+test('events: with no prev_kv watcher a delete reads no values: its events carry no prevKv, its answer still the prev_kvs asked for', () => {
+  const h = new Harness()
+  h.store.prevKvWatched = () => false
+  for (const k of ['a', 'b', 'c']) h.put(`r/${k}`, k.toUpperCase())
+  const d = h.run({ type: 'delete-range', request: { key: b('r/'), rangeEnd: b('r0'), prevKv: false } })
+  assert.deepEqual(d.events.map((e) => [e.type, kvText(e.kv), e.prevKv]), [
+    ['DELETE', 'r/a= c0 m5 v0', null],
+    ['DELETE', 'r/b= c0 m5 v0', null],
+    ['DELETE', 'r/c= c0 m5 v0', null],
+  ])
+  for (const k of ['a', 'b']) h.put(`s/${k}`, k)
+  const asked = h.run({ type: 'delete-range', request: { key: b('s/'), rangeEnd: b('s0'), prevKv: true } })
+  assert.deepEqual(asked.events.map((e) => kvText(e.prevKv!)), ['s/a=a c6 m6 v1', 's/b=b c7 m7 v1'])
+  assert.deepEqual((asked.response as unknown as { response: { prevKvs: KeyValue[] } }).response.prevKvs.map(kvText), ['s/a=a c6 m6 v1', 's/b=b c7 m7 v1'])
+  // The tombstones of one delete are numbered in key order, as its events: history replays them so.
+  const history = h.store.eventsBetween(5, 8, b('r/'), b('s0'), 100)
+  assert.deepEqual(history.map((e) => `${e.type} ${s(e.kv.key)} ${e.kv.modRevision}`), [
+    'DELETE r/a 5', 'DELETE r/b 5', 'DELETE r/c 5', 'PUT s/a 6', 'PUT s/b 7', 'DELETE s/a 8', 'DELETE s/b 8',
+  ])
+  assert.deepEqual(h.get('r/', { rangeEnd: b('s0') }).kvs, [])
 })

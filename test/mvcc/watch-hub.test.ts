@@ -415,3 +415,14 @@ test('a history source that is asked below its compacted revision would throw: t
 test('buffer bounds must be positive', () => {
   assert.throws(() => new WatchHub(new FakeHistory(), { maxPendingEvents: 0 }), RangeError)
 })
+
+test('wantsPrevKv: true while a watcher that asked for prev_kv is live, false once it is canceled', () => {
+  const h = new Harness()
+  assert.equal(h.hub.wantsPrevKv(), false)
+  h.create(request({ key: 'a' }))
+  assert.equal(h.hub.wantsPrevKv(), false, 'a watcher without prev_kv')
+  h.create(request({ key: 'b', prevKv: true, watchId: 7 }))
+  assert.equal(h.hub.wantsPrevKv(), true)
+  h.cancel(7)
+  assert.equal(h.hub.wantsPrevKv(), false)
+})
