@@ -38,7 +38,7 @@ import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/inde
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls,
-  withUnaryFastPath, type Member, type MemberContext,
+  directGrpcCalls, withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -206,13 +206,18 @@ const cannotListen = (err: Error): void => {
   log.error({ url: url.href, err: err.message }, 'cannot listen')
   void exit(1, `cannot listen on ${url.href}: ${err.message}`)
 }
-// etcd's gRPC API on the same port (src/grpc), each call carried by the app; over TLS when configured.
+// etcd's gRPC API on the same port (src/grpc), each call carried by the app, the unary ones this
+// member answers itself straight from their decoded request; over TLS when configured.
 server = createAdaptorServer(serverOptions) as Server
 serveOtherUpgradesPlainly(server)
 const shared = sharedPort(
   server,
   // The caller's connection stands in for node:http's request: its address, and its certificate's CN.
-  () => createGrpcFront(async (request, client) => app.fetch(request, { incoming: { socket: client ?? {}, headers: {} } })),
+  () =>
+    createGrpcFront(
+      async (request, client) => app.fetch(request, { incoming: { socket: client ?? {}, headers: {} } }),
+      directGrpcCalls(context, { connection, onRequest }),
+    ),
   tls.server,
 )
 shared.server.on('error', cannotListen)

@@ -84,7 +84,14 @@ export function decodeRequestValue<Req, Res, Wire>(
   value: JsonValue,
   limits: Limits = DEFAULT_LIMITS,
 ): Req {
-  const wire = decodeMessage(ep.request, value)
+  return checkRequest(ep, decodeMessage(ep.request, value), limits)
+}
+
+/**
+ * A request message already decoded (from JSON, or from protobuf by the gRPC front) → the typed
+ * request: refused past the gRPC receive limit, then the endpoint's checks.
+ */
+export function checkRequest<Req, Res, Wire>(ep: Endpoint<Req, Res, Wire>, wire: Wire, limits: Limits = DEFAULT_LIMITS): Req {
   const tooBig = receiveLimitError(protoSize(ep.request, wire), limits.maxRequestBytes)
   if (tooBig !== null) throw tooBig
   return ep.check(wire, limits)
@@ -99,7 +106,8 @@ export function decodeRequest<Req, Res, Wire>(
   return decodeRequestValue(ep, parseRequestBody(body), limits)
 }
 
-function withHeader<Res>(ep: Endpoint<unknown, Res, unknown>, res: Res, ctx: HeaderContext): Res {
+/** `res` with the full header the endpoint answers with (what encodeResponse writes, as a message). */
+export function withHeader<Res>(ep: Endpoint<unknown, Res, unknown>, res: Res, ctx: HeaderContext): Res {
   if (ep.header === 'none') return res
   const typed = (res as { readonly header?: ResponseHeader }).header
   const header: FullResponseHeader = {

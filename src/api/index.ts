@@ -14,8 +14,8 @@
  */
 
 export {
-  endpoint, decodeRequest, decodeRequestValue, encodeResponse, encodeStreamResponse, encodeRequest,
-  decodeResponse, decodeStreamResponse,
+  endpoint, checkRequest, decodeRequest, decodeRequestValue, encodeResponse, encodeStreamResponse, encodeRequest,
+  decodeResponse, decodeStreamResponse, withHeader,
   type Endpoint, type AnyEndpoint, type HeaderMode, type StreamMode,
 } from './endpoint.ts'
 export { RequestStream, decodeRequestStream, type RequestBatch } from './request-stream.ts'

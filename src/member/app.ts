@@ -13,6 +13,8 @@
 import { Hono, type Context, type Handler } from 'hono'
 import type { UpgradeWebSocket } from 'hono/ws'
 import {
+  asEtcdError,
+  checkRequest,
   CORS_HEADERS,
   decodeRequest,
   encodeResponse,
@@ -30,6 +32,7 @@ import {
   streamRefused,
   TEXT_HEADERS,
   webSocketJson,
+  withHeader,
   type AnyEndpoint,
   type ApiResponse,
 } from '../api/index.ts'
@@ -172,10 +175,40 @@ export async function serveUnary(
   connection: Connection,
   signal: AbortSignal = NEVER_ABORTED,
 ): Promise<ApiResponse> {
-  const handler = UNARY[ep.name]
-  if (handler === undefined)
-    throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
-  const req = decodeRequest(ep, body, m.limits)
+  if (UNARY[ep.name] === undefined) throw notServed(ep)
+  const res = await runUnaryCall(m, ep, decodeRequest(ep, body, m.limits), headers, connection, signal)
+  return jsonResponse(encodeResponse(ep, res, headerContext(m)))
+}
+
+/**
+ * {@link serveUnary} for a request already decoded (the gRPC front's, from protobuf), answered as
+ * a message: the same checks and the same answer, without the JSON in between. Rejects with an
+ * EtcdError (anything else is logged, as failedResponse does, and becomes gRPC's Unknown).
+ */
+export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unknown, headers: HeaderSource, connection: Connection): Promise<unknown> {
+  try {
+    if (UNARY[ep.name] === undefined) throw notServed(ep)
+    const res = await runUnaryCall(m, ep, checkRequest(ep, wire, m.limits), headers, connection, NEVER_ABORTED)
+    return withHeader(ep, res, headerContext(m))
+  } catch (err) {
+    if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
+    throw asEtcdError(err)
+  }
+}
+
+function notServed(ep: AnyEndpoint): EtcdError {
+  return new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
+}
+
+/** A decoded unary request: the learner, leader and size checks, authorization, then the call. */
+async function runUnaryCall(
+  m: MemberContext,
+  ep: AnyEndpoint,
+  req: unknown,
+  headers: HeaderSource,
+  connection: Connection,
+  signal: AbortSignal,
+): Promise<unknown> {
   if (m.actor.isLearner && !servedByLearner(ep, req)) throw Errors.notSupportedForLearner()
   if (m.actor.leader === 0 && requiresLeader(headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
   if (PROPOSED.has(ep.name)) {
@@ -183,8 +216,7 @@ export async function serveUnary(
     if (tooLarge !== null) throw tooLarge
   }
   const caller = await authGate(m).authorize(m, ep.name, req, headers, connection)
-  const res = await handler(m, req, signal, caller)
-  return jsonResponse(encodeResponse(ep, res, headerContext(m)))
+  return (UNARY[ep.name] as Unary)(m, req, signal, caller)
 }
 
 /** etcd's error body for `err`; anything not an etcd error is logged, as it should not happen. */

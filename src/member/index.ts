@@ -24,3 +24,4 @@ export { DEFAULT_SECURITY, type SecurityConfig, type TlsFiles } from './security
 export type { StreamLimits } from './member-context.ts'
 export { connectionOf, dialTls, guardPeerRoute, incomingConnection, memberFetch, serverTls, type DialTls } from './tls.ts'
 export { withUnaryFastPath, type NodeUnaryOptions } from './node-unary.ts'
+export { directGrpcCalls, type DirectUnary } from './grpc-direct.ts'

@@ -2,14 +2,17 @@
  * The gRPC front (src/grpc) at the edges, with grpc-js as a bare client and the protobuf codec of
  * src/api: a watch cancelled by its client ends the watchers it opened (through the gateway and on
  * a member); malformed protobuf and unknown methods get gRPC statuses; a connection that sends
- * HTTP/2's preface and then garbage is dropped while the port keeps serving both protocols.
+ * HTTP/2's preface and then garbage is dropped while the port keeps serving both protocols; a
+ * member's unary answers (which it gives straight from the decoded request) are its JSON answers.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { b64, call, eventually, useCluster } from '../e2e/cluster-harness.ts'
-import { kvRange, watch } from '../../src/api/index.ts'
+import {
+  decodeRequest, decodeResponse, encodeRequest, kvDeleteRange, kvRange, kvTxn, maintenanceStatus, watch, type AnyEndpoint,
+} from '../../src/api/index.ts'
 import { decodeProto, encodeProto } from '../../src/api/proto-wire.ts'
 
 describe('gRPC front', { timeout: 90_000 }, () => {
@@ -69,6 +72,56 @@ describe('gRPC front', { timeout: 90_000 }, () => {
       assert.ok(Buffer.isBuffer(await unary(client, '/etcdserverpb.KV/Range', Buffer.from('0a0161', 'hex'))))
     } finally {
       client.close()
+    }
+  })
+
+  test('a member answers unary calls over gRPC as over JSON: results and etcd errors, on the leader and a follower', async () => {
+    await call(cluster.gatewayUrl, '/v3/kv/put', { key: b64('d/a'), value: b64('1') })
+    await call(cluster.gatewayUrl, '/v3/kv/put', { key: b64('d/b'), value: b64('2') })
+    const leader = await cluster.leader()
+    const follower = cluster.memberNames.find((n) => n !== leader.name) as string
+    const cases: Array<[AnyEndpoint, string, unknown]> = [
+      [kvRange, 'etcdserverpb.KV/Range', { key: b64('d/'), range_end: b64('d0'), limit: 1 }],
+      [kvRange, 'etcdserverpb.KV/Range', { key: b64('d/a'), serializable: true, keys_only: true }],
+      [kvRange, 'etcdserverpb.KV/Range', { key: b64('d/a'), revision: 999999 }],
+      [kvTxn, 'etcdserverpb.KV/Txn', { compare: [{ key: b64('d/a'), target: 'VALUE', value: b64('1') }], success: [{ request_range: { key: b64('d/b') } }] }],
+      [kvDeleteRange, 'etcdserverpb.KV/DeleteRange', { key: b64('d/none') }],
+      [maintenanceStatus, 'etcdserverpb.Maintenance/Status', {}],
+    ]
+    for (const base of [leader.url, cluster.url(follower)]) {
+      const client = new grpc.Client(new URL(base).host, grpc.credentials.createInsecure())
+      try {
+        for (const [ep, path, body] of cases) {
+          const request = decodeRequest(ep, JSON.stringify(body))
+          const overGrpc = await new Promise<unknown>((resolve) =>
+            client.makeUnaryRequest(
+              `/${path}`,
+              (v: unknown) => Buffer.from(encodeProto(ep.request, v as never)),
+              (b: Buffer) => decodeProto(ep.response, b),
+              request,
+              (err, value) => resolve(err === null ? value : { code: err.code, details: err.details }),
+            ),
+          )
+          const http = await fetch(base + ep.path, { method: 'POST', body: encodeRequest(ep, request) })
+          const text = await http.text()
+          const overJson = http.status === 200 ? decodeResponse(ep, text) : { code: JSON.parse(text).code, details: JSON.parse(text).message }
+          // Bytes as arrays (protobuf gives Buffers, JSON Uint8Arrays), int64 as text.
+          const plain = (v: unknown): unknown =>
+            v instanceof Uint8Array ? [...v]
+              : typeof v === 'bigint' ? String(v)
+                : Array.isArray(v) ? v.map(plain)
+                  : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+                    : v
+          const withoutStatusSizes = (v: unknown): unknown => {
+            const o = plain(v) as Record<string, unknown>
+            if (ep === maintenanceStatus) for (const k of ['dbSize', 'dbSizeInUse', 'raftIndex', 'raftAppliedIndex']) delete o[k]
+            return o
+          }
+          assert.deepEqual(withoutStatusSizes(overGrpc), withoutStatusSizes(overJson), `${base} ${path} ${JSON.stringify(body)}`)
+        }
+      } finally {
+        client.close()
+      }
     }
   })
 
