@@ -176,6 +176,8 @@ export async function serveUnary(
   signal: AbortSignal = NEVER_ABORTED,
 ): Promise<ApiResponse> {
   if (UNARY[ep.name] === undefined) throw notServed(ep)
+  // A learner refuses before reading the request, as etcd's interceptor (ranges: after, see below).
+  if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
   const res = await runUnaryCall(m, ep, decodeRequest(ep, body, m.limits), headers, connection, signal)
   return jsonResponse(encodeResponse(ep, res, headerContext(m)))
 }
@@ -188,6 +190,7 @@ export async function serveUnary(
 export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unknown, headers: HeaderSource, connection: Connection): Promise<unknown> {
   try {
     if (UNARY[ep.name] === undefined) throw notServed(ep)
+    if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
     const res = await runUnaryCall(m, ep, checkRequest(ep, wire, m.limits), headers, connection, NEVER_ABORTED)
     return withHeader(ep, res, headerContext(m))
   } catch (err) {
