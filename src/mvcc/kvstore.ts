@@ -399,7 +399,7 @@ export class MvccStore implements HistorySource {
       w,
       compactMain: this.#compactMain,
       maxResponseBytes: this.#maxResponseBytes,
-      prevKvWatched: this.prevKvWatched(),
+      prevKvWatched: () => this.prevKvWatched(),
       leaseExists: (id) => this.#leases.has(id),
     }
     if (this.#alarms.has('CORRUPT') && refusedWhenCorrupt(c)) throw Errors.corrupt()

@@ -39,8 +39,8 @@ export interface ExecContext {
   /** etcd's compactMainRev: -1 when never compacted. */
   readonly compactMain: number
   readonly maxResponseBytes: number
-  /** A watcher here wants prev_kv: deletes read the values they remove (see MvccStore.prevKvWatched). */
-  readonly prevKvWatched: boolean
+  /** Whether a watcher here wants prev_kv: deletes then read the values they remove (see MvccStore.prevKvWatched). */
+  prevKvWatched(): boolean
   leaseExists(id: bigint): boolean
 }
 
@@ -159,7 +159,7 @@ export function execPut(ctx: ExecContext, r: PutRequest): PutResponse {
 }
 
 export function execDelete(ctx: ExecContext, r: DeleteRangeRequest): DeleteRangeResponse {
-  const prevs = ctx.w.deleteRange(keySpan(r.key, r.rangeEnd), r.prevKv || ctx.prevKvWatched)
+  const prevs = ctx.w.deleteRange(keySpan(r.key, r.rangeEnd), r.prevKv || ctx.prevKvWatched())
   return { header: { revision: ctx.w.rev }, deleted: prevs.length, prevKvs: r.prevKv ? prevs : [] }
 }
 
