@@ -175,9 +175,7 @@ export async function serveUnary(
   connection: Connection,
   signal: AbortSignal = NEVER_ABORTED,
 ): Promise<ApiResponse> {
-  if (UNARY[ep.name] === undefined) throw notServed(ep)
-  // A learner refuses before reading the request, as etcd's interceptor (ranges: after, see below).
-  if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
+  checkServed(m, ep)
   const res = await runUnaryCall(m, ep, decodeRequest(ep, body, m.limits), headers, connection, signal)
   return jsonResponse(encodeResponse(ep, res, headerContext(m)))
 }
@@ -189,18 +187,24 @@ export async function serveUnary(
  */
 export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unknown, headers: HeaderSource, connection: Connection): Promise<unknown> {
   try {
-    if (UNARY[ep.name] === undefined) throw notServed(ep)
-    if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
+    checkServed(m, ep)
     const res = await runUnaryCall(m, ep, checkRequest(ep, wire, m.limits), headers, connection, NEVER_ABORTED)
     return withHeader(ep, res, headerContext(m))
   } catch (err) {
-    if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
-    throw asEtcdError(err)
+    throw reported(m, ep, err)
   }
 }
 
-function notServed(ep: AnyEndpoint): EtcdError {
-  return new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
+/** The checks before a unary call's request is read: served here, and not refused by a learner (etcd's interceptor; ranges wait for the request, see runUnaryCall). */
+function checkServed(m: MemberContext, ep: AnyEndpoint): void {
+  if (UNARY[ep.name] === undefined) throw new EtcdError(GrpcCode.Unimplemented, `edgecd: ${ep.path} is not served by this version`)
+  if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
+}
+
+/** `err` as an etcd error; anything else is logged first, as it should not happen. */
+function reported(m: MemberContext, ep: AnyEndpoint, err: unknown): EtcdError {
+  if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
+  return asEtcdError(err)
 }
 
 /** A decoded unary request: the learner, leader and size checks, authorization, then the call. */
@@ -224,8 +228,7 @@ async function runUnaryCall(
 
 /** etcd's error body for `err`; anything not an etcd error is logged, as it should not happen. */
 export function failedResponse(m: MemberContext, ep: AnyEndpoint, err: unknown): ApiResponse {
-  if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
-  return errorResponse(err)
+  return errorResponse(reported(m, ep, err))
 }
 
 async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection): Promise<Response> {
@@ -236,10 +239,8 @@ async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, con
 
 /** A routed call (after the learner and leader checks): forwarded to the leader, streamed, or unary. */
 async function serveCall(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection, forwardable: boolean): Promise<Response> {
-  if (forwardable && !m.actor.isLeader) {
-    if (m.actor.leader === 0 && requiresLeader(request.headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
+  if (forwardable && !m.actor.isLeader)
     return forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
-  }
   if (ep.name === 'watch') return handleWatch(m, request, connection)
   if (ep.name === 'lease.keepalive') return handleKeepAlive(m, request)
   if (ep.name === 'maintenance.snapshot') {
@@ -315,10 +316,15 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
       if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
-      // Streams that require a leader are refused without one, and ended when it is gone for long.
+      // Calls that require a leader are refused without one (streams with the stream-error line;
+      // unary calls here only when forwarded, else once decoded: runUnaryCall), and streams end
+      // when it is gone for long.
       const streamed = ep.stream !== 'unary'
       const leaderRequired = requiresLeader(request.headers.get(REQUIRE_LEADER_HEADER))
-      if (leaderRequired && streamed && m.actor.leader === 0) return toResponse(streamRefused(Errors.noLeader()))
+      if (leaderRequired && m.actor.leader === 0) {
+        if (streamed) return toResponse(streamRefused(Errors.noLeader()))
+        if (forwardable) throw Errors.noLeader()
+      }
       const response = await serveCall(m, ep, request, connection, forwardable)
       return leaderRequired && streamed ? leaderBound(response, monitor) : response
     } catch (err) {
