@@ -18,8 +18,9 @@
  *   2. rotate the journal: segment journalFrom (header, fsync, fsyncDir); later writes go there
  *      ── the consistent point (startCheckpoint): the image holds exactly what segments below
  *         journalFrom hold, and every later journal record goes to segments from journalFrom on ──
- *   3. checksum the image (a slice per event-loop turn); write checkpoint.db: temp file, fsync,
- *      rename, fsyncDir                                                 (now durable)
+ *   3. copy and checksum the image (a slice per event-loop turn: database-image.ts keeps the
+ *      pages changed meanwhile as they were); write checkpoint.db: temp file, fsync, rename,
+ *      fsyncDir                                                         (now durable)
  *   4. remove segments below journalFrom, fsyncDir                      (finishCheckpoint)
  * Steps 1-2 must not interleave with journal writes; steps 3-4 touch neither the journal nor the
  * database, so the journal may take records in segment journalFrom meanwhile (member-storage.ts
@@ -34,7 +35,7 @@ import type { Database, SqlJsStatic } from 'sql.js'
 import { joinPath } from './disk.ts'
 import type { Disk } from './disk.ts'
 import { crc32c } from './crc32c.ts'
-import { databaseImage } from './database-image.ts'
+import { snapshotDatabase, type DatabaseSnapshot } from './database-image.ts'
 import { CheckpointCorruptError } from './errors.ts'
 import { parseSegmentName } from './journal-format.ts'
 import type { Journal } from './journal.ts'
@@ -47,7 +48,7 @@ const MAGIC = 0x4b434445 // 'EDCK' little-endian
 const VERSION = 1
 const HEADER = 16
 
-/** Bytes of the image checksummed per turn of the event loop by {@link checkpointHeaderInTurns}. */
+/** Bytes of the image copied and checksummed per turn of the event loop by {@link checkpointDataInTurns}. */
 export const CRC_SLICE = 8 << 20
 
 function header(dbLen: number, dbCrc: number): Uint8Array {
@@ -73,19 +74,30 @@ function nextTurn(): Promise<void> {
   })
 }
 
+/** An image read a slice at a time: a {@link DatabaseSnapshot}, or bytes at hand. */
+export interface ImageSource {
+  readonly length: number
+  /** A copy of bytes [from, to). */
+  read(from: number, to: number): Uint8Array
+}
+
 /**
- * {@link checkpointHeader}, computed CRC_SLICE bytes at a time (~1.5 ms each) with a turn of the
- * event loop between slices: a whole database's checksum (~28 ms for 150 MiB) would otherwise
- * stall everything else, journal fsyncs included. An image of one slice or less takes no turn (the simulator's are small;
- * its order is a function of the event order anyway: immediates run in FIFO order).
+ * The checkpoint file's bytes for `image`, as chunks (the header, then the image in slices),
+ * copied and checksummed CRC_SLICE bytes at a time (~4 ms each) with a turn of the event loop
+ * between slices: a whole database at once (~130 ms at 250 MiB) would otherwise stall everything
+ * else, journal fsyncs included. An image of one slice or less takes no turn (the simulator's are
+ * small; its order is a function of the event order anyway: immediates run in FIFO order).
  */
-export async function checkpointHeaderInTurns(image: Uint8Array): Promise<Uint8Array> {
+export async function checkpointDataInTurns(image: ImageSource): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = []
   let crc = 0
   for (let at = 0; at < image.length; at += CRC_SLICE) {
     if (at > 0) await nextTurn()
-    crc = crc32c(image.subarray(at, at + CRC_SLICE), crc)
+    const chunk = image.read(at, Math.min(at + CRC_SLICE, image.length))
+    crc = crc32c(chunk, crc)
+    chunks.push(chunk)
   }
-  return header(image.length, crc)
+  return [header(image.length, crc), ...chunks]
 }
 
 /** Frames a SQLite image as a checkpoint file (one array: a copy of the image). */
@@ -140,8 +152,11 @@ export interface StartedCheckpoint {
   readonly meta: SnapshotMetadata
   /** The first journal segment after it (the active one once it was started). */
   readonly journalFrom: number
-  /** The SQLite image (a copy: the database may change once this is started). */
-  readonly image: Uint8Array
+  /**
+   * The SQLite image, as of the consistent point (the database may change once this is started).
+   * Whoever finishes the checkpoint releases it.
+   */
+  readonly image: DatabaseSnapshot
 }
 
 /**
@@ -149,8 +164,8 @@ export interface StartedCheckpoint {
  * write out until this resolves. Nothing else is done here (the checksum of the image is left to
  * finishCheckpoint): this is what holds the journal up.
  *
- * Memory: the image is the one copy of the database made here; the header goes in front of it
- * as a separate chunk of the atomic write rather than by copying the image behind it.
+ * The image is a snapshot, taken at no cost: its copy (the one copy of the database a checkpoint
+ * makes) is left to finishCheckpoint, a slice at a time, while the database goes on.
  */
 export async function startCheckpoint(
   db: Database,
@@ -160,13 +175,19 @@ export async function startCheckpoint(
 ): Promise<StartedCheckpoint> {
   const journalFrom = journal.seq + 1
   log.setCheckpointMeta({ ...meta, journalFrom })
-  const image = databaseImage(db)
-  await journal.rotate({ index: meta.index, term: meta.term })
+  const image = snapshotDatabase(db)
+  try {
+    await journal.rotate({ index: meta.index, term: meta.term })
+  } catch (err) {
+    image.release()
+    throw err
+  }
   return { meta: { index: meta.index, term: meta.term, confState: meta.confState }, journalFrom, image }
 }
 
 /**
- * Steps 3-4: frames the image, makes the checkpoint durable, then removes the segments it covers.
+ * Steps 3-4: copies and frames the image (releasing its snapshot), makes the checkpoint durable,
+ * then removes the segments it covers.
  * `snapshots` learns of it before the file is replaced (`replacing`); the caller calls
  * `snapshots.replaced()` once this resolves. Touches neither the journal nor the database, so
  * journal appends may run alongside; two of these (or one and a startCheckpoint) must not (they
@@ -178,7 +199,12 @@ export async function finishCheckpoint(
   started: StartedCheckpoint,
   snapshots: SnapshotSource,
 ): Promise<void> {
-  const data = [await checkpointHeaderInTurns(started.image), started.image] as const
+  let data: Uint8Array[]
+  try {
+    data = await checkpointDataInTurns(started.image)
+  } finally {
+    started.image.release()
+  }
   snapshots.replacing(started.meta, data)
   await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), data)
   await removeSegmentsBelow(disk, dir, started.journalFrom)

@@ -4,7 +4,7 @@
  * `npm ci`) changes in sql.js to make taking them, and growing the database, cheap.
  *
  * sql.js keeps the database file in Emscripten's in-memory file system (MEMFS), as one
- * Uint8Array per file. Unpatched, that has two costs that stall a member under load:
+ * Uint8Array per file. Unpatched, that has three costs that stall a member under load:
  *
  * - Growth: a write past the array's capacity allocates a new array 1.125× larger and copies the
  *   whole file into it (17-36 ms at 30-43 MiB, then a major GC); every member applies the same
@@ -15,19 +15,34 @@
  *   Measured (3 members, wrk 64 connections, 3 × 5 s, two alternations): put p99 21.6-29.7 ms
  *   instead of 30.0-52.8, event-loop stalls over 15 ms 33-37 instead of 53-56.
  * - Export: `db.export()` copies the database page by page through SQLite's backup API into a
- *   second MEMFS file (61-72 ms for 41 MiB). The patch adds `Database.fileImage()`, a copy of the
- *   file's bytes (22-27 ms). Outside a transaction, with the rollback journal (journal_mode=MEMORY)
- *   every committed page is in the file, so this is a complete database; it differs from export()'s
- *   only in the header's change counters (bytes 24-27 and 92-95), which a reader ignores.
+ *   second MEMFS file (61-72 ms for 41 MiB). The patch adds `Database.fileBytes()`, a view of the
+ *   file's bytes. Outside a transaction, with the rollback journal (journal_mode=MEMORY) every
+ *   committed page is in the file, so a copy of them is a complete database; it differs from
+ *   export()'s only in the header's change counters (bytes 24-27 and 92-95), which a reader ignores.
+ * - Even that copy is one synchronous stretch proportional to the database (22-27 ms at 41 MiB,
+ *   ~130 ms at 250 MiB), and a checkpoint takes it while every journal write waits. So the patch
+ *   also adds `Database.onFileChange(hook)`: the hook hears of every write or truncation of the
+ *   file before it happens. A {@link DatabaseSnapshot} uses it to keep, copy-on-write, the old
+ *   contents of each page changed after it was taken: taking one costs nothing, and its bytes can
+ *   be read a slice at a time while the database goes on changing.
  *
  * @module
  */
 import type { Database } from 'sql.js'
 
 /** What the patch adds to sql.js's Database (its type package cannot be augmented: the class is not exported). */
-interface FileImageSource {
-  /** A copy of the database file's bytes. */
-  fileImage(): Uint8Array
+interface FileAccess {
+  /** The database file's bytes: a view, valid until the next write to the database. */
+  fileBytes(): Uint8Array
+  /**
+   * `hook(position, length)` is called before the bytes from `position` for `length` are
+   * overwritten or cut off; null removes it.
+   */
+  onFileChange(hook: ((position: number, length: number) => void) | null): void
+}
+
+function fileAccess(db: Database): Database & FileAccess {
+  return db as Database & FileAccess
 }
 
 /**
@@ -35,5 +50,104 @@ interface FileImageSource {
  * ours synchronously, BEGIN to COMMIT, so between two calls into the database there is none).
  */
 export function databaseImage(db: Database): Uint8Array {
-  return (db as Database & FileImageSource).fileImage()
+  return fileAccess(db).fileBytes().slice()
+}
+
+/** Bytes of the file a snapshot preserves at once when one of them is about to change. */
+const PAGE = 4096
+
+/** The snapshots alive on each database; the file hook is installed while there is one. */
+const alive = new WeakMap<Database, Set<DatabaseSnapshot>>()
+
+/**
+ * The database file as it was when {@link snapshotDatabase} took it, however the database changes
+ * after. Invariant: for each PAGE-sized page of the first `length` bytes, either the file still
+ * holds the page as it was (it has not been written since), or `#saved` holds that old content.
+ * Release it once read: until then every page first written after it is kept twice.
+ */
+export class DatabaseSnapshot {
+  /** The file's length when taken: the image is exactly this many bytes. */
+  readonly length: number
+  readonly #db: Database & FileAccess
+  /** Page number → the page's bytes when taken (the last page may be short). */
+  readonly #saved = new Map<number, Uint8Array>()
+  #released = false
+
+  /** Use {@link snapshotDatabase}. */
+  constructor(db: Database & FileAccess, length: number) {
+    this.#db = db
+    this.length = length
+  }
+
+  /** Before bytes [position, position + count) of the file change: keep the pages not yet kept. */
+  preserve(position: number, count: number): void {
+    const end = Math.min(position + count, this.length)
+    if (position >= end) return
+    let file: Uint8Array | null = null
+    for (let page = Math.floor(position / PAGE); page * PAGE < end; page++) {
+      if (this.#saved.has(page)) continue
+      file ??= this.#db.fileBytes()
+      const from = page * PAGE
+      this.#saved.set(page, file.slice(from, Math.min(from + PAGE, this.length)))
+    }
+  }
+
+  /** A copy of the image's bytes [from, to) (0 ≤ from ≤ to ≤ length), as they were when taken. */
+  read(from: number, to: number): Uint8Array {
+    if (this.#released) throw new Error('database snapshot: read after release')
+    if (!(from >= 0 && from <= to && to <= this.length)) throw new RangeError(`database snapshot: [${from}, ${to}) is outside [0, ${this.length})`)
+    const out = new Uint8Array(to - from)
+    const file = this.#db.fileBytes()
+    // Bytes past the file's current end were cut off after the snapshot: their pages are saved.
+    out.set(file.subarray(from, Math.min(to, file.length)))
+    if (this.#saved.size === 0) return out
+    for (let page = Math.floor(from / PAGE); page * PAGE < to; page++) {
+      const old = this.#saved.get(page)
+      if (old === undefined) continue
+      const start = page * PAGE
+      const a = Math.max(from, start)
+      const b = Math.min(to, start + old.length)
+      out.set(old.subarray(a - start, b - start), a - from)
+    }
+    return out
+  }
+
+  /** Pages kept so far (what this snapshot costs on top of the database). */
+  get savedPages(): number {
+    return this.#saved.size
+  }
+
+  /** Stops keeping pages and frees those kept. Idempotent. Must come before the database is closed. */
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.#saved.clear()
+    const set = alive.get(this.#db)
+    if (set === undefined) return
+    set.delete(this)
+    if (set.size === 0) {
+      alive.delete(this.#db)
+      this.#db.onFileChange(null)
+    }
+  }
+}
+
+/**
+ * A snapshot of `db`'s file now, at no cost (see {@link DatabaseSnapshot}). Same precondition as
+ * {@link databaseImage}: not inside a transaction.
+ */
+export function snapshotDatabase(db: Database): DatabaseSnapshot {
+  const access = fileAccess(db)
+  const snapshot = new DatabaseSnapshot(access, access.fileBytes().length)
+  let set = alive.get(db)
+  if (set === undefined) {
+    const snapshots = new Set<DatabaseSnapshot>()
+    set = snapshots
+    alive.set(db, snapshots)
+    access.onFileChange((position, count) => {
+      for (const s of snapshots) s.preserve(position, count)
+    })
+  }
+  set.add(snapshot)
+  return snapshot
 }

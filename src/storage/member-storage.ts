@@ -11,17 +11,18 @@
  *   storage.maybeCheckpoint(applied, confState, keep) // the database must not change until the
  *                                                     // next saveReady resolves (see below)
  *
- * A checkpoint has two parts (checkpoint.ts): its consistent point (export the database, rotate
- * the journal) and the write of its file (checksum ~the whole database, write it atomically,
- * remove the old segments). Only the first part goes through the queue; the
- * second runs in the background, so saveReady (what every write waits for) is held up by the
- * export and one rotation, not by the file write (issue #8: p99 latency).
+ * A checkpoint has two parts (checkpoint.ts): its consistent point (a copy-on-write snapshot of the
+ * database, taken at no cost, and a rotation of the journal) and the write of its file (copy and
+ * checksum the snapshot a slice per turn, write it atomically, remove the old segments). Only the
+ * first part goes through the queue; the second runs in the background, so saveReady (what every
+ * write waits for) is held up by one rotation, not by the copy nor the file write (issue #8: p99
+ * latency).
  *
- *   queue:      ... saveReady │ checkpoint: export, rotate │ saveReady saveReady saveReady ...
- *   background:               └─ checksum, write checkpoint.db, remove old segments ─┘
- *                                                  (now durable: raft may send it) ──┘
+ *   queue:      ... saveReady │ checkpoint: snapshot, rotate │ saveReady saveReady saveReady ...
+ *   background:                 └─ copy, checksum, write checkpoint.db, remove old segments ─┘
+ *                                                          (now durable: raft may send it) ──┘
  *
- * Its cost grows with the database (export ~1.2 ms, checksum ~0.2 ms per MiB here), so
+ * Its cost grows with the database (copy and checksum ~0.5 ms per MiB here), so
  * checkpoints are rare (every 100,000 entries by default). The raft log does not wait for them:
  * it is compacted to `retainEntries` behind the applied index, and a follower that needs an entry
  * compacted since the last checkpoint makes the next maybeCheckpoint take one (raft is told the
@@ -35,7 +36,7 @@
  *   otherwise touches only checkpoint.db and segments below the active one.
  * - At most one checkpoint file write is under way (#writing), and none while a snapshot is
  *   installed: a queued operation that would write checkpoint.db first waits for it.
- * - Because the export is queued, a later saveReady resolves only after it: a caller that changes
+ * - Because the snapshot is taken in the queue, a later saveReady resolves only after it: a caller that changes
  *   the database only after its next saveReady resolves (the member) checkpoints exactly the
  *   state it asked for.
  * - Recovery after a crash at any point finds the newest durable checkpoint and every segment it
@@ -211,7 +212,7 @@ export class MemberStorage {
    * Persists one Ready: the snapshot (if any) first, then the entries and hard state as ONE
    * journal record and ONE fsync. Resolves when durable; only then may messages go out.
    * `mustSync = false` (raft's Ready.mustSync) skips the fsync: the record rides on the next one.
-   * It waits for a checkpoint's export and journal rotation, not for its file write, unless it
+   * It waits for a checkpoint's snapshot and journal rotation, not for its file write, unless it
    * carries a snapshot (installing one writes checkpoint.db, so that waits for the write).
    */
   saveReady(
@@ -253,7 +254,7 @@ export class MemberStorage {
    * compacts the raft log to `retainEntries` behind `appliedIndex`, but never past `keepAfter`
    * (the lowest snapshot being sent to a follower, which needs the entries after it).
    * `confState` is the membership as of `appliedIndex`, and the MVCC tables must hold exactly the
-   * state after applying it, until the next saveReady resolves (the export happens before that).
+   * state after applying it, until the next saveReady resolves (the snapshot is taken before that).
    * Resolves true when a checkpoint was taken, once it is durable; operations called after this
    * one need not wait for that (see the module doc). Resolves false when none was due at the
    * call, or when one is due while the previous one is still being written: a checkpoint never
@@ -371,7 +372,7 @@ export class MemberStorage {
   }
 
   /**
-   * The queued part of a checkpoint (export, rotation), then starts the background part. Returns
+   * The queued part of a checkpoint (snapshot, rotation), then starts the background part. Returns
    * (in a box, so that the queue does not wait for it) a promise of its durability that rejects
    * with the storage's fatal error. Precondition: no checkpoint is being written.
    */
@@ -402,7 +403,10 @@ export class MemberStorage {
       // A storage that failed before this started writes nothing more. One that fails during it
       // fails this too, below (the file itself would still be a valid checkpoint: the image is
       // consistent whatever happens to the journal after the rotation).
-      if (this.#failed !== null) throw this.#failed
+      if (this.#failed !== null) {
+        started.image.release()
+        throw this.#failed
+      }
       await finishCheckpoint(this.#disk, this.#dir, started, this.#snapshots)
       if (this.#failed !== null) throw this.#failed
       // Durable: raft may be offered it as the snapshot now (its file is in place).

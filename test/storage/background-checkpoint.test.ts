@@ -9,12 +9,12 @@
  *   checkpoint plus the journal replayed after it;
  * - two checkpoint writes never overlap; installSnapshot and close wait for one under way;
  * - a failure of the background write is the storage's one fatal error, for every call;
- * - the checksum of a large image (no longer computed while saveReady waits) is computed a slice
- *   per event-loop turn, so it does not stall journal fsyncs either.
+ * - the copy and checksum of a large image (no longer made while saveReady waits) are made a slice
+ *   per event-loop turn, so they do not stall journal fsyncs either.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CRC_SLICE, checkpointHeader, checkpointHeaderInTurns } from '../../src/storage/checkpoint.ts'
+import { CRC_SLICE, checkpointDataInTurns, checkpointHeader, type ImageSource } from '../../src/storage/checkpoint.ts'
 import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
 import { MemoryDisk } from '../../src/storage/disk-memory.ts'
 import { StorageFatalError } from '../../src/storage/errors.ts'
@@ -396,7 +396,19 @@ test('a failed background write is the one fatal error, for the call under way a
   await r.close()
 })
 
-test('the checksum of a large image is computed a slice per turn, and equals the one computed at once', async () => {
+/** `image` as an ImageSource, counting its reads. */
+function source(image: Uint8Array): ImageSource & { reads: number } {
+  return {
+    length: image.length,
+    reads: 0,
+    read(from: number, to: number): Uint8Array {
+      this.reads++
+      return image.slice(from, to)
+    },
+  }
+}
+
+test('a large image is copied and checksummed a slice per turn: the same file as framed at once', async () => {
   const image = new Uint8Array(3.5 * CRC_SLICE)
   for (let i = 0; i < image.length; i++) image[i] = (i * 2654435761) >>> 24
   let turns = 0
@@ -407,14 +419,18 @@ test('the checksum of a large image is computed a slice per turn, and equals the
     setImmediate(count)
   }
   setImmediate(count)
-  const inTurns = await checkpointHeaderInTurns(image)
+  const src = source(image)
+  const chunks = await checkpointDataInTurns(src)
   counting = false
-  assert.deepEqual(inTurns, checkpointHeader(image), 'the same header')
+  assert.deepEqual(chunks[0], checkpointHeader(image), 'the same header')
+  assert.deepEqual(Buffer.concat(chunks.slice(1)), Buffer.from(image), 'then the image')
+  assert.equal(src.reads, 4, 'read in 4 slices')
   assert.ok(turns >= 3, `other work ran between the 4 slices (${turns} turns)`)
 
   const small = image.subarray(0, CRC_SLICE)
   let ran = false
   setImmediate(() => (ran = true))
-  assert.deepEqual(await checkpointHeaderInTurns(small), checkpointHeader(small))
+  const one = await checkpointDataInTurns(source(small))
+  assert.deepEqual(one, [checkpointHeader(small), small])
   assert.equal(ran, false, 'an image of one slice takes no turn')
 })
