@@ -5,16 +5,17 @@
  *   2. recovery time of a 100k-entry journal (no checkpoint);
  *   3. checkpoint time and size at 100k keys of 256-byte values in the real MVCC store, and
  *      reopening from it.
- * Run: node --import tsx bench/storage.ts
+ * Run: node --import tsx bench/storage.ts [keys,keys…]  (default 100000: the keys of part 3)
  *
  * @module
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import initSqlJs from 'sql.js'
 import type { SqlJsStatic } from 'sql.js'
-import { MemberStorage, MeteredDisk, NodeDisk } from '../src/storage/index.ts'
+import { databaseImage, MemberStorage, MeteredDisk, NodeDisk } from '../src/storage/index.ts'
 import { MvccStore, encodeCommand } from '../src/mvcc/index.ts'
 import type { Entry } from '../src/raft/types.ts'
 
@@ -154,12 +155,21 @@ async function checkpoint(keys: number): Promise<void> {
   await storage.saveReady([{ index: ++index, term: 1, type: 'normal', data: new Uint8Array(0) }], null, null)
   store.applyBatch([{ index, data: new Uint8Array(0) }])
   t = performance.now()
-  const image = storage.db.export()
-  const exportMs = performance.now() - t
+  const image = databaseImage(storage.db)
+  const copyMs = performance.now() - t
   const fsyncs = disk.fsyncCount
+  // One checkpoint with a saveReady queued right behind it (as a member's next Ready would be):
+  // how long that write waits, and the longest stall of the event loop meanwhile.
+  const stalls = monitorEventLoopDelay({ resolution: 1 })
+  stalls.enable()
   t = performance.now()
-  await storage.checkpoint(index, CONF)
+  const ckpt = storage.checkpoint(index, CONF)
+  await storage.saveReady([{ index: ++index, term: 1, type: 'normal', data: new Uint8Array(0) }], null, null)
+  const heldMs = performance.now() - t
+  await ckpt
   const ckptMs = performance.now() - t
+  stalls.disable()
+  const stallMs = stalls.max / 1e6
   const size = (await stat(join(dir, 'checkpoint.db'))).size
   const logRows = storage.raftLog.lastIndex() - storage.raftLog.firstIndex() + 1
   store.close()
@@ -188,8 +198,9 @@ async function checkpoint(keys: number): Promise<void> {
   console.log(
     `  ${keys} puts x 256 B through saveReady + MvccStore.applyBatch + maybeCheckpoint: ${fmt(loadMs, 0)} ms, ` +
       `${checkpoints} checkpoints on the way (mean ${fmt(checkpointMs / Math.max(1, checkpoints), 0)} ms)\n` +
-      `  at ${keys} keys: db.export() alone ${fmt(exportMs, 0)} ms (${fmt(image.length / 2 ** 20, 1)} MiB); ` +
-      `checkpoint (export + crc + rotate + write + fsync + rename + dir fsync) ${fmt(ckptMs, 0)} ms, ` +
+      `  at ${keys} keys: a copy of the database alone ${fmt(copyMs, 0)} ms (${fmt(image.length / 2 ** 20, 1)} MiB); ` +
+      `checkpoint (snapshot + rotate + copy + crc + write + fsync + rename + dir fsync) ${fmt(ckptMs, 0)} ms, ` +
+      `a write queued behind it waited ${fmt(heldMs, 1)} ms, longest event-loop stall meanwhile ${fmt(stallMs, 1)} ms, ` +
       `${disk.fsyncCount - fsyncs} fsyncs; file ${fmt(size / 2 ** 20, 1)} MiB (raft log rows kept: ${logRows}); ` +
       `reopen + MvccStore load ${fmt(reopenMs, 0)} ms (${count} keys back)`,
   )
@@ -202,7 +213,7 @@ try {
   await recovery(100_000, 100)
   await recovery(100_000, 1)
   console.log('3. checkpoint')
-  await checkpoint(100_000)
+  for (const keys of (process.argv[2] ?? '100000').split(',').map(Number)) await checkpoint(keys)
 } finally {
   await rm(root, { recursive: true, force: true })
 }

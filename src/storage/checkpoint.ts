@@ -49,7 +49,7 @@ const VERSION = 1
 const HEADER = 16
 
 /** Bytes of the image copied and checksummed per turn of the event loop by {@link checkpointDataInTurns}. */
-export const CRC_SLICE = 8 << 20
+export const CRC_SLICE = 2 << 20
 
 function header(dbLen: number, dbCrc: number): Uint8Array {
   const out = new Uint8Array(HEADER)
@@ -83,10 +83,11 @@ export interface ImageSource {
 
 /**
  * The checkpoint file's bytes for `image`, as chunks (the header, then the image in slices),
- * copied and checksummed CRC_SLICE bytes at a time (~4 ms each) with a turn of the event loop
- * between slices: a whole database at once (~130 ms at 250 MiB) would otherwise stall everything
- * else, journal fsyncs included. An image of one slice or less takes no turn (the simulator's are
- * small; its order is a function of the event order anyway: immediates run in FIFO order).
+ * copied and checksummed CRC_SLICE bytes at a time (~1.5 ms each; 8 MiB slices sometimes took
+ * 25 ms) with a turn of the event loop between slices: a whole database at once (~130 ms at
+ * 250 MiB) would otherwise stall everything else, journal fsyncs included. An image of one slice
+ * or less takes no turn (the simulator's are small; its order is a function of the event order
+ * anyway: immediates run in FIFO order).
  */
 export async function checkpointDataInTurns(image: ImageSource): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = []
