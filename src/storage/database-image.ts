@@ -53,6 +53,11 @@ export function databaseImage(db: Database): Uint8Array {
   return fileAccess(db).fileBytes().slice()
 }
 
+/** The database file's size in bytes (no copy). */
+export function databaseSize(db: Database): number {
+  return fileAccess(db).fileBytes().length
+}
+
 /** Bytes of the file a snapshot preserves at once when one of them is about to change. */
 const PAGE = 4096
 

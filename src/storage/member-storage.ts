@@ -55,6 +55,7 @@
 import type { Database, SqlJsStatic } from 'sql.js'
 import type { Disk, DiskLock } from './disk.ts'
 import { decodeCheckpoint, finishCheckpoint, openDatabase, startCheckpoint, takeCheckpoint } from './checkpoint.ts'
+import { databaseSize } from './database-image.ts'
 import type { StartedCheckpoint } from './checkpoint.ts'
 import { CheckpointCorruptError, StorageFatalError } from './errors.ts'
 import type { MemberIdentity } from './identity.ts'
@@ -76,13 +77,17 @@ export interface StorageOptions {
    * installing a leader's snapshot, comes early (0 ≤ it < checkpointEntries; default 0). One taken
    * by `checkpoint` (e.g. the bootstrap's, which every member of a new cluster takes at the same
    * index) leaves it pending. The members of a cluster apply the same entries, so with equal
-   * thresholds they would all copy their database (which blocks each for ~0.6 ms per MiB, and
-   * longer on a loaded machine) at the same index, leaving the leader no follower to commit with
-   * meanwhile; a different stagger per member keeps their checkpoints at different indexes from
-   * then on.
+   * thresholds they would all copy and write their database (~0.5 ms of CPU per MiB, and as many
+   * bytes written to disk) at the same index, slowing every member at once; a different stagger
+   * per member keeps their checkpoints at different indexes from then on.
    */
   readonly checkpointStagger?: number
-  /** ... or once the active journal segment holds this many bytes. Default 64 MiB. */
+  /**
+   * ... or once the active journal segment holds this many bytes, or as many as the database if
+   * that is more. Default 64 MiB. Past it, a checkpoint (which writes the whole database) comes
+   * at most once per its own size of journal: the bytes written to disk stay within twice what
+   * the journal takes, and a restart replays at most a database's worth of journal.
+   */
   readonly checkpointBytes?: number
   /**
    * Applied entries kept in the raft log, for followers slightly behind (older ones are compacted
@@ -316,7 +321,8 @@ export class MemberStorage {
     if (appliedIndex <= this.#takenIndex || this.#writing !== null) return false
     if (this.#log.snapshotWanted) return true
     const entries = appliedIndex - this.#takenIndex
-    return entries >= this.#checkpointEntries - this.#earlyBy || this.#journal.size >= this.#checkpointBytes
+    if (entries >= this.#checkpointEntries - this.#earlyBy) return true
+    return this.#journal.size >= this.#checkpointBytes && this.#journal.size >= databaseSize(this.#db)
   }
 
   /**

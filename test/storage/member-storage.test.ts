@@ -10,6 +10,7 @@ import { NodeDisk } from '../../src/storage/disk-node.ts'
 import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
 import type { Disk } from '../../src/storage/disk.ts'
 import { SnapshotUnavailableError } from '../../src/raft/types.ts'
+import { databaseSize } from '../../src/storage/database-image.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
 import type { StorageOptions } from '../../src/storage/member-storage.ts'
 import { StorageFatalError, WrongClusterError } from '../../src/storage/errors.ts'
@@ -199,10 +200,26 @@ test('a follower behind the compacted log makes the next maybeCheckpoint take a 
   await s.close()
 })
 
-test('the journal-bytes threshold also triggers a checkpoint', async () => {
+test('a checkpoint is due once the journal holds checkpointBytes, or the database size if more', async () => {
   const disk = await freshDisk()
-  const s = await open(disk, { checkpointEntries: 1e9, checkpointBytes: 300 })
-  assert.ok((await run(s, 1, 30, 1)) >= 1)
+  const s = await open(disk, { checkpointEntries: 1e9, checkpointBytes: 300, retainEntries: 3 })
+  const segment = async (): Promise<number> => {
+    const names = (await disk.list('/data/m1')).filter((n) => n.startsWith('journal-'))
+    return (await disk.read(`/data/m1/${names[names.length - 1]}`)).length
+  }
+  let waited = 0
+  let taken = 0
+  for (let i = 1; i <= 400; i += 5) {
+    const es = kvEntries(i, i + 4, 1, 'x'.repeat(1000))
+    await s.saveReady(es, { term: 1, vote: 1, commit: i + 4 }, null)
+    applyEntries(s.db, es)
+    const due = (await segment()) >= Math.max(300, databaseSize(s.db))
+    assert.equal(await s.maybeCheckpoint(i + 4, CONF), due, `at ${i + 4}`)
+    if (due) taken++
+    else if ((await segment()) >= 300) waited++
+  }
+  assert.ok(taken >= 1, `checkpoints were taken (${taken})`)
+  assert.ok(waited >= 1, 'past checkpointBytes, a checkpoint waited for the journal to reach the database size')
   await s.close()
 })
 
