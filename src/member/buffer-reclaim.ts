@@ -2,12 +2,12 @@
  * Frees the large buffers a member drops, which V8 would otherwise keep for a long time (Node
  * only: workers/member.ts starts it).
  *
- * A checkpoint's image of the database is as large as the database, and garbage once written;
- * sql.js also keeps the database file in one ArrayBuffer that it replaces by a copy 12.5 % larger
- * whenever the file outgrows it. Only a major garbage collection frees such buffers, and V8 starts
- * one for external memory only after about 64 MiB more of it than at the last one; a member's JS
- * heap is small enough that nothing else prompts one for a long while. Measured after loading
- * 100k keys (a checkpoint at the end): 86 MiB of array buffers, 45 MiB after a collection.
+ * A checkpoint's copy of the database is as large as the database, and garbage once written; so
+ * is a checkpoint read back to be sent to a follower, and a `maintenance/snapshot` download. Only
+ * a major garbage collection frees such buffers, and V8 starts one for external memory only after
+ * about 64 MiB more of it than at the last one; a member's JS heap is small enough that nothing
+ * else prompts one for a long while. Measured after loading 100k keys (a checkpoint at the end):
+ * 86 MiB of array buffers, 45 MiB after a collection.
  *
  * So a major collection (incremental: `execution: 'async'`, at most one at a time) starts after
  * each checkpoint (`afterCheckpoint`), and whenever a check, every `intervalMs`, finds the array

@@ -74,11 +74,13 @@ function nextTurn(): Promise<void> {
   })
 }
 
-/** An image read a slice at a time: a {@link DatabaseSnapshot}, or bytes at hand. */
+/** An image read a slice at a time, front to back: a {@link DatabaseSnapshot}, or bytes at hand. */
 export interface ImageSource {
   readonly length: number
   /** A copy of bytes [from, to). */
   read(from: number, to: number): Uint8Array
+  /** Bytes below `offset` will not be read again. */
+  discardBefore?(offset: number): void
 }
 
 /**
@@ -95,6 +97,7 @@ export async function checkpointDataInTurns(image: ImageSource): Promise<Uint8Ar
   for (let at = 0; at < image.length; at += CRC_SLICE) {
     if (at > 0) await nextTurn()
     const chunk = image.read(at, Math.min(at + CRC_SLICE, image.length))
+    image.discardBefore?.(at + chunk.length)
     crc = crc32c(chunk, crc)
     chunks.push(chunk)
   }

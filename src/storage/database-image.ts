@@ -66,9 +66,10 @@ const alive = new WeakMap<Database, Set<DatabaseSnapshot>>()
 
 /**
  * The database file as it was when {@link snapshotDatabase} took it, however the database changes
- * after. Invariant: for each PAGE-sized page of the first `length` bytes, either the file still
- * holds the page as it was (it has not been written since), or `#saved` holds that old content.
- * Release it once read: until then every page first written after it is kept twice.
+ * after. Invariant: for each PAGE-sized page of the first `length` bytes from `#readable` on,
+ * either the file still holds the page as it was (it has not been written since), or `#saved`
+ * holds that old content. Release it once read: until then every page first written after it is
+ * kept twice (a reader going front to back says what it is done with: {@link discardBefore}).
  */
 export class DatabaseSnapshot {
   /** The file's length when taken: the image is exactly this many bytes. */
@@ -76,6 +77,8 @@ export class DatabaseSnapshot {
   readonly #db: Database & FileAccess
   /** Page number → the page's bytes when taken (the last page may be short). */
   readonly #saved = new Map<number, Uint8Array>()
+  /** Bytes below this can no longer be read (see discardBefore); a multiple of PAGE. */
+  #readable = 0
   #released = false
 
   /** Use {@link snapshotDatabase}. */
@@ -87,9 +90,10 @@ export class DatabaseSnapshot {
   /** Before bytes [position, position + count) of the file change: keep the pages not yet kept. */
   preserve(position: number, count: number): void {
     const end = Math.min(position + count, this.length)
-    if (position >= end) return
+    const start = Math.max(position, this.#readable)
+    if (start >= end) return
     let file: Uint8Array | null = null
-    for (let page = Math.floor(position / PAGE); page * PAGE < end; page++) {
+    for (let page = Math.floor(start / PAGE); page * PAGE < end; page++) {
       if (this.#saved.has(page)) continue
       file ??= this.#db.fileBytes()
       const from = page * PAGE
@@ -100,7 +104,8 @@ export class DatabaseSnapshot {
   /** A copy of the image's bytes [from, to) (0 ≤ from ≤ to ≤ length), as they were when taken. */
   read(from: number, to: number): Uint8Array {
     if (this.#released) throw new Error('database snapshot: read after release')
-    if (!(from >= 0 && from <= to && to <= this.length)) throw new RangeError(`database snapshot: [${from}, ${to}) is outside [0, ${this.length})`)
+    if (!(from >= this.#readable && from <= to && to <= this.length))
+      throw new RangeError(`database snapshot: [${from}, ${to}) is outside [${this.#readable}, ${this.length})`)
     const out = new Uint8Array(to - from)
     const file = this.#db.fileBytes()
     // Bytes past the file's current end were cut off after the snapshot: their pages are saved.
@@ -122,7 +127,21 @@ export class DatabaseSnapshot {
     return this.#saved.size
   }
 
-  /** Stops keeping pages and frees those kept. Idempotent. Must come before the database is closed. */
+  /**
+   * The bytes below `offset` will not be read again: the pages wholly below it are no longer kept
+   * (nor their old contents saved when written). Never moves back.
+   */
+  discardBefore(offset: number): void {
+    const readable = Math.floor(Math.min(offset, this.length) / PAGE) * PAGE
+    if (readable <= this.#readable) return
+    for (const page of this.#saved.keys()) if ((page + 1) * PAGE <= readable) this.#saved.delete(page)
+    this.#readable = readable
+  }
+
+  /**
+   * Stops keeping pages and frees those kept. Idempotent, and never throws: a database closed
+   * meanwhile took its file, and the file hook with it.
+   */
   release(): void {
     if (this.#released) return
     this.#released = true
@@ -130,9 +149,12 @@ export class DatabaseSnapshot {
     const set = alive.get(this.#db)
     if (set === undefined) return
     set.delete(this)
-    if (set.size === 0) {
-      alive.delete(this.#db)
+    if (set.size > 0) return
+    alive.delete(this.#db)
+    try {
       this.#db.onFileChange(null)
+    } catch {
+      // Closed: nothing is left to unhook.
     }
   }
 }

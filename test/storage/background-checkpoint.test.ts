@@ -14,14 +14,15 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CRC_SLICE, checkpointDataInTurns, checkpointHeader, type ImageSource } from '../../src/storage/checkpoint.ts'
+import { CRC_SLICE, checkpointDataInTurns, checkpointHeader, decodeCheckpoint, type ImageSource } from '../../src/storage/checkpoint.ts'
+import { databaseSize } from '../../src/storage/database-image.ts'
 import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
 import { MemoryDisk } from '../../src/storage/disk-memory.ts'
 import { StorageFatalError } from '../../src/storage/errors.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
 import type { Entry, HardState, RandomInt, Snapshot } from '../../src/raft/types.ts'
 import { GatedDisk } from './gated-disk.ts'
-import { ID, appliedIndex, applyEntries, kvEntries, kvState, loadSql, plain, seeded } from './helpers.ts'
+import { ID, appliedIndex, applyEntries, entry, kvEntries, kvState, loadSql, plain, seeded } from './helpers.ts'
 
 const sql = await loadSql()
 const DIR = '/data/m1'
@@ -433,4 +434,45 @@ test('a large image is copied and checksummed a slice per turn: the same file as
   const one = await checkpointDataInTurns(source(small))
   assert.deepEqual(one, [checkpointHeader(small), small])
   assert.equal(ran, false, 'an image of one slice takes no turn')
+})
+
+test('a checkpoint of a database larger than one slice holds the state it was taken at, though entries are applied while it is copied', async () => {
+  const disk = new MemoryDisk()
+  await disk.mkdir('/data')
+  const options = { checkpointEntries: 1e9, retainEntries: 3 }
+  const s = await MemberStorage.open(disk, DIR, ID, sql, options)
+  const big = (from: number, to: number, tag: string): Entry[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, 1, `key${(from + i) % 900}=${tag}${from + i}${'x'.repeat(3000)}`))
+  let index = 0
+  const saveAndApply = async (es: Entry[]): Promise<void> => {
+    await s.saveReady(es, { term: 1, vote: 1, commit: es[es.length - 1].index }, null)
+    applyEntries(s.db, es)
+    index = es[es.length - 1].index
+  }
+  // Compared as JSON (values are 3 KB: a failure's diff would be unreadable).
+  const state = (db: Parameters<typeof kvState>[0]): string => JSON.stringify(kvState(db))
+  for (let i = 0; i < 10; i++) await saveAndApply(big(index + 1, index + 100, 'a'))
+  assert.ok(databaseSize(s.db) > 2 * CRC_SLICE, `the database spans slices (${databaseSize(s.db)} bytes)`)
+  const at = index
+  const expected = state(s.db)
+  const ck = s.checkpoint(at, CONF)
+  // Rewrite every key (and so most pages) while the image is copied, a slice per turn.
+  let rounds = 0
+  while (s.checkpointIndex < at && rounds < 200) {
+    await saveAndApply(big(index + 1, index + 30, 'b'))
+    rounds++
+  }
+  assert.equal(await ck, true)
+  assert.ok(rounds >= 2, `entries were applied while the checkpoint was copied (${rounds} Readies)`)
+  assert.ok(state(s.db) !== expected, 'the database moved on')
+  const copy = new sql.Database(decodeCheckpoint(disk.readSync(CKPT), CKPT))
+  assert.ok(state(copy) === expected, 'the checkpoint holds the state at its index')
+  copy.close()
+  const last = index
+  await s.close()
+  const r = await MemberStorage.open(disk, DIR, ID, sql, options)
+  assert.equal(r.recovery.checkpointIndex, at)
+  assert.ok(state(r.db) === expected, 'a restart starts from it')
+  assert.equal(r.raftLog.lastIndex(), last, 'with the entries after it from the journal')
+  await r.close()
 })

@@ -200,3 +200,33 @@ test('taking a snapshot copies nothing; it keeps only the pages written after, u
   assert.equal(integrity(db), 'ok')
   db.close()
 })
+
+test('discardBefore: the pages below are no longer kept nor readable; the rest still reads as taken', () => {
+  const db = memberLikeDatabase()
+  db.exec('BEGIN')
+  for (let k = 0; k < 2000; k++) db.run('INSERT INTO t VALUES (?, ?)', [k, value(k, 700)])
+  db.exec('COMMIT')
+  const image = databaseImage(db)
+  const s = snapshotDatabase(db)
+  db.run('UPDATE t SET v = ? WHERE k < 2000', [value(7, 700)])
+  const kept = s.savedPages
+  assert.ok(kept > 100, `most pages were rewritten and kept (${kept})`)
+  const half = 4096 * Math.floor(image.length / 8192)
+  s.discardBefore(half + 100)
+  assert.ok(s.savedPages < kept && s.savedPages > 0, `the pages below were dropped (${kept} → ${s.savedPages})`)
+  assert.throws(() => s.read(half - 1, half + 10), RangeError, 'bytes below are gone')
+  const after = s.savedPages
+  db.run('UPDATE t SET v = ? WHERE k < 2000', [value(8, 700)])
+  assert.equal(s.savedPages, after, 'nothing new kept: the pages above were kept already, those below are not wanted')
+  assert.deepEqual(Buffer.from(s.read(half, image.length)), Buffer.from(image.subarray(half)))
+  s.release()
+  db.close()
+})
+
+test('release after the database was closed does not throw', () => {
+  const db = memberLikeDatabase()
+  db.run('INSERT INTO t VALUES (1, ?)', [value(1, 100)])
+  const s = snapshotDatabase(db)
+  db.close()
+  assert.doesNotThrow(() => s.release())
+})
