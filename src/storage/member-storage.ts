@@ -101,6 +101,9 @@ export interface StorageOptions {
 /** Entries a compaction waits to drop at once, at most (see #compactStep). */
 const COMPACT_STEP = 256
 
+/** How long a checkpoint awaited by raft holds compaction back, in retainEntries (see #maybeCompact). */
+const AWAIT_LIMIT = 4
+
 export class MemberStorage {
   readonly #disk: Disk
   readonly #dir: string
@@ -297,12 +300,15 @@ export class MemberStorage {
    * `appliedIndex` are committed and persisted here, so the log holds them. While raft wants a
    * snapshot, not past the last checkpoint taken: the log would then refuse that checkpoint too
    * once durable and want a newer one, and under a steady flow of entries (lease checkpoints
-   * suffice) no snapshot would ever go out.
+   * suffice) no snapshot would ever go out. Then, once it is durable and until raft takes it (at
+   * its next message to the follower), not past it either, for the same reason; but only while
+   * the log keeps at most AWAIT_LIMIT × retainEntries entries for it (the follower may be gone).
    */
   #maybeCompact(appliedIndex: number, keepAfter: number | null): void {
     if (this.#imagesPending > 0) return
-    const wanted = this.#log.snapshotWanted ? this.#takenIndex : Infinity
-    const to = Math.min(appliedIndex - this.#retainEntries, keepAfter ?? Infinity, wanted)
+    const awaited = this.#log.snapshotAwaited && appliedIndex - this.#checkpointIndex <= AWAIT_LIMIT * this.#retainEntries
+    const pinned = this.#log.snapshotWanted ? this.#takenIndex : awaited ? this.#checkpointIndex : Infinity
+    const to = Math.min(appliedIndex - this.#retainEntries, keepAfter ?? Infinity, pinned)
     if (to - this.#log.firstIndex() + 1 >= this.#compactStep) this.#log.compact(to)
   }
 

@@ -76,6 +76,7 @@ export class RaftLog implements LogStorage {
   /** The latest durable checkpoint (metadata and file bytes); null before one is set. */
   #snapshot: SnapshotSource | null = null
   #snapshotWanted = false
+  #snapshotAwaited = false
   #txDepth = 0
 
   /** Opens the raft tables of `db` (creating them when missing) and loads their state. */
@@ -178,7 +179,10 @@ export class RaftLog implements LogStorage {
    */
   snapshot(): Snapshot {
     const latest = this.#snapshot?.snapshot() ?? null
-    if (latest !== null && latest.metadata.index >= this.#compacted.index) return latest
+    if (latest !== null && latest.metadata.index >= this.#compacted.index) {
+      this.#snapshotAwaited = false
+      return latest
+    }
     if (latest === null && this.#compacted.index === 0)
       return { metadata: { index: 0, term: 0, confState: this.#conf }, data: new Uint8Array(0) }
     this.#snapshotWanted = true
@@ -188,6 +192,16 @@ export class RaftLog implements LogStorage {
   /** Raft asked for a snapshot that no checkpoint covers yet (see snapshot()); cleared by setSnapshot. */
   get snapshotWanted(): boolean {
     return this.#snapshotWanted
+  }
+
+  /**
+   * A checkpoint was made durable for a snapshot raft wanted, and raft has not yet taken it: it
+   * asks again at its next message to that follower, and finds it only if the log was not
+   * compacted past it meanwhile (member-storage.ts holds compaction back while this is true).
+   * Set by setSnapshot when a snapshot was wanted; cleared when snapshot() answers one.
+   */
+  get snapshotAwaited(): boolean {
+    return this.#snapshotAwaited
   }
 
   // ---- writers (the member, while handling a Ready; journal first, see member-storage.ts) ----
@@ -259,6 +273,7 @@ export class RaftLog implements LogStorage {
   /** Sets where `snapshot()` finds the durable checkpoint (its metadata and file bytes). */
   setSnapshot(source: SnapshotSource): void {
     this.#snapshot = source
+    this.#snapshotAwaited = this.#snapshotWanted
     this.#snapshotWanted = false
   }
 

@@ -373,3 +373,28 @@ test('a damaged snapshot from a leader is refused without failing this member', 
   assert.equal(s.raftLog.firstIndex(), 11)
   await s.close()
 })
+
+test('a checkpoint taken for a wanted snapshot stays in the log until raft takes it, for a bounded while', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk, { checkpointEntries: 1e9, retainEntries: 3 })
+  await run(s, 1, 20, 1)
+  assert.throws(() => s.raftLog.snapshot(), SnapshotUnavailableError, 'no checkpoint covers the compacted log')
+  assert.equal(await s.maybeCheckpoint(20, CONF), true, 'so one is taken')
+  assert.equal(s.raftLog.snapshotAwaited, true)
+  // Entries keep coming before raft asks again (its next message to the follower).
+  await run(s, 21, 30, 1)
+  assert.equal(s.raftLog.firstIndex(), 21, 'the log is not compacted past the checkpoint meanwhile')
+  assert.equal(s.raftLog.snapshot().metadata.index, 20, 'raft finds it when it asks again')
+  assert.equal(s.raftLog.snapshotAwaited, false)
+  await run(s, 31, 40, 1)
+  assert.equal(s.raftLog.firstIndex(), 38, 'then compaction goes on as before')
+
+  // Never asked again (the follower went away): the log holds it back for 4 × retainEntries only.
+  assert.throws(() => s.raftLog.snapshot(), SnapshotUnavailableError)
+  assert.equal(await s.maybeCheckpoint(40, CONF), true)
+  await run(s, 41, 50, 1)
+  assert.equal(s.raftLog.firstIndex(), 41, 'held back while 10 ≤ 12 entries past it')
+  await run(s, 51, 60, 1)
+  assert.equal(s.raftLog.firstIndex(), 58, 'then let go')
+  await s.close()
+})
