@@ -7,7 +7,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -155,6 +156,36 @@ describe('edgecd against a running cluster', { timeout: 120_000 }, () => {
   test('lock runs a command while holding the lock', async () => {
     const out = await ok(['lock', 'jobs', '--', 'sh', '-c', 'echo "$ETCD_LOCK_KEY $ETCD_LOCK_REV"'])
     assert.match(out, /^jobs\/[0-9a-f]+ \d+\n$/)
+  })
+
+  test('a snapshot download is the database as of the request, though writes go on while it is read', async () => {
+    const put = async (key: string, value: string): Promise<string> => {
+      const body = JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') })
+      const r = await fetch(`${gateway}/v3/kv/put`, { method: 'POST', body })
+      assert.equal(r.status, 200)
+      return ((await r.json()) as { header: { revision: string } }).header.revision
+    }
+    let revision = ''
+    for (let i = 0; i < 160; i++) revision = await put(`dl/k${i}`, `a${i}`.padEnd(64 * 1024, 'a'))
+    const r = await fetch(`${gateway}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' })
+    assert.equal(r.status, 200)
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader()
+    const parts: Uint8Array[] = []
+    const first = await reader.read()
+    assert.ok(!first.done)
+    parts.push(first.value)
+    // Every key rewritten, and as many added, while the rest of the download waits.
+    for (let i = 0; i < 160; i++) await put(`dl/k${i}`, `b${i}`.padEnd(64 * 1024, 'b'))
+    for (let i = 0; i < 40; i++) await put(`dl/new${i}`, 'c'.repeat(64 * 1024))
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parts.push(chunk.value)
+    const messages = Buffer.concat(parts).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as { result: { blob: string } })
+    const blobs = messages.map((m) => Buffer.from(m.result.blob, 'base64'))
+    const image = Buffer.concat(blobs.slice(0, -1))
+    assert.deepEqual(blobs[blobs.length - 1], createHash('sha256').update(image).digest(), 'it ends with the SHA-256 of what came before')
+    const file = join(tmp, 'download.db')
+    writeFileSync(file, image)
+    const status = JSON.parse(await ok(['snapshot', 'status', file, '-w', 'json'])) as { revision: number; totalKey: number }
+    assert.equal(status.revision, Number(revision), 'the revision when it was asked for')
   })
 
   test('snapshot save, status, restore into 3 dirs, and a new cluster serves the data', async () => {
