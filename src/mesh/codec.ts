@@ -3,10 +3,16 @@
  * member to another.
  *
  *   frame    = [version, fromId, clusterId | nil, [message, ...]]
+ *            | [version, fromId, clusterId | nil, [], part]
  *   message  = [type, from, to, term, logTerm, index, commit, [entry, ...], reject, rejectHint,
  *               snapshot | nil, context]
  *   entry    = [term, index, entryType, data]
- *   snapshot = [index, term, [voter, ...], [learner, ...], data]
+ *   snapshot = [index, term, [voter, ...], [learner, ...], data | nil]
+ *   part     = [total, offset, bytes]
+ *
+ * A snapshot too large for one frame travels in parts: frames carrying only a `part` each (its
+ * bytes at `offset` of the `total`), in order, then the MsgSnap itself with `nil` data, meaning
+ * "the bytes of the parts just before it on this connection" (see snapshot-parts.ts).
  *
  * `type` and `entryType` are positions in {@link MESSAGE_TYPES} / {@link ENTRY_TYPES} (append-only
  * lists: never reorder them). Bytes are msgpack bin. Every number is a non-negative safe integer.
@@ -38,7 +44,25 @@ export interface Frame {
   readonly from: NodeId
   readonly clusterId: string | null
   readonly messages: readonly Message[]
+  /** A part of a snapshot sent in parts (then `messages` is empty). */
+  readonly part?: SnapshotPart | null
 }
+
+/** Bytes [offset, offset + bytes.length) of a snapshot's data of `total` bytes. */
+export interface SnapshotPart {
+  readonly total: number
+  readonly offset: number
+  readonly bytes: Uint8Array
+}
+
+/**
+ * The data of a decoded snapshot whose bytes came in parts (`nil` on the wire), and what a sender
+ * puts in place of the data it sent in parts. Compared by identity; it is empty.
+ */
+export const SNAPSHOT_IN_PARTS: Uint8Array = new Uint8Array(0)
+
+/** Largest snapshot accepted in parts: the longest byte array this runtime allocates. */
+export const MAX_SNAPSHOT_BYTES = 2 ** 32
 
 /** A frame that is not valid msgpack or not a valid frame. Carries no partial result. */
 export class FrameError extends Error {
@@ -102,7 +126,9 @@ export class FrameCodec {
 }
 
 function toWire(frame: Frame): unknown[] {
-  return [frame.version, frame.from, frame.clusterId, frame.messages.map(messageToWire)]
+  const wire = [frame.version, frame.from, frame.clusterId, frame.messages.map(messageToWire)]
+  const part = frame.part ?? null
+  return part === null ? wire : [...wire, [part.total, part.offset, part.bytes]]
 }
 
 function messageToWire(m: Message): unknown[] {
@@ -120,19 +146,33 @@ function messageToWire(m: Message): unknown[] {
     m.rejectHint,
     s === null
       ? null
-      : [s.metadata.index, s.metadata.term, s.metadata.confState.voters, s.metadata.confState.learners, s.data],
+      : [s.metadata.index, s.metadata.term, s.metadata.confState.voters, s.metadata.confState.learners, s.data === SNAPSHOT_IN_PARTS ? null : s.data],
     m.context,
   ]
 }
 
 function fromWire(raw: unknown): Frame {
-  const f = tuple(raw, 4, 'frame')
+  const f = list(raw, 'frame')
+  if (f.length !== 4 && f.length !== 5) throw new FrameError(`frame has ${f.length} fields, want 4 or 5`)
   const version = int(f[0], 'version')
   if (version !== FRAME_VERSION) throw new FrameError(`unsupported version ${version}`)
   const clusterId = f[2]
   if (clusterId !== null && typeof clusterId !== 'string') throw new FrameError('clusterId is not a string')
   const messages = list(f[3], 'messages').map(messageFromWire)
-  return { version, from: int(f[1], 'from'), clusterId, messages }
+  const part = f.length === 5 ? partFromWire(f[4]) : null
+  if (part !== null && messages.length > 0) throw new FrameError('a frame with a snapshot part carries messages')
+  const frame = { version, from: int(f[1], 'from'), clusterId, messages }
+  return part === null ? frame : { ...frame, part }
+}
+
+function partFromWire(raw: unknown): SnapshotPart {
+  const p = tuple(raw, 3, 'part')
+  const total = int(p[0], 'part total')
+  const offset = int(p[1], 'part offset')
+  const data = bytes(p[2], 'part bytes')
+  if (total > MAX_SNAPSHOT_BYTES) throw new FrameError(`snapshot of ${total} bytes, more than ${MAX_SNAPSHOT_BYTES}`)
+  if (data.byteLength === 0 || offset + data.byteLength > total) throw new FrameError('part outside its snapshot')
+  return { total, offset, bytes: data }
 }
 
 function messageFromWire(raw: unknown): Message {
@@ -172,7 +212,7 @@ function snapshotFromWire(raw: unknown): Snapshot {
       term: int(s[1], 'snapshot term'),
       confState: { voters, learners },
     },
-    data: bytes(s[4], 'snapshot data'),
+    data: s[4] === null ? SNAPSHOT_IN_PARTS : bytes(s[4], 'snapshot data'),
   }
 }
 

@@ -114,7 +114,8 @@ export class MemoryMesh implements Mesh {
     for (const m of messages) {
       const link = this.#links.get(m.to)
       const size = maxEncodedSize(m)
-      const fits = size <= this.#maxFrameBytes - FRAME_OVERHEAD_BYTES
+      // A snapshot of any size passes (over WebSockets it goes in parts: peer-link.ts).
+      const fits = m.snapshot !== null || size <= this.#maxFrameBytes - FRAME_OVERHEAD_BYTES
       if (link === undefined || !fits || !link.queue.push(m, size)) this.#events.dropped(m.to, [m])
     }
     this.#wake()

@@ -11,14 +11,16 @@
  * - connecting: messages wait in the queue (bounded); nothing is sent yet.
  * - open: each flush sends the queue as frames while the socket's own buffer is below the
  *   high-water mark; above it messages wait in the queue, and the next send callback flushes again.
+ *   A snapshot too large for one frame goes in parts (codec.ts), SNAPSHOT_PART_BYTES per frame
+ *   under the same high-water mark, then the MsgSnap itself; what follows it in the queue waits.
  * - backoff: the peer is unreachable; queued and new messages are dropped (and reported).
  *
  * @module
  */
 import WebSocket from 'ws'
-import type { Message, NodeId } from '../raft/types.ts'
+import type { Message, NodeId, Snapshot } from '../raft/types.ts'
 import { backoffDelay, type BackoffPolicy } from './backoff.ts'
-import { FRAME_OVERHEAD_BYTES, FRAME_VERSION, type FrameCodec } from './codec.ts'
+import { FRAME_OVERHEAD_BYTES, FRAME_VERSION, SNAPSHOT_IN_PARTS, maxEncodedSize, type FrameCodec, type SnapshotPart } from './codec.ts'
 import type { MeshEvents } from './mesh-events.ts'
 import type { MeshLog } from './mesh.ts'
 import { MEMBER_HEADER, REMOVED_STATUS, TOKEN_HEADER } from './peer-auth.ts'
@@ -26,6 +28,12 @@ import { PeerQueue, type QueueLimits } from './peer-queue.ts'
 import type { Scheduler } from './scheduler.ts'
 
 type LinkState = 'connecting' | 'open' | 'backoff' | 'closed'
+
+/** Bytes of snapshot data per part frame (at most: a frame's limit leaves room for less). */
+export const SNAPSHOT_PART_BYTES = 4 * 1024 * 1024
+
+/** Room a part frame needs besides its bytes (msgpack headers of its fields). */
+const PART_OVERHEAD_BYTES = 64
 
 /** What a link borrows from its mesh. Shared by all links of one mesh. */
 export interface LinkContext {
@@ -63,6 +71,8 @@ export class PeerLink {
   /** Failed attempts since the last successful open. */
   #attempt = 0
   #everOpened = false
+  /** A MsgSnap being sent in parts: its data from `sent` on is still to go. */
+  #inParts: { readonly message: Message; sent: number } | null = null
 
   constructor(peer: NodeId, url: string, ctx: LinkContext) {
     this.peer = peer
@@ -83,19 +93,61 @@ export class PeerLink {
   flush(): void {
     const ws = this.#ws
     if (this.#state !== 'open' || ws === null) return
-    const { codec, events, selfId, clusterId, maxFrameBytes, maxBufferedBytes } = this.#ctx
-    while (this.#queue.length > 0 && ws.bufferedAmount < maxBufferedBytes) {
-      const messages = this.#queue.take(maxFrameBytes - FRAME_OVERHEAD_BYTES)
-      // A fresh buffer, not the codec's shared one: with the zero mask ws writes our bytes to the
-      // socket as they are, and the socket may hold them past this call.
-      const bytes = codec.encode({ version: FRAME_VERSION, from: selfId, clusterId, messages })
-      events.sent(this.peer, messages, bytes.byteLength)
-      ws.send(bytes, { binary: true, compress: false }, (err) => {
-        if (err !== undefined && err !== null) return // the 'close' handler reports the loss
-        events.delivered(this.peer, messages)
-        if (this.#queue.length > 0 && this.#ws === ws) this.#wakeFlush()
-      })
+    const limit = this.#ctx.maxFrameBytes - FRAME_OVERHEAD_BYTES
+    while ((this.#inParts !== null || this.#queue.length > 0) && ws.bufferedAmount < this.#ctx.maxBufferedBytes) {
+      if (this.#inParts !== null) {
+        this.#sendPart(ws, this.#inParts, Math.min(SNAPSHOT_PART_BYTES, limit - PART_OVERHEAD_BYTES))
+        continue
+      }
+      // A message over the limit is always taken alone; only a snapshot gets past ws-mesh's check.
+      const messages = this.#queue.take(limit)
+      const first = messages[0] as Message
+      if (messages.length === 1 && first.snapshot !== null && maxEncodedSize(first) > limit) {
+        this.#inParts = { message: first, sent: 0 }
+        continue
+      }
+      this.#sendFrame(ws, messages, null)
     }
+  }
+
+  /** The next part of the snapshot being sent in parts, or (all sent) its MsgSnap. */
+  #sendPart(ws: WebSocket, inParts: { readonly message: Message; sent: number }, partBytes: number): void {
+    const { message } = inParts
+    const snapshot = message.snapshot as Snapshot
+    const data = snapshot.data
+    if (inParts.sent < data.length) {
+      const bytes = data.subarray(inParts.sent, inParts.sent + partBytes)
+      this.#sendFrame(ws, [], { total: data.length, offset: inParts.sent, bytes })
+      inParts.sent += bytes.length
+      return
+    }
+    this.#inParts = null
+    const last = { ...message, snapshot: { metadata: snapshot.metadata, data: SNAPSHOT_IN_PARTS } }
+    this.#sendFrame(ws, [last], null, [message])
+  }
+
+  /**
+   * One frame of `messages` (or of `part`); `delivered` is what its send callback reports (the
+   * messages as queued, which the frame may carry in another form).
+   */
+  #sendFrame(ws: WebSocket, messages: readonly Message[], part: SnapshotPart | null, delivered = messages): void {
+    const { codec, events, selfId, clusterId } = this.#ctx
+    // A fresh buffer, not the codec's shared one: with the zero mask ws writes our bytes to the
+    // socket as they are, and the socket may hold them past this call.
+    const bytes = codec.encode({ version: FRAME_VERSION, from: selfId, clusterId, messages, part })
+    events.sent(this.peer, delivered, bytes.byteLength)
+    ws.send(bytes, { binary: true, compress: false }, (err) => {
+      if (err !== undefined && err !== null) return // the 'close' handler reports the loss
+      events.delivered(this.peer, delivered)
+      if ((this.#queue.length > 0 || this.#inParts !== null) && this.#ws === ws) this.#wakeFlush()
+    })
+  }
+
+  /** Everything waiting to go: the snapshot being sent in parts, then the queue (emptied). */
+  #takeAll(): Message[] {
+    const waiting = this.#inParts === null ? [] : [this.#inParts.message]
+    this.#inParts = null
+    return [...waiting, ...this.#queue.clear()]
   }
 
   /** Drops the queue, cancels the timer and destroys the socket. Idempotent. */
@@ -103,7 +155,7 @@ export class PeerLink {
     this.#state = 'closed'
     this.#cancelTimer?.()
     this.#cancelTimer = null
-    this.#ctx.events.dropped(this.peer, this.#queue.clear())
+    this.#ctx.events.dropped(this.peer, this.#takeAll())
     const ws = this.#ws
     this.#ws = null
     if (ws === null || ws.readyState === WebSocket.CLOSED) return Promise.resolve()
@@ -171,7 +223,7 @@ export class PeerLink {
     const { events, scheduler, backoff, random, log } = this.#ctx
     this.#ws = null
     this.#state = 'backoff'
-    events.dropped(this.peer, this.#queue.clear())
+    events.dropped(this.peer, this.#takeAll())
     events.unreachable(this.peer)
     const delay = backoffDelay(this.#attempt++, backoff, random)
     log('peer-down', { peer: this.peer, url: this.url, retryInMs: delay })

@@ -23,6 +23,7 @@ import { PeerLink, type LinkContext, type PeerTls } from './peer-link.ts'
 import { DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_MESSAGES } from './peer-queue.ts'
 import type { InboundConnection, PeerAcceptor } from './peer-route.ts'
 import { realScheduler, type Scheduler } from './scheduler.ts'
+import { SnapshotAssembly } from './snapshot-parts.ts'
 
 /** The path the peer route is served on, relative to a member's base URL. */
 export const PEER_PATH = '/raft/peer'
@@ -112,7 +113,8 @@ export class WsMesh implements Mesh, PeerAcceptor {
       const size = maxEncodedSize(m)
       if (link === undefined) {
         this.#events.dropped(m.to, [m])
-      } else if (size > limit) {
+      } else if (size > limit && m.snapshot === null) {
+        // (A snapshot too large for a frame goes in parts: peer-link.ts.)
         this.#ctx.log('message-too-large', { peer: m.to, type: m.type, bytes: size, maxFrameBytes: limit })
         this.#events.dropped(m.to, [m])
       } else {
@@ -200,8 +202,9 @@ export class WsMesh implements Mesh, PeerAcceptor {
       this.#inbound.set(from, me)
       this.#links.get(from)?.redialNow()
     }
+    const parts = new SnapshotAssembly()
     return {
-      receive: (bytes: Uint8Array): boolean => this.#inbound.get(from) === me && this.#receive(from, bytes),
+      receive: (bytes: Uint8Array): boolean => this.#inbound.get(from) === me && this.#receive(from, bytes, parts),
       closed: (): void => {
         if (this.#inbound.get(from) === me) this.#inbound.delete(from)
         resolveDone()
@@ -209,18 +212,31 @@ export class WsMesh implements Mesh, PeerAcceptor {
     }
   }
 
-  /** Decodes and checks one inbound frame and delivers it; false rejects the connection. */
-  #receive(from: NodeId, bytes: Uint8Array): boolean {
+  /**
+   * Decodes and checks one inbound frame and delivers it (a snapshot part goes to `parts`, the
+   * connection's assembly); false rejects the connection.
+   */
+  #receive(from: NodeId, bytes: Uint8Array, parts: SnapshotAssembly): boolean {
     const { codec, clusterId, selfId, log } = this.#ctx
     let reason: string
     try {
       const frame = codec.decode(bytes)
+      const part = frame.part ?? null
       if (frame.from !== from) reason = `frame from ${frame.from} on member ${from}'s connection`
       else if (clusterId !== null && frame.clusterId !== clusterId) reason = `frame of cluster ${frame.clusterId}`
       else if (frame.messages.some((m) => m.to !== selfId)) reason = 'frame holds messages for another member'
-      else {
-        this.#events.deliver(from, frame.messages as Message[], bytes.byteLength)
-        return true
+      else if (part !== null) {
+        const refused = parts.add(part)
+        if (refused === null) return true
+        reason = refused
+      } else {
+        const messages = frame.messages.map((m) => parts.complete(m))
+        const refused = messages.find((m) => typeof m === 'string')
+        if (refused === undefined) {
+          this.#events.deliver(from, messages as Message[], bytes.byteLength)
+          return true
+        }
+        reason = refused
       }
     } catch (err) {
       if (!(err instanceof FrameError)) throw err

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
-import { FRAME_VERSION, FrameCodec, FrameError, maxEncodedSize, type Frame } from '../../src/mesh/codec.ts'
+import { FRAME_VERSION, FrameCodec, FrameError, MAX_SNAPSHOT_BYTES, SNAPSHOT_IN_PARTS, maxEncodedSize, type Frame } from '../../src/mesh/codec.ts'
 import { appendMessage, message, messageArb } from './arbitraries.ts'
 
 /** Byte arrays compare equal to Buffers/views in deepStrictEqual only when both are plain Uint8Arrays. */
@@ -30,6 +30,21 @@ test('round trip: a MsgApp with entries and a MsgSnap with a snapshot', () => {
   const decoded = codec.decode(codec.encode(frame))
   assert.deepEqual(normalize(decoded), normalize(frame))
   assert.ok(decoded.messages[0]?.entries[0]?.data instanceof Uint8Array)
+})
+
+test('round trip: a snapshot part, and a MsgSnap whose data came in parts', () => {
+  const codec = new FrameCodec()
+  const part: Frame = { version: FRAME_VERSION, from: 1, clusterId: 'c-1', messages: [], part: { total: 10, offset: 4, bytes: new Uint8Array([1, 2, 3]) } }
+  assert.deepEqual(normalize(codec.decode(codec.encode(part))), normalize(part))
+  const snap = message({
+    type: 'MsgSnap',
+    from: 1,
+    to: 2,
+    snapshot: { metadata: { index: 90, term: 4, confState: { voters: [1, 2, 3], learners: [] } }, data: SNAPSHOT_IN_PARTS },
+  })
+  const decoded = codec.decode(codec.encode({ version: FRAME_VERSION, from: 1, clusterId: 'c-1', messages: [snap] }))
+  assert.equal(decoded.messages[0]?.snapshot?.data, SNAPSHOT_IN_PARTS, 'nil data decodes to the marker')
+  assert.equal(decoded.part, undefined)
 })
 
 test('round trip: generated frames; maxEncodedSize bounds the size', () => {
@@ -101,6 +116,12 @@ test('well-formed msgpack that is not a frame is rejected with a reason', () => 
     [[1, 1, null, [[0, 1, 2, 0, 0, 0, 0, [[1, 1, 0, 'x']], false, 0, null, new Uint8Array()]]], /entry data/],
     [[1, 1, null, [[0, 1, 2, 0, 0, 0, 0, [], false, 0, [1, 1, [], []], new Uint8Array()]]], /snapshot has 4/],
     [[1, 1, null, [[0, 1, 2, 2 ** 60, 0, 0, 0, [], false, 0, null, new Uint8Array()]]], /term is not a count/],
+    [[1, 1, null, [], [10, 0, new Uint8Array(4)], 'x'], /frame has 6 fields/],
+    [[1, 1, null, [[0, 1, 2, 0, 0, 0, 0, [], false, 0, null, new Uint8Array()]], [10, 0, new Uint8Array(4)]], /carries messages/],
+    [[1, 1, null, [], [10, 8, new Uint8Array(4)]], /part outside its snapshot/],
+    [[1, 1, null, [], [10, 0, new Uint8Array(0)]], /part outside its snapshot/],
+    [[1, 1, null, [], [MAX_SNAPSHOT_BYTES + 1, 0, new Uint8Array(4)]], /more than/],
+    [[1, 1, null, [], [10, 0]], /part has 2 fields/],
   ]
   for (const [value, reason] of cases) {
     const matches = (err: unknown): boolean => err instanceof FrameError && reason.test(err.message)

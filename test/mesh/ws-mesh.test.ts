@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
 import { MEMBER_HEADER, TOKEN_HEADER } from '../../src/mesh/peer-auth.ts'
-import { FRAME_VERSION, FrameCodec } from '../../src/mesh/codec.ts'
+import { FRAME_VERSION, FrameCodec, SNAPSHOT_IN_PARTS } from '../../src/mesh/codec.ts'
 import type { Message } from '../../src/raft/types.ts'
 import { runMeshContract } from '../contracts/mesh.contract.ts'
 import { appendMessage, message } from './arbitraries.ts'
@@ -116,6 +116,69 @@ test('a batch larger than a frame is split in order; a message larger than a fra
     assert.equal(a.stats().peers.get(2)?.messagesDropped, 1)
     assert.deepEqual(unreachable, [2])
     assert.ok(h.log.some((l) => l.event === 'message-too-large'))
+  } finally {
+    await h.close()
+  }
+})
+
+test('a snapshot larger than a frame goes in parts and arrives whole, in order with what follows it', async () => {
+  const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
+  try {
+    const a = await h.start(1, [2])
+    const b = await h.start(2, [1])
+    const received: Message[] = []
+    b.onReceive((messages) => received.push(...messages))
+    const statuses: [number, boolean][] = []
+    a.onSnapshotStatus((peer, ok) => statuses.push([peer, ok]))
+    const data = Uint8Array.from({ length: 1_000_003 }, (_, i) => (i * 7 + 3) & 0xff)
+    const snapshot = { metadata: { index: 500, term: 3, confState: { voters: [1, 2], learners: [] } }, data }
+    a.send([message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot }), appendMessage(1, 2, 500, 1, 10)])
+    await until('the snapshot and the append', () => received.length >= 2)
+    assert.deepEqual(received.map((m) => m.type), ['MsgSnap', 'MsgApp'])
+    const got = received[0]?.snapshot
+    assert.deepEqual(got?.metadata, snapshot.metadata)
+    assert.ok(got !== undefined && got !== null && Buffer.from(got.data).equals(Buffer.from(data)), 'the same bytes')
+    await until('its status', () => statuses.length >= 1)
+    assert.deepEqual(statuses, [[2, true]])
+    const stats = a.stats().peers.get(2)
+    assert.ok((stats?.framesSent ?? 0) >= 16, `sent in parts (${stats?.framesSent} frames)`)
+    assert.equal(stats?.messagesDropped, 0)
+  } finally {
+    await h.close()
+  }
+})
+
+test('a snapshot whose parts are out of order, or missing, is refused with the connection', async () => {
+  const h = new WsHarness()
+  try {
+    const b = await h.start(2, [1])
+    const received: Message[] = []
+    b.onReceive((messages) => received.push(...messages))
+    const codec = new FrameCodec()
+    const snap = message({
+      type: 'MsgSnap',
+      from: 1,
+      to: 2,
+      snapshot: { metadata: { index: 5, term: 1, confState: { voters: [1, 2], learners: [] } }, data: SNAPSHOT_IN_PARTS },
+    })
+    const cases: Array<Array<Parameters<FrameCodec['encode']>[0]>> = [
+      [{ version: FRAME_VERSION, from: 1, clusterId: null, messages: [], part: { total: 8, offset: 4, bytes: new Uint8Array(4) } }],
+      [
+        { version: FRAME_VERSION, from: 1, clusterId: null, messages: [], part: { total: 8, offset: 0, bytes: new Uint8Array(4) } },
+        { version: FRAME_VERSION, from: 1, clusterId: null, messages: [snap] },
+      ],
+      [{ version: FRAME_VERSION, from: 1, clusterId: null, messages: [snap] }],
+    ]
+    for (const frames of cases) {
+      const before = b.stats().framesRejected
+      const { status, ws } = await dial(h.url(2), { [TOKEN_HEADER]: TOKEN, [MEMBER_HEADER]: '1' })
+      assert.equal(status, 101)
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+      for (const f of frames) ws.send(codec.encode(f))
+      await closed
+      assert.equal(b.stats().framesRejected, before + 1)
+    }
+    assert.deepEqual(received, [], 'nothing reached raft')
   } finally {
     await h.close()
   }
