@@ -2,7 +2,8 @@
  * Sending a client request on to the leader, for calls only the leader can answer (lease
  * keepalive and time-to-live use its clock; membership changes and leadership transfer are its
  * decisions). The leader's answer, streamed or not, goes back unchanged but for the leader hint
- * (api/leader-hint.ts: this member is not the leader, so it names the one it forwarded to). A request that was
+ * (api/leader-hint.ts: this member is not the leader, so it names the one it forwarded to) and
+ * the member ID of its headers, this member's as in etcd (forwarded-header.ts). A request that was
  * already forwarded once is never forwarded again (no loops while leadership moves).
  *
  * Only the token headers and the content type are passed on, never a client's own marker or
@@ -14,6 +15,7 @@
 import { errorResponse, LEADER_HINT_HEADER } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
+import { answeredBy } from './forwarded-header.ts'
 
 export const FORWARDED_HEADER = 'x-edgecd-forwarded'
 
@@ -59,7 +61,10 @@ export async function forwardToLeader(
     // the object it is given).
     const answerHeaders = new Headers(res.headers)
     answerHeaders.set(LEADER_HINT_HEADER, String(actor.leader))
-    return new Response(res.body, { status: res.status, headers: answerHeaders })
+    // The member IDs' lengths may differ: the rewritten body's length is not the leader's.
+    answerHeaders.delete('content-length')
+    const answer = res.body === null ? null : res.body.pipeThrough(answeredBy(actor.leader, actor.config.id))
+    return new Response(answer, { status: res.status, headers: answerHeaders })
   } catch {
     return toResponse(errorResponse(Errors.noLeader()))
   }

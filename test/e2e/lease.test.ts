@@ -96,6 +96,8 @@ describe('lease', { timeout: 90_000 }, () => {
           for (let n = 0; ; n++) {
             const answer = await stream.next()
             assert.deepEqual({ ID: answer.result.ID, TTL: answer.result.TTL }, { ID: id, TTL: String(TTL) }, name)
+            // As in etcd, each answer's header names the member asked (the gateway's: the leader).
+            assert.equal(answer.result.header.member_id, await cluster.memberId(name === 'follower' ? follower : leader.name), name)
             if (Date.now() - started > TTL * 1000 + 1500) break
             await sleep(500)
             stream.send({ ID: id })

@@ -56,6 +56,9 @@ describe('writes', { timeout: 90_000 }, () => {
       const ttl = await post(url, '/v3/lease/timetolive', { ID: 1 })
       assert.equal(ttl.status, 200)
       assert.equal(ttl.headers.get('x-edgecd-leader'), follower ? String(leader.id) : null, `${name} timetolive`)
+      // As in etcd, the header names the member asked, forwarded or not (the gateway's: the leader).
+      const asked = name === 'gateway' ? String(leader.id) : await cluster.memberId(name)
+      assert.equal(ttl.json.header.member_id, asked, `${name} timetolive header`)
     }
   })
 
