@@ -37,18 +37,23 @@ export class SnapshotAssembly {
   }
 
   /**
-   * `m` as raft takes it: a MsgSnap whose data came in parts gets the assembled bytes (all of
-   * them must have arrived); any other message is returned as it is. A string says why `m` is
-   * refused.
+   * `messages` as raft takes them: a MsgSnap whose data came in parts gets the assembled bytes
+   * (all of them must have arrived). The same array when none did (the common case: nothing is
+   * copied). A string says why the frame is refused.
    */
-  complete(m: Message): Message | string {
-    const s = m.snapshot
-    if (s === null || s.data !== SNAPSHOT_IN_PARTS) return m
-    const data = this.#data
-    if (data === null || this.#received !== data.length)
-      return `snapshot without its parts (${this.#received} of ${data?.length ?? 0} bytes received)`
-    this.#data = null
-    this.#received = 0
-    return { ...m, snapshot: { metadata: s.metadata, data } }
+  complete(messages: readonly Message[]): readonly Message[] | string {
+    let out: Message[] | null = null
+    for (const [i, m] of messages.entries()) {
+      const s = m.snapshot
+      if (s === null || s.data !== SNAPSHOT_IN_PARTS) continue
+      const data = this.#data
+      if (data === null || this.#received !== data.length)
+        return `snapshot without its parts (${this.#received} of ${data?.length ?? 0} bytes received)`
+      this.#data = null
+      this.#received = 0
+      out ??= [...messages]
+      out[i] = { ...m, snapshot: { metadata: s.metadata, data } }
+    }
+    return out ?? messages
   }
 }

@@ -230,13 +230,12 @@ export class WsMesh implements Mesh, PeerAcceptor {
         if (refused === null) return true
         reason = refused
       } else {
-        const messages = frame.messages.map((m) => parts.complete(m))
-        const refused = messages.find((m) => typeof m === 'string')
-        if (refused === undefined) {
+        const messages = parts.complete(frame.messages)
+        if (typeof messages !== 'string') {
           this.#events.deliver(from, messages as Message[], bytes.byteLength)
           return true
         }
-        reason = refused
+        reason = messages
       }
     } catch (err) {
       if (!(err instanceof FrameError)) throw err
