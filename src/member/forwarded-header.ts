@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { concatBytes } from '../storage/index.ts'
 
 const NEWLINE = 0x0a
 
@@ -28,7 +29,7 @@ export function answeredBy(leader: number, self: number): TransformStream<Uint8A
   let held = new Uint8Array(0)
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller): void {
-      const joined = held.length === 0 ? chunk : concat(held, chunk)
+      const joined = held.length === 0 ? chunk : concatBytes([held, chunk])
       const end = joined.lastIndexOf(NEWLINE) + 1
       // Whole lines split at a newline, which never falls inside a UTF-8 sequence.
       if (end > 0) controller.enqueue(rewrite(joined.subarray(0, end)))
@@ -38,11 +39,4 @@ export function answeredBy(leader: number, self: number): TransformStream<Uint8A
       if (held.length > 0) controller.enqueue(rewrite(held))
     },
   })
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
 }

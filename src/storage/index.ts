@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { DiskError, LockHeldError, joinPath, dirOf } from './disk.ts'
+export { DiskError, LockHeldError, concatBytes, joinPath, dirOf } from './disk.ts'
 export type { Bytes, Disk, DiskErrorCode, DiskLock } from './disk.ts'
 export { NodeDisk } from './disk-node.ts'
 export { MemoryDisk } from './disk-memory.ts'
