@@ -12,7 +12,11 @@
  * - open: each flush sends the queue as frames while the socket's own buffer is below the
  *   high-water mark; above it messages wait in the queue, and the next send callback flushes again.
  *   A snapshot too large for one frame goes in parts (codec.ts), SNAPSHOT_PART_BYTES per frame
- *   under the same high-water mark, then the MsgSnap itself; what follows it in the queue waits.
+ *   under the same high-water mark, then the MsgSnap itself. Queued messages go between parts,
+ *   ahead of the rest of the snapshot, so heartbeats and votes reach the peer while a large
+ *   snapshot is on its way (a transfer longer than an election timeout must not cost the peer
+ *   its leader, nor the leader its quorum). Raft does not depend on the order of messages. A
+ *   newer snapshot too large for a frame replaces one still in parts (that one is dropped).
  * - backoff: the peer is unreachable; queued and new messages are dropped (and reported).
  *
  * @module
@@ -34,6 +38,12 @@ export const SNAPSHOT_PART_BYTES = 4 * 1024 * 1024
 
 /** Room a part frame needs besides its bytes (msgpack headers of its fields). */
 const PART_OVERHEAD_BYTES = 64
+
+/** A MsgSnap being sent in parts: its data from `sent` on is still to go. */
+interface InParts {
+  readonly message: Message
+  sent: number
+}
 
 /** What a link borrows from its mesh. Shared by all links of one mesh. */
 export interface LinkContext {
@@ -71,8 +81,7 @@ export class PeerLink {
   /** Failed attempts since the last successful open. */
   #attempt = 0
   #everOpened = false
-  /** A MsgSnap being sent in parts: its data from `sent` on is still to go. */
-  #inParts: { readonly message: Message; sent: number } | null = null
+  #inParts: InParts | null = null
 
   constructor(peer: NodeId, url: string, ctx: LinkContext) {
     this.peer = peer
@@ -94,24 +103,26 @@ export class PeerLink {
     const ws = this.#ws
     if (this.#state !== 'open' || ws === null) return
     const limit = this.#ctx.maxFrameBytes - FRAME_OVERHEAD_BYTES
+    const partBytes = Math.min(SNAPSHOT_PART_BYTES, limit - PART_OVERHEAD_BYTES)
     while ((this.#inParts !== null || this.#queue.length > 0) && ws.bufferedAmount < this.#ctx.maxBufferedBytes) {
-      if (this.#inParts !== null) {
-        this.#sendPart(ws, this.#inParts, Math.min(SNAPSHOT_PART_BYTES, limit - PART_OVERHEAD_BYTES))
-        continue
+      if (this.#queue.length > 0) {
+        // A message over the limit is always taken alone; only a snapshot gets past ws-mesh's check.
+        const messages = this.#queue.take(limit)
+        const first = messages[0] as Message
+        if (messages.length === 1 && first.snapshot !== null && maxEncodedSize(first) > limit) {
+          if (this.#inParts !== null) this.#ctx.events.dropped(this.peer, [this.#inParts.message])
+          this.#inParts = { message: first, sent: 0 }
+          continue
+        }
+        this.#sendFrame(ws, messages, null)
       }
-      // A message over the limit is always taken alone; only a snapshot gets past ws-mesh's check.
-      const messages = this.#queue.take(limit)
-      const first = messages[0] as Message
-      if (messages.length === 1 && first.snapshot !== null && maxEncodedSize(first) > limit) {
-        this.#inParts = { message: first, sent: 0 }
-        continue
-      }
-      this.#sendFrame(ws, messages, null)
+      // One part after each frame of queued messages: a busy queue does not starve the snapshot.
+      if (this.#inParts !== null && ws.bufferedAmount < this.#ctx.maxBufferedBytes) this.#sendPart(ws, this.#inParts, partBytes)
     }
   }
 
   /** The next part of the snapshot being sent in parts, or (all sent) its MsgSnap. */
-  #sendPart(ws: WebSocket, inParts: { readonly message: Message; sent: number }, partBytes: number): void {
+  #sendPart(ws: WebSocket, inParts: InParts, partBytes: number): void {
     const { message } = inParts
     const snapshot = message.snapshot as Snapshot
     const data = snapshot.data

@@ -121,7 +121,18 @@ test('a batch larger than a frame is split in order; a message larger than a fra
   }
 })
 
-test('a snapshot larger than a frame goes in parts and arrives whole, in order with what follows it', async () => {
+/** A snapshot of `bytes` bytes at `index`, its data a pattern that tells misplaced bytes apart. */
+function bigSnapshot(index: number, bytes: number): NonNullable<Message['snapshot']> {
+  const data = Uint8Array.from({ length: bytes }, (_, i) => (i * 7 + index) & 0xff)
+  return { metadata: { index, term: 3, confState: { voters: [1, 2], learners: [] } }, data }
+}
+
+function sameBytes(got: Message | undefined, want: NonNullable<Message['snapshot']>): boolean {
+  const s = got?.snapshot
+  return s !== undefined && s !== null && Buffer.from(s.data).equals(Buffer.from(want.data))
+}
+
+test('a snapshot larger than a frame goes in parts and arrives whole; queued messages go ahead of its parts', async () => {
   const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
   try {
     const a = await h.start(1, [2])
@@ -130,19 +141,64 @@ test('a snapshot larger than a frame goes in parts and arrives whole, in order w
     b.onReceive((messages) => received.push(...messages))
     const statuses: [number, boolean][] = []
     a.onSnapshotStatus((peer, ok) => statuses.push([peer, ok]))
-    const data = Uint8Array.from({ length: 1_000_003 }, (_, i) => (i * 7 + 3) & 0xff)
-    const snapshot = { metadata: { index: 500, term: 3, confState: { voters: [1, 2], learners: [] } }, data }
+    const snapshot = bigSnapshot(500, 1_000_003)
     a.send([message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot }), appendMessage(1, 2, 500, 1, 10)])
     await until('the snapshot and the append', () => received.length >= 2)
-    assert.deepEqual(received.map((m) => m.type), ['MsgSnap', 'MsgApp'])
-    const got = received[0]?.snapshot
-    assert.deepEqual(got?.metadata, snapshot.metadata)
-    assert.ok(got !== undefined && got !== null && Buffer.from(got.data).equals(Buffer.from(data)), 'the same bytes')
+    assert.deepEqual(received.map((m) => m.type), ['MsgApp', 'MsgSnap'])
+    assert.deepEqual(received[1]?.snapshot?.metadata, snapshot.metadata)
+    assert.ok(sameBytes(received[1], snapshot), 'the same bytes')
     await until('its status', () => statuses.length >= 1)
     assert.deepEqual(statuses, [[2, true]])
     const stats = a.stats().peers.get(2)
     assert.ok((stats?.framesSent ?? 0) >= 16, `sent in parts (${stats?.framesSent} frames)`)
     assert.equal(stats?.messagesDropped, 0)
+  } finally {
+    await h.close()
+  }
+})
+
+test('heartbeats sent while a large snapshot is on its way reach the peer before it does', async () => {
+  // One 64 KiB part per send callback: the transfer takes well over a hundred turns.
+  const h = new WsHarness({ maxFrameBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 })
+  try {
+    const a = await h.start(1, [2])
+    const b = await h.start(2, [1])
+    const received: Message[] = []
+    b.onReceive((messages) => received.push(...messages))
+    const snapshot = bigSnapshot(700, 8 * 1024 * 1024)
+    a.send([message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot })])
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      a.send([message({ type: 'MsgHeartbeat', from: 1, to: 2, term: 3, commit: i })])
+    }
+    await until('the snapshot', () => received.some((m) => m.type === 'MsgSnap'), 20_000)
+    assert.deepEqual(received.map((m) => m.type), ['MsgHeartbeat', 'MsgHeartbeat', 'MsgHeartbeat', 'MsgSnap'])
+    assert.ok(sameBytes(received[3], snapshot), 'the same bytes')
+  } finally {
+    await h.close()
+  }
+})
+
+test('a newer large snapshot replaces one still in parts, which is reported as not sent', async () => {
+  const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
+  try {
+    const a = await h.start(1, [2])
+    const b = await h.start(2, [1])
+    const received: Message[] = []
+    b.onReceive((messages) => received.push(...messages))
+    const statuses: [number, boolean][] = []
+    a.onSnapshotStatus((peer, ok) => statuses.push([peer, ok]))
+    const older = bigSnapshot(500, 300_000)
+    const newer = bigSnapshot(900, 200_000)
+    a.send([
+      message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot: older }),
+      message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot: newer }),
+    ])
+    await until('the newer snapshot and both statuses', () => received.length >= 1 && statuses.length >= 2)
+    assert.deepEqual(statuses, [[2, false], [2, true]])
+    assert.equal(received.length, 1)
+    assert.equal(received[0]?.snapshot?.metadata.index, 900)
+    assert.ok(sameBytes(received[0], newer), 'the newer bytes')
   } finally {
     await h.close()
   }
