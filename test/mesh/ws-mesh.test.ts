@@ -10,6 +10,7 @@ import WebSocket, { WebSocketServer } from 'ws'
 import { MEMBER_HEADER, TOKEN_HEADER } from '../../src/mesh/peer-auth.ts'
 import { FRAME_VERSION, FrameCodec, SNAPSHOT_IN_PARTS } from '../../src/mesh/codec.ts'
 import type { Message } from '../../src/raft/types.ts'
+import type { WsMesh, WsMeshOptions } from '../../src/mesh/ws-mesh.ts'
 import { runMeshContract } from '../contracts/mesh.contract.ts'
 import { appendMessage, message } from './arbitraries.ts'
 import { TOKEN, WsHarness } from './ws-harness.ts'
@@ -132,15 +133,32 @@ function sameBytes(got: Message | undefined, want: NonNullable<Message['snapshot
   return s !== undefined && s !== null && Buffer.from(s.data).equals(Buffer.from(want.data))
 }
 
-test('a snapshot larger than a frame goes in parts and arrives whole; queued messages go ahead of its parts', async () => {
-  const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
+interface Pair {
+  /** Member 1's mesh, which sends. */
+  readonly a: WsMesh
+  /** What member 2 received, in order. */
+  readonly received: Message[]
+  /** Member 1's snapshot statuses, in order. */
+  readonly statuses: Array<[number, boolean]>
+}
+
+/** Runs `body` on members 1 and 2 meshed with `options`, then closes them. */
+async function withPair(options: Partial<WsMeshOptions>, body: (pair: Pair) => Promise<void>): Promise<void> {
+  const h = new WsHarness(options)
   try {
     const a = await h.start(1, [2])
     const b = await h.start(2, [1])
-    const received: Message[] = []
-    b.onReceive((messages) => received.push(...messages))
-    const statuses: [number, boolean][] = []
-    a.onSnapshotStatus((peer, ok) => statuses.push([peer, ok]))
+    const pair: Pair = { a, received: [], statuses: [] }
+    b.onReceive((messages) => pair.received.push(...messages))
+    a.onSnapshotStatus((peer, ok) => pair.statuses.push([peer, ok]))
+    await body(pair)
+  } finally {
+    await h.close()
+  }
+}
+
+test('a snapshot larger than a frame goes in parts and arrives whole; queued messages go ahead of its parts', () =>
+  withPair({ maxFrameBytes: 64 * 1024 }, async ({ a, received, statuses }) => {
     const snapshot = bigSnapshot(500, 1_000_003)
     a.send([message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot }), appendMessage(1, 2, 500, 1, 10)])
     await until('the snapshot and the append', () => received.length >= 2)
@@ -152,19 +170,11 @@ test('a snapshot larger than a frame goes in parts and arrives whole; queued mes
     const stats = a.stats().peers.get(2)
     assert.ok((stats?.framesSent ?? 0) >= 16, `sent in parts (${stats?.framesSent} frames)`)
     assert.equal(stats?.messagesDropped, 0)
-  } finally {
-    await h.close()
-  }
-})
+  }))
 
-test('heartbeats sent while a large snapshot is on its way reach the peer before it does', async () => {
-  // One 64 KiB part per send callback: the transfer takes well over a hundred turns.
-  const h = new WsHarness({ maxFrameBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 })
-  try {
-    const a = await h.start(1, [2])
-    const b = await h.start(2, [1])
-    const received: Message[] = []
-    b.onReceive((messages) => received.push(...messages))
+// One 64 KiB part per send callback: the transfer takes well over a hundred turns.
+test('heartbeats sent while a large snapshot is on its way reach the peer before it does', () =>
+  withPair({ maxFrameBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 }, async ({ a, received }) => {
     const snapshot = bigSnapshot(700, 8 * 1024 * 1024)
     a.send([message({ type: 'MsgSnap', from: 1, to: 2, term: 3, snapshot })])
     for (let i = 0; i < 3; i++) {
@@ -174,20 +184,10 @@ test('heartbeats sent while a large snapshot is on its way reach the peer before
     await until('the snapshot', () => received.some((m) => m.type === 'MsgSnap'), 20_000)
     assert.deepEqual(received.map((m) => m.type), ['MsgHeartbeat', 'MsgHeartbeat', 'MsgHeartbeat', 'MsgSnap'])
     assert.ok(sameBytes(received[3], snapshot), 'the same bytes')
-  } finally {
-    await h.close()
-  }
-})
+  }))
 
-test('a newer large snapshot replaces one still in parts, which is reported as not sent', async () => {
-  const h = new WsHarness({ maxFrameBytes: 64 * 1024 })
-  try {
-    const a = await h.start(1, [2])
-    const b = await h.start(2, [1])
-    const received: Message[] = []
-    b.onReceive((messages) => received.push(...messages))
-    const statuses: [number, boolean][] = []
-    a.onSnapshotStatus((peer, ok) => statuses.push([peer, ok]))
+test('a newer large snapshot replaces one still in parts, which is reported as not sent', () =>
+  withPair({ maxFrameBytes: 64 * 1024 }, async ({ a, received, statuses }) => {
     const older = bigSnapshot(500, 300_000)
     const newer = bigSnapshot(900, 200_000)
     a.send([
@@ -199,10 +199,7 @@ test('a newer large snapshot replaces one still in parts, which is reported as n
     assert.equal(received.length, 1)
     assert.equal(received[0]?.snapshot?.metadata.index, 900)
     assert.ok(sameBytes(received[0], newer), 'the newer bytes')
-  } finally {
-    await h.close()
-  }
-})
+  }))
 
 test('a snapshot whose parts are out of order, or missing, is refused with the connection', async () => {
   const h = new WsHarness()
