@@ -18,9 +18,9 @@
  *   2. rotate the journal: segment journalFrom (header, fsync, fsyncDir); later writes go there
  *      ── the consistent point (startCheckpoint): the image holds exactly what segments below
  *         journalFrom hold, and every later journal record goes to segments from journalFrom on ──
- *   3. copy and checksum the image (a slice per event-loop turn: database-image.ts keeps the
- *      pages changed meanwhile as they were); write checkpoint.db: temp file, fsync, rename,
- *      fsyncDir                                                         (now durable)
+ *   3. write checkpoint.db: a temp file, the image copied, checksummed and written a slice per
+ *      event-loop turn (database-image.ts keeps the pages changed meanwhile as they were), then
+ *      the header with the checksum at its front; fsync, rename, fsyncDir    (now durable)
  *   4. remove segments below journalFrom, fsyncDir                      (finishCheckpoint)
  * Steps 1-2 must not interleave with journal writes; steps 3-4 touch neither the journal nor the
  * database, so the journal may take records in segment journalFrom meanwhile (member-storage.ts
@@ -33,7 +33,7 @@
  */
 import type { Database, SqlJsStatic } from 'sql.js'
 import { joinPath } from './disk.ts'
-import type { Disk } from './disk.ts'
+import type { Disk, StreamedBytes } from './disk.ts'
 import { crc32c } from './crc32c.ts'
 import { snapshotDatabase, type DatabaseSnapshot } from './database-image.ts'
 import { CheckpointCorruptError } from './errors.ts'
@@ -48,7 +48,7 @@ const MAGIC = 0x4b434445 // 'EDCK' little-endian
 const VERSION = 1
 const HEADER = 16
 
-/** Bytes of the image copied and checksummed per turn of the event loop by {@link checkpointDataInTurns}. */
+/** Bytes of the image copied, checksummed and written per turn of the event loop by {@link checkpointFile}. */
 export const CRC_SLICE = 2 << 20
 
 function header(dbLen: number, dbCrc: number): Uint8Array {
@@ -84,24 +84,42 @@ export interface ImageSource {
 }
 
 /**
- * The checkpoint file's bytes for `image`, as chunks (the header, then the image in slices),
+ * The checkpoint file for `image`, produced while it is written (Disk.writeAtomic): the image is
  * copied and checksummed CRC_SLICE bytes at a time (~1.5 ms each; 8 MiB slices sometimes took
- * 25 ms) with a turn of the event loop between slices: a whole database at once (~130 ms at
- * 250 MiB) would otherwise stall everything else, journal fsyncs included. An image of one slice
- * or less takes no turn (the simulator's are small; its order is a function of the event order
- * anyway: immediates run in FIFO order).
+ * 25 ms) with a turn of the event loop between slices, and each slice is written before the next
+ * is read, so neither a stall (a whole database at once took ~130 ms at 250 MiB, journal fsyncs
+ * waiting behind it) nor a second copy of the database (what the slices added up to while they
+ * waited for the write) comes with a checkpoint. The header, which holds the checksum, is known
+ * once the last slice is; `onHeader` gets it then, with the slices if `keep` (else none). An image
+ * of one slice or less takes no turn (the simulator's are small; its order is a function of the
+ * event order anyway: immediates run in FIFO order).
  */
-export async function checkpointDataInTurns(image: ImageSource): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = []
+export function checkpointFile(
+  image: ImageSource,
+  keep: boolean,
+  onHeader: (header: Uint8Array, kept: readonly Uint8Array[]) => void,
+): StreamedBytes {
   let crc = 0
-  for (let at = 0; at < image.length; at += CRC_SLICE) {
-    if (at > 0) await nextTurn()
-    const chunk = image.read(at, Math.min(at + CRC_SLICE, image.length))
-    image.discardBefore?.(at + chunk.length)
-    crc = crc32c(chunk, crc)
-    chunks.push(chunk)
+  const kept: Uint8Array[] = []
+  async function* slices(): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < image.length; at += CRC_SLICE) {
+      if (at > 0) await nextTurn()
+      const chunk = image.read(at, Math.min(at + CRC_SLICE, image.length))
+      image.discardBefore?.(at + chunk.length)
+      crc = crc32c(chunk, crc)
+      if (keep) kept.push(chunk)
+      yield chunk
+    }
   }
-  return [header(image.length, crc), ...chunks]
+  return {
+    headerBytes: HEADER,
+    chunks: slices(),
+    header: () => {
+      const out = header(image.length, crc)
+      onHeader(out, kept)
+      return out
+    },
+  }
 }
 
 /** Frames a SQLite image as a checkpoint file (one array: a copy of the image). */
@@ -168,8 +186,8 @@ export interface StartedCheckpoint {
  * write out until this resolves. Nothing else is done here (the checksum of the image is left to
  * finishCheckpoint): this is what holds the journal up.
  *
- * The image is a snapshot, taken at no cost: its copy (the one copy of the database a checkpoint
- * makes) is left to finishCheckpoint, a slice at a time, while the database goes on.
+ * The image is a snapshot, taken at no cost: its copy is left to finishCheckpoint, a slice at a
+ * time as it is written, while the database goes on.
  */
 export async function startCheckpoint(
   db: Database,
@@ -190,8 +208,8 @@ export async function startCheckpoint(
 }
 
 /**
- * Steps 3-4: copies and frames the image (releasing its snapshot), makes the checkpoint durable,
- * then removes the segments it covers.
+ * Steps 3-4: writes the image as a checkpoint file (releasing its snapshot), makes it durable, then
+ * removes the segments it covers.
  * `snapshots` learns of it before the file is replaced (`replacing`); the caller calls
  * `snapshots.replaced()` once this resolves. Touches neither the journal nor the database, so
  * journal appends may run alongside; two of these (or one and a startCheckpoint) must not (they
@@ -203,14 +221,15 @@ export async function finishCheckpoint(
   started: StartedCheckpoint,
   snapshots: SnapshotSource,
 ): Promise<void> {
-  let data: Uint8Array[]
+  // A source that holds the bytes (no Disk.readSync) gets them; one that reads them back, the header.
+  const file = checkpointFile(started.image, !snapshots.readsBack, (head, kept) =>
+    snapshots.replacing(started.meta, [head, ...kept]),
+  )
   try {
-    data = await checkpointDataInTurns(started.image)
+    await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), file)
   } finally {
     started.image.release()
   }
-  snapshots.replacing(started.meta, data)
-  await disk.writeAtomic(joinPath(dir, CHECKPOINT_FILE), data)
   await removeSegmentsBelow(disk, dir, started.journalFrom)
 }
 

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { DiskError, LockHeldError, concatBytes, dirOf } from './disk.ts'
-import type { Bytes, Disk, DiskLock } from './disk.ts'
+import { DiskError, LockHeldError, collectBytes, concatBytes, dirOf } from './disk.ts'
+import type { Disk, DiskLock, FileData } from './disk.ts'
 import type { RandomInt } from '../raft/types.ts'
 
 /** Odds as an integer ratio: `num` in `den`. */
@@ -224,11 +224,12 @@ export class MemoryDisk implements Disk {
     return this.#get('read', path).bytes()
   }
 
-  async writeAtomic(path: string, data: Bytes): Promise<void> {
+  async writeAtomic(path: string, data: FileData): Promise<void> {
+    const bytes = concatBytes(await collectBytes(data))
     const tmp = `${path}.tmp`
     if (this.#names.has(tmp)) await this.remove(tmp)
     // One append whatever the chunks: the fault model draws once per temp-file write.
-    await this.append(tmp, concatBytes(data))
+    await this.append(tmp, bytes)
     await this.fsync(tmp)
     await this.#enter('rename', path)
     this.#step('rename', path)

@@ -9,7 +9,8 @@
  * - `writeAtomic` is durable when it resolves: temp file, fsync, rename, fsync of the directory.
  *   A crash before it resolves leaves either the old file or the new one, never a mix. Its data
  *   may come in chunks (written back to back), so a caller need not copy a large image behind
- *   a header.
+ *   a header, or be produced while it is written ({@link StreamedBytes}), so a caller need not
+ *   hold a large image at all.
  * - `readSync` is optional: an implementation that can read a file without yielding offers it,
  *   and storage then reads the checkpoint file back when raft asks for a snapshot (a synchronous
  *   call) instead of keeping a copy of it in memory.
@@ -56,6 +57,41 @@ export interface DiskLock {
 /** File contents: one array, or chunks to be written back to back. */
 export type Bytes = Uint8Array | readonly Uint8Array[]
 
+/**
+ * File contents produced while they are written: `chunks`, back to back, after `headerBytes`
+ * bytes left for the header, which `header()` gives once the last chunk has been taken (it may
+ * depend on them all, as a checksum does). `header()` is called once, before the file replaces
+ * its path. A writer that needs everything at once uses {@link collectBytes}.
+ */
+export interface StreamedBytes {
+  readonly headerBytes: number
+  readonly chunks: AsyncIterable<Uint8Array>
+  header(): Uint8Array
+}
+
+/** What `writeAtomic` writes: bytes at hand, or bytes produced as they are written. */
+export type FileData = Bytes | StreamedBytes
+
+export function isStreamed(data: FileData): data is StreamedBytes {
+  return !(data instanceof Uint8Array) && !Array.isArray(data)
+}
+
+/** The header a streamed file's `header()` gave, checked against the room left for it. */
+export function streamedHeader(data: StreamedBytes): Uint8Array {
+  const header = data.header()
+  if (header.length !== data.headerBytes)
+    throw new Error(`streamed file: a header of ${header.length} bytes where ${data.headerBytes} were left`)
+  return header
+}
+
+/** `data`'s chunks in file order, all of them at hand (a streamed file is run to its end). */
+export async function collectBytes(data: FileData): Promise<Bytes> {
+  if (!isStreamed(data)) return data
+  const chunks: Uint8Array[] = []
+  for await (const chunk of data.chunks) chunks.push(chunk)
+  return [streamedHeader(data), ...chunks]
+}
+
 /** The chunks of `data`, in order. */
 export function chunksOf(data: Bytes): readonly Uint8Array[] {
   return data instanceof Uint8Array ? [data] : data
@@ -89,7 +125,7 @@ export interface Disk {
    * Replaces `path` with `data` (its chunks back to back) atomically and durably (temp + fsync +
    * rename + fsyncDir).
    */
-  writeAtomic(path: string, data: Bytes): Promise<void>
+  writeAtomic(path: string, data: FileData): Promise<void>
   /** Cuts `path` to `size` bytes. Not durable until `fsync`. */
   truncate(path: string, size: number): Promise<void>
   /** Names (not paths) of the files in `dir`, sorted; [] when `dir` does not exist. */

@@ -5,7 +5,7 @@
  * @module
  */
 export { DiskError, LockHeldError, concatBytes, joinPath, dirOf } from './disk.ts'
-export type { Bytes, Disk, DiskErrorCode, DiskLock } from './disk.ts'
+export type { Bytes, Disk, DiskErrorCode, DiskLock, FileData, StreamedBytes } from './disk.ts'
 export { NodeDisk } from './disk-node.ts'
 export { MemoryDisk } from './disk-memory.ts'
 export type { FaultPolicy, MemoryDiskOptions, Ratio } from './disk-memory.ts'

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Bytes, Disk, DiskLock } from './disk.ts'
+import type { Disk, DiskLock, FileData } from './disk.ts'
 
 export type FsyncKind = 'file' | 'dir' | 'atomic-write'
 
@@ -52,7 +52,7 @@ export class MeteredDisk implements Disk {
     return this.#timed('dir', dir, 1, () => this.#inner.fsyncDir(dir))
   }
 
-  writeAtomic(path: string, data: Bytes): Promise<void> {
+  writeAtomic(path: string, data: FileData): Promise<void> {
     return this.#timed('atomic-write', path, 2, () => this.#inner.writeAtomic(path, data))
   }
 

@@ -14,9 +14,9 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CRC_SLICE, checkpointDataInTurns, checkpointHeader, decodeCheckpoint, type ImageSource } from '../../src/storage/checkpoint.ts'
+import { CRC_SLICE, checkpointFile, checkpointHeader, decodeCheckpoint, type ImageSource } from '../../src/storage/checkpoint.ts'
 import { databaseSize } from '../../src/storage/database-image.ts'
-import { DiskError, LockHeldError } from '../../src/storage/disk.ts'
+import { DiskError, LockHeldError, collectBytes } from '../../src/storage/disk.ts'
 import { MemoryDisk } from '../../src/storage/disk-memory.ts'
 import { StorageFatalError } from '../../src/storage/errors.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
@@ -409,6 +409,13 @@ function source(image: Uint8Array): ImageSource & { reads: number } {
   }
 }
 
+/** The checkpoint file for `image`, run to its end; what its header callback got. */
+async function wholeFile(image: ImageSource, keep: boolean): Promise<{ file: Uint8Array[]; told: Uint8Array[][] }> {
+  const told: Uint8Array[][] = []
+  const file = await collectBytes(checkpointFile(image, keep, (head, kept) => told.push([head, ...kept])))
+  return { file: [...(file as Uint8Array[])], told }
+}
+
 test('a large image is copied and checksummed a slice per turn: the same file as framed at once', async () => {
   const image = new Uint8Array(3.5 * CRC_SLICE)
   for (let i = 0; i < image.length; i++) image[i] = (i * 2654435761) >>> 24
@@ -421,18 +428,20 @@ test('a large image is copied and checksummed a slice per turn: the same file as
   }
   setImmediate(count)
   const src = source(image)
-  const chunks = await checkpointDataInTurns(src)
+  const { file: chunks, told } = await wholeFile(src, false)
   counting = false
   assert.deepEqual(chunks[0], checkpointHeader(image), 'the same header')
   assert.deepEqual(Buffer.concat(chunks.slice(1)), Buffer.from(image), 'then the image')
   assert.equal(src.reads, 4, 'read in 4 slices')
   assert.ok(turns >= 3, `other work ran between the 4 slices (${turns} turns)`)
+  assert.deepEqual(told, [[checkpointHeader(image)]], 'the header is told once, without the slices')
 
   const small = image.subarray(0, CRC_SLICE)
   let ran = false
   setImmediate(() => (ran = true))
-  const one = await checkpointDataInTurns(source(small))
-  assert.deepEqual(one, [checkpointHeader(small), small])
+  const one = await wholeFile(source(small), true)
+  assert.deepEqual(one.file, [checkpointHeader(small), small])
+  assert.deepEqual(one.told, [[checkpointHeader(small), small]], 'kept: the header and the slices')
   assert.equal(ran, false, 'an image of one slice takes no turn')
 })
 

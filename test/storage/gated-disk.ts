@@ -15,7 +15,7 @@
  * @module
  */
 import { MemoryDisk } from '../../src/storage/disk-memory.ts'
-import type { Bytes, Disk, DiskLock } from '../../src/storage/disk.ts'
+import type { Disk, DiskLock, FileData } from '../../src/storage/disk.ts'
 import type { RandomInt } from '../../src/raft/types.ts'
 
 export interface Gate {
@@ -117,7 +117,7 @@ export class GatedDisk implements Disk {
     return this.#call('read', path, () => this.memory.read(path))
   }
 
-  async writeAtomic(path: string, data: Bytes): Promise<void> {
+  async writeAtomic(path: string, data: FileData): Promise<void> {
     this.#writes++
     this.#maxWrites = Math.max(this.#maxWrites, this.#writes)
     try {

@@ -8,13 +8,13 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/storage/checkpoint.ts'
 import { MemoryDisk } from '../../src/storage/disk-memory.ts'
 import { NodeDisk } from '../../src/storage/disk-node.ts'
 import { DiskError } from '../../src/storage/disk.ts'
-import type { Disk } from '../../src/storage/disk.ts'
+import type { Disk, StreamedBytes } from '../../src/storage/disk.ts'
 import { StorageFatalError } from '../../src/storage/errors.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
 import type { StorageOptions } from '../../src/storage/member-storage.ts'
@@ -94,6 +94,52 @@ test('NodeDisk: writeAtomic writes chunks back to back; readSync reads the curre
   } finally {
     await cleanup()
   }
+})
+
+/**
+ * A streamed file of `chunks` after a 4-byte header 'HEAD' (its last byte the number of chunks
+ * taken), calling `before(i)` before it produces chunk i.
+ */
+function streamed(chunks: readonly Uint8Array[], before: (i: number) => Promise<void>): StreamedBytes {
+  let taken = 0
+  async function* produce(): AsyncGenerator<Uint8Array> {
+    for (const [i, chunk] of chunks.entries()) {
+      await before(i)
+      taken++
+      yield chunk
+    }
+  }
+  return { headerBytes: 4, chunks: produce(), header: () => Uint8Array.of(72, 69, 65, taken) }
+}
+
+test('NodeDisk: a streamed writeAtomic writes each chunk before the next is produced, then its header in front', async () => {
+  const { dir, cleanup } = await tempDir()
+  try {
+    const disk = new NodeDisk()
+    const p = join(dir, 'f')
+    const chunks = [bytes('one|'), new Uint8Array(3 * 1024 * 1024).fill(7), bytes('|three')]
+    const sizes: number[] = []
+    await disk.writeAtomic(p, streamed(chunks, async () => void sizes.push((await stat(`${p}.tmp`)).size)))
+    assert.deepEqual(sizes, [0, 4 + 4, 4 + 4 + 3 * 1024 * 1024], 'the temp file had every earlier chunk')
+    const want = Buffer.concat([Buffer.from('HEA'), Buffer.of(3), ...chunks])
+    assert.ok(Buffer.from(await readFile(p)).equals(want), 'header, then the chunks')
+    const wrong = { ...streamed([bytes('x')], async () => {}), header: () => bytes('toolong') }
+    await assert.rejects(
+      disk.writeAtomic(p, wrong),
+      (err: unknown) => err instanceof DiskError && /a header of 7 bytes where 4 were left/.test(String((err.cause as Error).message)),
+    )
+    assert.ok(Buffer.from(await readFile(p)).equals(want), 'a failed write leaves the file as it was')
+    await disk.close()
+  } finally {
+    await cleanup()
+  }
+})
+
+test('MemoryDisk: a streamed writeAtomic is one durable file, header first', async () => {
+  const disk = await freshDisk()
+  await disk.writeAtomic('/data/f', streamed([bytes('ab'), bytes('cd')], async () => {}))
+  disk.crash()
+  assert.equal(new TextDecoder().decode(await disk.read('/data/f')), 'HEA\x02abcd')
 })
 
 test('MemoryDisk: chunked writeAtomic is one durable file; readSync fails like read', async () => {
