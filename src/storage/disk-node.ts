@@ -13,7 +13,7 @@ import { readFileSync, writeSync } from 'node:fs'
 import { open, readFile, readdir, rename, rm, stat, truncate, mkdir, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { DiskError, LockHeldError, chunksOf, dirOf, isStreamed, streamedHeader } from './disk.ts'
-import type { Disk, DiskErrorCode, DiskLock, FileData } from './disk.ts'
+import type { Bytes, Disk, DiskErrorCode, DiskLock, FileData } from './disk.ts'
 
 /** Bytes `writeAtomic` writes before it flushes them (see there). */
 const WRITEBACK_SLICE = 1 << 20
@@ -138,13 +138,13 @@ export class NodeDisk implements Disk {
         const streamed = isStreamed(data) ? data : null
         let at = streamed?.headerBytes ?? 0
         let unflushed = 0
-        for await (const chunk of isStreamed(data) ? data.chunks : chunksOf(data)) {
-          let done = 0
-          while (done < chunk.length) {
-            const { bytesWritten } = await fh.write(chunk, done, Math.min(chunk.length - done, WRITEBACK_SLICE), at)
-            done += bytesWritten
-            at += bytesWritten
-            unflushed += bytesWritten
+        for await (const chunk of streamed?.chunks ?? chunksOf(data as Bytes)) {
+          for (let done = 0; done < chunk.length; ) {
+            const slice = chunk.subarray(done, done + WRITEBACK_SLICE)
+            await writeAllAt(fh, slice, at)
+            done += slice.length
+            at += slice.length
+            unflushed += slice.length
             if (unflushed >= WRITEBACK_SLICE) {
               await fh.datasync()
               unflushed = 0
