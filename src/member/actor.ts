@@ -134,6 +134,8 @@ export class MemberActor {
   /** A campaign scheduled by #leaderMayBeGone; null when none is. */
   #campaignTimer: Cancel | null = null
   #busy = false
+  /** When the Ready being handled was taken (clock ms); meaningful while #busy. */
+  #readySince = 0
   #readies = 0
   /** A #pumpNow is scheduled (see #pump). */
   #pumpDeferred = false
@@ -189,6 +191,7 @@ export class MemberActor {
         this.#lastHeard.set(m.from, now)
         this.#raft.step(m)
       }
+      if (this.#busy && now - this.#readySince >= this.#slowReadyMs) this.#answerHeartbeatsNow()
       this.#pump()
     })
     ports.mesh.onUnreachable((peer) => {
@@ -427,6 +430,7 @@ export class MemberActor {
     this.#proposeOutbox()
     if (!this.#raft.hasReady()) return
     this.#busy = true
+    this.#readySince = this.#ports.clock.now()
     const rd = this.#raft.ready()
     this.#readies++
     this.#handle(rd).then(
@@ -473,6 +477,26 @@ export class MemberActor {
         },
         (err: Error) => this.#die(err),
       )
+  }
+
+  /** A quarter of the election timeout: see #answerHeartbeatsNow. */
+  get #slowReadyMs(): number {
+    return (this.config.tickMs * this.config.electionTicks) / 4
+  }
+
+  /**
+   * Sends the heartbeat answers queued behind a Ready that has been persisting for a while
+   * (#slowReadyMs): installing a snapshot of a large database takes seconds, a stalled disk as
+   * long, and a follower that answered nothing meanwhile would cost a leader that needs it for its
+   * quorum its leadership (CheckQuorum), though it is alive and following. Not for every Ready:
+   * answers that overtake the MsgAppResp of the Ready in flight let the leader resend, as probes,
+   * entries that this member is persisting (each answer unpauses a probe), which is only waste
+   * when the Ready ends in milliseconds. RawNode.takeHeartbeatResponses says why sending them
+   * early is safe.
+   */
+  #answerHeartbeatsNow(): void {
+    const answers = this.#raft.takeHeartbeatResponses()
+    if (answers.length > 0) this.#ports.mesh.send(answers)
   }
 
   /**

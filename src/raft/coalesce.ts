@@ -6,12 +6,19 @@
  * per follower: 64 messages to encode, decode, step and answer where one would do.
  *
  * Two messages merge when they go to the same peer with nothing else to that peer between them,
- * both are MsgApps of the same term with entries, and the second starts where the first ends
- * (its index and logTerm are the first's last entry). The merged message has the first's index
- * and logTerm, both entry lists, and the second's commit. A follower that steps it ends with the
- * log and commit index it would have after stepping the two (commit = min(commit, last new
- * entry) is reached either way, and the commit index only grows), and answers once with the last
- * index, which frees the leader's inflight slots of both (they are freed up to an index).
+ * both are MsgApps of the same term with entries, the second starts where the first ends (its
+ * index and logTerm are the first's last entry), and the first does not start below the commit
+ * index it carries. A follower drops an append that starts below its commit index (answering
+ * with that index); its commit index is at most the highest one sent to it, the first's: so a
+ * first message starting at or above that is never dropped, and neither is the merge. A probe
+ * resent from behind (the leader does not yet know how far the follower is) may start below: it
+ * is dropped, and an append merged into it would be lost with it (the follower then rejects what
+ * comes next, and the leader, having compacted its log meanwhile, must send a snapshot).
+ * The merged message has the first's index and logTerm, both entry lists, and the second's
+ * commit. A follower that steps it ends with the log and commit index it would have after
+ * stepping the two (commit = min(commit, last new entry) is reached either way, and the commit
+ * index only grows), and answers once with the last index, which frees the leader's inflight
+ * slots of both (they are freed up to an index).
  * Messages to each peer keep their order. A merge that would carry more than `maxBytes` of entry
  * data is not made, so a merged message is no larger than what the leader may send at once.
  *
@@ -22,15 +29,16 @@ import type { Entry, Message, NodeId } from './types.ts'
 export function coalesceAppends(messages: readonly Message[], maxBytes: number): Message[] {
   const out: Message[] = []
   /**
-   * For each peer: where its latest message is in `out`, that message's entry bytes, and, once
-   * something merged into it, the entry list being gathered (one array per merged message, so a
-   * run of N merges copies each entry once).
+   * For each peer: where its latest message is in `out`, whether appends may merge into it (it
+   * starts at or above the commit index it was sent with), its entry bytes, and, once something
+   * merged into it, the entry list being gathered (one array per merged message, so a run of N
+   * merges copies each entry once).
    */
-  const latest = new Map<NodeId, { at: number; bytes: number; entries: Entry[] | null }>()
+  const latest = new Map<NodeId, { at: number; open: boolean; bytes: number; entries: Entry[] | null }>()
   for (const m of messages) {
     const prior = latest.get(m.to)
     const bytes = entryBytes(m)
-    if (prior !== undefined && continues(out[prior.at] as Message, m) && prior.bytes + bytes <= maxBytes) {
+    if (prior !== undefined && prior.open && continues(out[prior.at] as Message, m) && prior.bytes + bytes <= maxBytes) {
       const first = out[prior.at] as Message
       prior.entries ??= [...first.entries]
       for (const e of m.entries) prior.entries.push(e)
@@ -38,7 +46,7 @@ export function coalesceAppends(messages: readonly Message[], maxBytes: number):
       prior.bytes += bytes
       continue
     }
-    latest.set(m.to, { at: out.length, bytes, entries: null })
+    latest.set(m.to, { at: out.length, open: m.index >= m.commit, bytes, entries: null })
     out.push(m)
   }
   return out

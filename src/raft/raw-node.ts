@@ -239,6 +239,31 @@ export class RawNode {
     return { softState, hardState, entries, snapshot, committedEntries, messages, readStates, mustSync }
   }
 
+  /**
+   * While a Ready is outstanding, takes the heartbeat responses queued for the next one, for the
+   * caller to send at once. Persisting a Ready can take long (installing a large snapshot, a slow
+   * fsync); a follower that answered no heartbeat meanwhile would cost a leader that needs it for
+   * its quorum its leadership (CheckQuorum), although the follower is alive and following it.
+   *
+   * Sending them early is safe: a heartbeat response carries the heartbeat's context and our term,
+   * and vouches for nothing in our log; only responses in the term of the last advanced hard
+   * state are taken, which is durable (a term the outstanding Ready changes is not, and Raft must
+   * not speak in a term it may forget). They go marked `reject`: the leader counts us as active
+   * and the answer toward its read-index round, but does not probe us again, as it would after a
+   * plain answer (a probe per heartbeat while we persist). Returns [] when no Ready is
+   * outstanding: the responses then go out with the next one.
+   */
+  takeHeartbeatResponses(): Message[] {
+    if (this.#handed === null) return []
+    const r = this.#raft
+    const durableTerm = this.#prevHard.term
+    const early = (m: Message): boolean => m.type === 'MsgHeartbeatResp' && m.term === durableTerm
+    if (!r.msgs.some(early)) return []
+    const taken = r.msgs.filter(early).map((m) => ({ ...m, reject: true }))
+    r.msgs = r.msgs.filter((m) => !early(m))
+    return taken
+  }
+
   /** The last Ready was fully handled: persisted, sent, applied. */
   advance(): void {
     const h = this.#handed

@@ -109,9 +109,14 @@ function handleAppResp(r: Raft, m: Message, pr: Progress): void {
 
 function handleHeartbeatResp(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true
-  pr.heartbeatAnswered()
-  // Also an empty probe in replicate state, so an append lost in flight is noticed.
-  if (pr.match < r.log.lastIndex()) maybeSendAppend(r, m.from, true)
+  // A busy follower's answer says it is alive, not that it is ready for more: a probe resent at
+  // each one would only pile up copies of what it is persisting (and, answered all at once, mix
+  // up where it stands).
+  if (!m.reject) {
+    pr.heartbeatAnswered()
+    // Also an empty probe in replicate state, so an append lost in flight is noticed.
+    if (pr.match < r.log.lastIndex()) maybeSendAppend(r, m.from, true)
+  }
   const round = decodeRoundId(m.context)
   if (round === 0) return
   const { released, startedNext } = r.readOnly.ack(round, m.from, r.tracker.voters, r.id)

@@ -109,7 +109,9 @@ export type MessageType = (typeof MESSAGE_TYPES)[number]
  *                  transfer, which lets the vote through a leader lease)
  * - MsgVoteResp/PreVoteResp: term, reject
  * - MsgHeartbeat:  term, commit (min(follower match, leader commit)), context (read-index round id)
- * - MsgHeartbeatResp: term, context (echoed round id)
+ * - MsgHeartbeatResp: term, context (echoed round id); reject when sent while the follower is
+ *                  still persisting an earlier Ready (RawNode.takeHeartbeatResponses): alive and
+ *                  following, but not asking for entries
  * - MsgSnap:       term, snapshot
  * - MsgProp:       entries (forwarded proposals, follower → leader)
  * - MsgReadIndex:  context (the requester's read ctx), follower → leader

@@ -91,3 +91,18 @@ test('a follower stepping the merged append ends with the same log and commit, a
   assert.deepEqual(one.answers, [2, 3, 4, 5, 6, 7, 8, 9])
   assert.deepEqual(other.answers, [9])
 })
+
+test('a probe from below the commit index it carries is not merged with the append that continues it', () => {
+  // The follower already holds 2..5, committed. A probe resent from index 1 (the leader did not
+  // know yet) is answered with the commit index and its entries ignored: a follower drops an
+  // append starting below its commit. Merged into it, the next append (6..7) would be dropped too.
+  const held = appends(2, 2, 5, 0)
+  const probe = msg({ type: 'MsgApp', to: 2, index: 1, logTerm: 1, entries: [2, 3, 4, 5].map((i) => entry(i, 2)), commit: 5 })
+  const next = msg({ type: 'MsgApp', to: 2, index: 5, logTerm: 2, entries: [entry(6, 2), entry(7, 2)], commit: 5 })
+  const out = coalesceAppends([probe, next], 1 << 20)
+  assert.equal(out.length, 2)
+  assert.deepEqual(follow([...held, ...out]).log, [2, 3, 4, 5, 6, 7])
+  // What a merge would have cost: the follower stays at 5.
+  const merged = { ...probe, entries: [...probe.entries, ...next.entries] }
+  assert.deepEqual(follow([...held, merged]).log, [2, 3, 4, 5])
+})

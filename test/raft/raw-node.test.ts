@@ -1,7 +1,7 @@
 /** The RawNode contract: Ready/advance, persistence before counting, restart, and input checks. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStorage, NONE, RawNode, describeReady, type Entry } from '../../src/raft/index.ts'
+import { MemoryStorage, NONE, RawNode, describeReady, type Entry, type Message } from '../../src/raft/index.ts'
 import { bytes, Network, testConfig } from './network.ts'
 
 function singleLeader(): { node: RawNode; storage: MemoryStorage } {
@@ -188,4 +188,97 @@ test('proposeBatch is refused as a whole: without a leader, and while leadership
   assert.deepEqual(net.node(1).proposeBatch([bytes('x'), bytes('y')]), { ok: false, error: 'transferring' })
   net.heal()
   assert.deepEqual(net.appliedData(1), [])
+})
+
+test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the durable term go at once, not in the next Ready', () => {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(2, storage, { applied: 1 }))
+  const heartbeat = (term: number, ctx: string): void =>
+    node.step({
+      type: 'MsgHeartbeat', from: 1, to: 2, term, logTerm: 0, index: 0, commit: 1, entries: [],
+      reject: false, rejectHint: 0, snapshot: null, context: bytes(ctx),
+    })
+  const append = (term: number): void =>
+    node.step({
+      type: 'MsgApp', from: 1, to: 2, term, logTerm: 1, index: 1, commit: 1, reject: false, rejectHint: 0,
+      entries: [{ term, index: 2, type: 'normal', data: bytes('x') }], snapshot: null, context: new Uint8Array(0),
+    })
+  const contexts = (ms: readonly { context: Uint8Array }[]): string[] => ms.map((m) => new TextDecoder().decode(m.context))
+
+  // No Ready out: the answer waits for the next one.
+  heartbeat(1, 'idle')
+  assert.deepEqual(node.takeHeartbeatResponses(), [])
+  persist(storage, node)
+  node.advance()
+
+  // A Ready (an entry to persist) is out: an answer in term 1, durable, goes now, with its context.
+  append(1)
+  const rd = persist(storage, node)
+  assert.deepEqual([rd.entries.length, rd.messages.map((m) => m.type)], [1, ['MsgAppResp']])
+  heartbeat(1, 'busy')
+  const early = node.takeHeartbeatResponses()
+  assert.deepEqual(early.map((m) => [m.type, m.to, m.term, m.reject]), [['MsgHeartbeatResp', 1, 1, true]], 'marked busy')
+  assert.deepEqual(contexts(early), ['busy'])
+  assert.deepEqual(node.takeHeartbeatResponses(), [], 'taken once')
+  node.advance()
+  const next = persist(storage, node)
+  assert.deepEqual(next.messages.map((m) => m.type), [], 'not sent twice')
+  node.advance()
+
+  // A heartbeat of a new term while a Ready is out: that term is not durable, so its answer waits.
+  append(1)
+  persist(storage, node)
+  heartbeat(3, 'new term')
+  assert.deepEqual(node.takeHeartbeatResponses(), [])
+  node.advance()
+  const later = persist(storage, node)
+  assert.equal(later.hardState?.term, 3)
+  assert.deepEqual(contexts(later.messages.filter((m) => m.type === 'MsgHeartbeatResp')), ['new term'])
+  node.advance()
+})
+
+/** Node 1 elected leader of 1, 2, 3 (with 2's vote), its first entry persisted; checkQuorum on. */
+function electedLeader(): { node: RawNode; storage: MemoryStorage; from: (type: 'MsgVoteResp' | 'MsgHeartbeatResp', id: number, over?: Partial<Message>) => void } {
+  const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  const node = new RawNode(testConfig(1, storage, { applied: 1, checkQuorum: true }))
+  const from = (type: 'MsgVoteResp' | 'MsgHeartbeatResp', id: number, over: Partial<Message> = {}): void =>
+    node.step({
+      type, from: id, to: 1, term: 2, logTerm: 0, index: 0, commit: 0, entries: [],
+      reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
+    })
+  node.campaign()
+  persist(storage, node)
+  node.advance()
+  from('MsgVoteResp', 2)
+  assert.equal(node.status().role, 'leader')
+  persist(storage, node) // the leader's empty entry, and the probes carrying it
+  node.advance()
+  return { node, storage, from }
+}
+
+test('a busy heartbeat answer (reject) does not make the leader resend its probe; a plain one does', () => {
+  const { node, storage, from } = electedLeader()
+  const appendsTo2 = (): number => {
+    const rd = persist(storage, node)
+    node.advance()
+    return rd.messages.filter((m) => m.type === 'MsgApp' && m.to === 2).length
+  }
+  assert.equal(appendsTo2(), 0, 'the probe to 2 is out: paused until 2 answers')
+  from('MsgHeartbeatResp', 2, { reject: true })
+  assert.equal(appendsTo2(), 0, 'a busy answer does not resend the probe')
+  from('MsgHeartbeatResp', 2)
+  assert.equal(appendsTo2(), 1, 'a plain answer does')
+})
+
+test('busy heartbeat answers keep a checkQuorum leader in office; silence does not', () => {
+  for (const answer of [true, false]) {
+    const { node, storage, from } = electedLeader()
+    for (let t = 0; t < 30; t++) {
+      node.tick()
+      if (answer) from('MsgHeartbeatResp', 2, { reject: true })
+      persist(storage, node)
+      node.advance()
+    }
+    assert.equal(node.status().role === 'leader', answer, answer ? 'busy answers count' : 'no quorum heard: stepped down')
+  }
 })
