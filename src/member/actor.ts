@@ -489,10 +489,9 @@ export class MemberActor {
    * (#slowReadyMs): installing a snapshot of a large database takes seconds, a stalled disk as
    * long, and a follower that answered nothing meanwhile would cost a leader that needs it for its
    * quorum its leadership (CheckQuorum), though it is alive and following. Not for every Ready:
-   * answers that overtake the MsgAppResp of the Ready in flight let the leader resend, as probes,
-   * entries that this member is persisting (each answer unpauses a probe), which is only waste
-   * when the Ready ends in milliseconds. RawNode.takeHeartbeatResponses says why sending them
-   * early is safe.
+   * one ends in milliseconds as a rule, and its answers then go out with the next Ready's
+   * messages; sent early they would cost a frame each for nothing. RawNode.takeHeartbeatResponses
+   * says why sending them early is safe, and why they go marked busy.
    */
   #answerHeartbeatsNow(): void {
     const answers = this.#raft.takeHeartbeatResponses()
