@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { freeConsecutivePorts, freePort } from './free-ports.ts'
+import { FETCH_BLOCKED, freeConsecutivePorts, freePort, mayHandOut } from './free-ports.ts'
 
 const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
 
@@ -22,4 +22,16 @@ test('free ports lie below the ephemeral range, are never handed out twice, and 
     server.listen(base + 3, '127.0.0.1', () => res())
   })
   server.close()
+})
+
+test('ports that fetch refuses, and ports handed out before, are never handed out', async () => {
+  for (const port of FETCH_BLOCKED) {
+    assert.equal(mayHandOut(port), false, `${port} may be handed out`)
+    const refused = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => 'connected',
+      (e: Error) => String((e.cause as Error | undefined)?.message),
+    )
+    assert.equal(refused, 'bad port', `fetch to ${port}`)
+  }
+  assert.equal(mayHandOut(await freePort()), false, 'a port handed out may be handed out again')
 })

@@ -38,19 +38,30 @@ function listenable(port: number): Promise<boolean> {
   })
 }
 
+/**
+ * Ports in [LOW, HIGH) that `fetch` refuses to connect to ("bad port" in the Fetch standard's
+ * port blocking list); a server there could not be reached by the tests' own requests.
+ */
+export const FETCH_BLOCKED: ReadonlySet<number> = new Set([10_080])
+
 /** Ports handed out in this process. */
 const handedOut = new Set<number>()
+
+/** Whether a port may be handed out: never before in this process, and reachable by `fetch`. */
+export function mayHandOut(port: number): boolean {
+  return !handedOut.has(port) && !FETCH_BLOCKED.has(port)
+}
 
 /**
  * A base port such that it and the `count - 1` ports after it are free and were not handed out
  * before in this process (a stopped member's port may be free again, and a later cluster must not
- * collide with a member that is about to restart).
+ * collide with a member that is about to restart), none of them blocked by `fetch`.
  */
 export async function freeConsecutivePorts(count: number): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const base = LOW + Math.floor(Math.random() * (HIGH - LOW - count))
     const ports = Array.from({ length: count }, (_, i) => base + i)
-    if (ports.some((p) => handedOut.has(p))) continue
+    if (!ports.every(mayHandOut)) continue
     const free = await Promise.all(ports.map(listenable))
     if (!free.every(Boolean)) continue
     for (const p of ports) handedOut.add(p)
