@@ -191,7 +191,7 @@ export class MemberActor {
         this.#lastHeard.set(m.from, now)
         this.#raft.step(m)
       }
-      if (this.#busy && now - this.#readySince >= this.#slowReadyMs) this.#answerHeartbeatsNow()
+      this.#sendHeartbeatsIfSlow()
       this.#pump()
     })
     ports.mesh.onUnreachable((peer) => {
@@ -316,6 +316,7 @@ export class MemberActor {
   tick(): void {
     if (this.#stopped) return
     this.#raft.tick()
+    this.#sendHeartbeatsIfSlow()
     for (let i = 0; i < 8 && this.#hub.syncUnsynced(this.config.watchSyncEvents); i++);
     this.#pump()
   }
@@ -479,23 +480,22 @@ export class MemberActor {
       )
   }
 
-  /** A quarter of the election timeout: see #answerHeartbeatsNow. */
-  get #slowReadyMs(): number {
-    return (this.config.tickMs * this.config.electionTicks) / 4
-  }
-
   /**
-   * Sends the heartbeat answers queued behind a Ready that has been persisting for a while
-   * (#slowReadyMs): installing a snapshot of a large database takes seconds, a stalled disk as
-   * long, and a follower that answered nothing meanwhile would cost a leader that needs it for its
-   * quorum its leadership (CheckQuorum), though it is alive and following. Not for every Ready:
-   * one ends in milliseconds as a rule, and its answers then go out with the next Ready's
-   * messages; sent early they would cost a frame each for nothing. RawNode.takeHeartbeatResponses
-   * says why sending them early is safe, and why they go marked busy.
+   * Sends the heartbeats (as leader) and heartbeat answers (as follower) queued behind a Ready
+   * that has been persisting for a quarter of an election timeout. Installing a snapshot of a
+   * large database takes seconds, a stalled disk as long: a leader silent meanwhile would have
+   * its followers campaign, and a follower silent meanwhile would cost a leader that needs it for
+   * its quorum its leadership (CheckQuorum), though both are alive. Not for every Ready: one ends
+   * in milliseconds as a rule, and its heartbeats then go out with the next Ready's messages; sent
+   * early they would cost a frame each for nothing. RawNode.takeHeartbeats says why sending them
+   * early is safe, and why answers go marked busy.
    */
-  #answerHeartbeatsNow(): void {
-    const answers = this.#raft.takeHeartbeatResponses()
-    if (answers.length > 0) this.#ports.mesh.send(answers)
+  #sendHeartbeatsIfSlow(): void {
+    if (!this.#busy) return
+    const slowReadyMs = (this.config.tickMs * this.config.electionTicks) / 4
+    if (this.#ports.clock.now() - this.#readySince < slowReadyMs) return
+    const early = this.#raft.takeHeartbeats()
+    if (early.length > 0) this.#ports.mesh.send(early)
   }
 
   /**

@@ -240,26 +240,31 @@ export class RawNode {
   }
 
   /**
-   * While a Ready is outstanding, takes the heartbeat responses queued for the next one, for the
-   * caller to send at once. Persisting a Ready can take long (installing a large snapshot, a slow
-   * fsync); a follower that answered no heartbeat meanwhile would cost a leader that needs it for
-   * its quorum its leadership (CheckQuorum), although the follower is alive and following it.
+   * While a Ready is outstanding, takes the heartbeat traffic queued for the next one, for the
+   * caller to send at once: a leader's heartbeats and a follower's answers to them. Persisting a
+   * Ready can take long (installing a large snapshot, a slow fsync). A leader that sent no
+   * heartbeat meanwhile would have its followers campaign although it is alive; a follower that
+   * answered none would cost a leader that needs it for its quorum its leadership (CheckQuorum).
    *
-   * Sending them early is safe: a heartbeat response carries the heartbeat's context and our term,
-   * and vouches for nothing in our log; only responses in the term of the last advanced hard
-   * state are taken, which is durable (a term the outstanding Ready changes is not, and Raft must
-   * not speak in a term it may forget). They go marked `reject`: the leader counts us as active
-   * and the answer toward its read-index round, but does not probe us again, as it would after a
-   * plain answer (a probe per heartbeat while we persist). Returns [] when no Ready is
-   * outstanding: the responses then go out with the next one.
+   * Sending them early is safe. Only messages in the term of the last advanced hard state are
+   * taken, which is durable (a term the outstanding Ready changes is not, and Raft must not speak
+   * in a term it may forget). A heartbeat carries that term and a commit index no higher than what
+   * the follower acknowledged as durable, and the leader counts its own log only once persisted
+   * (Raft.onPersisted), so it announces nothing that is not committed. An answer carries the
+   * heartbeat's context and vouches for nothing in the follower's log; answers go marked `reject`
+   * ("busy"): the leader counts the follower as active and the answer toward its read-index
+   * round, but does not probe it again, as it would after a plain answer (a probe per heartbeat
+   * while the follower persists). Returns [] when no Ready is outstanding: the messages then go
+   * out with the next one.
    */
-  takeHeartbeatResponses(): Message[] {
+  takeHeartbeats(): Message[] {
     if (this.#handed === null) return []
     const r = this.#raft
     const durableTerm = this.#prevHard.term
-    const early = (m: Message): boolean => m.type === 'MsgHeartbeatResp' && m.term === durableTerm
+    const early = (m: Message): boolean =>
+      (m.type === 'MsgHeartbeat' || m.type === 'MsgHeartbeatResp') && m.term === durableTerm
     if (!r.msgs.some(early)) return []
-    const taken = r.msgs.filter(early).map((m) => ({ ...m, reject: true }))
+    const taken = r.msgs.filter(early).map((m) => (m.type === 'MsgHeartbeatResp' ? { ...m, reject: true } : m))
     r.msgs = r.msgs.filter((m) => !early(m))
     return taken
   }

@@ -110,7 +110,7 @@ export type MessageType = (typeof MESSAGE_TYPES)[number]
  * - MsgVoteResp/PreVoteResp: term, reject
  * - MsgHeartbeat:  term, commit (min(follower match, leader commit)), context (read-index round id)
  * - MsgHeartbeatResp: term, context (echoed round id); reject when sent while the follower is
- *                  still persisting an earlier Ready (RawNode.takeHeartbeatResponses): alive and
+ *                  still persisting an earlier Ready (RawNode.takeHeartbeats): alive and
  *                  following, but not asking for entries
  * - MsgSnap:       term, snapshot
  * - MsgProp:       entries (forwarded proposals, follower → leader)

@@ -1,9 +1,10 @@
 /**
- * A follower whose Ready takes long to persist (a slow fsync here; installing a large snapshot in
- * production) still answers its leader's heartbeats meanwhile, once the Ready has taken a quarter
- * of an election timeout, so the leader keeps its quorum.
- * The follower is the production composition (openMember) on a disk whose fsync the test holds;
- * the leader is played by the test through a mesh that records what the follower sends.
+ * A member whose Ready takes long to persist (a slow fsync here; installing a large snapshot in
+ * production) keeps up its side of the heartbeats meanwhile, once the Ready has taken a quarter
+ * of an election timeout: a follower answers its leader's, so the leader keeps its quorum, and a
+ * leader sends its own, so its followers do not campaign.
+ * The member is the production composition (openMember) on a disk whose fsync the test holds;
+ * its peers are played by the test through a mesh that records what the member sends.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -17,12 +18,22 @@ const SQL = await initSqlJs()
 const TOKEN = 'hb'
 const URLS = { a: 'http://a:2380', b: 'http://b:2380', c: 'http://c:2380' }
 
-/** The follower's whole network: what it sends is recorded, what the test injects is delivered. */
+/**
+ * The member's whole network: what it sends is recorded (with when), what the test injects is
+ * delivered, and `reply` may answer each message sent, as a peer would, on a later turn.
+ */
 class RecordingMesh implements Mesh {
   readonly sent: Message[] = []
+  readonly sentAt: number[] = []
+  reply: (m: Message) => Message | null = () => null
   #receive: (messages: Message[]) => void = () => undefined
   send(messages: readonly Message[]): void {
-    this.sent.push(...messages)
+    for (const m of messages) {
+      this.sent.push(m)
+      this.sentAt.push(Date.now())
+      const answer = this.reply(m)
+      if (answer !== null) setImmediate(() => this.deliver(answer))
+    }
   }
   onReceive(handler: (messages: Message[]) => void): void {
     this.#receive = handler
@@ -47,7 +58,8 @@ async function until(what: string, done: () => boolean): Promise<void> {
   }
 }
 
-test('a follower answers heartbeats in its durable term while a Ready waits long for its fsync', async () => {
+/** Member `a` of a, b, c (tick 100 ms, election 1 s), started, on a disk whose calls the test can hold. */
+async function openHeld(): Promise<{ member: Member; disk: GatedDisk; mesh: RecordingMesh }> {
   const config = parseMemberConfig(
     [
       '--name', 'a', '--data-dir', '/a', '--initial-cluster-token', TOKEN,
@@ -71,6 +83,11 @@ test('a follower answers heartbeats in its durable term while a Ready waits long
     },
   })
   member.start()
+  return { member, disk, mesh }
+}
+
+test('a follower answers heartbeats in its durable term while a Ready waits long for its fsync', async () => {
+  const { member, disk, mesh } = await openHeld()
   const self = member.identity.memberId
   const leader = memberIdFor([URLS.b], TOKEN)
   const message = (type: MessageType, over: Partial<Message>): Message => ({
@@ -101,6 +118,52 @@ test('a follower answers heartbeats in its durable term while a Ready waits long
     fsync.release()
     await until('the append acknowledged', () => mesh.sent.some((m) => m.type === 'MsgAppResp' && m.index === 2))
     assert.deepEqual([answers('soon').length, answers('late').length], [1, 1], 'answered once')
+  } finally {
+    fsync?.release()
+    await member.stop()
+  }
+})
+
+test('a leader keeps sending heartbeats while a Ready waits long for its fsync', async () => {
+  const { member, disk, mesh } = await openHeld()
+  const self = member.identity.memberId
+  const b = memberIdFor([URLS.b], TOKEN)
+  // b votes for a and then follows it as a follower would; c is down.
+  mesh.reply = (m) => {
+    const answer = (type: MessageType, over: Partial<Message> = {}): Message => ({
+      type, from: b, to: self, term: m.term, logTerm: 0, index: 0, commit: 0, entries: [],
+      reject: false, rejectHint: 0, snapshot: null, context: m.context, ...over,
+    })
+    if (m.to !== b) return null
+    if (m.type === 'MsgPreVote') return answer('MsgPreVoteResp')
+    if (m.type === 'MsgVote') return answer('MsgVoteResp')
+    if (m.type === 'MsgHeartbeat') return answer('MsgHeartbeatResp')
+    if (m.type === 'MsgApp') return answer('MsgAppResp', { index: m.index + m.entries.length })
+    return null
+  }
+  let fsync: ReturnType<GatedDisk['holdCall']> | null = null
+  try {
+    member.actor.campaign()
+    await until('a leads', () => member.actor.isLeader)
+    await until('b holds the leader\'s log', () => member.actor.status().commit >= member.storage.raftLog.lastIndex())
+
+    // A proposal whose fsync is held: the Ready stays out for 800 ms, most of an election timeout.
+    fsync = disk.holdCall('fsync')
+    const put = { key: new TextEncoder().encode('k'), value: new Uint8Array(1), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false }
+    const proposed = member.actor.propose({ type: 'put', request: put })
+    proposed.catch(() => undefined) // awaited below; a failed assertion before that stops the member
+    await fsync.reached
+    const held = Date.now()
+    await new Promise((r) => setTimeout(r, 800))
+    const heartbeatsAt = mesh.sent
+      .map((m, i) => ({ m, at: mesh.sentAt[i] as number }))
+      .filter(({ m, at }) => m.type === 'MsgHeartbeat' && m.to === b && at >= held)
+      .map(({ at }) => at - held)
+    assert.ok(heartbeatsAt.length >= 3, `heartbeats to b during the fsync at ${JSON.stringify(heartbeatsAt)} ms`)
+    assert.ok(Math.max(...heartbeatsAt) >= 600, `the last at ${Math.max(...heartbeatsAt)} ms: they kept coming`)
+
+    fsync.release()
+    await proposed
   } finally {
     fsync?.release()
     await member.stop()

@@ -190,7 +190,7 @@ test('proposeBatch is refused as a whole: without a leader, and while leadership
   assert.deepEqual(net.appliedData(1), [])
 })
 
-test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the durable term go at once, not in the next Ready', () => {
+test('takeHeartbeats: while a Ready is out, a follower\'s heartbeat answers in the durable term go at once, not in the next Ready', () => {
   const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
   const node = new RawNode(testConfig(2, storage, { applied: 1 }))
   const heartbeat = (term: number, ctx: string): void =>
@@ -207,7 +207,7 @@ test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the dur
 
   // No Ready out: the answer waits for the next one.
   heartbeat(1, 'idle')
-  assert.deepEqual(node.takeHeartbeatResponses(), [])
+  assert.deepEqual(node.takeHeartbeats(), [])
   persist(storage, node)
   node.advance()
 
@@ -216,10 +216,10 @@ test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the dur
   const rd = persist(storage, node)
   assert.deepEqual([rd.entries.length, rd.messages.map((m) => m.type)], [1, ['MsgAppResp']])
   heartbeat(1, 'busy')
-  const early = node.takeHeartbeatResponses()
+  const early = node.takeHeartbeats()
   assert.deepEqual(early.map((m) => [m.type, m.to, m.term, m.reject]), [['MsgHeartbeatResp', 1, 1, true]], 'marked busy')
   assert.deepEqual(contexts(early), ['busy'])
-  assert.deepEqual(node.takeHeartbeatResponses(), [], 'taken once')
+  assert.deepEqual(node.takeHeartbeats(), [], 'taken once')
   node.advance()
   const next = persist(storage, node)
   assert.deepEqual(next.messages.map((m) => m.type), [], 'not sent twice')
@@ -229,7 +229,7 @@ test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the dur
   append(1)
   persist(storage, node)
   heartbeat(3, 'new term')
-  assert.deepEqual(node.takeHeartbeatResponses(), [])
+  assert.deepEqual(node.takeHeartbeats(), [])
   node.advance()
   const later = persist(storage, node)
   assert.equal(later.hardState?.term, 3)
@@ -238,10 +238,10 @@ test('takeHeartbeatResponses: while a Ready is out, heartbeat answers in the dur
 })
 
 /** Node 1 elected leader of 1, 2, 3 (with 2's vote), its first entry persisted; checkQuorum on. */
-function electedLeader(): { node: RawNode; storage: MemoryStorage; from: (type: 'MsgVoteResp' | 'MsgHeartbeatResp', id: number, over?: Partial<Message>) => void } {
+function electedLeader(): { node: RawNode; storage: MemoryStorage; from: (type: 'MsgVoteResp' | 'MsgHeartbeatResp' | 'MsgAppResp', id: number, over?: Partial<Message>) => void } {
   const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
   const node = new RawNode(testConfig(1, storage, { applied: 1, checkQuorum: true }))
-  const from = (type: 'MsgVoteResp' | 'MsgHeartbeatResp', id: number, over: Partial<Message> = {}): void =>
+  const from = (type: 'MsgVoteResp' | 'MsgHeartbeatResp' | 'MsgAppResp', id: number, over: Partial<Message> = {}): void =>
     node.step({
       type, from: id, to: 1, term: 2, logTerm: 0, index: 0, commit: 0, entries: [],
       reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
@@ -255,6 +255,31 @@ function electedLeader(): { node: RawNode; storage: MemoryStorage; from: (type: 
   node.advance()
   return { node, storage, from }
 }
+
+test('takeHeartbeats: while a leader\'s Ready is out, its heartbeats go at once, plain, committing no more than acknowledged', () => {
+  const { node, storage, from } = electedLeader()
+  from('MsgAppResp', 2, { index: 2 })
+  assert.equal(node.status().commit, 2, 'entry 2: on 1 and 2')
+  persist(storage, node)
+  node.advance()
+
+  assert.deepEqual(node.takeHeartbeats(), [], 'no Ready out: heartbeats wait for the next one')
+  node.propose(bytes('x'))
+  const rd = persist(storage, node)
+  assert.deepEqual(rd.entries.map((e) => e.index), [3])
+  node.tick()
+  const early = node.takeHeartbeats()
+  assert.deepEqual(
+    early.map((m) => [m.type, m.to, m.term, m.commit, m.reject]),
+    [['MsgHeartbeat', 2, 2, 2, false], ['MsgHeartbeat', 3, 2, 0, false]],
+    'to each follower, with the commit index it acknowledged at most',
+  )
+  assert.deepEqual(node.takeHeartbeats(), [], 'taken once')
+  node.advance()
+  const next = persist(storage, node)
+  assert.deepEqual(next.messages.filter((m) => m.type === 'MsgHeartbeat'), [], 'not sent twice')
+  node.advance()
+})
 
 test('a busy heartbeat answer (reject) does not make the leader resend its probe; a plain one does', () => {
   const { node, storage, from } = electedLeader()
