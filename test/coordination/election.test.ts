@@ -7,13 +7,13 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createClient, utf8 } from '../../src/client/index.ts'
-import { b64, call, eventually, LineStream, post, unb64, useCluster } from '../e2e/cluster-harness.ts'
+import { b64, call, eventually, LineStream, post, unb64, STEADY_TIMING, useCluster } from '../e2e/cluster-harness.ts'
 import { concurrencyError, follower, keysUnder, useFixtures } from './processes.ts'
 
 const TTL = 2
 
 describe('v3election', { timeout: 120_000 }, () => {
-  const cluster = useCluster({ gateway: true })
+  const cluster = useCluster({ gateway: true, ...STEADY_TIMING })
   const fixtures = useFixtures()
 
   test('campaign, leader, proclaim, observe and resign answer as etcd does', async () => {

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createClient, Mutex, Session } from '../../src/client/index.ts'
-import { b64, call, eventually, post, sleep, unb64, useCluster, type Cluster } from '../e2e/cluster-harness.ts'
+import { b64, call, eventually, post, sleep, unb64, STEADY_TIMING, useCluster, type Cluster } from '../e2e/cluster-harness.ts'
 import { concurrencyError, follower, keysUnder, useFixtures, type LogLine } from './processes.ts'
 
 const TTL = 2
@@ -22,7 +22,7 @@ async function watchers(cluster: Cluster): Promise<number> {
 }
 
 describe('v3lock', { timeout: 120_000 }, () => {
-  const cluster = useCluster({ gateway: true })
+  const cluster = useCluster({ gateway: true, ...STEADY_TIMING })
   const fixtures = useFixtures()
 
   test('lock blocks until unlock and answers as etcd does', async () => {

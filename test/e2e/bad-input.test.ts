@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { b64, call, LineStream, post, prefixEnd, useCluster } from './cluster-harness.ts'
+import { b64, call, LineStream, post, prefixEnd, STEADY_TIMING, useCluster } from './cluster-harness.ts'
 
 /** etcd's error body, byte for byte. */
 function errorBody(message: string, code: number): string {
@@ -17,7 +17,7 @@ function errorBody(message: string, code: number): string {
 const STATUS_OF: Readonly<Record<number, number>> = { 2: 500, 3: 400, 5: 404, 8: 429, 9: 412, 11: 400 }
 
 describe('bad input', { timeout: 120_000 }, () => {
-  const cluster = useCluster({ gateway: true })
+  const cluster = useCluster({ gateway: true, ...STEADY_TIMING })
 
   async function expectError(path: string, body: unknown, message: string, code: number): Promise<void> {
     for (const [where, url] of await cluster.clientEndpoints()) {

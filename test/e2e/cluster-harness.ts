@@ -371,6 +371,12 @@ export interface LeaderInfo {
   readonly url: string
 }
 
+/**
+ * etcd's default timing (heartbeat 100 ms, election 1 s), for suites that never stop a member:
+ * an election there comes only from a loaded machine, and is not what they test.
+ */
+export const STEADY_TIMING = { heartbeatMs: 100, electionMs: 1000 } as const
+
 export class Cluster {
   readonly options: Required<ClusterOptions>
   readonly dir: string
