@@ -489,11 +489,19 @@ export class MemberActor {
    * in milliseconds as a rule, and its heartbeats then go out with the next Ready's messages; sent
    * early they would cost a frame each for nothing. RawNode.takeHeartbeats says why sending them
    * early is safe, and why answers go marked busy.
+   *
+   * Both stop once the Ready has been out long enough that the disk looks hung rather than slow,
+   * so that it does not keep the cluster under members that can persist nothing: a leader after
+   * an election timeout (its followers then elect another after their own; a stall shorter than
+   * two election timeouts costs no election), a follower after five (the leader then loses it
+   * from its quorum at its next check; an install of a snapshot of up to that long keeps the
+   * leader in office, as the leader keeps the entries after a snapshot for as long).
    */
   #sendHeartbeatsIfSlow(): void {
     if (!this.#busy) return
-    const slowReadyMs = (this.config.tickMs * this.config.electionTicks) / 4
-    if (this.#ports.clock.now() - this.#readySince < slowReadyMs) return
+    const electionMs = this.config.tickMs * this.config.electionTicks
+    const outFor = this.#ports.clock.now() - this.#readySince
+    if (outFor < electionMs / 4 || outFor >= (this.isLeader ? 1 : 5) * electionMs) return
     const early = this.#raft.takeHeartbeats()
     if (early.length > 0) this.#ports.mesh.send(early)
   }

@@ -58,14 +58,17 @@ async function until(what: string, done: () => boolean): Promise<void> {
   }
 }
 
-/** Member `a` of a, b, c (tick 100 ms, election 1 s), started, on a disk whose calls the test can hold. */
-async function openHeld(): Promise<{ member: Member; disk: GatedDisk; mesh: RecordingMesh }> {
+/**
+ * Member `a` of a, b, c (tick 100 ms and election 1 s unless given), started, on a disk whose
+ * calls the test can hold.
+ */
+async function openHeld(heartbeatMs = 100, electionMs = 1000): Promise<{ member: Member; disk: GatedDisk; mesh: RecordingMesh }> {
   const config = parseMemberConfig(
     [
       '--name', 'a', '--data-dir', '/a', '--initial-cluster-token', TOKEN,
       '--initial-cluster', Object.entries(URLS).map(([n, u]) => `${n}=${u}`).join(','),
       '--initial-advertise-peer-urls', URLS.a,
-      '--heartbeat-interval', '100', '--election-timeout', '1000',
+      '--heartbeat-interval', String(heartbeatMs), '--election-timeout', String(electionMs),
     ],
     {},
   )
@@ -124,7 +127,7 @@ test('a follower answers heartbeats in its durable term while a Ready waits long
   }
 })
 
-test('a leader keeps sending heartbeats while a Ready waits long for its fsync', async () => {
+test('a leader keeps sending heartbeats while a Ready waits long for its fsync, up to an election timeout', async () => {
   const { member, disk, mesh } = await openHeld()
   const self = member.identity.memberId
   const b = memberIdFor([URLS.b], TOKEN)
@@ -147,23 +150,66 @@ test('a leader keeps sending heartbeats while a Ready waits long for its fsync',
     await until('a leads', () => member.actor.isLeader)
     await until('b holds the leader\'s log', () => member.actor.status().commit >= member.storage.raftLog.lastIndex())
 
-    // A proposal whose fsync is held: the Ready stays out for 800 ms, most of an election timeout.
+    // A proposal whose fsync is held for 1.6 s: longer than an election timeout.
     fsync = disk.holdCall('fsync')
     const put = { key: new TextEncoder().encode('k'), value: new Uint8Array(1), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false }
     const proposed = member.actor.propose({ type: 'put', request: put })
     proposed.catch(() => undefined) // awaited below; a failed assertion before that stops the member
     await fsync.reached
     const held = Date.now()
-    await new Promise((r) => setTimeout(r, 800))
+    await new Promise((r) => setTimeout(r, 1600))
     const heartbeatsAt = mesh.sent
       .map((m, i) => ({ m, at: mesh.sentAt[i] as number }))
       .filter(({ m, at }) => m.type === 'MsgHeartbeat' && m.to === b && at >= held)
       .map(({ at }) => at - held)
-    assert.ok(heartbeatsAt.length >= 3, `heartbeats to b during the fsync at ${JSON.stringify(heartbeatsAt)} ms`)
-    assert.ok(Math.max(...heartbeatsAt) >= 600, `the last at ${Math.max(...heartbeatsAt)} ms: they kept coming`)
+    const seen = JSON.stringify(heartbeatsAt)
+    assert.ok(heartbeatsAt.filter((at) => at < 1000).length >= 3, `heartbeats to b during the fsync at ${seen} ms`)
+    // The Ready was taken before `held`: an election timeout after it had passed by then.
+    assert.deepEqual(heartbeatsAt.filter((at) => at >= 1005), [], `none once the fsync took an election timeout: ${seen}`)
 
     fsync.release()
     await proposed
+  } finally {
+    fsync?.release()
+    await member.stop()
+  }
+})
+
+test('a follower stops answering once its Ready has been out for five election timeouts', async () => {
+  const { member, disk, mesh } = await openHeld(50, 250)
+  const self = member.identity.memberId
+  const leader = memberIdFor([URLS.b], TOKEN)
+  const message = (type: MessageType, over: Partial<Message>): Message => ({
+    type, from: leader, to: self, term: 2, logTerm: 0, index: 0, commit: 1, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
+  })
+  const heartbeat = (ctx: string): void => mesh.deliver(message('MsgHeartbeat', { context: new TextEncoder().encode(ctx) }))
+  const answersSent = (): Array<{ ctx: string; at: number }> =>
+    mesh.sent.flatMap((m, i) =>
+      m.type === 'MsgHeartbeatResp' ? [{ ctx: new TextDecoder().decode(m.context), at: mesh.sentAt[i] as number }] : [],
+    )
+  let fsync: ReturnType<GatedDisk['holdCall']> | null = null
+  try {
+    heartbeat('first')
+    await until('the first answer', () => answersSent().some((a) => a.ctx === 'first'))
+
+    fsync = disk.holdCall('fsync')
+    mesh.deliver(message('MsgApp', { logTerm: 1, index: 1, entries: [{ term: 2, index: 2, type: 'normal', data: new Uint8Array(0) }] }))
+    await fsync.reached
+    const held = Date.now()
+    // Heartbeats every 40 ms for 1.6 s (they also keep the follower from campaigning).
+    let n = 0
+    while (Date.now() - held < 1600) {
+      heartbeat(`hb${n++}`)
+      await new Promise((r) => setTimeout(r, 40))
+    }
+    const during = answersSent().filter((a) => a.at >= held).map((a) => a.at - held)
+    assert.ok(during.length >= 3, `answers during the fsync at ${JSON.stringify(during)} ms`)
+    // Five election timeouts (1250 ms) after the Ready was taken, which was before `held`.
+    assert.deepEqual(during.filter((at) => at >= 1255), [], `none once the fsync took five election timeouts: ${JSON.stringify(during)}`)
+
+    fsync.release()
+    await until('every heartbeat answered', () => answersSent().filter((a) => a.ctx.startsWith('hb')).length === n)
   } finally {
     fsync?.release()
     await member.stop()
