@@ -381,6 +381,7 @@ export class MemberActor {
     const wait = this.#reads.wait(key, () => Errors.timeout())
     const r = this.#raft.readIndex(new TextEncoder().encode(key))
     if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+    this.#sendHeartbeatsIfSlow()
     this.#pump()
     await wait
   }
@@ -501,7 +502,7 @@ export class MemberActor {
     if (!this.#busy) return
     const electionMs = this.config.tickMs * this.config.electionTicks
     const outFor = this.#ports.clock.now() - this.#readySince
-    if (outFor < electionMs / 4 || outFor >= (this.isLeader ? 1 : 5) * electionMs) return
+    if (outFor < electionMs / 4 || outFor >= (this.#raft.role === 'leader' ? 1 : 5) * electionMs) return
     const early = this.#raft.takeHeartbeats()
     if (early.length > 0) this.#ports.mesh.send(early)
   }

@@ -9,11 +9,13 @@
  * both are MsgApps of the same term with entries, the second starts where the first ends (its
  * index and logTerm are the first's last entry), and the first does not start below the commit
  * index it carries. A follower drops an append that starts below its commit index (answering
- * with that index); its commit index is at most the highest one sent to it, the first's: so a
- * first message starting at or above that is never dropped, and neither is the merge. A probe
- * resent from behind (the leader does not yet know how far the follower is) may start below: it
- * is dropped, and an append merged into it would be lost with it (the follower then rejects what
- * comes next, and the leader, having compacted its log meanwhile, must send a snapshot).
+ * with that index), and an append merged into a dropped one is lost with it (the follower then
+ * rejects what comes next, and a leader that compacted its log meanwhile must send a snapshot).
+ * A probe resent from behind (the leader does not yet know how far the follower is) starts below
+ * the commit index it carries, and so below the follower's commit index as this leader set it:
+ * such a message takes no merge. One starting at or above it is dropped only by a follower that
+ * a previous leader brought further than this one has committed yet, right after an election
+ * (the follower rejects, and the leader backtracks from the index it answers with).
  * The merged message has the first's index and logTerm, both entry lists, and the second's
  * commit. A follower that steps it ends with the log and commit index it would have after
  * stepping the two (commit = min(commit, last new entry) is reached either way, and the commit

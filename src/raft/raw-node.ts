@@ -33,6 +33,7 @@ import {
   type ProgressStatus,
   type ProposalResult,
   type Ready,
+  type Role,
   type SoftState,
   type Status,
 } from './types.ts'
@@ -254,8 +255,10 @@ export class RawNode {
    * heartbeat's context and vouches for nothing in the follower's log; answers go marked `reject`
    * ("busy"): the leader counts the follower as active and the answer toward its read-index
    * round, but does not probe it again, as it would after a plain answer (a probe per heartbeat
-   * while the follower persists). Returns [] when no Ready is outstanding: the messages then go
-   * out with the next one.
+   * while the follower persists). Of several queued for one peer (one per tick since the Ready
+   * went out) only the newest goes: it carries the newest commit index and read-index round, and
+   * only acks of the round in flight count. Returns [] when no Ready is outstanding: the
+   * messages then go out with the next one.
    */
   takeHeartbeats(): Message[] {
     if (this.#handed === null) return []
@@ -264,9 +267,15 @@ export class RawNode {
     const early = (m: Message): boolean =>
       (m.type === 'MsgHeartbeat' || m.type === 'MsgHeartbeatResp') && m.term === durableTerm
     if (!r.msgs.some(early)) return []
-    const taken = r.msgs.filter(early).map((m) => (m.type === 'MsgHeartbeatResp' ? { ...m, reject: true } : m))
+    const newest = new Map<NodeId, Message>()
+    for (const m of r.msgs) if (early(m)) newest.set(m.to, m.type === 'MsgHeartbeatResp' ? { ...m, reject: true } : m)
     r.msgs = r.msgs.filter((m) => !early(m))
-    return taken
+    return [...newest.values()]
+  }
+
+  /** The role Raft is in now (the soft state of the next Ready, not of the last one handled). */
+  get role(): Role {
+    return this.#raft.role
   }
 
   /** The last Ready was fully handled: persisted, sent, applied. */

@@ -114,8 +114,11 @@ function handleHeartbeatResp(r: Raft, m: Message, pr: Progress): void {
   // up where it stands).
   if (!m.reject) {
     pr.heartbeatAnswered()
-    // Also an empty probe in replicate state, so an append lost in flight is noticed.
-    if (pr.match < r.log.lastIndex()) maybeSendAppend(r, m.from, true)
+    // Also an empty probe in replicate state, so an append lost in flight is noticed. Not when an
+    // append to it is still queued: that one is the probe (answers to heartbeats sent while this
+    // leader persists a slow Ready would otherwise queue a copy of the probe each).
+    const queued = r.msgs.some((q) => q.type === 'MsgApp' && q.to === m.from)
+    if (pr.match < r.log.lastIndex() && !queued) maybeSendAppend(r, m.from, true)
   }
   const round = decodeRoundId(m.context)
   if (round === 0) return

@@ -267,12 +267,12 @@ test('takeHeartbeats: while a leader\'s Ready is out, its heartbeats go at once,
   node.propose(bytes('x'))
   const rd = persist(storage, node)
   assert.deepEqual(rd.entries.map((e) => e.index), [3])
-  node.tick()
+  for (let t = 0; t < 3; t++) node.tick()
   const early = node.takeHeartbeats()
   assert.deepEqual(
     early.map((m) => [m.type, m.to, m.term, m.commit, m.reject]),
     [['MsgHeartbeat', 2, 2, 2, false], ['MsgHeartbeat', 3, 2, 0, false]],
-    'to each follower, with the commit index it acknowledged at most',
+    'to each follower the newest of three ticks\' heartbeats, with the commit index it acknowledged at most',
   )
   assert.deepEqual(node.takeHeartbeats(), [], 'taken once')
   node.advance()
@@ -293,6 +293,8 @@ test('a busy heartbeat answer (reject) does not make the leader resend its probe
   assert.equal(appendsTo2(), 0, 'a busy answer does not resend the probe')
   from('MsgHeartbeatResp', 2)
   assert.equal(appendsTo2(), 1, 'a plain answer does')
+  for (let i = 0; i < 3; i++) from('MsgHeartbeatResp', 2)
+  assert.equal(appendsTo2(), 1, 'three answers before the next Ready: one probe, not one per answer')
 })
 
 test('busy heartbeat answers keep a checkQuorum leader in office; silence does not', () => {
