@@ -20,7 +20,7 @@ function options(maxSizePerMsg: number, maxInflightMsgs = 1, compactEvery = 27, 
 }
 
 test('the backlog runs from the highest last index down to the lowest commit, or what a snapshot covers', () => {
-  // Seed 0x4b6e7118 at healing: a long uncommitted tail of old terms.
+  // At healing, a long uncommitted tail of old terms (as a storm leaves one).
   assert.equal(backlogEntries(options(1), [node(1, 3, 3, 516), node(2, 3, 3, 16), node(3, 2, 2, 517)]), 515)
   // A node that starts empty behind logs compacted every 20 entries gets a snapshot, then 20 entries.
   assert.equal(backlogEntries(options(1, 1, 20), [node(1, 100, 100, 100), node(2, 100, 100, 100), node(4, 0, 0, 0)]), 20)
@@ -45,8 +45,8 @@ test('without PreVote the base bound is five times longer (raft driver only)', (
 })
 
 test('the seeds that needed it converge after the base bound and within the allowance', async () => {
-  // Three storms with one entry per MsgApp; an election without PreVote against a stale candidate.
-  for (const seed of [0x4b6e7118, 0x7b14c4b3, 0xbab91d2e, 0x81caabd9]) {
+  // Storms with one entry per MsgApp, at one and at four in flight, one of them without PreVote.
+  for (const seed of [0x11068, 0x109ea, 0x1006e]) {
     const r = await runScenario(seed)
     assert.deepEqual(r.violations, [])
     const took = r.convergedAfterMs as number
