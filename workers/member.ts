@@ -42,6 +42,7 @@ import {
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
+import { nodeProcessVars } from '../src/member/process-vars.ts'
 import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
 
 const config = (() => {
@@ -187,6 +188,7 @@ const app = createMemberApp({
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
   upgradeWebSocket,
   metrics: () => metrics.render(),
+  processVars: nodeProcessVars,
   onRequest,
   connection: connectionOf(security),
 })

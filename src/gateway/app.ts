@@ -6,6 +6,7 @@
  *                         also over WebSocket, as etcd serves them (api/websocket-json.ts)
  *   /health               GET: 200 {"health":"true"} when a leader answers, else 503
  *   /version              GET, passed on from a member
+ *   /metrics, /debug/vars GET, passed on from the leader (etcd's gRPC proxy passes /metrics on)
  *   /ui, /ui/…            GET: the web dashboard and its cluster snapshot (ui.ts)
  *   OPTIONS anything      200 with the CORS headers etcd sends on every response
  *
@@ -179,6 +180,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const answer = await proxyUnary({ ...plan, method: 'GET', path: '/version', headers: {}, body: undefined }, settings)
     return toResponse(answer)
   })
+  // As etcd's gRPC proxy passes /metrics on from a member: here the leader's, and its /debug/vars.
+  for (const path of ['/metrics', '/debug/vars'])
+    app.get(path, async (c) => {
+      const plan = { route: LEADER_PAGE_ROUTE, signal: c.req.raw.signal, member: undefined }
+      return toResponse(await proxyUnary({ ...plan, method: 'GET', path, headers: {}, body: undefined }, settings))
+    })
 
   const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
@@ -226,6 +233,7 @@ const MEMBER_HEADER_LOWER = MEMBER_HEADER.toLowerCase()
 const LOGIN = 'auth.authenticate'
 
 const VERSION_ROUTE = { stream: false, idempotent: true, target: 'spread', blocking: false } as const
+const LEADER_PAGE_ROUTE = { ...VERSION_ROUTE, target: 'leader' } as const
 
 /** Responses that already carry the CORS headers (the unary path's): the middleware leaves them be. */
 const carriesCors = new WeakSet<Response>()

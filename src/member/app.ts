@@ -1,7 +1,8 @@
 /**
  * The member's HTTP surface as one Hono app: the etcd v3 JSON API under /v3/ (and /v3beta/), also
- * over WebSocket as etcd serves it, `/health`, `/version`, `/metrics`, and the peer WebSocket route. Runtime-specific pieces come
- * in as parameters (`peerRoute`, `metrics`, `connection`), so tests call the app in-process with
+ * over WebSocket as etcd serves it, `/health`, `/version`, `/metrics`, `/debug/vars`, and the peer
+ * WebSocket route. Runtime-specific pieces come in as parameters (`peerRoute`, `metrics`,
+ * `processVars`, `connection`), so tests call the app in-process with
  * `app.request(...)`.
  *
  * Every request is decoded by src/api (etcd's exact errors for bad input), run against the
@@ -41,6 +42,7 @@ import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type Header
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
 import * as election from './election-service.ts'
+import { raftStatusJson, renderDebugVars, type ProcessVars } from './debug-vars.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
 import { settleForwardedClaim, vouchForCaller } from './forwarded-user.ts'
 import { bodyCap, readBody } from './http-body.ts'
@@ -146,6 +148,8 @@ export interface MemberAppOptions {
   readonly upgradeWebSocket?: UpgradeWebSocket<any>
   /** Prometheus text for /metrics. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>
+  /** The process's variables for /debug/vars (the page then has only `raft.status` without it). */
+  readonly processVars?: () => ProcessVars
   /** The client's address and verified certificate CN, from the runtime's connection. */
   readonly connection?: (c: Context) => Connection
   /** Told of every API request once its answer has started: endpoint, HTTP status, milliseconds. */
@@ -302,6 +306,10 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     if (options.metrics === undefined) return toResponse(pageNotFound())
     const { contentType, body } = await options.metrics()
     return new Response(body, { headers: { 'Content-Type': contentType } })
+  })
+  app.get('/debug/vars', () => {
+    const vars = { ...options.processVars?.(), 'raft.status': raftStatusJson(m.actor.status()) }
+    return new Response(renderDebugVars(vars), { headers: { 'Content-Type': 'application/json; charset=utf-8' } })
   })
   app.all('*', async (c) => {
     const request = c.req.raw

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { b64, call, eventually, post, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
+import { readFileSync } from 'node:fs'
 import { parsePrometheus } from '../../src/gateway/ui-metrics.ts'
 
 describe('writes', { timeout: 90_000 }, () => {
@@ -161,5 +162,49 @@ describe('writes', { timeout: 90_000 }, () => {
     assert.deepEqual(peers('etcd_network_peer_sent_bytes_total', 'To'), others)
     assert.deepEqual(peers('etcd_network_peer_received_bytes_total', 'From'), others)
     assert.ok(samples.some((s) => s.name === 'etcd_network_peer_sent_failures_total'))
+  })
+
+  test("/debug/vars on each member: etcd's expvar page with its command line and Raft's status; the gateway passes on the leader's", async () => {
+    const leader = await cluster.leader()
+    await call(cluster.url(leader.name), '/v3/kv/put', { key: b64('w/vars'), value: b64('1') })
+    const hexOf = async (name: string): Promise<string> => BigInt(await cluster.memberId(name)).toString(16)
+    const leaderHex = await hexOf(leader.name)
+    const all = (await Promise.all(cluster.memberNames.map(hexOf))).sort()
+    const page = async (url: string): Promise<any> => {
+      const res = await fetch(`${url}/debug/vars`)
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8')
+      return res.json()
+    }
+    for (const name of cluster.memberNames) {
+      const vars = await page(cluster.url(name))
+      assert.deepEqual(Object.keys(vars), ['cmdline', 'file_descriptor_limit', 'memstats', 'raft.status'])
+      const pid = cluster.pid(name) as number
+      assert.deepEqual(vars.cmdline, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0'))
+      assert.ok(vars.memstats.Sys > 0 && vars.file_descriptor_limit > 0)
+      const raft = vars['raft.status']
+      assert.equal(raft.id, await hexOf(name))
+      assert.equal(raft.lead, leaderHex)
+      assert.ok(raft.applied > 0 && raft.commit >= raft.applied, JSON.stringify(raft))
+      if (name === leader.name) {
+        assert.equal(raft.raftState, 'StateLeader')
+        assert.deepEqual(Object.keys(raft.progress).sort(), all)
+        for (const pr of Object.values(raft.progress) as Array<{ match: number; next: number; state: string }>) {
+          assert.equal(pr.state, 'StateReplicate')
+          assert.ok(pr.match <= raft.commit && pr.next > pr.match, JSON.stringify(raft))
+        }
+      } else {
+        assert.equal(raft.raftState, 'StateFollower')
+        assert.deepEqual(raft.progress, {})
+      }
+    }
+    assert.equal((await page(cluster.gatewayUrl))['raft.status'].raftState, 'StateLeader')
+    const metrics = await fetch(`${cluster.gatewayUrl}/metrics`)
+    assert.equal(metrics.status, 200)
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+    const samples = parsePrometheus(await metrics.text())
+    // etcdctl check datascale reads process_resident_memory_bytes from the endpoint it is given.
+    assert.ok(samples.some((s) => s.name === 'process_resident_memory_bytes' && s.value > 0))
+    assert.equal(samples.find((s) => s.name === 'etcd_server_is_leader')?.value, 1)
   })
 })

@@ -299,6 +299,8 @@ export class FakeMember {
       if (this.id !== cluster.leaderId && c.req.path.startsWith('/v3/')) c.res.headers.set(LEADER_HINT_HEADER, cluster.leaderId)
     })
     app.get('/version', (c) => c.json({ etcdserver: '3.4.23', etcdcluster: '3.4.0', member: this.name }))
+    app.get('/metrics', () => new Response(`fake_member{name="${this.name}"} 1\n`, { headers: { 'content-type': 'text/plain; version=0.0.4' } }))
+    app.get('/debug/vars', (c) => c.json({ 'raft.status': { id: this.id } }))
     const write = (handler: (body: Json) => Response | Promise<Response>) => async (c: { req: { text(): Promise<string> } }) => {
       const body = JSON.parse((await c.req.text()) || '{}') as Json
       if (this.refuseWrites > 0) {

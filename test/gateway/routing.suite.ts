@@ -108,6 +108,19 @@ export function routingSuite(name: string, startGateway: StartGateway, test: Sui
       assert.equal((await res.json()).etcdserver, '3.4.23')
     })
 
+    test('GET /metrics and /debug/vars are passed on from the leader, content type kept', async () => {
+      for (let i = 0; i < 2; i++) {
+        const metrics = await fetch(`${gw.url}/metrics`)
+        assert.equal(metrics.status, 200)
+        assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4')
+        assert.equal(await metrics.text(), `fake_member{name="${cluster.members[1]!.name}"} 1\n`)
+        const vars = await fetch(`${gw.url}/debug/vars`)
+        assert.deepEqual(await vars.json(), { 'raft.status': { id: cluster.members[1]!.id } })
+      }
+      assert.deepEqual(cluster.hits('/metrics'), [0, 2, 0])
+      assert.deepEqual(cluster.hits('/debug/vars'), [0, 2, 0])
+    })
+
     test('unknown paths: 404 under /v3 ("Not Found") and elsewhere (Go\'s "404 page not found")', async () => {
       const api = await fetch(`${gw.url}/v3/kv/nothing`, { method: 'POST', body: '{}' })
       assert.equal(api.status, 404)
