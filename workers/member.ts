@@ -181,8 +181,7 @@ const context: MemberContext = {
   streams: { maxWatchers: security.maxWatchersPerStream, maxLeases: security.maxLeasesPerStream },
   fetch: memberToMember,
 }
-const onRequest = (path: string, status: number, ms: number): void =>
-  metrics.requests.observe({ path, code: String(status) }, ms / 1000)
+const onRequest = metrics.observeRequest
 const app = createMemberApp({
   member: context,
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
@@ -190,6 +189,7 @@ const app = createMemberApp({
   metrics: () => metrics.render(),
   processVars: nodeProcessVars,
   onRequest,
+  onStreamEnd: metrics.streamEnded,
   connection: connectionOf(security),
 })
 const connection = incomingConnection(security)

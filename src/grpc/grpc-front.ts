@@ -23,64 +23,13 @@ import type * as grpc from '@grpc/grpc-js'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
-  decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, MAX_HELD_REQUEST_BYTES, REQUIRE_LEADER_HEADER,
-  REQUIRE_LEADER_METADATA, type AnyEndpoint,
+  decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, GRPC_METHODS, MAX_HELD_REQUEST_BYTES,
+  REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, type AnyEndpoint,
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
 import type { EtcdError } from '../mvcc/index.ts'
 import { grpcClientSocket } from './grpc-listener.ts'
-
-/** The gRPC service and method etcd serves each endpoint as. */
-export const GRPC_METHODS: Readonly<Record<string, string>> = {
-  'kv.range': 'etcdserverpb.KV/Range',
-  'kv.put': 'etcdserverpb.KV/Put',
-  'kv.deleterange': 'etcdserverpb.KV/DeleteRange',
-  'kv.txn': 'etcdserverpb.KV/Txn',
-  'kv.compaction': 'etcdserverpb.KV/Compact',
-  watch: 'etcdserverpb.Watch/Watch',
-  'lease.grant': 'etcdserverpb.Lease/LeaseGrant',
-  'lease.revoke': 'etcdserverpb.Lease/LeaseRevoke',
-  'lease.keepalive': 'etcdserverpb.Lease/LeaseKeepAlive',
-  'lease.timetolive': 'etcdserverpb.Lease/LeaseTimeToLive',
-  'lease.leases': 'etcdserverpb.Lease/LeaseLeases',
-  'cluster.member.add': 'etcdserverpb.Cluster/MemberAdd',
-  'cluster.member.remove': 'etcdserverpb.Cluster/MemberRemove',
-  'cluster.member.update': 'etcdserverpb.Cluster/MemberUpdate',
-  'cluster.member.list': 'etcdserverpb.Cluster/MemberList',
-  'cluster.member.promote': 'etcdserverpb.Cluster/MemberPromote',
-  'maintenance.status': 'etcdserverpb.Maintenance/Status',
-  'maintenance.hash': 'etcdserverpb.Maintenance/Hash',
-  'maintenance.hashkv': 'etcdserverpb.Maintenance/HashKV',
-  'maintenance.alarm': 'etcdserverpb.Maintenance/Alarm',
-  'maintenance.defragment': 'etcdserverpb.Maintenance/Defragment',
-  'maintenance.snapshot': 'etcdserverpb.Maintenance/Snapshot',
-  'maintenance.transfer-leadership': 'etcdserverpb.Maintenance/MoveLeader',
-  'auth.enable': 'etcdserverpb.Auth/AuthEnable',
-  'auth.disable': 'etcdserverpb.Auth/AuthDisable',
-  'auth.status': 'etcdserverpb.Auth/AuthStatus',
-  'auth.authenticate': 'etcdserverpb.Auth/Authenticate',
-  'auth.user.add': 'etcdserverpb.Auth/UserAdd',
-  'auth.user.get': 'etcdserverpb.Auth/UserGet',
-  'auth.user.list': 'etcdserverpb.Auth/UserList',
-  'auth.user.delete': 'etcdserverpb.Auth/UserDelete',
-  'auth.user.changepw': 'etcdserverpb.Auth/UserChangePassword',
-  'auth.user.grant': 'etcdserverpb.Auth/UserGrantRole',
-  'auth.user.revoke': 'etcdserverpb.Auth/UserRevokeRole',
-  'auth.role.add': 'etcdserverpb.Auth/RoleAdd',
-  'auth.role.get': 'etcdserverpb.Auth/RoleGet',
-  'auth.role.list': 'etcdserverpb.Auth/RoleList',
-  'auth.role.delete': 'etcdserverpb.Auth/RoleDelete',
-  'auth.role.grant': 'etcdserverpb.Auth/RoleGrantPermission',
-  'auth.role.revoke': 'etcdserverpb.Auth/RoleRevokePermission',
-  'lock.lock': 'v3lockpb.Lock/Lock',
-  'lock.unlock': 'v3lockpb.Lock/Unlock',
-  'election.campaign': 'v3electionpb.Election/Campaign',
-  'election.proclaim': 'v3electionpb.Election/Proclaim',
-  'election.leader': 'v3electionpb.Election/Leader',
-  'election.observe': 'v3electionpb.Election/Observe',
-  'election.resign': 'v3electionpb.Election/Resign',
-}
 
 /**
  * Serves one JSON API call: what the app does with this POST. `client` is the caller's connection

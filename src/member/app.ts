@@ -19,6 +19,7 @@ import {
   CORS_HEADERS,
   decodeRequest,
   encodeResponse,
+  errorFromBody,
   errorResponse,
   findEndpoint,
   jsonResponse,
@@ -43,6 +44,7 @@ import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
 import * as election from './election-service.ts'
 import { raftStatusJson, renderDebugVars, type ProcessVars } from './debug-vars.ts'
+import { onEnd } from './stream-end.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
 import { settleForwardedClaim, vouchForCaller } from './forwarded-user.ts'
 import { bodyCap, readBody } from './http-body.ts'
@@ -152,9 +154,18 @@ export interface MemberAppOptions {
   readonly processVars?: () => ProcessVars
   /** The client's address and verified certificate CN, from the runtime's connection. */
   readonly connection?: (c: Context) => Connection
-  /** Told of every API request once its answer has started: endpoint, HTTP status, milliseconds. */
-  readonly onRequest?: (path: string, status: number, ms: number) => void
+  /** Told of every API request once its answer has started (see {@link RequestHook}). */
+  readonly onRequest?: RequestHook
+  /** Told when a response stream that began (200) ends: OK at its end, Canceled if the client left. */
+  readonly onStreamEnd?: (path: string, code: GrpcCode) => void
 }
+
+/**
+ * An API request's answer has started: its endpoint's path ('unknown' for none), the HTTP status,
+ * milliseconds, and its gRPC code (OK, or the error body's), null for a request that is not a
+ * call (not a POST).
+ */
+export type RequestHook = (path: string, status: number, ms: number, code: GrpcCode | null) => void
 
 /** Whether only the leader answers `ep` (a follower forwards it). */
 export function leaderOnly(ep: AnyEndpoint): boolean {
@@ -281,14 +292,22 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   // Before the metrics: the upgrade itself is not a call; the call it carries is counted.
   if (options.upgradeWebSocket !== undefined)
     app.use('*', webSocketJson(options.upgradeWebSocket, (request, env) => app.fetch(request, env), { maxBodyBytes: bodyCap(m.limits.maxRequestBytes) }))
-  const onRequest = options.onRequest
+  const { onRequest, onStreamEnd } = options
   if (onRequest !== undefined)
     app.use('*', async (c, next) => {
       const start = performance.now()
       await next()
       if (!c.req.path.startsWith('/v3')) return
       // Labelled by endpoint, never by the raw path: unknown paths must not grow the label set.
-      onRequest(findEndpoint(c.req.path)?.path ?? 'unknown', c.res.status, performance.now() - start)
+      const ep = findEndpoint(c.req.path)
+      const path = ep?.path ?? 'unknown'
+      const status = c.res.status
+      const ms = performance.now() - start
+      const code = c.req.method !== 'POST' ? null : status === 200 ? GrpcCode.OK : errorFromBody(status, await c.res.clone().text()).code
+      onRequest(path, status, ms, code)
+      const body = c.res.body
+      if (onStreamEnd !== undefined && ep !== null && ep.stream !== 'unary' && code === GrpcCode.OK && body !== null)
+        c.res = new Response(onEnd(body, (ended) => onStreamEnd(path, ended)), c.res)
     })
   // As etcd's server: OPTIONS on any path is the CORS preflight, and every answer carries the CORS headers.
   app.use('*', async (c, next) => {

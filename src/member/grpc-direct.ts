@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { httpStatus, type AnyEndpoint } from '../api/index.ts'
-import type { EtcdError } from '../mvcc/index.ts'
+import { GrpcCode, type EtcdError } from '../mvcc/index.ts'
 import { leaderOnly, serveDecoded, servesUnary } from './app.ts'
 import type { HeaderSource } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
@@ -29,11 +29,11 @@ export function directGrpcCalls(m: MemberContext, options: NodeUnaryOptions): Di
     const connection = settleForwardedClaim(m, options.connection(incoming), { method: 'POST', path: ep.path }, leaderOnly(ep))
     return serveDecoded(m, ep, request, headers, connection).then(
       (message) => {
-        options.onRequest?.(ep.path, 200, performance.now() - start)
+        options.onRequest?.(ep.path, 200, performance.now() - start, GrpcCode.OK)
         return message
       },
       (err: EtcdError) => {
-        options.onRequest?.(ep.path, httpStatus(err.code), performance.now() - start)
+        options.onRequest?.(ep.path, httpStatus(err.code), performance.now() - start, err.code)
         throw err
       },
     )

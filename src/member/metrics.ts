@@ -3,7 +3,9 @@
  * existing dashboards and alerts mostly work: proposals committed / applied / failed / pending,
  * leader changes, has-leader / is-leader, WAL fsync duration, db size (total, in use, quota),
  * keys, revisions, watchers, bytes and failed sends to each peer, server id and versions,
- * request latency, and prom-client's process
+ * request latency, etcd's gRPC server counters (`grpc_server_started_total`,
+ * `grpc_server_handled_total`: every API call, over JSON or gRPC, counts as its gRPC method, as
+ * etcd's JSON gateway calls its own gRPC server), and prom-client's process
  * and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
  * Go's. Values read from the store are read at scrape time, never on a request's path.
  * (prom-client restarts its event-loop-delay histogram at every scrape, so `nodejs_eventloop_lag_*`
@@ -12,6 +14,8 @@
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { ENDPOINTS, GRPC_METHODS } from '../api/index.ts'
+import { GrpcCode } from '../mvcc/index.ts'
 import type { PeerStats } from '../mesh/index.ts'
 import type { ActorEvents, MemberActor } from './actor.ts'
 import type { Member } from './member.ts'
@@ -35,6 +39,22 @@ export class MemberMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   })
+
+  readonly #started = new Counter({
+    name: 'grpc_server_started_total',
+    help: 'API calls started, by gRPC method.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
+    registers: [this.registry],
+  })
+  readonly #handled = new Counter({
+    name: 'grpc_server_handled_total',
+    help: 'API calls finished, by gRPC method and status code.',
+    labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
+    registers: [this.registry],
+  })
+  /** The counters' children by endpoint path (and code): found once, not per call. */
+  readonly #startedBy = new Map<string, Counter.Internal>()
+  readonly #handledBy = new Map<string, Counter.Internal>()
 
   /** Gauges read from the member (null until it has opened) at scrape time. */
   constructor(member: () => Member | null, versions: ReportedVersions) {
@@ -105,6 +125,38 @@ export class MemberMetrics {
     })
   }
 
+  /**
+   * The app's request hook (app.ts RequestHook): latency by endpoint and HTTP status; a unary
+   * call (or a refused stream) counts as started and handled, a stream that began as started only
+   * until {@link streamEnded}; a request that is not a call (code null) only in the latency.
+   */
+  readonly observeRequest = (path: string, status: number, ms: number, code: GrpcCode | null): void => {
+    this.requests.observe({ path, code: String(status) }, ms / 1000)
+    const call = CALLS.get(path)
+    if (call === undefined || code === null) return
+    this.#startedOf(path, call).inc()
+    if (call.grpc_type === 'unary' || status !== 200) this.#handledOf(path, call, code).inc()
+  }
+
+  /** The app's hook for a response stream that ended: OK at its end, Canceled if the client left. */
+  readonly streamEnded = (path: string, code: GrpcCode): void => {
+    const call = CALLS.get(path)
+    if (call !== undefined) this.#handledOf(path, call, code).inc()
+  }
+
+  #startedOf(path: string, call: CallLabels): Counter.Internal {
+    let c = this.#startedBy.get(path)
+    if (c === undefined) this.#startedBy.set(path, (c = this.#started.labels(call)))
+    return c
+  }
+
+  #handledOf(path: string, call: CallLabels, code: GrpcCode): Counter.Internal {
+    const key = `${path} ${code}`
+    let c = this.#handledBy.get(key)
+    if (c === undefined) this.#handledBy.set(key, (c = this.#handled.labels({ ...call, grpc_code: CODE_NAMES[code] })))
+    return c
+  }
+
   /** Hooks for the actor. */
   events(): ActorEvents {
     return {
@@ -118,3 +170,24 @@ export class MemberMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
 }
+
+interface CallLabels {
+  readonly grpc_type: string
+  readonly grpc_service: string
+  readonly grpc_method: string
+}
+
+const GRPC_TYPES = { unary: 'unary', server: 'server_stream', bidi: 'bidi_stream' } as const
+
+/** Each endpoint's gRPC labels, by its path. */
+const CALLS: ReadonlyMap<string, CallLabels> = new Map(
+  ENDPOINTS.flatMap((ep) => {
+    const method = GRPC_METHODS[ep.name]
+    if (method === undefined) return []
+    const [service, name] = method.split('/') as [string, string]
+    return [[ep.path, { grpc_type: GRPC_TYPES[ep.stream], grpc_service: service, grpc_method: name }] as const]
+  }),
+)
+
+/** gRPC's names of its codes (`OK`, `NotFound`…), by number. */
+const CODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(GrpcCode).map(([name, n]) => [n, name]))

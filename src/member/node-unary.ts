@@ -15,9 +15,9 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { LEADER_HINT_HEADER, Outbox, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { LEADER_HINT_HEADER, Outbox, errorFromBody, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
-import { failedResponse, leaderOnly, serveUnary, servesUnary } from './app.ts'
+import { failedResponse, leaderOnly, serveUnary, servesUnary, type RequestHook } from './app.ts'
 import type { Connection } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
 import { BODY_TIMEOUT_MS, bodyCap, bodyTooLarge, bodyTooLate } from './http-body.ts'
@@ -27,8 +27,8 @@ import { headerOf } from './tls.ts'
 export interface NodeUnaryOptions {
   /** Who the client is (tls.ts `incomingConnection`). */
   readonly connection: (incoming: IncomingMessage) => Connection
-  /** Told of every API request it answers: endpoint, HTTP status, milliseconds (as app.ts's hook). */
-  readonly onRequest?: (path: string, status: number, ms: number) => void
+  /** Told of every API request it answers (app.ts's hook). */
+  readonly onRequest?: RequestHook
   readonly bodyTimeoutMs?: number
 }
 
@@ -53,7 +53,7 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     const answer = (r: ApiResponse, close = false): void => {
       const send = (): void => {
         write(res, r, close, m.actor.isLeader ? null : String(m.actor.leader))
-        options.onRequest?.(ep.path, r.status, performance.now() - start)
+        options.onRequest?.(ep.path, r.status, performance.now() - start, r.status === 200 ? GrpcCode.OK : errorFromBody(r.status, r.body).code)
       }
       // An answer out of the Ready loop is one of a burst already (see MemberActor.readyCount):
       // written now. One computed as its request arrived waits for the turn's others.

@@ -12,6 +12,8 @@ import {
   AuthGate, createMemberApp, DEFAULT_AUTH_OPTIONS, openMember, parseMemberConfig, realClock, silentLogger,
   type ActorEvents, type AuthOptions, type Connection, type Member, type MemberContext, type StreamLimits,
 } from '../../src/member/index.ts'
+import type { RequestHook } from '../../src/member/app.ts'
+import type { GrpcCode } from '../../src/mvcc/index.ts'
 import { MemoryDisk } from '../../src/storage/index.ts'
 
 const SQL = await initSqlJs()
@@ -30,7 +32,8 @@ export interface SingleMemberOptions {
   readonly streams?: StreamLimits
   /** The connection every request is seen to come from. */
   readonly connection?: Connection
-  readonly onRequest?: (path: string, status: number, ms: number) => void
+  readonly onRequest?: RequestHook
+  readonly onStreamEnd?: (path: string, code: GrpcCode) => void
   /** More member flags (e.g. `--snapshot-count`). */
   readonly flags?: readonly string[]
   /** The actor's event taps. */
@@ -70,6 +73,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
     member: context,
     ...(options.connection === undefined ? {} : { connection: () => options.connection as Connection }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+    ...(options.onStreamEnd === undefined ? {} : { onStreamEnd: options.onStreamEnd }),
   })
   return {
     member,

@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { b64, startSingleMember } from '../auth/single-member.ts'
+import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
+import { parsePrometheus } from '../../src/gateway/ui-metrics.ts'
+import { MemberMetrics } from '../../src/member/index.ts'
 
 test('every API request is reported by endpoint and status; unknown paths share one label', async () => {
   const seen: Array<[string, number]> = []
@@ -19,6 +21,45 @@ test('every API request is reported by endpoint and status; unknown paths share 
       ['/v3/kv/range', 400],
       ['unknown', 404],
     ])
+  } finally {
+    await solo.stop()
+  }
+})
+
+test("etcd's gRPC server counters: each call as its gRPC method and code; a stream handled when it ends", async () => {
+  let solo: SingleMember | null = null
+  const metrics = new MemberMetrics(() => solo?.member ?? null, { server: '3.4.23', cluster: '3.4.0' })
+  solo = await startSingleMember({ onRequest: metrics.observeRequest, onStreamEnd: metrics.streamEnded })
+  try {
+    await solo.call('/v3/kv/put', { key: b64('a'), value: b64('1') })
+    await solo.call('/v3/kv/put', { key: b64('b'), value: b64('2') })
+    await solo.call('/v3/kv/range', {})
+    await solo.call('/v3/lease/revoke', { ID: '99' })
+    assert.equal((await solo.app.request('/v3/kv/range')).status, 405)
+    const watch = await solo.app.request('/v3/watch', { method: 'POST', body: JSON.stringify({ create_request: { key: b64('a') } }) })
+    const reader = (watch.body as ReadableStream<Uint8Array>).getReader()
+    assert.match(new TextDecoder().decode((await reader.read()).value), /"created":true/)
+    const counted = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {}
+      for (const s of parsePrometheus((await metrics.render()).body)) {
+        if (!s.name.startsWith('grpc_server_')) continue
+        const l = s.labels
+        out[`${s.name.slice(12)} ${l.grpc_type} ${l.grpc_service}/${l.grpc_method}${l.grpc_code === undefined ? '' : ` ${l.grpc_code}`}`] = s.value
+      }
+      return out
+    }
+    const open = {
+      'started_total unary etcdserverpb.KV/Put': 2,
+      'started_total unary etcdserverpb.KV/Range': 1,
+      'started_total unary etcdserverpb.Lease/LeaseRevoke': 1,
+      'started_total bidi_stream etcdserverpb.Watch/Watch': 1,
+      'handled_total unary etcdserverpb.KV/Put OK': 2,
+      'handled_total unary etcdserverpb.KV/Range InvalidArgument': 1,
+      'handled_total unary etcdserverpb.Lease/LeaseRevoke NotFound': 1,
+    }
+    assert.deepEqual(await counted(), open)
+    await reader.cancel()
+    assert.deepEqual(await counted(), { ...open, 'handled_total bidi_stream etcdserverpb.Watch/Watch Canceled': 1 })
   } finally {
     await solo.stop()
   }
