@@ -305,9 +305,11 @@ export function createMemberApp(options: MemberAppOptions): Hono {
       const ms = performance.now() - start
       const code = c.req.method !== 'POST' ? null : status === 200 ? GrpcCode.OK : errorFromBody(status, await c.res.clone().text()).code
       onRequest(path, status, ms, code)
+      if (onStreamEnd === undefined || ep === null || ep.stream === 'unary' || code !== GrpcCode.OK) return
+      // Only a stream's body is touched: reading a unary answer's would make @hono/node-server
+      // build a full Response for it (its CPU, and a text/plain content type on empty bodies).
       const body = c.res.body
-      if (onStreamEnd !== undefined && ep !== null && ep.stream !== 'unary' && code === GrpcCode.OK && body !== null)
-        c.res = new Response(onEnd(body, (ended) => onStreamEnd(path, ended)), c.res)
+      if (body !== null) c.res = new Response(onEnd(body, (ended) => onStreamEnd(path, ended)), c.res)
     })
   // As etcd's server: OPTIONS on any path is the CORS preflight, and every answer carries the CORS headers.
   app.use('*', async (c, next) => {
