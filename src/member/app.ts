@@ -198,7 +198,7 @@ export async function serveUnary(
 /**
  * {@link serveUnary} for a request already decoded (the gRPC front's, from protobuf), answered as
  * a message: the same checks and the same answer, without the JSON in between. Rejects with an
- * EtcdError (anything else is logged, as failedResponse does, and becomes gRPC's Unknown).
+ * EtcdError (callError: anything else is logged and becomes gRPC's Unknown).
  */
 export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unknown, headers: HeaderSource, connection: Connection): Promise<unknown> {
   try {
@@ -206,7 +206,7 @@ export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unkn
     const res = await runUnaryCall(m, ep, checkRequest(ep, wire, m.limits), headers, connection, NEVER_ABORTED)
     return withHeader(ep, res, headerContext(m))
   } catch (err) {
-    throw reported(m, ep, err)
+    throw callError(m, ep, err)
   }
 }
 
@@ -217,7 +217,8 @@ function checkServed(m: MemberContext, ep: AnyEndpoint): void {
 }
 
 /** `err` as an etcd error; anything else is logged first, as it should not happen. */
-function reported(m: MemberContext, ep: AnyEndpoint, err: unknown): EtcdError {
+/** What a call that threw `err` fails with: an EtcdError (anything else is logged, and becomes Unknown). */
+export function callError(m: MemberContext, ep: AnyEndpoint, err: unknown): EtcdError {
   if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
   return asEtcdError(err)
 }
@@ -242,8 +243,8 @@ async function runUnaryCall(
 }
 
 /** etcd's error body for `err`; anything not an etcd error is logged, as it should not happen. */
-export function failedResponse(m: MemberContext, ep: AnyEndpoint, err: unknown): ApiResponse {
-  return errorResponse(reported(m, ep, err))
+function failedResponse(m: MemberContext, ep: AnyEndpoint, err: unknown): ApiResponse {
+  return errorResponse(callError(m, ep, err))
 }
 
 async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection): Promise<Response> {

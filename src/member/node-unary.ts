@@ -15,9 +15,9 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { LEADER_HINT_HEADER, Outbox, errorFromBody, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { LEADER_HINT_HEADER, Outbox, errorResponse, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
-import { failedResponse, leaderOnly, serveUnary, servesUnary, type RequestHook } from './app.ts'
+import { callError, leaderOnly, serveUnary, servesUnary, type RequestHook } from './app.ts'
 import type { Connection } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
 import { BODY_TIMEOUT_MS, bodyCap, bodyTooLarge, bodyTooLate } from './http-body.ts'
@@ -50,24 +50,28 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     }
     const start = performance.now()
     const arrivedAt = m.actor.readyCount
-    const answer = (r: ApiResponse, close = false): void => {
+    const answer = (r: ApiResponse, code: GrpcCode, close = false): void => {
       const send = (): void => {
         write(res, r, close, m.actor.isLeader ? null : String(m.actor.leader))
-        options.onRequest?.(ep.path, r.status, performance.now() - start, r.status === 200 ? GrpcCode.OK : errorFromBody(r.status, r.body).code)
+        options.onRequest?.(ep.path, r.status, performance.now() - start, code)
       }
       // An answer out of the Ready loop is one of a burst already (see MemberActor.readyCount):
       // written now. One computed as its request arrived waits for the turn's others.
       if (m.actor.readyCount !== arrivedAt) send()
       else outbox.push(send)
     }
+    const fail = (err: unknown, close = false): void => {
+      const e = callError(m, ep, err)
+      answer(errorResponse(e), e.code, close)
+    }
     readIncoming(req, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes, timeoutMs).then(
       (body) =>
         serveUnary(m, ep, body, { get: (name) => headerOf(req, name) }, connectionOf(req, path, ep)).then(
-          (r) => answer(r),
-          (err: unknown) => answer(failedResponse(m, ep, err)),
+          (r) => answer(r, GrpcCode.OK),
+          (err: unknown) => fail(err),
         ),
       // The body was not read to its end: answer, then close the connection.
-      (err: unknown) => answer(failedResponse(m, ep, err), true),
+      (err: unknown) => fail(err, true),
     )
   }
 }
