@@ -154,6 +154,7 @@ try {
           peers: new Map(),
           log: (event, fields) => log.debug(fields, `mesh: ${event}`),
           tls: tls.dial,
+          onRoundTrip: metrics.peerRoundTrip,
         }),
       fetchMembers: fetchMembersOver(memberToMember),
     },

@@ -80,6 +80,11 @@ export interface Applied {
 export interface ActorEvents {
   onLeaderChange?(lead: number, term: number): void
   onApplied?(entries: number): void
+  /**
+   * A store batch (one database transaction applying a run of committed entries, the counterpart
+   * of etcd's backend commit) starts; the function returned is called when it has ended.
+   */
+  onBackendCommit?(): () => void
   onProposalFailed?(): void
   /**
    * Observer tap for the simulator's checkers: the Ready's snapshot, entries and hard state are
@@ -705,7 +710,9 @@ export class MemberActor {
       const data = env?.kind === 'mvcc' && !denied.has(i) ? env.command : EMPTY
       return { index: (entries[i] as Entry).index, data }
     })
+    const ended = this.#events.onBackendCommit?.()
     const results = this.#store.applyBatch(batch)
+    ended?.()
     run.forEach((i, at) => {
       const e = entries[i] as Entry
       const env = envelopes[i] ?? null

@@ -1,19 +1,19 @@
 /**
  * The member's Prometheus metrics (prom-client), named after etcd's where a counterpart exists so
  * existing dashboards and alerts mostly work: proposals committed / applied / failed / pending,
- * leader changes, has-leader / is-leader, WAL fsync duration, db size (total, in use, quota),
- * keys, revisions, watchers, bytes and failed sends to each peer, server id and versions,
- * request latency, etcd's gRPC server counters (`grpc_server_started_total`,
- * `grpc_server_handled_total`: every API call, over JSON or gRPC, counts as its gRPC method, as
- * etcd's JSON gateway calls its own gRPC server), and prom-client's process
- * and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
+ * leader changes, has-leader / is-leader, WAL fsync and backend commit durations, db size (total,
+ * in use, quota), keys, revisions, watchers, bytes, failed sends and round trip times to each
+ * peer, server id and versions, request latency, etcd's gRPC server counters
+ * (`grpc_server_started_total`, `grpc_server_handled_total`: every API call, over JSON or gRPC,
+ * counts as its gRPC method, as etcd's JSON gateway calls its own gRPC server), and prom-client's
+ * process and Node.js metrics (CPU, resident memory, open files, event-loop delay, GC), as etcd exports
  * Go's. Values read from the store are read at scrape time, never on a request's path.
  * (prom-client restarts its event-loop-delay histogram at every scrape, so `nodejs_eventloop_lag_*`
  * cover the time since the previous scrape by anyone, the dashboard's included.)
  *
  * @module
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, exponentialBuckets, Gauge, Histogram, Registry } from 'prom-client'
 import { ENDPOINTS, GRPC_METHODS } from '../api/index.ts'
 import { GrpcCode } from '../mvcc/index.ts'
 import type { PeerStats } from '../mesh/index.ts'
@@ -30,6 +30,21 @@ export class MemberMetrics {
     name: 'etcd_disk_wal_fsync_duration_seconds',
     help: 'Latency of the journal fsyncs.',
     buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024],
+    registers: [this.registry],
+  })
+  /** etcd's buckets: 1 ms to 8.192 s, doubling. */
+  readonly #backendCommit = new Histogram({
+    name: 'etcd_disk_backend_commit_duration_seconds',
+    help: 'Latency of the database transactions that apply committed entries.',
+    buckets: exponentialBuckets(0.001, 2, 14),
+    registers: [this.registry],
+  })
+  /** etcd's buckets: 0.1 ms to 3.2768 s, doubling. */
+  readonly #peerRoundTrip = new Histogram({
+    name: 'etcd_network_peer_round_trip_time_seconds',
+    help: 'Round trip times to each peer (WebSocket pings on the peer connection).',
+    labelNames: ['To'],
+    buckets: exponentialBuckets(0.0001, 2, 16),
     registers: [this.registry],
   })
   readonly requests = new Histogram({
@@ -60,6 +75,13 @@ export class MemberMetrics {
   constructor(member: () => Member | null, versions: ReportedVersions) {
     const actor = (): MemberActor | null => member()?.actor ?? null
     collectDefaultMetrics({ register: this.registry })
+    // As etcd's gRPC server: every method of its own services is listed from the start, at 0,
+    // with each code, so that rate() sees a method's first call and its first failure.
+    for (const [path, call] of CALLS) {
+      if (!call.grpc_service.startsWith('etcdserverpb.')) continue
+      this.#startedOf(path, call).inc(0)
+      for (const code of Object.values(GrpcCode)) this.#handledOf(path, call, code).inc(0)
+    }
     const constant = (name: string, help: string, label: string, value: string): void => {
       new Gauge({ name, help, labelNames: [label], registers: [this.registry] }).set({ [label]: value }, 1)
     }
@@ -138,6 +160,11 @@ export class MemberMetrics {
     if (call.grpc_type === 'unary' || status !== 200) this.#handledOf(path, call, code).inc()
   }
 
+  /** The mesh's hook: one measured round trip to `peer`. */
+  readonly peerRoundTrip = (peer: number, seconds: number): void => {
+    this.#peerRoundTrip.observe({ To: peer.toString(16) }, seconds)
+  }
+
   /** The app's hook for a response stream that ended: OK at its end, Canceled if the client left. */
   readonly streamEnded = (path: string, code: GrpcCode): void => {
     const call = CALLS.get(path)
@@ -163,6 +190,7 @@ export class MemberMetrics {
       onLeaderChange: () => this.#leaderChanges.inc(),
       onApplied: (n) => this.#applied.inc(n),
       onProposalFailed: () => this.#failed.inc(),
+      onBackendCommit: () => this.#backendCommit.startTimer(),
     }
   }
 

@@ -36,6 +36,9 @@ type LinkState = 'connecting' | 'open' | 'backoff' | 'closed'
 /** Bytes of snapshot data per part frame (at most: a frame's limit leaves room for less). */
 export const SNAPSHOT_PART_BYTES = 4 * 1024 * 1024
 
+/** How often an open link measures its round trip by default (etcd probes its peers every few seconds). */
+export const DEFAULT_PROBE_INTERVAL_MS = 5_000
+
 /** Room a part frame needs besides its bytes (msgpack headers of its fields). */
 const PART_OVERHEAD_BYTES = 64
 
@@ -61,6 +64,8 @@ export interface LinkContext {
   readonly handshakeTimeoutMs: number
   readonly log: MeshLog
   readonly tls: PeerTls
+  readonly probeIntervalMs: number
+  readonly onRoundTrip: ((peer: NodeId, seconds: number) => void) | null
 }
 
 /** TLS options for dialling wss peers (ws passes them to tls.connect); the peer is always verified. */
@@ -82,6 +87,8 @@ export class PeerLink {
   #attempt = 0
   #everOpened = false
   #inParts: InParts | null = null
+  /** The probe timer's cancel, while the link is open and measuring round trips. */
+  #cancelProbe: (() => void) | null = null
 
   constructor(peer: NodeId, url: string, ctx: LinkContext) {
     this.peer = peer
@@ -166,6 +173,7 @@ export class PeerLink {
     this.#state = 'closed'
     this.#cancelTimer?.()
     this.#cancelTimer = null
+    this.#stopProbing()
     this.#ctx.events.dropped(this.peer, this.#takeAll())
     const ws = this.#ws
     this.#ws = null
@@ -212,6 +220,7 @@ export class PeerLink {
       this.#everOpened = true
       log('peer-connected', { peer: this.peer, url: this.url })
       this.#wakeFlush()
+      this.#probe(ws)
     })
     // A refused upgrade: 410 means the peer knows this member was removed from the cluster.
     ws.on('unexpected-response', (_req, res) => {
@@ -229,10 +238,41 @@ export class PeerLink {
     })
   }
 
+  /**
+   * Pings the peer now and then every probe interval, and reports each pong's round trip. The
+   * peer's WebSocket answers a ping by itself, after the frames it has already read: the time
+   * includes its event loop's delay, as etcd's probe includes its HTTP handler's.
+   * Invariant: one probe timer per link, only while `ws` is its open socket.
+   */
+  #probe(ws: WebSocket): void {
+    const { scheduler, onRoundTrip, probeIntervalMs } = this.#ctx
+    if (onRoundTrip === null) return
+    let sentAt: number | null = null
+    ws.on('pong', () => {
+      if (sentAt === null || this.#ws !== ws) return
+      onRoundTrip(this.peer, (scheduler.now() - sentAt) / 1000)
+      sentAt = null
+    })
+    const ping = (): void => {
+      this.#cancelProbe = scheduler.after(probeIntervalMs, ping)
+      // A ping still unanswered is not resent: its pong would be counted against the new one.
+      if (sentAt !== null || ws.readyState !== WebSocket.OPEN) return
+      sentAt = scheduler.now()
+      ws.ping()
+    }
+    ping()
+  }
+
+  #stopProbing(): void {
+    this.#cancelProbe?.()
+    this.#cancelProbe = null
+  }
+
   /** The connection failed or ended: report, drop what waits, and schedule the next attempt. */
   #down(): void {
     const { events, scheduler, backoff, random, log } = this.#ctx
     this.#ws = null
+    this.#stopProbing()
     this.#state = 'backoff'
     events.dropped(this.peer, this.#takeAll())
     events.unreachable(this.peer)

@@ -13,9 +13,11 @@ export interface Scheduler {
   defer(fn: () => void): void
   /** Runs `fn` once after `ms` milliseconds; the returned function cancels it. */
   after(ms: number, fn: () => void): () => void
+  /** A monotonic time in milliseconds, with sub-millisecond resolution (round-trip times). */
+  now(): number
 }
 
-/** setImmediate and setTimeout. Timers are not unref'd: `Mesh.close()` cancels them all. */
+/** setImmediate, setTimeout and performance.now. Timers are not unref'd: `Mesh.close()` cancels them all. */
 export const realScheduler: Scheduler = {
   defer(fn: () => void): void {
     setImmediate(fn)
@@ -24,4 +26,5 @@ export const realScheduler: Scheduler = {
     const timer = setTimeout(fn, ms)
     return () => clearTimeout(timer)
   },
+  now: () => performance.now(),
 }

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FRAME_OVERHEAD_BYTES, FrameCodec, FrameError, 
 import { MeshEvents } from './mesh-events.ts'
 import type { Mesh, MeshLog, MeshStats, PeerUrls } from './mesh.ts'
 import { admit, type Admission } from './peer-auth.ts'
-import { PeerLink, type LinkContext, type PeerTls } from './peer-link.ts'
+import { DEFAULT_PROBE_INTERVAL_MS, PeerLink, type LinkContext, type PeerTls } from './peer-link.ts'
 import { DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_MESSAGES } from './peer-queue.ts'
 import type { InboundConnection, PeerAcceptor } from './peer-route.ts'
 import { realScheduler, type Scheduler } from './scheduler.ts'
@@ -51,6 +51,10 @@ export interface WsMeshOptions {
   readonly log?: MeshLog
   /** For wss peers: the CA their certificates chain to, and the certificate this member presents. */
   readonly tls?: PeerTls
+  /** How often each open link pings its peer (WebSocket ping) to measure the round trip; default 5 s. */
+  readonly probeIntervalMs?: number
+  /** Told each measured round trip to a peer, in seconds. */
+  readonly onRoundTrip?: (peer: NodeId, seconds: number) => void
 }
 
 const defaultLog: MeshLog = (event, fields) => console.warn(`mesh: ${event}`, fields)
@@ -101,6 +105,8 @@ export class WsMesh implements Mesh, PeerAcceptor {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       log: options.log ?? defaultLog,
       tls: options.tls ?? {},
+      probeIntervalMs: options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
+      onRoundTrip: options.onRoundTrip ?? null,
     }
     this.setPeers(options.peers)
   }

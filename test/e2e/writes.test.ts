@@ -148,7 +148,7 @@ describe('writes', { timeout: 90_000 }, () => {
     cluster.assertAlive()
   })
 
-  test('the leader reports the bytes it sent to and received from each follower, by hex ID', async () => {
+  test('the leader reports the bytes it sent to and received from each follower, and its round trips to them, by hex ID', async () => {
     const leader = await cluster.leader()
     await call(cluster.url(leader.name), '/v3/kv/put', { key: b64('w/metrics'), value: b64('1') })
     const others = await Promise.all(
@@ -162,6 +162,10 @@ describe('writes', { timeout: 90_000 }, () => {
     assert.deepEqual(peers('etcd_network_peer_sent_bytes_total', 'To'), others)
     assert.deepEqual(peers('etcd_network_peer_received_bytes_total', 'From'), others)
     assert.ok(samples.some((s) => s.name === 'etcd_network_peer_sent_failures_total'))
+    // Each link pings its peer as it opens, then every 5 s.
+    assert.deepEqual(peers('etcd_network_peer_round_trip_time_seconds_count', 'To'), others)
+    // Committed entries are applied in store batches, each observed once.
+    assert.ok(samples.some((s) => s.name === 'etcd_disk_backend_commit_duration_seconds_count' && s.value > 0))
   })
 
   test("/debug/vars on each member: etcd's expvar page with its command line and Raft's status; the gateway passes on the leader's", async () => {

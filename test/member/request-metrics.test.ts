@@ -42,7 +42,7 @@ test("etcd's gRPC server counters: each call as its gRPC method and code; a stre
     const counted = async (): Promise<Record<string, number>> => {
       const out: Record<string, number> = {}
       for (const s of parsePrometheus((await metrics.render()).body)) {
-        if (!s.name.startsWith('grpc_server_')) continue
+        if (!s.name.startsWith('grpc_server_') || s.value === 0) continue
         const l = s.labels
         out[`${s.name.slice(12)} ${l.grpc_type} ${l.grpc_service}/${l.grpc_method}${l.grpc_code === undefined ? '' : ` ${l.grpc_code}`}`] = s.value
       }
@@ -60,6 +60,55 @@ test("etcd's gRPC server counters: each call as its gRPC method and code; a stre
     assert.deepEqual(await counted(), open)
     await reader.cancel()
     assert.deepEqual(await counted(), { ...open, 'handled_total bidi_stream etcdserverpb.Watch/Watch Canceled': 1 })
+  } finally {
+    await solo.stop()
+  }
+})
+
+test("etcd's gRPC server counters list each method of etcd's services at 0 from the start, with every code", async () => {
+  const metrics = new MemberMetrics(() => null, { server: '3.4.23', cluster: '3.4.0' })
+  const samples = parsePrometheus((await metrics.render()).body)
+  const started = samples.filter((s) => s.name === 'grpc_server_started_total')
+  assert.ok(started.every((s) => s.value === 0))
+  // The methods a real etcd 3.4 lists on a fresh start (its health service aside), and AuthStatus (etcd 3.5's).
+  assert.deepEqual(
+    started.map((s) => `${s.labels.grpc_type} ${s.labels.grpc_service}/${s.labels.grpc_method}`).sort(),
+    [
+      ...['Compact', 'DeleteRange', 'Put', 'Range', 'Txn'].map((m) => `unary etcdserverpb.KV/${m}`),
+      'bidi_stream etcdserverpb.Watch/Watch',
+      ...['LeaseGrant', 'LeaseLeases', 'LeaseRevoke', 'LeaseTimeToLive'].map((m) => `unary etcdserverpb.Lease/${m}`),
+      'bidi_stream etcdserverpb.Lease/LeaseKeepAlive',
+      ...['MemberAdd', 'MemberList', 'MemberPromote', 'MemberRemove', 'MemberUpdate'].map((m) => `unary etcdserverpb.Cluster/${m}`),
+      ...['Alarm', 'Defragment', 'Hash', 'HashKV', 'MoveLeader', 'Status'].map((m) => `unary etcdserverpb.Maintenance/${m}`),
+      'server_stream etcdserverpb.Maintenance/Snapshot',
+      ...['AuthDisable', 'AuthEnable', 'AuthStatus', 'Authenticate', 'RoleAdd', 'RoleDelete', 'RoleGet', 'RoleGrantPermission', 'RoleList',
+        'RoleRevokePermission', 'UserAdd', 'UserChangePassword', 'UserDelete', 'UserGet', 'UserGrantRole', 'UserList',
+        'UserRevokeRole'].map((m) => `unary etcdserverpb.Auth/${m}`),
+    ].sort(),
+  )
+  const handled = samples.filter((s) => s.name === 'grpc_server_handled_total')
+  assert.equal(handled.length, started.length * 17)
+  assert.ok(handled.every((s) => s.value === 0))
+  assert.equal(handled.filter((s) => s.labels.grpc_method === 'Put').map((s) => s.labels.grpc_code).sort().join(' '),
+    'Aborted AlreadyExists Canceled DataLoss DeadlineExceeded FailedPrecondition Internal InvalidArgument NotFound OK OutOfRange PermissionDenied ResourceExhausted Unauthenticated Unavailable Unimplemented Unknown')
+})
+
+test("etcd's backend commit histogram: one observation per store batch a committed put is applied in", async () => {
+  let solo: SingleMember | null = null
+  const metrics = new MemberMetrics(() => solo?.member ?? null, { server: '3.4.23', cluster: '3.4.0' })
+  const commits = async (): Promise<number> => {
+    const count = parsePrometheus((await metrics.render()).body).find((s) => s.name === 'etcd_disk_backend_commit_duration_seconds_count')
+    return count?.value ?? 0
+  }
+  solo = await startSingleMember({ events: metrics.events() })
+  try {
+    const before = await commits()
+    for (const k of ['a', 'b', 'c']) await solo.call('/v3/kv/put', { key: b64(k), value: b64('1') })
+    // Each put waits for its apply, so each went in a batch of its own.
+    assert.equal((await commits()) - before, 3)
+    const body = (await metrics.render()).body
+    assert.match(body, /etcd_disk_backend_commit_duration_seconds_bucket\{le="0\.001"\}/)
+    assert.match(body, /etcd_disk_backend_commit_duration_seconds_bucket\{le="8\.192"\}/)
   } finally {
     await solo.stop()
   }

@@ -249,6 +249,7 @@ test('reconnect delays back off exponentially, with jitter from the injected sou
         const timer = setTimeout(fn, 1)
         return () => clearTimeout(timer)
       },
+      now: () => performance.now(),
     },
   })
   try {
@@ -311,5 +312,23 @@ test('a peer that stops reading: its socket buffer fills, then its queue, then d
     await h.close()
     for (const client of sink.clients) client.terminate()
     await new Promise((resolve) => sink.close(resolve))
+  }
+})
+
+test('an open link pings its peer every probe interval and reports each round trip; none after close', async () => {
+  const rtts: Array<[number, number]> = []
+  const h = new WsHarness({ probeIntervalMs: 20, onRoundTrip: (peer, seconds) => rtts.push([peer, seconds]) })
+  try {
+    await h.prepare([1, 2])
+    const one = await h.start(1, [2])
+    await h.start(2, [1])
+    await until('3 round trips each way', () => rtts.filter(([p]) => p === 2).length >= 3 && rtts.filter(([p]) => p === 1).length >= 3)
+    for (const [, seconds] of rtts) assert.ok(seconds > 0 && seconds < 1, `round trip ${seconds} s`)
+    await one.close()
+    const towardsTwo = rtts.filter(([p]) => p === 2).length
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(rtts.filter(([p]) => p === 2).length, towardsTwo)
+  } finally {
+    await h.close()
   }
 })
