@@ -2,7 +2,8 @@
  * etcd's gRPC API in front of a JSON API app (Node only): the gateway's and each member's, so that
  * gRPC clients (etcdctl, Go's clientv3, python-etcd3, the etcd3 npm package) reach edgecd as they
  * reach etcd: same services and methods, same protobuf messages, the auth token in the `token`
- * metadata, errors as gRPC statuses with etcd's codes and messages.
+ * metadata, errors as gRPC statuses with etcd's codes and messages; and gRPC's health service,
+ * as etcd serves it (health-service.ts).
  *
  * Every call is carried as the same call of the JSON API through the app (the gateway's routes
  * to the leader and fails over; a member forwards as it does for JSON), so the two protocols
@@ -30,6 +31,7 @@ import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
 import type { EtcdError } from '../mvcc/index.ts'
 import { grpcClientSocket } from './grpc-listener.ts'
+import { HEALTH_DEFINITION, HEALTH_HANDLERS } from './health-service.ts'
 
 /**
  * Serves one JSON API call: what the app does with this POST. `client` is the caller's connection
@@ -241,6 +243,7 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
       ep.stream === 'bidi' ? bidiHandler(ep, api) : ep.stream === 'server' ? serverStreamHandler(ep, api) : unaryHandler(ep, api, direct)
   }
   for (const { definition, handlers } of services.values()) server.addService(definition, handlers)
+  server.addService(HEALTH_DEFINITION, HEALTH_HANDLERS)
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   return {
     inject: (connection) => injector.injectConnection(connection),
