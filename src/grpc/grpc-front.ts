@@ -68,11 +68,16 @@ function statusOf(err: EtcdError): Partial<grpc.StatusObject> {
   return { code: err.code as number, details: err.message }
 }
 
-/** The headers a call's metadata stands for: the token as `authorization`, and require-leader (api/require-leader.ts). */
+/**
+ * The headers a call's metadata stands for, as grpc-gateway maps them: `token` as
+ * `grpc-metadata-token`, `authorization` as itself, and require-leader (api/require-leader.ts).
+ */
 function callHeaders(metadata: grpc.Metadata): Map<string, string> {
   const headers = new Map<string, string>()
-  const token = metadata.get('token')[0]
-  if (typeof token === 'string') headers.set('authorization', token)
+  for (const [key, header] of [['token', 'grpc-metadata-token'], ['authorization', 'authorization']] as const) {
+    const value = metadata.get(key)[0]
+    if (typeof value === 'string') headers.set(header, value)
+  }
   const requireLeader = metadata.get(REQUIRE_LEADER_METADATA)[0]
   if (typeof requireLeader === 'string') headers.set(REQUIRE_LEADER_HEADER, requireLeader)
   return headers

@@ -3,7 +3,7 @@
  * through while auth is enabled (etcd's auth checks, made in the HTTP layer before anything is
  * proposed or read).
  *
- * Identity: the raw token in `Authorization` (`Bearer x` is not a token) or `Grpc-Metadata-Token`;
+ * Identity: the raw token in `Grpc-Metadata-Token` or else `Authorization` (`Bearer x` is not a token);
  * without one, the verified client certificate's CN when `--client-cert-auth` is on (on a call a
  * follower forwarded, the CN it verified and vouched for: forwarded-user.ts); else
  * `user name is empty` (400 / 3). A bad, expired or revoked token is `invalid auth token` (401 / 16).
@@ -33,6 +33,12 @@
  * as etcd's v3lock and v3election servers do. Hash, hashkv, defragment and snapshot answer an
  * auth error as etcd 3.4's maintenance server does, which checks them itself: 500 / 2 with the
  * auth package's words (`auth: permission denied`, `auth: user name is empty`, …).
+ *
+ * While auth is off nothing is checked, but a call that comes with a token is refused as with a
+ * bad one, as etcd does (disabling auth voids every token): a client still sending the token it
+ * held is told, not silently served as nobody. The calls that need nothing (above), authenticate
+ * (`authentication is not enabled`), moving the leader and lease/timetolive (which etcd 3.4
+ * never checks, `keys` or not) are served whatever the token.
  *
  * @module
  */
@@ -125,6 +131,15 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
   },
 }
 
+/** Calls served whatever token comes with them while auth is off (see the module doc). */
+const FREE_WHILE_OFF: ReadonlySet<string> = new Set(['auth.authenticate', 'maintenance.transfer-leadership', 'lease.timetolive'])
+
+/** The token a call comes with (gRPC's `token` metadata first, as etcd reads it), or null for none. */
+export function tokenOf(headers: HeaderSource): string | null {
+  const token = headers.get('grpc-metadata-token') ?? headers.get('authorization')
+  return token === null || token === '' ? null : token
+}
+
 /** Root-only calls whose auth errors come as 500 / 2 `auth: …` (see the module doc). */
 const MAINTENANCE_CHECKED: ReadonlySet<string> = new Set(['maintenance.hash', 'maintenance.hashkv', 'maintenance.defragment', 'maintenance.snapshot'])
 
@@ -163,24 +178,26 @@ export class AuthGate {
 
   /** The user `headers` (or the client certificate) name, or null when neither names one; throws on a bad token. */
   async #identify(actor: MemberActor, headers: HeaderSource, connection: Connection): Promise<Principal | null> {
-    const token = headers.get('authorization') ?? headers.get('grpc-metadata-token')
-    if (token !== null && token !== '') return principalOf(actor.auth, await this.tokens.verify(actor, token))
+    const token = tokenOf(headers)
+    if (token !== null) return principalOf(actor.auth, await this.tokens.verify(actor, token))
     if (connection.commonName !== null && connection.commonName !== '') return principalOf(actor.auth, connection.commonName)
     return null
   }
 
   /**
-   * Checks a decoded request of endpoint `endpoint` (by name) and answers its caller. Nothing is
-   * checked while auth is off.
+   * Checks a decoded request of endpoint `endpoint` (by name) and answers its caller. While auth
+   * is off, only that no token comes with it (see the module doc).
    */
   async authorize(m: MemberContext, endpoint: string, req: unknown, headers: HeaderSource, connection: Connection): Promise<Caller> {
     const store = m.actor.auth
     // etcd refuses an unlock of an empty key (`key is not provided`) before it looks at any token.
     const free = FREE.has(endpoint) || (endpoint === 'lease.timetolive' && !asksKeys(req)) || (endpoint === 'lock.unlock' && emptyKey(req))
-    if (!store.enabled() || free)
+    const enabled = store.enabled()
+    if (free || (!enabled && (FREE_WHILE_OFF.has(endpoint) || tokenOf(headers) === null)))
       return { principal: null, connection }
     const concurrency = endpoint.startsWith('lock.') || endpoint.startsWith('election.')
     try {
+      if (!enabled) throw AuthErrors.invalidToken()
       const optional = USER_OPTIONAL[endpoint]
       if (optional !== undefined) {
         const principal = await this.#identify(m.actor, headers, connection)

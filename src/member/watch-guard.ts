@@ -13,7 +13,8 @@
  * @module
  */
 import { EtcdError, GrpcCode, type WatchCreateRequest, type WatchResponse } from '../mvcc/index.ts'
-import { authGate, type Connection, type Principal } from './auth-gate.ts'
+import { AuthErrors } from './auth-errors.ts'
+import { authGate, tokenOf, type Connection, type Principal } from './auth-gate.ts'
 import { DEFAULT_STREAM_LIMITS, type MemberContext } from './member-context.ts'
 
 export const TOO_MANY_WATCHERS = 'etcdserver: too many watchers on the WatchStream'
@@ -43,7 +44,8 @@ export class WatchGuard {
   async refusal(create: WatchCreateRequest, live: number): Promise<string | null> {
     if (live >= (this.#m.streams ?? DEFAULT_STREAM_LIMITS).maxWatchers) return TOO_MANY_WATCHERS
     const store = this.#m.actor.auth
-    if (!store.enabled()) return null
+    // While auth is off, a token is refused as a bad one (auth-gate.ts).
+    if (!store.enabled()) return tokenOf(this.#headers) === null ? null : grpcErrorText(AuthErrors.invalidToken())
     this.#identity ??= authGate(this.#m)
       .principal(this.#m.actor, this.#headers, this.#connection)
       .catch((err: unknown) => (err instanceof EtcdError ? err : new EtcdError(GrpcCode.Unknown, String(err))))

@@ -158,6 +158,48 @@ describe('auth on and off', () => {
       await other.stop()
     }
   })
+
+  it("while auth is off a call with a token is refused as with a bad one (etcd); what needs nothing, authenticate and timetolive are not", async () => {
+    const other = await startSingleMember()
+    try {
+      const stale = { Authorization: 'AbCdEfGhIjKlMnOp.7' }
+      const answer = async (path: string, body: unknown, headers: Record<string, string> = stale): Promise<[number, number | undefined, string | undefined]> => {
+        const r = await other.call(path, body, headers)
+        return [r.status, r.json.code, r.json.message]
+      }
+      const invalid = [401, 16, 'etcdserver: invalid auth token']
+      assert.deepEqual(await answer('/v3/kv/put', { key: b64('k'), value: b64('v') }), invalid)
+      assert.deepEqual(await answer('/v3/kv/range', { key: b64('k') }), invalid)
+      assert.deepEqual(await answer('/v3/kv/range', { key: b64('k') }, { 'Grpc-Metadata-Token': 'x' }), invalid)
+      assert.deepEqual(await answer('/v3/auth/enable', {}), invalid)
+      assert.deepEqual(await answer('/v3/maintenance/hash', {}), [500, 2, 'auth: invalid auth token'])
+      assert.deepEqual(await answer('/v3/lock/lock', { name: b64('l') }), [500, 2, 'etcdserver: invalid auth token'])
+      assert.deepEqual(await answer('/v3/auth/authenticate', { name: 'root', password: 'x' }), [412, 9, 'etcdserver: authentication is not enabled'])
+      assert.equal((await other.call('/v3/maintenance/status', {}, stale)).status, 200)
+      assert.equal((await other.call('/v3/lease/timetolive', { ID: '1', keys: true }, stale)).status, 200)
+      assert.equal((await other.call('/v3/kv/put', { key: b64('k'), value: b64('v') })).status, 200, 'no token: served')
+      const res = await other.app.request('/v3/watch', { method: 'POST', body: JSON.stringify({ create_request: { key: b64('k') } }), headers: stale })
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+      const first = JSON.parse(new TextDecoder().decode((await reader.read()).value)).result
+      await reader.cancel()
+      assert.deepEqual([first.created, first.canceled, first.cancel_reason], [true, true, 'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token'])
+    } finally {
+      await other.stop()
+    }
+  })
+
+  it("a call with both token headers acts with Grpc-Metadata-Token's, as etcd reads it first", async () => {
+    const other = await startSingleMember()
+    try {
+      await setUp(other)
+      const root = await login(other, 'root', 'rootpw')
+      const put = (headers: Record<string, string>): Promise<number> => other.call('/v3/kv/put', { key: b64('z'), value: b64('1') }, headers).then((r) => r.status)
+      assert.equal(await put({ Authorization: 'garbage', 'Grpc-Metadata-Token': root }), 200)
+      assert.equal(await put({ Authorization: root, 'Grpc-Metadata-Token': 'garbage' }), 401)
+    } finally {
+      await other.stop()
+    }
+  })
 })
 
 describe('per-stream caps', () => {

@@ -58,7 +58,7 @@ test("a request whose :authority is a URL (etcd's Go client dialing http://host:
   const seen: string[] = []
   const shared = sharedPort(createServer(), () =>
     createGrpcFront(async (request) => {
-      seen.push(request.headers.get('authorization') ?? '')
+      seen.push(request.headers.get('grpc-metadata-token') ?? '')
       return new Response('{"header":{}}', { status: 200 })
     }),
   )

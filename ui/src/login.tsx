@@ -21,6 +21,12 @@ export function LoginDialog() {
     try {
       await session.login(name, password)
     } catch (e) {
+      if (e instanceof ApiError && /authentication is not enabled/.test(e.message) && session.token !== null) {
+        // Auth was turned off since this tab logged in: its token is refused now, so drop it.
+        session.logout()
+        session.cancelLogin()
+        return
+      }
       setError(
         e instanceof ApiError && /authentication is not enabled/.test(e.message)
           ? 'Authentication is not enabled on this cluster: no login needed.'
