@@ -28,6 +28,7 @@ export {
   DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HELD_REQUEST_BYTES, proposalSize, receiveLimitError,
   requestSizeError, type Limits,
 } from './size-limits.ts'
+export { HOP_HEADERS } from './hop-headers.ts'
 export { protoSize } from './proto-size.ts'
 export { Outbox, type Defer } from './outbox.ts'
 export {

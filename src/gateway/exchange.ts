@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { HOP_HEADERS } from '../api/index.ts'
 import { attempt } from '../client/index.ts'
 
 export interface UnaryRequest {
@@ -43,18 +44,6 @@ export type UnaryOutcome =
   | { readonly kind: 'cancelled' }
 
 export type Exchange = (request: UnaryRequest) => Promise<UnaryOutcome>
-
-/** Response headers that describe one hop, not the message; the serving runtime sets its own. */
-export const HOP_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'content-encoding',
-  'trailer',
-  'upgrade',
-  'proxy-authenticate',
-])
 
 /** An exchange over Web fetch (client/attempt.ts), for any runtime. */
 export function fetchExchange(fetchImpl: typeof fetch): Exchange {

@@ -22,8 +22,9 @@
  * @module
  */
 import { Agent, type Dispatcher } from 'undici'
+import { HOP_HEADERS } from '../api/index.ts'
 import { neverSent } from '../client/index.ts'
-import { HOP_HEADERS, type Exchange, type UnaryOutcome, type UnaryRequest } from './exchange.ts'
+import type { Exchange, UnaryOutcome, UnaryRequest } from './exchange.ts'
 
 export interface NodeExchangeOptions {
   /**

@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { errorFromBody, LEADER_HINT_HEADER } from '../api/index.ts'
+import { errorFromBody, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
 import { attempt, refusedByLearner, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
-import { HOP_HEADERS, type Exchange } from './exchange.ts'
+import type { Exchange } from './exchange.ts'
 import type { MemberDirectory } from './members.ts'
 import { wholeLines } from './line-stream.ts'
 import { ReplayableBody } from './replayable-body.ts'

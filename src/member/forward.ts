@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { errorResponse, LEADER_HINT_HEADER } from '../api/index.ts'
+import { errorResponse, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 import { answeredBy } from './forwarded-header.ts'
@@ -61,8 +61,10 @@ export async function forwardToLeader(
     // the object it is given).
     const answerHeaders = new Headers(res.headers)
     answerHeaders.set(LEADER_HINT_HEADER, String(actor.leader))
-    // The member IDs' lengths may differ: the rewritten body's length is not the leader's.
-    answerHeaders.delete('content-length')
+    // Those of the hop to the leader are not this answer's (its client may have asked for
+    // `Connection: close`), nor is the length: the member IDs' lengths may differ, so the
+    // rewritten body's is not the leader's.
+    for (const name of HOP_HEADERS) answerHeaders.delete(name)
     const answer = res.body === null ? null : res.body.pipeThrough(answeredBy(actor.leader, actor.config.id))
     return new Response(answer, { status: res.status, headers: answerHeaders })
   } catch {

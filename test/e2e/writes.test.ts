@@ -5,8 +5,9 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { b64, call, eventually, post, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
 import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { b64, call, eventually, post, prefixEnd, unb64, useCluster } from './cluster-harness.ts'
 import { parsePrometheus } from '../../src/gateway/ui-metrics.ts'
 
 describe('writes', { timeout: 90_000 }, () => {
@@ -61,6 +62,29 @@ describe('writes', { timeout: 90_000 }, () => {
       const asked = name === 'gateway' ? String(leader.id) : await cluster.memberId(name)
       assert.equal(ttl.json.header.member_id, asked, `${name} timetolive header`)
     }
+  })
+
+  test("a forwarded call's answer is this connection's: Connection: close is honoured, not the leader's keep-alive", async () => {
+    const leader = await cluster.leader()
+    const follower = cluster.memberNames.find((n) => n !== leader.name) as string
+    const { hostname, port } = new URL(cluster.url(follower))
+    const body = '{"ID":1}'
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      const socket = connect(Number(port), hostname, () =>
+        socket.write(`POST /v3/lease/timetolive HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
+      )
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
+      // The answer ends with the connection: the member closed it, as asked.
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+      setTimeout(() => reject(new Error(`still open after 5 s: ${text}`)), 5000)
+    })
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase()
+    assert.match(head, /^http\/1\.1 200/)
+    assert.match(head, /\r\nconnection: close\r\n/)
+    assert.doesNotMatch(head, /keep-alive/)
+    assert.match(head, new RegExp(`\r\nx-edgecd-leader: ${leader.id}\r\n`))
   })
 
   test('concurrent puts through all endpoints get distinct revisions and all land', async () => {
