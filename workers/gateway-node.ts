@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
-import { bearerOnly, MAX_HELD_REQUEST_BYTES } from '../src/api/index.ts'
+import { bearerOnly, MAX_HEADER_BYTES, MAX_HELD_REQUEST_BYTES } from '../src/api/index.ts'
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
@@ -48,7 +48,7 @@ try {
   const http = createAdaptorServer({
     fetch: gateway.gateway.app.fetch,
     websocket: { server: new WebSocketServer({ noServer: true, maxPayload: MAX_HELD_REQUEST_BYTES, handleProtocols: bearerOnly }) },
-    createServer: ((serverOptions: ServerOptions) => createServer(serverOptions, gateway.listener)) as typeof createServer,
+    createServer: ((serverOptions: ServerOptions) => createServer({ ...serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, gateway.listener)) as typeof createServer,
   }) as Server
   serveOtherUpgradesPlainly(http)
   // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.

@@ -30,7 +30,7 @@ import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
 import { WebSocketServer } from 'ws'
-import { bearerOnly } from '../src/api/index.ts'
+import { bearerOnly, MAX_HEADER_BYTES } from '../src/api/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
@@ -202,7 +202,7 @@ const serverOptions = {
   // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
   // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
   createServer: ((options: ServerOptions, listener: RequestListener) =>
-    createHttpServer(options, withUnaryFastPath(context, listener, { connection, onRequest }))) as typeof createHttpServer,
+    createHttpServer({ ...options, maxHeaderSize: MAX_HEADER_BYTES }, withUnaryFastPath(context, listener, { connection, onRequest }))) as typeof createHttpServer,
 }
 const serving = (): void => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers')
 const cannotListen = (err: Error): void => {

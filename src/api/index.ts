@@ -25,9 +25,10 @@ export { encodeBase64, decodeBase64 } from './base64.ts'
 export type { HeaderContext, FullResponseHeader, HeaderResponse } from './header.ts'
 export type { EmptyRequest } from './schema.ts'
 export {
-  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HELD_REQUEST_BYTES, proposalSize, receiveLimitError,
+  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HEADER_BYTES, MAX_HELD_REQUEST_BYTES, proposalSize, receiveLimitError,
   requestSizeError, type Limits,
 } from './size-limits.ts'
+export { getOnly } from './get-only.ts'
 export { HOP_HEADERS } from './hop-headers.ts'
 export { protoSize } from './proto-size.ts'
 export { Outbox, type Defer } from './outbox.ts'

@@ -28,6 +28,13 @@ export const DEFAULT_LIMITS: Limits = { maxTxnOps: 128, maxRequestBytes: DEFAULT
  */
 export const MAX_HELD_REQUEST_BYTES = 64 * 1024 * 1024
 
+/**
+ * The most bytes of request line and headers an HTTP/1.1 server reads, as Go's (etcd's) does:
+ * its default 1 MiB plus the 4 KiB it reads past that. Node's default, 16 KiB, refused requests
+ * etcd serves (large cookies or headers added by proxies) with 431.
+ */
+export const MAX_HEADER_BYTES = (1 << 20) + 4096
+
 /** etcd's grpcOverheadBytes: the gRPC receive limit is max-request-bytes plus this. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024
 

@@ -19,12 +19,12 @@
  *
  * @module
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { UpgradeWebSocket } from 'hono/ws'
 import {
   CORS_HEADERS as API_CORS_HEADERS,
   MAX_HELD_REQUEST_BYTES,
-  methodNotAllowed,
+  getOnly,
   pageNotFound,
   preflight,
   REQUIRE_LEADER_HEADER,
@@ -172,20 +172,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value)
   })
 
-  app.get('/health', async () => healthResponse((await directory.refreshLeader()) !== undefined))
-  app.all('/health', () => toResponse(methodNotAllowed()))
+  getOnly(app, '/health', async () => healthResponse((await directory.refreshLeader()) !== undefined))
 
-  app.get('/version', async (c) => {
+  getOnly(app, '/version', async (c) => {
     const plan = { route: VERSION_ROUTE, signal: c.req.raw.signal, member: undefined }
     const answer = await proxyUnary({ ...plan, method: 'GET', path: '/version', headers: {}, body: undefined }, settings)
     return toResponse(answer)
   })
-  // As etcd's gRPC proxy passes /metrics on from a member: here the leader's, and its /debug/vars.
-  for (const path of ['/metrics', '/debug/vars'])
-    app.get(path, async (c) => {
-      const plan = { route: LEADER_PAGE_ROUTE, signal: c.req.raw.signal, member: undefined }
-      return toResponse(await proxyUnary({ ...plan, method: 'GET', path, headers: {}, body: undefined }, settings))
-    })
+  // As etcd's gRPC proxy passes /metrics on from a member: here the leader's, and its /debug/vars
+  // (metrics to any method, as etcd's Prometheus handler; the page to GET only).
+  const leaderPage = (path: string) => async (c: Context): Promise<Response> => {
+    const plan = { route: LEADER_PAGE_ROUTE, signal: c.req.raw.signal, member: undefined }
+    return toResponse(await proxyUnary({ ...plan, method: 'GET', path, headers: {}, body: undefined }, settings))
+  }
+  app.all('/metrics', leaderPage('/metrics'))
+  getOnly(app, '/debug/vars', leaderPage('/debug/vars'))
 
   const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })

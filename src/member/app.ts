@@ -23,7 +23,7 @@ import {
   errorResponse,
   findEndpoint,
   jsonResponse,
-  methodNotAllowed,
+  getOnly,
   pageNotFound,
   preflight,
   protoSize,
@@ -320,16 +320,15 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value)
   })
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
-  app.get('/health', () => health(m))
-  // etcd answers any other method on /health with 405, as the gateway does (was a 404 here).
-  app.all('/health', () => toResponse(methodNotAllowed()))
-  app.get('/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
-  app.get('/metrics', async () => {
+  getOnly(app, '/health', () => health(m))
+  getOnly(app, '/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
+  // Any method, as etcd's Prometheus handler.
+  app.all('/metrics', async () => {
     if (options.metrics === undefined) return toResponse(pageNotFound())
     const { contentType, body } = await options.metrics()
     return new Response(body, { headers: { 'Content-Type': contentType } })
   })
-  app.get('/debug/vars', () => {
+  getOnly(app, '/debug/vars', () => {
     const vars = { ...options.processVars?.(), 'raft.status': raftStatusJson(m.actor.status()) }
     return new Response(renderDebugVars(vars), { headers: { 'Content-Type': 'application/json; charset=utf-8' } })
   })

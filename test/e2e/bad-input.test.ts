@@ -102,7 +102,7 @@ describe('bad input', { timeout: 120_000 }, () => {
     assert.equal(oneMiB.status, 200, oneMiB.text)
   })
 
-  test('unknown paths are 404, a GET on an API path is 405 (text/plain)', async () => {
+  test("unknown paths are 404, a GET on an API path is 405 (text/plain), etcd's pages answer their methods as etcd", async () => {
     for (const [where, url] of await cluster.clientEndpoints()) {
       const missing = await post(url, '/v3/kv/nothing', {})
       // Go's http.Error ends the text with a newline.
@@ -113,8 +113,26 @@ describe('bad input', { timeout: 120_000 }, () => {
       const get = await post(url, '/v3/kv/range', undefined, { method: 'GET' })
       assert.deepEqual([get.status, get.text], [405, 'Method Not Allowed\n'], where)
       assert.equal(get.headers.get('content-type'), 'text/plain; charset=utf-8', where)
-      const postHealth = await post(url, '/health', {})
-      assert.equal(postHealth.status, 405, `${where} POST /health`)
+      // etcd's own pages: GET only (HEAD included: 405 with Allow: GET); /metrics to any method.
+      for (const path of ['/health', '/version', '/debug/vars'])
+        for (const method of ['HEAD', 'POST', 'PUT', 'DELETE']) {
+          const res = await fetch(url + path, { method })
+          assert.deepEqual([res.status, res.headers.get('allow')], [405, 'GET'], `${where} ${method} ${path}`)
+          assert.equal(await res.text(), method === 'HEAD' ? '' : 'Method Not Allowed\n', `${where} ${method} ${path}`)
+        }
+      for (const method of ['HEAD', 'POST']) {
+        const metrics = await fetch(`${url}/metrics`, { method })
+        assert.equal(metrics.status, 200, `${where} ${method} /metrics`)
+        assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/, `${where} ${method} /metrics`)
+      }
+    }
+  })
+
+  test("request headers up to Go's 1 MiB are read, as etcd's server reads them (Node's default stops at 16 KiB)", async () => {
+    for (const [where, url] of await cluster.clientEndpoints()) {
+      const res = await fetch(`${url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b64('x') }), headers: { 'x-padding': 'p'.repeat(200_000) } })
+      assert.equal(res.status, 200, where)
+      assert.match(await res.text(), /"header"/, where)
     }
   })
 
