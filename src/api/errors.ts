@@ -129,6 +129,11 @@ export function movedPermanently(location: string): ApiResponse {
   return { status: 301, headers: { Location: location, ...CORS_HEADERS }, body: '' }
 }
 
+/** A request Go's HTTP server cannot parse (a path with a bad percent escape): its bare 400, and the connection closes. */
+export function badRequest(): ApiResponse {
+  return { status: 400, headers: { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }, body: '400 Bad Request' }
+}
+
 /** An unknown path under /v3/. */
 export function notFound(): ApiResponse {
   return text(404, 'Not Found\n')

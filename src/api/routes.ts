@@ -5,7 +5,7 @@
  * layer before routing. A path that is not clean (`//`, `/./`, `/../`) is redirected to the clean
  * one (301) before anything else, as Go's ServeMux does, also outside the API prefixes (under
  * Node, @hono/node-server resolves dot segments before the app sees the URL, so there only `//`
- * reaches this). Other paths outside the API prefixes are the caller's (`/health`, `/version`, or
+ * and escaped ones reach this). Paths are routed percent-decoded, as Go's URL.Path. Other paths outside the API prefixes are the caller's (`/health`, `/version`, or
  * Go's `404 page not found`).
  *
  * @module
@@ -14,7 +14,7 @@
 import { electionCampaign, electionLeader, electionObserve, electionProclaim, electionResign } from './election.ts'
 import type { AnyEndpoint } from './endpoint.ts'
 import { cleanPath } from './clean-path.ts'
-import { methodNotAllowed, movedPermanently, notFound, preflight, type ApiResponse } from './errors.ts'
+import { badRequest, methodNotAllowed, movedPermanently, notFound, preflight, type ApiResponse } from './errors.ts'
 import * as auth from './auth.ts'
 import * as cluster from './cluster.ts'
 import { kvCompaction, kvDeleteRange, kvPut, kvRange, kvTxn } from './kv-endpoints.ts'
@@ -60,12 +60,24 @@ export type Route = { readonly endpoint: AnyEndpoint } | { readonly response: Ap
  * The endpoint to run or the answer to give; null for a clean path outside the API prefixes.
  * `search` is the request's query (`?…` or ''), kept in a redirect's Location.
  */
-export function route(method: string, path: string, search = ''): Route | null {
+export function route(method: string, rawPath: string, search = ''): Route | null {
   if (method === 'OPTIONS') return { response: preflight() }
+  // Go routes the decoded path (`%2F` is a slash there too); a bad escape does not parse at all.
+  let path: string
+  try {
+    path = decodeURIComponent(rawPath)
+  } catch {
+    return { response: badRequest() }
+  }
   const clean = cleanPath(path)
-  if (clean !== path) return { response: movedPermanently(clean + search) }
+  if (clean !== path) return { response: movedPermanently(escapePath(clean) + search) }
   if (!API_PREFIXES.some((p) => path.startsWith(p))) return null
   const endpoint = findEndpoint(path)
   if (endpoint === null) return { response: notFound() }
   return method === 'POST' ? { endpoint } : { response: methodNotAllowed() }
+}
+
+/** `path` escaped for a Location header, as Go's URL.EscapedPath (which keeps `/` and `$&+,:;=@`). */
+function escapePath(path: string): string {
+  return encodeURI(path).replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'))
 }

@@ -112,6 +112,18 @@ test('§1 routing: a path that is not clean is redirected (301) to the clean one
   assert.equal(movedPermanently('/x').status, 301)
 })
 
+test('§1 routing: paths are routed percent-decoded, as Go routes URL.Path; a bad escape is a 400', () => {
+  // Seen on etcd 3.4.23: each of these is a range, the dotted one a 301, the bad escape a 400.
+  assert.deepEqual(route('POST', '/v3/kv/%72ange'), { endpoint: kvRange })
+  assert.deepEqual(route('POST', '/v3%2Fkv%2Frange'), { endpoint: kvRange })
+  assert.deepEqual(route('POST', '/%76%33/kv/range'), { endpoint: kvRange })
+  assert.deepEqual(route('POST', '/v3/kv%2f%2e%2e/kv/range'), { response: movedPermanently('/v3/kv/range') })
+  assert.deepEqual(route('POST', '/v3/a%3Fb//x%20y'), { response: movedPermanently('/v3/a%3Fb/x%20y') })
+  const bad = route('POST', '/v3/kv/range%zz')
+  assert.ok(bad !== null && 'response' in bad)
+  assert.deepEqual([bad.response.status, bad.response.body, bad.response.headers['Connection']], [400, '400 Bad Request', 'close'])
+})
+
 test('cleanPath: Go\'s rules', () => {
   const cases: Array<[string, string]> = [
     ['/', '/'], ['', '/'], ['//', '/'], ['/a/b', '/a/b'], ['/a//b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'],
