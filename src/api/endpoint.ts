@@ -19,7 +19,7 @@ import type { ResponseHeader } from '../mvcc/kv.ts'
 import { ApiErrors } from './api-errors.ts'
 import { errorFromBody } from './errors.ts'
 import { decodeMessage } from './fields.ts'
-import { parseJson, type JsonValue } from './go-json.ts'
+import { parseJson } from './go-json.ts'
 import type { FullResponseHeader, HeaderContext } from './header.ts'
 import { writeMessage } from './json-writer.ts'
 import { parseRequestBody } from './json-stream.ts'
@@ -78,15 +78,6 @@ export function endpoint<Req, Res, Wire = Req>(spec: {
 /** Any endpoint, for tables (schemas make Endpoint invariant in its type parameters). */
 export type AnyEndpoint = Endpoint<any, any, any>
 
-/** Decodes one request message that is already a JSON tree (one message of a request stream). */
-export function decodeRequestValue<Req, Res, Wire>(
-  ep: Endpoint<Req, Res, Wire>,
-  value: JsonValue,
-  limits: Limits = DEFAULT_LIMITS,
-): Req {
-  return checkRequest(ep, decodeMessage(ep.request, value), limits)
-}
-
 /**
  * A request message already decoded (from JSON, or from protobuf by the gRPC front) → the typed
  * request: refused past the gRPC receive limit, then the endpoint's checks.
@@ -103,7 +94,7 @@ export function decodeRequest<Req, Res, Wire>(
   body: Uint8Array | string,
   limits: Limits = DEFAULT_LIMITS,
 ): Req {
-  return decodeRequestValue(ep, parseRequestBody(body), limits)
+  return checkRequest(ep, decodeMessage(ep.request, parseRequestBody(body)), limits)
 }
 
 /** `res` with the full header the endpoint answers with (what encodeResponse writes, as a message). */

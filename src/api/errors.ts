@@ -102,22 +102,24 @@ export function streamRequestError(err: EtcdError): ApiResponse {
 }
 
 /**
- * An error ending a response stream after messages were sent, one NDJSON line in grpc-gateway
- * v1's stream-error shape (as etcd 3.4 ends a watch with `etcdserver: no leader`).
+ * An error ending a response stream after messages were sent: its last line, in grpc-gateway
+ * v1's stream-error shape, and without a newline, as etcd 3.4 writes it (ending a watch with
+ * `etcdserver: no leader`, or on a request past gRPC's receive limit).
  */
 export function streamErrorLine(err: unknown): string {
   const e = asEtcdError(err)
   const status = httpStatus(e.code)
   return `{"error":{"grpc_code":${e.code},"http_code":${status},"message":${jsonString(e.message)},` +
-    `"http_status":${jsonString(STATUS_TEXT[status] ?? '')}}}\n`
+    `"http_status":${jsonString(STATUS_TEXT[status] ?? '')}}}`
 }
 
 /**
- * A stream refused before it starts by a check of etcd's gRPC interceptors (no leader): the
- * error's status, and its stream-error line as the whole body, without the newline.
+ * A stream refused by the server before it sent anything (no leader, a first request past the
+ * receive limit, a snapshot the caller may not take): the error's status, and its stream-error
+ * line as the whole body.
  */
 export function streamRefused(err: EtcdError): ApiResponse {
-  return { status: httpStatus(err.code), headers: JSON_HEADERS, body: streamErrorLine(err).slice(0, -1) }
+  return { status: httpStatus(err.code), headers: JSON_HEADERS, body: streamErrorLine(err) }
 }
 
 function text(status: number, body: string): ApiResponse {

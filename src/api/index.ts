@@ -14,7 +14,7 @@
  */
 
 export {
-  endpoint, checkRequest, decodeRequest, decodeRequestValue, encodeResponse, encodeStreamResponse, encodeRequest,
+  endpoint, checkRequest, decodeRequest, encodeResponse, encodeStreamResponse, encodeRequest,
   decodeResponse, decodeStreamResponse, withHeader,
   type Endpoint, type AnyEndpoint, type HeaderMode, type StreamMode,
 } from './endpoint.ts'

@@ -262,8 +262,13 @@ async function serveCall(m: MemberContext, ep: AnyEndpoint, request: Request, co
   if (ep.name === 'maintenance.snapshot') {
     // etcd's gateway decodes the (empty) request first: a malformed body is a 400, not a snapshot.
     const body = await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
-    await authGate(m).authorize(m, ep.name, decodeRequest(ep, body, m.limits), request.headers, connection)
-    return handleSnapshot(m)
+    const req = decodeRequest(ep, body, m.limits)
+    // Refused by the server, which has started the stream: the stream-error shape.
+    const refused = await authGate(m).authorize(m, ep.name, req, request.headers, connection).then(
+      () => null,
+      (err: unknown) => (err instanceof EtcdError ? err : Promise.reject(err)),
+    )
+    return refused === null ? handleSnapshot(m) : toResponse(streamRefused(refused))
   }
   if (ep.name === 'election.observe') return handleObserve(m, request, connection)
   return runUnary(m, ep, request, connection)

@@ -9,8 +9,9 @@
  *   send nothing more for an item until that item is taken (the watch hub's acknowledgements).
  * - `response` settles exactly once: with the 200 stream (`open()`, or the first line when
  *   `openOnFirstLine`), with the answer given to `fail()`, or with 499 if the stream closes first.
- * - The stream closes once: on the request's abort signal, when the body is cancelled, or on
- *   `close()` / `fail()`. `onClose` runs then, and no item is taken after it.
+ * - The stream closes once: on the request's abort signal, when the body is cancelled, on
+ *   `close()` / `fail()`, or after `finish()`'s last line. `onClose` runs then, and no item is
+ *   taken after it.
  *
  * @module
  */
@@ -44,6 +45,8 @@ export class PushStream<T> {
   #closed = false
   /** Callers of `room()` waiting for the queue to shrink. */
   #roomWaiters: Array<() => void> = []
+  /** The stream's last line (`finish`), put on it once the queue is empty. */
+  #last: string | null = null
 
   constructor(signal: AbortSignal, hooks: PushStreamHooks<T>) {
     this.#hooks = hooks
@@ -87,6 +90,15 @@ export class PushStream<T> {
     this.#answer(new Response(this.#body, { status: 200, headers: JSON_HEADERS }))
   }
 
+  /**
+   * Ends the stream with `last` once the items queued before it are on it, and closes; nothing
+   * pushed after it goes out.
+   */
+  finish(last: string): void {
+    this.#last = last
+    this.#flush()
+  }
+
   /** Answers with `response` instead of the stream (unless already answered) and closes. */
   fail(response: Response): void {
     this.#answer(response)
@@ -117,6 +129,15 @@ export class PushStream<T> {
         if (this.#hooks.openOnFirstLine) this.open()
       }
       this.#hooks.taken(item)
+    }
+    if (this.#last !== null && this.#queue.length === 0) {
+      // Taken first: enqueue may pull, and so flush, again at once.
+      const last = this.#last
+      this.#last = null
+      controller.enqueue(this.#encoder.encode(last))
+      controller.close()
+      this.close()
+      return
     }
     this.#wakeRoom()
   }

@@ -16,6 +16,8 @@ import {
   fragments,
   GRPC_OVERHEAD_BYTES,
   RequestStream,
+  streamErrorLine,
+  streamRefused,
   streamRequestError,
   watch,
   type WatchRequest,
@@ -111,7 +113,13 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
       decoded += batch.requests.length
       if (batch.error !== null) {
         if (decoded === 0) {
-          push.fail(toResponse(streamRequestError(batch.error)))
+          push.fail(toResponse(batch.byServer ? streamRefused(batch.error) : streamRequestError(batch.error)))
+          return
+        }
+        // Refused by the server: the stream ends with the error, after the answers before it.
+        if (batch.byServer) {
+          push.open()
+          push.finish(streamErrorLine(batch.error))
           return
         }
         m.actor.log.debug({ err: batch.error.message }, 'watch stream: bad request after the first; ignored')

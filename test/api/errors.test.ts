@@ -135,7 +135,7 @@ test('cleanPath: Go\'s rules', () => {
 test('a stream that fails after messages were sent ends with grpc-gateway\'s error line', () => {
   assert.equal(
     streamErrorLine(Errors.noLeader()),
-    '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}\n',
+    '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}',
   )
 })
 

@@ -30,10 +30,11 @@ test('§7 the other lease requests decode', () => {
   assert.deepEqual(decodeRequest(leaseRevoke, '{}'), { id: 0n })
   assert.deepEqual(decodeRequest(leaseTimeToLive, '{"ID":1000,"keys":true}'), { id: 1000n, keys: true })
   assert.deepEqual(decodeRequest(leaseLeases, '{}'), {})
-  assert.deepEqual(decodeRequestStream(leaseKeepAlive, '{"ID":1000}'), { requests: [{ id: 1000n }], error: null })
+  assert.deepEqual(decodeRequestStream(leaseKeepAlive, '{"ID":1000}'), { requests: [{ id: 1000n }], error: null, byServer: false })
   assert.deepEqual(decodeRequestStream(leaseKeepAlive, '{"ID":1}\n{"ID":"2"}{"ID":3}'), {
     requests: [{ id: 1n }, { id: 2n }, { id: 3n }],
     error: null,
+    byServer: false,
   })
 })
 

@@ -44,7 +44,7 @@ const BODIES: readonly [string, string, unknown[]][] = [
 
 for (const [name, body, expected] of BODIES) {
   test(`§6 watch body: ${name}`, () => {
-    assert.deepEqual(decodeRequestStream(watch, body), { requests: expected, error: null })
+    assert.deepEqual(decodeRequestStream(watch, body), { requests: expected, error: null, byServer: false })
   })
 }
 
@@ -72,16 +72,16 @@ test('a bad later message ends the requests; the ones before it stand', () => {
   const first = stream.push('{"create_request":{"key":"YQ=="}}{"create_request":{"key":"!!"}}{"progress_request":{}}')
   assert.deepEqual(first.requests, [create('a')])
   assert.equal(first.error?.message, 'illegal base64 data at input byte 0')
-  assert.deepEqual(stream.push('{"progress_request":{}}'), { requests: [], error: null })
-  assert.deepEqual(stream.end(), { requests: [], error: null })
+  assert.deepEqual(stream.push('{"progress_request":{}}'), { requests: [], error: null, byServer: false })
+  assert.deepEqual(stream.end(), { requests: [], error: null, byServer: false })
 })
 
 test('requests arrive as their bytes do', () => {
   const stream = new RequestStream(watch)
-  assert.deepEqual(stream.push('{"create_request":{"key":"YQ'), { requests: [], error: null })
-  assert.deepEqual(stream.push('=="}}\n{"progr'), { requests: [create('a')], error: null })
-  assert.deepEqual(stream.push('ess_request":{}}'), { requests: [{ type: 'progress' }], error: null })
-  assert.deepEqual(stream.end(), { requests: [], error: null })
+  assert.deepEqual(stream.push('{"create_request":{"key":"YQ'), { requests: [], error: null, byServer: false })
+  assert.deepEqual(stream.push('=="}}\n{"progr'), { requests: [create('a')], error: null, byServer: false })
+  assert.deepEqual(stream.push('ess_request":{}}'), { requests: [{ type: 'progress' }], error: null, byServer: false })
+  assert.deepEqual(stream.end(), { requests: [], error: null, byServer: false })
 })
 
 function response(fields: Partial<WatchResponse>): WatchResponse {

@@ -10,6 +10,7 @@ import { after, before, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { b64, FakeCluster } from './fake-cluster.ts'
 import { post, type RunningGateway, type StartGateway, type SuiteTest } from './serve-gateway.ts'
+import { lines } from '../../src/client/lines.ts'
 
 /**
  * A POST whose body the test writes piece by piece, and a reader of its answer's lines. fetch
@@ -25,22 +26,12 @@ function openStream(url: string): {
   const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) })
   const abort = new AbortController()
   const response = fetch(url, { method: 'POST', body: stream, duplex: 'half', signal: abort.signal } as RequestInit)
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-  const decoder = new TextDecoder()
-  let text = ''
+  // As clients read it: a last line without its newline (an error line) still counts.
+  let answer: AsyncGenerator<string> | undefined
   const next = async (): Promise<any | undefined> => {
-    reader ??= (await response).body!.getReader()
-    for (;;) {
-      const nl = text.indexOf('\n')
-      if (nl >= 0) {
-        const line = text.slice(0, nl)
-        text = text.slice(nl + 1)
-        return JSON.parse(line)
-      }
-      const { done, value } = await reader.read()
-      if (done) return undefined
-      text += decoder.decode(value, { stream: true })
-    }
+    answer ??= lines((await response).body!)
+    const line = await answer.next()
+    return line.done === true ? undefined : JSON.parse(line.value)
   }
   return {
     send: (value) => body.enqueue(new TextEncoder().encode(JSON.stringify(value))),

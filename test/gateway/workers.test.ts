@@ -79,8 +79,13 @@ describe('Worker gateway in front of a real cluster', { timeout: 90_000 }, () =>
   test('the API over WebSocket through the Worker: a range, then a watch', async () => {
     await call(gw.url, '/v3/kv/put', { key: b64('wk/ws'), value: b64('1') })
     // A browser offers the token as a subprotocol and needs `Bearer` chosen back, or it fails the handshake.
-    const range = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'), { protocols: ['Bearer', 'some-token'] })
-    assert.equal(range.ws.protocol, 'Bearer')
+    // The token reaches the member, which refuses it as etcd does while auth is off.
+    const withToken = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'), { protocols: ['Bearer', 'some-token'] })
+    assert.equal(withToken.ws.protocol, 'Bearer')
+    withToken.send({ key: b64('wk/ws') })
+    assert.equal(JSON.parse(await withToken.nth(0)).message, 'etcdserver: invalid auth token')
+    assert.equal(await withToken.closed, 1000)
+    const range = await WsClient.open(wsUrl(gw.url, '/v3/kv/range'))
     range.send({ key: b64('wk/ws') })
     assert.equal(JSON.parse(await range.nth(0)).kvs[0].value, b64('1'))
     assert.equal(await range.closed, 1000)

@@ -11,7 +11,7 @@ import { LeaderMonitor, leaderBound } from '../../src/member/leader-monitor.ts'
 const INTERVAL_MS = 10
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const NO_LEADER_LINE =
-  '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}\n'
+  '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}'
 
 /** A stream answer whose chunks the test writes. */
 function source(): { response: Response; write: (text: string) => Promise<void>; cancelled: Promise<void> } {

@@ -104,8 +104,10 @@ test("etcd's backend commit histogram: one observation per store batch a committ
   try {
     const before = await commits()
     for (const k of ['a', 'b', 'c']) await solo.call('/v3/kv/put', { key: b64(k), value: b64('1') })
-    // Each put waits for its apply, so each went in a batch of its own.
-    assert.equal((await commits()) - before, 3)
+    // Each put waits for its apply, so each went in a batch of its own (other entries, such as
+    // the member's own, may come in batches of their own too).
+    const batches = (await commits()) - before
+    assert.ok(batches >= 3, `${batches} store batches for 3 puts`)
     const body = (await metrics.render()).body
     assert.match(body, /etcd_disk_backend_commit_duration_seconds_bucket\{le="0\.001"\}/)
     assert.match(body, /etcd_disk_backend_commit_duration_seconds_bucket\{le="8\.192"\}/)
