@@ -6,22 +6,13 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { useCluster } from '../e2e/cluster-harness.ts'
-import { killOnExit } from '../kill-on-exit.ts'
+import { runPython } from './python.ts'
 
-const PYTHON = '/usr/bin/python3'
 const SCRIPT = fileURLToPath(new URL('./etcd3gw-check.py', import.meta.url))
 
-function run(args: readonly string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(PYTHON, [...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, out: stdout + stderr })
-    })
-    killOnExit(child)
-  })
-}
+const run = (args: readonly string[]): ReturnType<typeof runPython> => runPython(args, 60_000)
 
 describe('etcd3gw, a JSON gateway client', { timeout: 120_000 }, () => {
   const cluster = useCluster({ gateway: true })
