@@ -14,10 +14,6 @@ const TOO_LARGE = /^\{"error":\{"grpc_code":8,"http_code":429,"message":"grpc: r
 /** A request message past the receive limit (max-request-bytes + 512 KiB) once decoded. */
 const huge = (body: (key: string) => unknown): string => JSON.stringify(body(b64('k'.repeat(2_200_000))))
 
-async function whole(res: Response): Promise<string> {
-  return res.text()
-}
-
 describe('stream errors', () => {
   let s: SingleMember
   before(async () => {
@@ -28,14 +24,14 @@ describe('stream errors', () => {
   it('a watch whose first request is past the receive limit is refused with a 429 stream error', async () => {
     const res = await s.app.request('/v3/watch', { method: 'POST', body: huge((key) => ({ create_request: { key } })) })
     assert.equal(res.status, 429)
-    assert.match(await whole(res), TOO_LARGE)
+    assert.match(await res.text(), TOO_LARGE)
   })
 
   it('a later request past the limit ends the watch stream with that error, after the answers before it', async () => {
     const body = JSON.stringify({ create_request: { key: b64('a') } }) + huge((key) => ({ create_request: { key } }))
     const res = await s.app.request('/v3/watch', { method: 'POST', body })
     assert.equal(res.status, 200)
-    const text = await whole(res) // ends: the stream is over
+    const text = await res.text() // ends: the stream is over
     const [created, error, ...rest] = text.split('\n')
     assert.equal(JSON.parse(created as string).result.created, true)
     assert.match(error as string, TOO_LARGE)
