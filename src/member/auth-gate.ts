@@ -13,11 +13,12 @@
  *   nothing           maintenance/status, member/list, lease/leases, lease/keepalive,
  *                     lease/timetolive without `keys`, auth/status, unlock of an empty key: any
  *                     token is ignored (etcd 3.4 answers these locally, unchecked)
- *   no user, but a    lease/grant, compaction, auth/authenticate, lease/revoke of a lease
- *   token must be     without keys, a txn without compares or ops,
- *   valid             user/get of "", alarm GET (etcd 3.4 reads a token only when it proposes
- *                     the call, and checks none of these; a bad token on an alarm call is 500 / 2
- *                     `auth: invalid auth token`, as its maintenance server passes it on as is)
+ *   no user, but a    lease/grant, compaction, auth/authenticate (its token checked after its
+ *   token must be     password, as etcd does), lease/revoke of a lease without keys, a txn
+ *   valid             without compares or ops, user/get of "", alarm GET (etcd 3.4 reads a
+ *                     token only when it proposes the call, and checks none of these; a bad
+ *                     token on an alarm call is 500 / 2 `auth: invalid auth token`, as its
+ *                     maintenance server passes it on as is)
  *   read              range; txn compares and range ops; watch (its whole range, at creation);
  *                     election leader/observe (`name/`); lease/timetolive with `keys` (every
  *                     attached key: etcd 3.4.23 lists them to anyone, CVE-2023-32082, fixed in
@@ -82,6 +83,11 @@ export interface Caller {
   /** Null while auth is off, or for a call that needs no user. */
   readonly principal: Principal | null
   readonly connection: Connection
+  /**
+   * authenticate only, auth on: what the call's bad token earns, answered once its password
+   * proved right (etcd checks the password before it reads the token).
+   */
+  readonly tokenError?: EtcdError
 }
 
 export interface AuthOptions {
@@ -109,7 +115,6 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
     else if (r.compare.length + r.success.length + r.failure.length > 0) throw AuthErrors.userEmpty()
   },
   'kv.compaction': () => undefined,
-  'auth.authenticate': () => undefined,
   'lease.revoke': (g, r, m) => {
     if (g !== null) g.leaseKeys('write', r.id)
     else if (m.actor.store.leaseKeys(r.id).length > 0) throw AuthErrors.userEmpty()
@@ -198,6 +203,7 @@ export class AuthGate {
     const concurrency = endpoint.startsWith('lock.') || endpoint.startsWith('election.')
     try {
       if (!enabled) throw AuthErrors.invalidToken()
+      if (endpoint === 'auth.authenticate') return await this.#login(m, headers, connection)
       const optional = USER_OPTIONAL[endpoint]
       if (optional !== undefined) {
         const principal = await this.#identify(m.actor, headers, connection)
@@ -216,6 +222,17 @@ export class AuthGate {
       const rawTokenError = endpoint === 'maintenance.alarm' && err.code === GrpcCode.Unauthenticated
       if (MAINTENANCE_CHECKED.has(endpoint) || rawTokenError) throw new EtcdError(GrpcCode.Unknown, err.message.replace(/^etcdserver: /, 'auth: '))
       throw err
+    }
+  }
+
+  /** An authenticate call's caller: no user, and the error of its token if it comes with a bad one. */
+  async #login(m: MemberContext, headers: HeaderSource, connection: Connection): Promise<Caller> {
+    try {
+      await this.#identify(m.actor, headers, connection)
+      return { principal: null, connection }
+    } catch (err) {
+      if (!(err instanceof EtcdError)) throw err
+      return { principal: null, connection, tokenError: err }
     }
   }
 

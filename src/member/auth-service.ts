@@ -67,6 +67,7 @@ export async function authenticate(
   }
   if (verified === null) throw AuthErrors.authFailed()
   attempt.forgive()
+  if (caller.tokenError !== undefined) throw caller.tokenError
   return { header: verified.header, token: await gate.tokens.issue(m.actor, verified.user, m.actor.auth.revision()) }
 }
 

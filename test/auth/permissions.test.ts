@@ -252,7 +252,7 @@ describe('permission matrix', () => {
   })
 
   it('calls that need no user still refuse a bad token; a lease revoke without one needs a lease without keys', async () => {
-    for (const [path, body] of [['/v3/lease/grant', { TTL: 60 }], ['/v3/kv/compaction', { revision: 1 }], ['/v3/auth/authenticate', { name: 'root', password: 'x' }]] as const) {
+    for (const [path, body] of [['/v3/lease/grant', { TTL: 60 }], ['/v3/kv/compaction', { revision: 1 }], ['/v3/auth/authenticate', { name: 'root', password: 'root-pw' }]] as const) {
       const r = await s.call(path, body, { Authorization: 'garbage' })
       assert.deepEqual([r.status, r.json.message], [401, 'etcdserver: invalid auth token'], path)
     }

@@ -79,6 +79,12 @@ for (const mode of ['simple', 'jwt'] as const) {
       assert.equal(await readStatus(s, old), 401)
       assert.equal((await s.call('/v3/auth/authenticate', { name: 'alice', password: 'alicepw' })).status, 400)
       assert.equal(await readStatus(s, await login(s, 'alice', 'pw2')), 200)
+      // etcd checks the password before the token a login comes with.
+      const stale = { Authorization: old }
+      const wrong = await s.call('/v3/auth/authenticate', { name: 'alice', password: 'alicepw' }, stale)
+      assert.deepEqual([wrong.status, wrong.json.message], [400, 'etcdserver: authentication failed, invalid user ID or password'])
+      const right = await s.call('/v3/auth/authenticate', { name: 'alice', password: 'pw2' }, stale)
+      assert.deepEqual([right.status, right.json.message], [401, 'etcdserver: invalid auth token'])
     })
 
     it('revoking a role leaves the token valid but refuses what the role allowed (etcd 3.4); deleting the user voids it', async () => {
