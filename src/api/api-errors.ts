@@ -22,8 +22,10 @@ export const ApiErrors = {
   leaderNotProvided: () => new EtcdError(C.Unknown, '"leader" field must be provided'),
   electionNoLeader: () => new EtcdError(C.Unknown, 'election: no leader'),
   electionNotLeader: () => new EtcdError(C.Unknown, 'election: not leader'),
-  /** A write that did not commit in time (etcd: 500 / 2, e.g. after quorum was lost). */
-  deadlineExceeded: () => new EtcdError(C.Unknown, 'context deadline exceeded'),
+  /** A call past its deadline (its Grpc-Timeout, or a body that took too long to arrive): 504 / 4. */
+  deadlineExceeded: () => new EtcdError(C.DeadlineExceeded, 'context deadline exceeded'),
+  /** A stream past its deadline: the gateway's stream error says Unknown (500 / 2). */
+  streamDeadlineExceeded: () => new EtcdError(C.Unknown, 'context deadline exceeded'),
 } as const
 
 /**

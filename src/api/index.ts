@@ -78,6 +78,7 @@ export {
   type LeaderResponse, type ResignRequest,
 } from './election.ts'
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
+export { GRPC_TIMEOUT_HEADER, grpcTimeoutMs } from './grpc-timeout.ts'
 export { NO_LEADER_CHECKS, REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, requiresLeader } from './require-leader.ts'
 export { fragments } from './watch-fragments.ts'
 export {

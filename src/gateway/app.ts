@@ -27,6 +27,7 @@ import {
   getOnly,
   pageNotFound,
   preflight,
+  GRPC_TIMEOUT_HEADER,
   REQUIRE_LEADER_HEADER,
   route,
   webSocketJson,
@@ -72,8 +73,11 @@ export interface GatewayOptions {
 /** The request header that pins a request to one member (client URL or decimal member ID). */
 export const MEMBER_HEADER = 'Edgecd-Member'
 
-/** Request headers passed on to the member; everything else stays at the gateway. */
-const FORWARDED = ['authorization', 'grpc-metadata-token', 'content-type', REQUIRE_LEADER_HEADER]
+/**
+ * Request headers passed on to the member; everything else stays at the gateway. The member keeps
+ * a call's Grpc-Timeout (each attempt gets it whole: a call sent again may take longer in all).
+ */
+const FORWARDED = ['authorization', 'grpc-metadata-token', 'content-type', REQUIRE_LEADER_HEADER, GRPC_TIMEOUT_HEADER]
 
 /** A request header by (lower-case) name, as the serving runtime has it. */
 export type HeaderLookup = (name: string) => string | undefined

@@ -14,6 +14,7 @@
 import { Hono, type Context, type Handler } from 'hono'
 import type { UpgradeWebSocket } from 'hono/ws'
 import {
+  ApiErrors,
   asEtcdError,
   checkRequest,
   CORS_HEADERS,
@@ -24,6 +25,8 @@ import {
   findEndpoint,
   jsonResponse,
   getOnly,
+  GRPC_TIMEOUT_HEADER,
+  grpcTimeoutMs,
   pageNotFound,
   preflight,
   protoSize,
@@ -46,6 +49,7 @@ import * as election from './election-service.ts'
 import { raftStatusJson, renderDebugVars, type ProcessVars } from './debug-vars.ts'
 import { forwardToLeader, toResponse } from './forward.ts'
 import { settleForwardedClaim, vouchForCaller } from './forwarded-user.ts'
+import { deadlineBound, withinDeadline } from './call-deadline.ts'
 import { bodyCap, readBody } from './http-body.ts'
 import { handleKeepAlive } from './keepalive-http.ts'
 import * as kv from './kv-service.ts'
@@ -247,16 +251,27 @@ function failedResponse(m: MemberContext, ep: AnyEndpoint, err: unknown): ApiRes
   return errorResponse(callError(m, ep, err))
 }
 
-async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection): Promise<Response> {
+/** `waits`: what ends a call that waits (lock, campaign); the client's leaving when not given. */
+async function runUnary(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection, waits?: AbortSignal): Promise<Response> {
   const body = UNARY[ep.name] === undefined ? new Uint8Array(0) : await readBody(request, bodyCap(m.limits.maxRequestBytes), m.limits.maxRequestBytes)
-  const signal = WAITS.has(ep.name) ? request.signal : NEVER_ABORTED
+  const signal = WAITS.has(ep.name) ? (waits ?? request.signal) : NEVER_ABORTED
   return toResponse(await serveUnary(m, ep, body, request.headers, connection, signal))
 }
 
-/** A routed call (after the learner and leader checks): forwarded to the leader, streamed, or unary. */
-async function serveCall(m: MemberContext, ep: AnyEndpoint, request: Request, connection: Connection, forwardable: boolean): Promise<Response> {
+/**
+ * A routed call (after the learner and leader checks): forwarded to the leader, streamed, or
+ * unary. `waits` (the client's leaving when not given) ends a call that waits and a forward.
+ */
+async function serveCall(
+  m: MemberContext,
+  ep: AnyEndpoint,
+  request: Request,
+  connection: Connection,
+  forwardable: boolean,
+  waits?: AbortSignal,
+): Promise<Response> {
   if (forwardable && !m.actor.isLeader)
-    return forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader))
+    return forwardToLeader(m.actor, request, request.body, m.fetch, (leader) => vouchForCaller(m, connection, request, leader), waits)
   if (ep.name === 'watch') return handleWatch(m, request, connection)
   if (ep.name === 'lease.keepalive') return handleKeepAlive(m, request)
   if (ep.name === 'maintenance.snapshot') {
@@ -271,7 +286,23 @@ async function serveCall(m: MemberContext, ep: AnyEndpoint, request: Request, co
     return refused === null ? handleSnapshot(m) : toResponse(streamRefused(refused))
   }
   if (ep.name === 'election.observe') return handleObserve(m, request, connection)
-  return runUnary(m, ep, request, connection)
+  return runUnary(m, ep, request, connection, waits)
+}
+
+/** {@link serveCall} within the call's deadline (call-deadline.ts), if it has one. */
+async function serveCallWithin(
+  m: MemberContext,
+  ep: AnyEndpoint,
+  request: Request,
+  connection: Connection,
+  forwardable: boolean,
+  timeoutMs: number | null,
+): Promise<Response> {
+  if (timeoutMs === null) return serveCall(m, ep, request, connection, forwardable)
+  if (ep.stream === 'unary')
+    return withinDeadline(timeoutMs, request.signal, (waits) => serveCall(m, ep, request, connection, forwardable, waits))
+  if (timeoutMs <= 0) throw ApiErrors.deadlineExceeded()
+  return deadlineBound(await serveCall(m, ep, request, connection, forwardable), timeoutMs)
 }
 
 async function health(m: MemberContext): Promise<Response> {
@@ -349,6 +380,8 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     const call = { method: request.method, path: c.req.path }
     const connection = settleForwardedClaim(m, options.connection?.(c) ?? UNKNOWN_CONNECTION, call, forwardable)
     try {
+      // As etcd's gateway: a bad Grpc-Timeout is refused before anything else.
+      const timeoutMs = grpcTimeoutMs(request.headers.get(GRPC_TIMEOUT_HEADER))
       if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
       // Calls that require a leader are refused without one (streams with the stream-error line;
       // unary calls here only when forwarded, else once decoded: runUnaryCall), and streams end
@@ -359,7 +392,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
         if (streamed) return toResponse(streamRefused(Errors.noLeader()))
         if (forwardable) throw Errors.noLeader()
       }
-      const response = await serveCall(m, ep, request, connection, forwardable)
+      const response = await serveCallWithin(m, ep, request, connection, forwardable, timeoutMs)
       return leaderRequired && streamed ? leaderBound(response, monitor) : response
     } catch (err) {
       return toResponse(failedResponse(m, ep, err))

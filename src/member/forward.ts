@@ -12,14 +12,15 @@
  *
  * @module
  */
-import { errorResponse, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
+import { errorResponse, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 import { answeredBy } from './forwarded-header.ts'
 
 export const FORWARDED_HEADER = 'x-edgecd-forwarded'
 
-const PASSED_HEADERS = ['authorization', 'grpc-metadata-token', 'content-type']
+/** The call's deadline goes along: the leader ends what waits on it (call-deadline.ts). */
+const PASSED_HEADERS = ['authorization', 'grpc-metadata-token', 'content-type', GRPC_TIMEOUT_HEADER]
 
 export function toResponse(r: { status: number; headers: Readonly<Record<string, string>>; body: string }): Response {
   return new Response(r.body, { status: r.status, headers: r.headers })
@@ -32,7 +33,8 @@ export type Vouch = (leader: number) => Readonly<Record<string, string>>
 
 /**
  * `fetcher` reaches the leader (with TLS, the member's own certificate and CAs: tls.ts); `vouch`
- * adds this member's claim headers.
+ * adds this member's claim headers; `signal` ends the forward (the client left, or its deadline
+ * passed).
  */
 export async function forwardToLeader(
   actor: MemberActor,
@@ -40,6 +42,7 @@ export async function forwardToLeader(
   body: BodyInit | null,
   fetcher: typeof fetch = fetch,
   vouch: Vouch = () => ({}),
+  signal: AbortSignal = request.signal,
 ): Promise<Response> {
   const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
   // A member serves clients and peers on one URL, so until the leader has published its client
@@ -54,7 +57,7 @@ export async function forwardToLeader(
   for (const [h, v] of Object.entries(vouch(actor.leader))) headers.set(h, v)
   const url = new URL(request.url)
   try {
-    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal: request.signal }
+    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal }
     if (body instanceof ReadableStream) init.duplex = 'half'
     const res = await fetcher(new URL(url.pathname, base), init)
     // A copy: the fetched answer's headers are immutable (and @hono/node-server's Response keeps

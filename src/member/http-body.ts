@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { receiveLimitError } from '../api/index.ts'
+import { ApiErrors, receiveLimitError } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 
 /** How long a unary request's body may take to arrive. */
@@ -22,10 +22,6 @@ export function bodyTooLarge(size: number, maxBytes: number, maxRequestBytes: nu
   )
 }
 
-/** A body that did not fully arrive in time (504 / 4). */
-export function bodyTooLate(): EtcdError {
-  return new EtcdError(GrpcCode.DeadlineExceeded, 'context deadline exceeded')
-}
 
 /** Base64 JSON of a request of `maxRequestBytes` is at most about 4/3 of it, plus field names. */
 export function bodyCap(maxRequestBytes: number): number {
@@ -50,7 +46,7 @@ async function readDeclared(request: Request, timeoutMs: number): Promise<Uint8A
   body.catch(() => undefined) // still pending when the timeout wins; its later failure is moot
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(bodyTooLate()), timeoutMs)
+    timer = setTimeout(() => reject(ApiErrors.deadlineExceeded()), timeoutMs)
   })
   try {
     return new Uint8Array(await Promise.race([body, late]))
@@ -79,7 +75,7 @@ export async function readBody(
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (late) throw bodyTooLate()
+      if (late) throw ApiErrors.deadlineExceeded()
       if (done) break
       size += value.byteLength
       if (size > maxBytes) {

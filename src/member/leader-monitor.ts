@@ -3,15 +3,14 @@
  * leader at NO_LEADER_CHECKS checks in a row, one check per election timeout, as etcd's
  * monitorLeader: each such stream gets the `etcdserver: no leader` stream-error line, then its end.
  *
- * `leaderBound` wraps a stream's answer: the error line goes out between two lines, never inside
- * one (a forwarded stream's chunks need not end with lines), and ending it cancels what produced
- * it (the watch, the keepalive, the forward to the leader). The check timer runs only while such
+ * `leaderBound` wraps a stream's answer (stream-cut.ts). The check timer runs only while such
  * streams are open; its count starts again with the first of them.
  *
  * @module
  */
-import { NO_LEADER_CHECKS, streamErrorLine } from '../api/index.ts'
+import { NO_LEADER_CHECKS } from '../api/index.ts'
 import { Errors } from '../mvcc/index.ts'
+import { cuttable } from './stream-cut.ts'
 
 export class LeaderMonitor {
   readonly #hasLeader: () => boolean
@@ -62,51 +61,7 @@ export class LeaderMonitor {
   }
 }
 
-const NEWLINE = 0x0a
-
 /** `response` (a stream's 200 answer) ended by `monitor` when the member stays without a leader. */
 export function leaderBound(response: Response, monitor: LeaderMonitor): Response {
-  if (response.body === null || response.status !== 200) return response
-  const reader = response.body.getReader()
-  const encoder = new TextEncoder()
-  /** The bytes passed on so far end with a whole line. */
-  let atLineEnd = true
-  /** The monitor ended the stream: the error line goes out at the next line end. */
-  let ending = false
-  let closed = false
-  let forget: () => void = () => undefined
-  const finish = (c: ReadableStreamDefaultController<Uint8Array>): void => {
-    if (closed) return
-    closed = true
-    c.enqueue(encoder.encode(streamErrorLine(Errors.noLeader())))
-    c.close()
-    reader.cancel().catch(() => undefined)
-  }
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      forget = monitor.register(() => {
-        ending = true
-        if (atLineEnd) finish(c)
-      })
-    },
-    pull: async (c) => {
-      const { done, value } = await reader.read()
-      if (closed) return
-      if (done) {
-        closed = true
-        forget()
-        c.close()
-        return
-      }
-      c.enqueue(value)
-      if (value.length > 0) atLineEnd = value[value.length - 1] === NEWLINE
-      if (ending && atLineEnd) finish(c)
-    },
-    cancel: async (reason) => {
-      closed = true
-      forget()
-      await reader.cancel(reason)
-    },
-  })
-  return new Response(body, { status: response.status, headers: response.headers })
+  return cuttable(response, (end) => monitor.register(() => end(Errors.noLeader())))
 }

@@ -2,7 +2,7 @@
  * The member's unary calls served straight from node:http (Node only; workers/member.ts wraps
  * the Hono app's request listener with it). A POST to a unary API endpoint that this member can
  * answer itself (app.ts `servesUnary`: not a stream, not forwarded to the leader, not a call that
- * waits on the client's connection) goes
+ * waits on the client's connection) and that has no deadline (no `Grpc-Timeout`) goes
  *
  *   body bytes (capped, timed) ──▶ serveUnary (decode, auth, run, encode) ──▶ one write
  *                                                        (with the turn's other answers: Outbox)
@@ -15,12 +15,12 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { LEADER_HINT_HEADER, Outbox, errorResponse, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import { ApiErrors, GRPC_TIMEOUT_HEADER, LEADER_HINT_HEADER, Outbox, errorResponse, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { callError, leaderOnly, serveUnary, servesUnary, type RequestHook } from './app.ts'
 import type { Connection } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
-import { BODY_TIMEOUT_MS, bodyCap, bodyTooLarge, bodyTooLate } from './http-body.ts'
+import { BODY_TIMEOUT_MS, bodyCap, bodyTooLarge } from './http-body.ts'
 import type { MemberContext } from './member-context.ts'
 import { headerOf } from './tls.ts'
 
@@ -44,7 +44,8 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
     const ep = req.method === 'POST' ? findEndpoint(path) : null
-    if (ep === null || !servesUnary(m, ep)) {
+    // A call with a deadline goes the Hono way (app.ts), which keeps it.
+    if (ep === null || !servesUnary(m, ep) || req.headers[GRPC_TIMEOUT_HEADER] !== undefined) {
       next(req, res)
       return
     }
@@ -102,7 +103,7 @@ export function readIncoming(req: IncomingMessage, maxBytes: number, maxRequestB
       chunks.push(chunk)
     }
     const onEnd = (): void => done(null)
-    const timer = setTimeout(() => done(bodyTooLate()), timeoutMs)
+    const timer = setTimeout(() => done(ApiErrors.deadlineExceeded()), timeoutMs)
     req.on('data', onData)
     req.once('end', onEnd)
     req.once('error', () => done(new EtcdError(GrpcCode.Canceled, 'context canceled')))

@@ -44,7 +44,9 @@ test('the rest of grpc-gateway v1\'s table', () => {
 
 test('the errors the server raises map as observed', () => {
   assert.equal(errorResponse(Errors.timeout()).status, 503)
-  assert.equal(errorResponse(ApiErrors.deadlineExceeded()).status, 500)
+  assert.equal(errorResponse(ApiErrors.deadlineExceeded()).status, 504)
+  assert.equal(streamErrorLine(ApiErrors.streamDeadlineExceeded()),
+    '{"error":{"grpc_code":2,"http_code":500,"message":"context deadline exceeded","http_status":"Internal Server Error"}}')
   assert.equal(errorResponse(Errors.unhealthy()).status, 503)
 })
 

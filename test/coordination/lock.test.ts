@@ -94,6 +94,24 @@ describe('v3lock', { timeout: 120_000 }, () => {
     for (const id of [7101, 7102, 7103]) await call(g, '/v3/lease/revoke', { ID: id }).catch(() => undefined)
   })
 
+  test("a waiter whose Grpc-Timeout passes gets etcd's 504 / 4 and leaves the line, through the gateway and a follower", async () => {
+    const g = cluster.gatewayUrl
+    for (const id of [7301, 7302, 7303]) await call(g, '/v3/lease/grant', { TTL: 30, ID: id })
+    const held = await call(g, '/v3/lock/lock', { name: b64('dl'), lease: 7301 })
+    for (const [base, lease] of [[g, 7302], [await follower(cluster), 7303]] as const) {
+      const started = Date.now()
+      const r = await post(base, '/v3/lock/lock', { name: b64('dl'), lease }, { headers: { 'Grpc-Timeout': '500m' } })
+      const ms = Date.now() - started
+      assert.deepEqual([r.status, r.json], [504, { error: 'context deadline exceeded', message: 'context deadline exceeded', code: 4 }])
+      assert.ok(ms >= 450 && ms < 5000, `answered after ${ms} ms`)
+      await eventually('the waiter left the line', async () => assert.deepEqual(await keysUnder(g, 'dl/'), ['dl/1c85']))
+    }
+    await call(g, '/v3/lock/unlock', { key: held.key })
+    await sleep(500)
+    assert.deepEqual(await keysUnder(g, 'dl/'), [], 'a waiter that gave up got the lock')
+    for (const id of [7301, 7302, 7303]) await call(g, '/v3/lease/revoke', { ID: id })
+  })
+
   test('a lock is not handed out on a lease that expired while it waited', async () => {
     const g = cluster.gatewayUrl
     await call(g, '/v3/lease/grant', { TTL: 30, ID: 7201 })

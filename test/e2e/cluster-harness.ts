@@ -106,13 +106,14 @@ export async function post(
   base: string,
   path: string,
   body: unknown = {},
-  options: { readonly timeoutMs?: number; readonly method?: string } = {},
+  options: { readonly timeoutMs?: number; readonly method?: string; readonly headers?: Readonly<Record<string, string>> } = {},
 ): Promise<HttpAnswer> {
   const method = options.method ?? 'POST'
   const payload = method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
   const res = await fetch(base + path, {
     method,
     body: payload,
+    headers: options.headers,
     signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
   })
   const text = await res.text()

@@ -11,7 +11,7 @@ import { connect } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { b64, call, eventually, useCluster } from '../e2e/cluster-harness.ts'
 import {
-  decodeRequest, decodeResponse, encodeRequest, kvDeleteRange, kvRange, kvTxn, maintenanceStatus, watch, type AnyEndpoint,
+  decodeRequest, decodeResponse, encodeRequest, kvDeleteRange, kvRange, kvTxn, lockLock, maintenanceStatus, watch, type AnyEndpoint,
 } from '../../src/api/index.ts'
 import { decodeProto, encodeProto } from '../../src/api/proto-wire.ts'
 
@@ -53,11 +53,34 @@ describe('gRPC front', { timeout: 90_000 }, () => {
   })
 
   /** One unary call with raw bytes in and out: the answer's bytes, or its error. */
-  function unary(client: grpc.Client, path: string, bytes: Buffer): Promise<grpc.ServiceError | Buffer> {
+  function unary(client: grpc.Client, path: string, bytes: Buffer, options: grpc.CallOptions = {}): Promise<grpc.ServiceError | Buffer> {
     return new Promise((resolve) =>
-      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (err, value) => resolve(err ?? (value as Buffer))),
+      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, options, (err, value) => resolve(err ?? (value as Buffer))),
     )
   }
+
+  test("a lock waiting past the call's deadline is DEADLINE_EXCEEDED and leaves the line, through the gateway and on a follower", async () => {
+    const g = cluster.gatewayUrl
+    for (const id of [7401, 7402, 7403]) await call(g, '/v3/lease/grant', { TTL: 30, ID: id })
+    const held = await call(g, '/v3/lock/lock', { name: b64('gdl'), lease: 7401 })
+    const keys = async (): Promise<string> => (await call(g, '/v3/kv/range', { key: b64('gdl/'), range_end: b64('gdl0'), count_only: true })).count ?? '0'
+    const leader = (await cluster.leader()).name
+    const follower = cluster.url(cluster.memberNames.find((n) => n !== leader) as string)
+    for (const [base, lease] of [[g, 7402], [follower, 7403]] as const) {
+      const client = new grpc.Client(new URL(base).host, grpc.credentials.createInsecure())
+      try {
+        const request = Buffer.from(encodeProto(lockLock.request, { name: new TextEncoder().encode('gdl'), lease: BigInt(lease) }))
+        const err = await unary(client, '/v3lockpb.Lock/Lock', request, { deadline: Date.now() + 500 })
+        assert.equal((err as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED, base)
+        await eventually('the waiter left the line', async () => assert.equal(await keys(), '1'))
+      } finally {
+        client.close()
+      }
+    }
+    await call(g, '/v3/lock/unlock', { key: held.key })
+    await new Promise((r) => setTimeout(r, 500))
+    assert.equal(await keys(), '0', 'a waiter that gave up got the lock')
+  })
 
   test('malformed protobuf is INTERNAL, an unknown method UNIMPLEMENTED, a missing key etcd\'s error', async () => {
     const client = new grpc.Client(new URL(cluster.gatewayUrl).host, grpc.credentials.createInsecure())
