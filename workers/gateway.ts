@@ -18,7 +18,7 @@ export default {
       'EDGECD_AUTH_FAILURE_WINDOW_MS',
     ]
     const key = JSON.stringify(settings.map((name) => env[name]))
-    if (cached?.env !== key) cached = { env: key, app: createGatewayApp({ ...gatewayOptionsFromEnv(env), upgradeWebSocket }) }
+    if (cached?.env !== key) cached = { env: key, app: createGatewayApp({ ...gatewayOptionsFromEnv(env), upgradeWebSocket, uncompressedStreams: true }) }
     return cached.app.fetch(request, env, ctx)
   },
 }

@@ -68,6 +68,11 @@ export interface GatewayOptions {
   readonly now?: () => number
   /** The runtime's WebSocket upgrade: with it, the API is also served over WebSocket (api/websocket-json.ts). */
   readonly upgradeWebSocket?: UpgradeWebSocket<any>
+  /**
+   * Mark streamed answers `Content-Encoding: identity`, so that no layer in front compresses
+   * them (proxy.ts). Default false; the Worker sets it.
+   */
+  readonly uncompressedStreams?: boolean
 }
 
 /** The request header that pins a request to one member (client URL or decimal member ID). */
@@ -123,6 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     exchange,
     requestTimeoutMs,
     retryBackoffMs: options.retryBackoffMs ?? 50,
+    uncompressedStreams: options.uncompressedStreams ?? false,
   }
 
   const limits = options.authFailures === undefined ? DEFAULT_LOGIN_LIMITS : options.authFailures

@@ -38,6 +38,8 @@ export interface ProxySettings {
   readonly requestTimeoutMs: number
   /** First pause between two rounds of attempts; doubles each round, up to 16× this. */
   readonly retryBackoffMs: number
+  /** Mark streamed answers `Content-Encoding: identity` (see passOn). */
+  readonly uncompressedStreams: boolean
 }
 
 /** Where a request may go and how it may be retried. */
@@ -138,7 +140,7 @@ export function proxy(request: ProxyRequest, settings: ProxySettings): Promise<R
         signal,
         fetch: settings.fetch,
       })
-      return outcome.kind === 'answered' ? { kind: 'answered', answer: passOn(outcome.response, route.stream) } : outcome
+      return outcome.kind === 'answered' ? { kind: 'answered', answer: passOn(outcome.response, route.stream, settings.uncompressedStreams) } : outcome
     },
     unavailable: readUnavailable,
     own: (error) => (error === undefined ? new Response(null, { status: 499 }) : etcdErrorResponse(error)),
@@ -236,18 +238,18 @@ async function round<A>(
 
 /**
  * A member's answer as the gateway's own: same status and body, without the hop-by-hop headers;
- * a stream is passed on in whole lines (line-stream.ts), marked `Content-Encoding: identity` so
- * that no layer in front compresses it: Cloudflare's edge (and wrangler dev, which mimics it)
- * gzips application/json answers for clients that accept gzip, and gzip holds back a watch's
- * small messages until its window fills. (The member's own Content-Encoding is a hop header:
- * fetch has already decoded the body.)
+ * a stream is passed on in whole lines (line-stream.ts), marked `Content-Encoding: identity` if
+ * `uncompressed` so that no layer in front compresses it: Cloudflare's edge (and wrangler dev,
+ * which mimics it) gzips application/json answers for clients that accept gzip, and gzip holds
+ * back a watch's small messages until its window fills. (The member's own Content-Encoding is a
+ * hop header: fetch has already decoded the body.)
  */
-function passOn(response: Response, stream: boolean): Response {
+function passOn(response: Response, stream: boolean, uncompressed: boolean): Response {
   const headers = new Headers(response.headers)
   for (const name of HOP_HEADERS) headers.delete(name)
   const init = { status: response.status, headers }
   if (!stream || response.body === null) return new Response(response.body, init)
-  headers.set('content-encoding', 'identity')
+  if (uncompressed) headers.set('content-encoding', 'identity')
   return new Response(wholeLines(response.body), init)
 }
 
