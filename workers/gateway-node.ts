@@ -23,6 +23,10 @@ import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
 import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
+import { useUntimedFetch } from '../src/client/untimed-fetch.ts'
+
+// A stream passed on (a watch without events for long) lasts as long as the call.
+useUntimedFetch()
 
 const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or node dist/gateway.mjs [flags])
   --listen HOST:PORT     where it serves the JSON API and etcd's gRPC API (EDGECD_LISTEN; default 127.0.0.1:2379)

@@ -44,6 +44,10 @@ import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
 import { nodeProcessVars } from '../src/member/process-vars.ts'
 import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
+import { useUntimedFetch } from '../src/client/untimed-fetch.ts'
+
+// A forward to the leader (a lock waiting, a keepalive stream) lasts as long as the call.
+useUntimedFetch()
 
 const config = (() => {
   const argv = process.argv.slice(2)

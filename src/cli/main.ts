@@ -5,8 +5,12 @@
  *
  * @module
  */
+import { useUntimedFetch } from '../client/untimed-fetch.ts'
 import { stdio } from './output.ts'
 import { run } from './program.ts'
+
+// A lock may wait, and a watch stay quiet, for longer than undici's 300 s.
+useUntimedFetch()
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0)

@@ -58,6 +58,9 @@ export function nodeExchange(options: NodeExchangeOptions = {}): NodeExchange {
     pipelining: 1,
     keepAliveTimeout: options.keepAliveMs ?? 4_000,
     keepAliveTimeoutThreshold: 1_000,
+    // The exchange keeps its own deadlines; a lock may wait longer than undici's 300 s (client/untimed-fetch.ts).
+    headersTimeout: 0,
+    bodyTimeout: 0,
   })
   const targets = new Map<string, Target>()
 
