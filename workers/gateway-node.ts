@@ -35,7 +35,7 @@ const USAGE = `usage: node --import tsx workers/gateway-node.ts [flags]   (or no
 variables only:
   EDGECD_REQUEST_TIMEOUT_MS      deadline of one request, retries included (default 5000)
   EDGECD_AUTO_SYNC               true: follow member/list for the endpoint list (default false)
-  EDGECD_AUTH_FAILURE_LIMIT      failed logins per client address in the window (default 4; 0: off)
+  EDGECD_AUTH_FAILURE_LIMIT      failed logins per client address in the window (default 49; 0: off)
   EDGECD_AUTH_FAILURE_WINDOW_MS  that window (default 10000)`
 
 try {

@@ -7,7 +7,7 @@
  *   EDGECD_REQUEST_TIMEOUT_MS   deadline of one request, retries included (default 5000)
  *   EDGECD_AUTO_SYNC            "true": follow member/list for the endpoint list
  *   EDGECD_AUTH_FAILURE_LIMIT   failed logins per client address in the window before the gateway
- *                               answers 429 itself (default 4; 0: the gateway does not limit)
+ *                               answers 429 itself (default 49; 0: the gateway does not limit)
  *   EDGECD_AUTH_FAILURE_WINDOW_MS  that window (default 10000)
  *
  * The options carry `authFailures` only when one of the last two is set (the app's default

@@ -29,11 +29,11 @@ export interface LoginLimits {
 }
 
 /**
- * One failure fewer than a member allows one address and one user name in the same window (5 in
+ * One failure fewer than a member allows one address and one user name in the same window (50 in
  * 10 s): the members see every client of a gateway at the gateway's address, so one client alone
  * cannot use up a member's count for a name and hold that name up for the gateway's other clients.
  */
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { max: 4, windowMs: 10_000, maxClients: 10_000 }
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { max: 49, windowMs: 10_000, maxClients: 10_000 }
 
 /** One login under way: counted as a failure until forgiven. */
 export interface LoginAttempt {

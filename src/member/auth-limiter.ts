@@ -38,7 +38,12 @@ export interface FailureLimits {
   readonly maxPerAddress?: number
 }
 
-export const DEFAULT_FAILURE_LIMITS: FailureLimits = { max: 5, windowMs: 10_000, maxAddresses: 10_000, maxPerAddress: 25 }
+/**
+ * etcd limits nothing: these are high enough that nobody mistyping a password, nor a script
+ * trying wrong ones on purpose, meets them, while a guessing loop does (with the scrypt cost of
+ * each try, at most a few guesses a second per name).
+ */
+export const DEFAULT_FAILURE_LIMITS: FailureLimits = { max: 50, windowMs: 10_000, maxAddresses: 10_000, maxPerAddress: 250 }
 
 /** One `authenticate` call under way: counted as a failure until forgiven. */
 export interface LoginAttempt {

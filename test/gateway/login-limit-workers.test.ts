@@ -1,12 +1,13 @@
 /**
  * The gateway's limit on failed logins as a Worker, for real (`wrangler dev`, local workerd:
- * wrangler-harness.ts), with its defaults (4 failures in 10 s): clients are told apart by the
+ * wrangler-harness.ts), with its defaults (49 failures in 10 s): clients are told apart by the
  * CF-Connecting-IP header, which Cloudflare's edge sets (and wrangler dev passes through as the
  * client sent it). Client A's failures lock out A without reaching the fake members; client B
  * still logs in.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { DEFAULT_LOGIN_LIMITS } from '../../src/gateway/index.ts'
 import { FakeCluster } from './fake-cluster.ts'
 import { startWorkersGateway, type WorkersGateway } from './wrangler-harness.ts'
 
@@ -37,10 +38,11 @@ describe('Worker gateway: failed logins limited per CF-Connecting-IP', { timeout
   const hits = (): number => cluster.hits(PATH).reduce((a, b) => a + b, 0)
 
   test("client A's failures lock out A, without reaching the cluster, but not client B", async () => {
-    for (let i = 0; i < 4; i++) assert.equal((await login('198.51.100.7', 'guess'))[0], 400, `guess ${i}`)
-    assert.equal(hits(), 4, 'the four guesses reached the cluster')
+    const limit = DEFAULT_LOGIN_LIMITS.max
+    for (let i = 0; i < limit; i++) assert.equal((await login('198.51.100.7', 'guess'))[0], 400, `guess ${i}`)
+    assert.equal(hits(), limit, 'the guesses up to the limit reached the cluster')
     assert.deepEqual(await login('198.51.100.7', 'alicepw'), [429, TOO_MANY], 'A is refused even with the right password')
-    assert.equal(hits(), 4, 'the refusal did not reach the cluster')
+    assert.equal(hits(), limit, 'the refusal did not reach the cluster')
     const [status, text] = await login('2001:db8::2', 'alicepw')
     assert.deepEqual([status, JSON.parse(text).token], [200, 'token-of-alice'], 'B logs in')
   })

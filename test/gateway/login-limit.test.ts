@@ -13,7 +13,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
-import { createGatewayApp, gatewayOptionsFromEnv, GatewayConfigError, type GatewayOptions } from '../../src/gateway/index.ts'
+import { createGatewayApp, DEFAULT_LOGIN_LIMITS, gatewayOptionsFromEnv, GatewayConfigError, type GatewayOptions } from '../../src/gateway/index.ts'
 import { startSingleMember } from '../auth/single-member.ts'
 import { FakeCluster } from './fake-cluster.ts'
 import { startGateway, startNodeGateway, type RunningGateway } from './serve-gateway.ts'
@@ -78,19 +78,20 @@ describe('gateway: failed logins limited per client address', { timeout: 30_000 
       test("client A's failures lock out A, without reaching the cluster, but not client B", async () => {
         const url = gw.url + PATH
         const before = hits(cluster)
-        for (let i = 0; i < 4; i++) {
+        const limit = DEFAULT_LOGIN_LIMITS.max
+        for (let i = 0; i < limit; i++) {
           const a = await postFrom('127.0.0.2', url, { name: 'alice', password: 'guess' })
           assert.ok(isFailed(a), `guess ${i}: ${a.status} ${a.text}`)
         }
-        assert.equal(hits(cluster) - before, 4, 'the four guesses (the default limit) reached the cluster')
+        assert.equal(hits(cluster) - before, limit, 'the guesses up to the default limit reached the cluster')
         const locked = await postFrom('127.0.0.2', url, { name: 'alice', password: 'alicepw' })
         assert.deepEqual([locked.status, locked.text], [429, TOO_MANY], 'A is refused even with the right password')
         const spoofed = await postFrom('127.0.0.2', url, { name: 'alice', password: 'alicepw' }, { 'CF-Connecting-IP': '192.0.2.1' })
         assert.equal(spoofed.status, 429, 'on Node a CF-Connecting-IP header does not make A someone else')
-        assert.equal(hits(cluster) - before, 4, 'the refusals did not reach the cluster')
+        assert.equal(hits(cluster) - before, limit, 'the refusals did not reach the cluster')
         const b = await postFrom('127.0.0.3', url, { name: 'alice', password: 'alicepw' })
         assert.deepEqual([b.status, JSON.parse(b.text).token], [200, 'token-of-alice'], 'B logs in as the same user')
-        assert.equal(hits(cluster) - before, 5, "B's login reached the cluster")
+        assert.equal(hits(cluster) - before, limit + 1, "B's login reached the cluster")
       })
 
       test('the refusal is what a member answers: same status, content type and body', async () => {
@@ -103,7 +104,7 @@ describe('gateway: failed logins limited per client address', { timeout: 30_000 
           ] as const) assert.equal((await member.call(path, body)).status, 200, path)
           await member.call(PATH, { name: 'root', password: 'guess' })
           const fromMember = await member.app.request(PATH, { method: 'POST', body: JSON.stringify({ name: 'root', password: 'guess' }) })
-          for (let i = 0; i < 4; i++) await postFrom('127.0.0.4', gw.url + PATH, { name: 'alice', password: 'guess' })
+          for (let i = 0; i < DEFAULT_LOGIN_LIMITS.max; i++) await postFrom('127.0.0.4', gw.url + PATH, { name: 'alice', password: 'guess' })
           const fromGateway = await postFrom('127.0.0.4', gw.url + PATH, { name: 'alice', password: 'guess' })
           assert.deepEqual(
             [fromGateway.status, fromGateway.contentType, fromGateway.text],
@@ -197,7 +198,7 @@ test('EDGECD_AUTH_FAILURE_LIMIT and EDGECD_AUTH_FAILURE_WINDOW_MS', () => {
     maxClients: 10_000,
   })
   assert.deepEqual(gatewayOptionsFromEnv({ ...base, EDGECD_AUTH_FAILURE_WINDOW_MS: '60000' }).authFailures, {
-    max: 4,
+    max: 49,
     windowMs: 60_000,
     maxClients: 10_000,
   })
