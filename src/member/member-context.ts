@@ -29,7 +29,7 @@ export interface MemberContext {
   readonly auth?: AuthGate
   /** Calls other members (forwarding to the leader); absent: the global fetch. With TLS: tls.ts. */
   readonly fetch?: typeof fetch
-  /** Per-stream caps (--max-watchers-per-stream, --max-leases-per-stream); absent: 1000 each. */
+  /** Per-stream caps (--max-watchers-per-stream, --max-leases-per-stream); absent: DEFAULT_STREAM_LIMITS. */
   readonly streams?: StreamLimits
 }
 
@@ -40,7 +40,11 @@ export interface StreamLimits {
   readonly maxLeases: number
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxWatchers: 1000, maxLeases: 1000 }
+/**
+ * etcd caps neither, and a client puts all its watches (or leases) on one stream: the caps only
+ * bound what one stream can make a member hold, far above what applications use.
+ */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxWatchers: 100_000, maxLeases: 100_000 }
 
 export function headerContext(m: MemberContext): HeaderContext {
   return {

@@ -13,14 +13,15 @@
  *   --auth-token-ttl <seconds>        token lifetime (default 300)
  *   --auth-token-key <secret>         jwt signing secret (EDGECD_AUTH_TOKEN_KEY keeps it out of
  *                                     `ps`); default: the key replicated when auth was enabled
- *   --max-watchers-per-stream <n>     watchers one watch stream holds at once (default 1000)
- *   --max-leases-per-stream <n>       leases one keepalive stream renews (default 1000)
+ *   --max-watchers-per-stream <n>     watchers one watch stream holds at once (default 100000)
+ *   --max-leases-per-stream <n>       leases one keepalive stream renews (default 100000)
  *
  * Only file paths are kept here; workers/member.ts reads the files (src/member/tls.ts).
  *
  * @module
  */
 import type { TokenMode } from './auth-tokens.ts'
+import { DEFAULT_STREAM_LIMITS } from './member-context.ts'
 
 export const SECURITY_STRING_FLAGS = [
   'cert-file',
@@ -60,7 +61,7 @@ export interface SecurityConfig {
   readonly maxLeasesPerStream: number
 }
 
-/** Plain HTTP, simple tokens of 300 s, 1000 watchers and leases per stream. */
+/** Plain HTTP, simple tokens of 300 s, DEFAULT_STREAM_LIMITS. */
 export const DEFAULT_SECURITY: SecurityConfig = {
   tls: null,
   clientCertAuth: false,
@@ -69,8 +70,8 @@ export const DEFAULT_SECURITY: SecurityConfig = {
   authToken: 'simple',
   authTokenTtlMs: 300_000,
   authTokenKey: null,
-  maxWatchersPerStream: 1000,
-  maxLeasesPerStream: 1000,
+  maxWatchersPerStream: DEFAULT_STREAM_LIMITS.maxWatchers,
+  maxLeasesPerStream: DEFAULT_STREAM_LIMITS.maxLeases,
 }
 
 export interface SecurityParseHelpers {
@@ -121,7 +122,7 @@ export function parseSecurityConfig(
     authToken,
     authTokenTtlMs: helpers.int('auth-token-ttl', get('auth-token-ttl') ?? '300') * 1000,
     authTokenKey,
-    maxWatchersPerStream: helpers.int('max-watchers-per-stream', get('max-watchers-per-stream') ?? '1000'),
-    maxLeasesPerStream: helpers.int('max-leases-per-stream', get('max-leases-per-stream') ?? '1000'),
+    maxWatchersPerStream: helpers.int('max-watchers-per-stream', get('max-watchers-per-stream') ?? String(DEFAULT_STREAM_LIMITS.maxWatchers)),
+    maxLeasesPerStream: helpers.int('max-leases-per-stream', get('max-leases-per-stream') ?? String(DEFAULT_STREAM_LIMITS.maxLeases)),
   }
 }
