@@ -116,10 +116,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init))
   const exchange = options.exchange ?? fetchExchange(fetchImpl)
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000
+  const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
   const directory = new MemberDirectory({
     endpoints: options.endpoints,
     exchange,
-    probeTimeoutMs: options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs),
+    probeTimeoutMs,
     autoSync: options.autoSync ?? false,
   })
   const settings: ProxySettings = {
@@ -128,6 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     exchange,
     requestTimeoutMs,
     retryBackoffMs: options.retryBackoffMs ?? 50,
+    slowAfterMs: probeTimeoutMs,
     uncompressedStreams: options.uncompressedStreams ?? false,
   }
 
@@ -198,7 +200,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.all('/metrics', leaderPage('/metrics'))
   getOnly(app, '/debug/vars', leaderPage('/debug/vars'))
 
-  const probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1000, requestTimeoutMs)
   mountUi(app, { endpoints: options.endpoints, fetch: fetchImpl, timeoutMs: probeTimeoutMs })
 
   app.all('*', async (c) => {

@@ -6,7 +6,8 @@
  * forward inside the cluster, and a down mark only moves an endpoint to the back of the line.
  *
  * The leader is found by asking every member for `maintenance/status` at once and believing the
- * answer with the highest raft term; its endpoint is the member whose own status carries that ID.
+ * answer with the highest raft term, once a majority answered (or every probe ended); its
+ * endpoint is the member whose own status carries that ID.
  * Invariant: a leader found by a refresh has answered that refresh (health relies on it). With
  * `autoSync`, each refresh also replaces the endpoint list with the client URLs of the cluster's
  * voting members (`cluster/member/list`).
@@ -154,14 +155,31 @@ export class MemberDirectory {
     return this.#ids.get(member)
   }
 
+  /**
+   * Asks every member; decides once a majority answered and the leader they name (the newest
+   * term's) answered too, or once every probe ended: a hung member (whose probe takes its whole
+   * timeout) holds up no refresh. The probes still under way go on marking members up or down.
+   */
   async #refresh(): Promise<string | undefined> {
-    const answers = await Promise.all(this.#endpoints.map((e) => this.#status(e)))
-    const statuses = answers.filter((s) => s !== undefined)
-    for (const s of statuses) this.#ids.set(s.memberId, s.endpoint)
-    const newest = statuses
-      .filter((s) => s.leader !== '' && s.leader !== '0')
-      .sort((a, b) => (a.raftTerm < b.raftTerm ? 1 : a.raftTerm > b.raftTerm ? -1 : 0))[0]
-    const leader = statuses.find((s) => s.memberId === newest?.leader)?.endpoint
+    const endpoints = this.#endpoints
+    const majority = Math.floor(endpoints.length / 2) + 1
+    const statuses: Status[] = []
+    const leader = await new Promise<string | undefined>((resolve) => {
+      let ended = 0
+      const settle = (): void => {
+        ended++
+        const found = leaderAmong(statuses)
+        if ((found !== undefined && statuses.length >= majority) || ended === endpoints.length) resolve(found)
+      }
+      for (const endpoint of endpoints)
+        this.#status(endpoint).then((s) => {
+          if (s !== undefined) {
+            statuses.push(s)
+            this.#ids.set(s.memberId, s.endpoint)
+          }
+          settle()
+        }, settle)
+    })
     const asked = leader ?? statuses[0]?.endpoint
     if (this.#autoSync && asked !== undefined) {
       const members = await this.#memberList(asked)
@@ -232,6 +250,13 @@ export class MemberDirectory {
 
 const PROBE_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
 const EMPTY_OBJECT = new TextEncoder().encode('{}')
+
+/** The endpoint of the leader named with the newest term, if it is among `statuses` itself. */
+function leaderAmong(statuses: readonly Status[]): string | undefined {
+  let newest: Status | undefined
+  for (const s of statuses) if (s.leader !== '' && s.leader !== '0' && (newest === undefined || s.raftTerm > newest.raftTerm)) newest = s
+  return newest === undefined ? undefined : statuses.find((s) => s.memberId === newest.leader)?.endpoint
+}
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined

@@ -7,7 +7,9 @@
  *   retry-rules.ts): forget the leader, back off, refresh, and try again until the deadline;
  * - any other failure of an idempotent request (read, watch): try again elsewhere;
  * - a write that may have reached a member and got no answer is never sent again: the outcome is
- *   unknown, and the caller gets etcd's `request timed out` (or its `connection lost` variant).
+ *   unknown, and the caller gets etcd's `request timed out` (or its `connection lost` variant);
+ * - a member that gave no answer in time is marked down: a hung leader is passed over from the
+ *   next call on, which probes for the new one.
  *
  * When no member answers before the deadline: 503 `etcdserver: unhealthy cluster`.
  *
@@ -38,6 +40,11 @@ export interface ProxySettings {
   readonly requestTimeoutMs: number
   /** First pause between two rounds of attempts; doubles each round, up to 16× this. */
   readonly retryBackoffMs: number
+  /**
+   * A unary attempt still unanswered after this long has the members probed (see
+   * {@link probingIfSlow}).
+   */
+  readonly slowAfterMs: number
   /** Mark streamed answers `Content-Encoding: identity` (see passOn). */
   readonly uncompressedStreams: boolean
 }
@@ -203,7 +210,12 @@ async function round<A>(
   for (let endpoint = next(); endpoint !== undefined; endpoint = next()) {
     tried.push(endpoint)
     if (left() <= 0) return { retry: undefined }
-    const outcome = await carrier.send(endpoint, route.stream || route.blocking ? undefined : left())
+    const timed = !(route.stream || route.blocking)
+    const outcome = await probingIfSlow(
+      carrier.send(endpoint, timed ? left() : undefined),
+      timed ? settings.slowAfterMs : undefined,
+      () => directory.refreshLeader(),
+    )
     if (outcome.kind === 'cancelled') return { final: carrier.own(undefined) }
     if (outcome.kind === 'unsent') {
       const wasLeader = directory.leader() === endpoint
@@ -212,8 +224,12 @@ async function round<A>(
       continue
     }
     if (outcome.kind === 'lost') {
-      if (outcome.timedOut) return { final: carrier.own(GatewayErrors.timeout()) }
+      // A member that did not answer in time may be hung (a paused process keeps its socket
+      // open, so nothing else tells): the next calls go to the others first, and a leader-bound
+      // one probes for the leader the rest of the cluster follows. (No probe from here: under
+      // Workers, one request may not wait on another's I/O.)
       directory.markDown(endpoint)
+      if (outcome.timedOut) return { final: carrier.own(GatewayErrors.timeout()) }
       if (route.idempotent) continue
       return { final: carrier.own(GatewayErrors.connectionLost()) }
     }
@@ -234,6 +250,27 @@ async function round<A>(
     return { retry: judged.answer }
   }
   return { retry: refused }
+}
+
+/**
+ * `attempt`, and a probe of the members (`probe`) if it is still under way after `afterMs`: a
+ * member that hangs (a paused process keeps its socket open, so nothing else tells) does not
+ * answer its probe, so it is marked down, and the leader the rest of the cluster follows is
+ * found, for the calls after this one, whether this one times out or its caller gives up first.
+ * The answer waits for a probe begun (under Workers one request may not leave I/O behind).
+ */
+async function probingIfSlow<T>(attempt: Promise<T>, afterMs: number | undefined, probe: () => Promise<unknown>): Promise<T> {
+  if (afterMs === undefined) return attempt
+  let probing: Promise<unknown> | undefined
+  const timer = setTimeout(() => {
+    probing = probe().catch(() => undefined)
+  }, afterMs)
+  try {
+    return await attempt
+  } finally {
+    clearTimeout(timer)
+    if (probing !== undefined) await probing
+  }
 }
 
 /**

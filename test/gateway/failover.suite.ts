@@ -86,6 +86,41 @@ export function failoverSuite(name: string, startGateway: StartGateway, test: Su
       assert.deepEqual(cluster.hits('/v3/kv/put'), [1, 0, 0])
     })
 
+    test('the leader hangs (a paused process): the write in flight times out, the next go to the new leader', async () => {
+      assert.equal((await put('warm')).status, 200)
+      for (const path of ['/v3/kv/put', '/v3/maintenance/status']) cluster.members[0]!.hang.add(path)
+      cluster.leaderId = cluster.members[2]!.id
+      cluster.term++
+      const stuck = await put('stuck')
+      assert.deepEqual([stuck.status, stuck.json.message], [503, 'etcdserver: request timed out'])
+      for (const key of ['after1', 'after2']) {
+        const { status, json } = await put(key)
+        assert.equal(status, 200)
+        assert.equal(json.header.member_id, cluster.members[2]!.id)
+      }
+      assert.deepEqual(cluster.hits('/v3/kv/put'), [2, 0, 2], 'the hung leader got one write only')
+    })
+
+    test('the leader hangs and the caller gives up before the deadline: the next writes go to the new leader', async () => {
+      const patient = await startGateway({ endpoints: cluster.urls, requestTimeoutMs: 4000, retryBackoffMs: 10 })
+      try {
+        const putOn = (key: string, signal?: AbortSignal): Promise<Response> =>
+          fetch(`${patient.url}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64(key), value: b64('v') }), signal })
+        assert.equal((await putOn('warm')).status, 200)
+        for (const path of ['/v3/kv/put', '/v3/maintenance/status']) cluster.members[0]!.hang.add(path)
+        cluster.leaderId = cluster.members[2]!.id
+        cluster.term++
+        await assert.rejects(putOn('stuck', AbortSignal.timeout(1800)), 'the caller gave up')
+        const started = Date.now()
+        const next = await putOn('after')
+        assert.equal(next.status, 200)
+        assert.equal((await next.json()).header.member_id, cluster.members[2]!.id)
+        assert.ok(Date.now() - started < 1000, 'the next write did not wait on the hung leader')
+      } finally {
+        await patient.close()
+      }
+    })
+
     test('a write whose connection is reset after it was sent is not retried', async () => {
       cluster.members[0]!.reset.add('/v3/kv/put')
       const { status, json } = await put('reset')
