@@ -339,7 +339,14 @@ export class MemberActor {
    */
   async propose(command: Command, by?: ProposedBy): Promise<Applied> {
     this.#usable()
-    this.store.admit(command)
+    try {
+      this.store.admit(command)
+    } catch (err) {
+      // As etcd: a write refused because it does not fit raises this member's NOSPACE alarm.
+      const alarm = this.store.fits(command) ? null : this.store.noSpaceAlarm(BigInt(this.config.id))
+      if (alarm !== null) this.propose(alarm).catch(() => undefined)
+      throw err
+    }
     const id = this.#nextId()
     const env: Envelope = by === undefined ? { id, kind: 'mvcc', command: encodeCommand(command) } : { id, kind: 'mvcc', command: encodeCommand(command), by }
     return this.#proposeEnvelope(env)

@@ -51,7 +51,7 @@ import { LeaseTable } from './lease-table.ts'
 import { Lessor, type LessorConfig } from './lessor.ts'
 import { keyString } from './key-string.ts'
 import { PointCache } from './point-cache.ts'
-import { fileSize, needsSpace, spaceUsed } from './quota.ts'
+import { cost, fileSize, needsSpace, spaceUsed } from './quota.ts'
 import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
@@ -292,11 +292,16 @@ export class MvccStore implements HistorySource {
 
   /**
    * For the member before it proposes: throws noSpace when `command` needs space and NOSPACE is
-   * raised or the database is over quota (then propose quotaAlarm's command too).
+   * raised, or when it does not {@link fits} (then propose noSpaceAlarm's command, as etcd raises
+   * the alarm on such a refusal).
    */
   admit(command: Command): void {
-    if (needsSpace(command) && (this.#alarms.has('NOSPACE') || this.#spaceUsedSinceApply() > this.#quotaBytes))
-      throw Errors.noSpace()
+    if (needsSpace(command) && (this.#alarms.has('NOSPACE') || !this.fits(command))) throw Errors.noSpace()
+  }
+
+  /** Whether the usage plus what `command` costs stays under the quota (etcd's backend quota). */
+  fits(command: Command): boolean {
+    return this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
   }
 
   /**
@@ -317,6 +322,11 @@ export class MvccStore implements HistorySource {
    */
   quotaAlarm(memberId: bigint): Command | null {
     if (this.spaceUsed() <= this.#quotaBytes) return null
+    return this.noSpaceAlarm(memberId)
+  }
+
+  /** The command raising this member's NOSPACE alarm, or null if it is raised already. */
+  noSpaceAlarm(memberId: bigint): Command | null {
     if (this.#alarms.list('NOSPACE').some((a) => a.memberId === memberId)) return null
     return { type: 'alarm', request: { action: 'ACTIVATE', memberId, alarm: 'NOSPACE' } }
   }

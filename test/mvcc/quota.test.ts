@@ -42,6 +42,24 @@ test('quota: admit measures usage again once something was applied since its las
   assert.throws(() => h.store.admit(put), /database space exceeded/)
 })
 
+test("quota: a write that would cross the quota is refused, as etcd counts its cost (256 bytes + key + value; a txn's costlier branch)", () => {
+  const h = new Harness({ quotaBytes: QUOTA })
+  const room = QUOTA - h.store.spaceUsed()
+  const sized = (n: number): Command => ({ type: 'put', request: putReq('k', 'x'.repeat(n)) })
+  assert.doesNotThrow(() => h.store.admit(sized(room - 256 - 2)))
+  assert.equal(h.store.fits(sized(room - 256 - 1)), false)
+  assert.throws(() => h.store.admit(sized(room - 256 - 1)), /database space exceeded/)
+  const txn = (success: number, failure: number): Command => ({
+    type: 'txn',
+    request: txnReq({ success: [opPut('a', 'x'.repeat(success))], failure: [opPut('b', 'x'.repeat(failure))] }),
+  })
+  assert.doesNotThrow(() => h.store.admit(txn(room - 256 - 2, 10)))
+  assert.throws(() => h.store.admit(txn(10, room - 256 - 1)), /database space exceeded/)
+  assert.deepEqual(h.store.noSpaceAlarm(MEMBER), alarm('ACTIVATE'), 'the member raises its alarm on such a refusal')
+  h.ok(alarm('ACTIVATE'))
+  assert.equal(h.store.noSpaceAlarm(MEMBER), null, 'once')
+})
+
 const refused: [string, Command][] = [
   ['a put', { type: 'put', request: putReq('k', 'v') }],
   ['a txn with a put', { type: 'txn', request: txnReq({ success: [opRange('k')], failure: [opPut('k', 'v')] }) }],
