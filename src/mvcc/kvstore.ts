@@ -248,13 +248,17 @@ export class MvccStore implements HistorySource {
     return this.#alarms.list(alarm)
   }
 
-  /** etcd's HashKV at `revision` (≤ 0: current). */
+  /**
+   * etcd's HashKV at `revision` (≤ 0: current); as etcd's, the compacted revision itself is
+   * refused too, and the compact revision answered is -1 before any compaction.
+   */
   hashKv(revision: number): HashKvResponse {
+    if (revision > 0 && revision <= this.#compactMain) throw Errors.compacted()
     const rev = readRevision(this.#view(), revision)
     return {
       header: { revision: this.#rev },
-      hash: hashKv(this.#sql, rev),
-      compactRevision: this.compactRevision(),
+      hash: hashKv(this.#sql, rev, this.#compactMain),
+      compactRevision: this.#compactMain,
       hashRevision: rev,
     }
   }

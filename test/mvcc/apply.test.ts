@@ -117,11 +117,30 @@ test('hashKv: depends only on history up to the revision; compacted and future r
   y.put('c', '3')
   assert.equal(y.store.hashKv(3).hash, at3)
   assert.notEqual(y.store.hashKv(0).hash, at3)
-  assert.deepEqual({ ...y.store.hashKv(4), hash: 0 }, { header: { revision: 4 }, hash: 0, compactRevision: 0, hashRevision: 4 })
+  assert.deepEqual({ ...y.store.hashKv(4), hash: 0 }, { header: { revision: 4 }, hash: 0, compactRevision: -1, hashRevision: 4 })
   assert.throws(() => y.store.hashKv(5), /future revision/)
   y.compact(3)
   assert.throws(() => y.store.hashKv(2), /has been compacted/)
-  assert.equal(y.store.hashKv(3).compactRevision, 3)
+  assert.throws(() => y.store.hashKv(3), /has been compacted/, 'as etcd: the compacted revision itself too')
+  assert.equal(y.store.hashKv(4).compactRevision, 3)
+})
+
+test("hashKv: etcd's HashKV byte for byte (values observed on etcd 3.4.23 for the same history)", () => {
+  const h = new Harness()
+  assert.equal(h.store.hashKv(0).hash, 1084519789, 'empty')
+  h.put('a', '1')
+  assert.equal(h.store.hashKv(0).hash, 2587454935)
+  h.put('b', '2')
+  h.del('a')
+  h.put('x', '1')
+  h.put('a', '2')
+  h.put('a', '3')
+  h.put('z', '9')
+  h.compact(6)
+  h.put('b', '5')
+  h.put('x', '7')
+  // After the compaction, a row at or below it counts only as its key's latest at the revision.
+  assert.deepEqual([0, 9, 7].map((r) => h.store.hashKv(r).hash), [3440054494, 1044197425, 931990338])
 })
 
 test('hash: members that applied the same log agree; a different value differs', () => {
