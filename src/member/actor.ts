@@ -127,8 +127,25 @@ export class MemberActor {
   readonly #learnedPeers = new Map<number, string>()
   /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
-  /** Forwarded proposals the mesh never sent, to propose again once there is a leader. */
+  /**
+   * Proposals to make once there is a leader: forwarded ones the mesh never sent, and those made
+   * while there was none (as etcd's, they wait for one until their request timeout).
+   */
   #unsent: Outgoing[] = []
+  /** Read-index requests made while there was no leader, to ask again once there is one. */
+  #unsentReads: string[] = []
+  /** Settles the first time this member knows a leader (see firstLeader). */
+  #onFirstLeader: () => void = () => undefined
+  /**
+   * Resolves the first time since it started that this member knows a leader. As etcd serves
+   * clients only once it has joined its cluster, the API waits for it (app.ts): a member
+   * restarted without a quorum answers nothing rather than a stale read, and a client's watch
+   * waits instead of being cancelled for want of a leader.
+   */
+  readonly firstLeader: Promise<void> = new Promise((resolve) => {
+    this.#onFirstLeader = resolve
+  })
+  #led = false
   /**
    * Envelopes proposed since the last #pumpNow, in the order they were proposed: they go to Raft
    * together (RawNode.proposeBatch) just before the next Ready is taken, so a turn that took in N
@@ -240,6 +257,11 @@ export class MemberActor {
 
   get leader(): number {
     return this.#soft.lead
+  }
+
+  /** Whether this member has known a leader since it started (see firstLeader). */
+  get led(): boolean {
+    return this.#led
   }
 
   get isLeader(): boolean {
@@ -392,7 +414,9 @@ export class MemberActor {
     const key = requestKey(id)
     const wait = this.#reads.wait(key, () => Errors.timeout())
     const r = this.#raft.readIndex(new TextEncoder().encode(key))
-    if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+    // Without a leader it waits for one, until its request timeout (as etcd's read loop does).
+    if (!r.ok && r.error === 'no-leader') this.#unsentReads.push(key)
+    else if (!r.ok) this.#reads.reject(key, proposalError(r.error))
     this.#sendHeartbeatsIfSlow()
     this.#pump()
     await wait
@@ -642,9 +666,21 @@ export class MemberActor {
     this.#proposeUnsent()
   }
 
-  /** Proposes what #unsent holds, if this member knows a leader (see #proposeAgain). */
+  /** Proposes what #unsent holds, and asks again for the reads waiting, if this member knows a leader. */
   #proposeUnsent(): void {
-    if (this.#unsent.length === 0 || this.#stopped || this.#raft.status().lead === NONE) return
+    if (this.#stopped || this.#raft.status().lead === NONE) return
+    const reads = this.#unsentReads.filter((key) => this.#reads.has(key))
+    this.#unsentReads = []
+    const encoder = new TextEncoder()
+    for (const key of reads) {
+      const r = this.#raft.readIndex(encoder.encode(key))
+      if (!r.ok && r.error === 'no-leader') this.#unsentReads.push(key)
+      else if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+    }
+    if (this.#unsent.length === 0) {
+      if (reads.length > 0) this.#pump()
+      return
+    }
     const waiting = this.#unsent.filter((u) => this.#proposals.has(u.key))
     this.#unsent = []
     if (waiting.length > 0 && !this.#raft.proposeBatch(waiting.map((u) => u.data)).ok) this.#unsent = waiting
@@ -659,6 +695,10 @@ export class MemberActor {
       this.#store.lessor.promote(clock.now(), this.config.tickMs * this.config.electionTicks)
     if (soft.role !== 'leader' && was.role === 'leader') this.#store.lessor.demote()
     if (soft.lead !== was.lead) {
+      if (soft.lead !== NONE && !this.#led) {
+        this.#led = true
+        this.#onFirstLeader()
+      }
       if (soft.lead !== NONE) this.#proposeUnsent()
       const term = this.#raft.status().term
       this.#ports.log.info({ lead: soft.lead, term, role: soft.role }, 'leader changed')
@@ -845,6 +885,11 @@ export class MemberActor {
     this.#outbox = []
     const r = this.#raft.proposeBatch(batch.map((o) => o.data))
     if (r.ok) return
+    // Without a leader they wait for one, until their request timeout (as etcd's proposals do).
+    if (r.error === 'no-leader') {
+      this.#unsent.push(...batch)
+      return
+    }
     for (const o of batch) {
       this.#events.onProposalFailed?.()
       this.#proposals.reject(o.key, proposalError(r.error))

@@ -176,9 +176,12 @@ export function leaderOnly(ep: AnyEndpoint): boolean {
   return LEADER_ONLY.has(ep.name)
 }
 
-/** Whether `ep` may be served by {@link serveUnary} on this member now (no stream, no forward, no abort). */
+/**
+ * Whether `ep` may be served by {@link serveUnary} on this member now (no stream, no forward, no
+ * abort, and the member has known a leader: calls before that wait in the app).
+ */
 export function servesUnary(m: MemberContext, ep: AnyEndpoint): boolean {
-  return UNARY[ep.name] !== undefined && !WAITS.has(ep.name) && !(LEADER_ONLY.has(ep.name) && !m.actor.isLeader)
+  return m.actor.led && UNARY[ep.name] !== undefined && !WAITS.has(ep.name) && !(LEADER_ONLY.has(ep.name) && !m.actor.isLeader)
 }
 
 /**
@@ -382,6 +385,8 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     try {
       // As etcd's gateway: a bad Grpc-Timeout is refused before anything else.
       const timeoutMs = grpcTimeoutMs(request.headers.get(GRPC_TIMEOUT_HEADER))
+      // No call is served before this member has known a leader since it started (actor.firstLeader).
+      if (!m.actor.led) await m.actor.firstLeader
       if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
       // Calls that require a leader are refused without one (streams with the stream-error line;
       // unary calls here only when forwarded, else once decoded: runUnaryCall), and streams end
