@@ -41,6 +41,7 @@ describe('without a leader', { timeout: 120_000 }, () => {
     assert.equal(after.json.kvs[0].value, b64('v'))
     await cluster.restart(others[1] as string)
     await cluster.waitForLeader(20_000)
+    await cluster.waitForConvergence()
   })
 
   test('a member started without a quorum serves nothing until it has a leader', async () => {
