@@ -413,10 +413,7 @@ export class MemberActor {
     const id = this.#nextId()
     const key = requestKey(id)
     const wait = this.#reads.wait(key, () => Errors.timeout())
-    const r = this.#raft.readIndex(new TextEncoder().encode(key))
-    // Without a leader it waits for one, until its request timeout (as etcd's read loop does).
-    if (!r.ok && r.error === 'no-leader') this.#unsentReads.push(key)
-    else if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+    this.#askReadIndex(key)
     this.#sendHeartbeatsIfSlow()
     this.#pump()
     await wait
@@ -666,17 +663,22 @@ export class MemberActor {
     this.#proposeUnsent()
   }
 
+  /**
+   * Asks Raft for the read index of the read `key`. Without a leader the read waits for one, in
+   * #unsentReads until its request timeout (as etcd's read loop does); any other refusal fails it.
+   */
+  #askReadIndex(key: string): void {
+    const r = this.#raft.readIndex(new TextEncoder().encode(key))
+    if (!r.ok && r.error === 'no-leader') this.#unsentReads.push(key)
+    else if (!r.ok) this.#reads.reject(key, proposalError(r.error))
+  }
+
   /** Proposes what #unsent holds, and asks again for the reads waiting, if this member knows a leader. */
   #proposeUnsent(): void {
     if (this.#stopped || this.#raft.status().lead === NONE) return
     const reads = this.#unsentReads.filter((key) => this.#reads.has(key))
     this.#unsentReads = []
-    const encoder = new TextEncoder()
-    for (const key of reads) {
-      const r = this.#raft.readIndex(encoder.encode(key))
-      if (!r.ok && r.error === 'no-leader') this.#unsentReads.push(key)
-      else if (!r.ok) this.#reads.reject(key, proposalError(r.error))
-    }
+    for (const key of reads) this.#askReadIndex(key)
     if (this.#unsent.length === 0) {
       if (reads.length > 0) this.#pump()
       return
