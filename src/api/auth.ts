@@ -97,13 +97,13 @@ export interface RoleGetResponse {
   readonly perm: readonly Permission[]
 }
 
-const PermissionSchema = message<Permission>('authpb.Permission', [
+export const PermissionSchema = message<Permission>('authpb.Permission', [
   field(1, 'permType', enumOf({ goName: 'authpb.Permission_Type', names: ['READ', 'WRITE', 'READWRITE'] })),
   field(2, 'key', K.bytes),
   field(3, 'range_end', K.bytes),
 ])
 
-const UserAddOptionsSchema = message<{ readonly noPassword: boolean }>('authpb.UserAddOptions', [
+export const UserAddOptionsSchema = message<{ readonly noPassword: boolean }>('authpb.UserAddOptions', [
   field(1, 'no_password', K.bool),
 ])
 

@@ -52,7 +52,7 @@ export interface MoveLeaderRequest {
 const AlarmTypeDef = { goName: 'etcdserverpb.AlarmType', names: ['NONE', 'NOSPACE', 'CORRUPT'] }
 const AlarmActionDef = { goName: 'etcdserverpb.AlarmRequest_AlarmAction', names: ['GET', 'ACTIVATE', 'DEACTIVATE'] }
 
-const AlarmMemberSchema = message<AlarmMember>('etcdserverpb.AlarmMember', [
+export const AlarmMemberSchema = message<AlarmMember>('etcdserverpb.AlarmMember', [
   field(1, 'memberID', K.uint64n, 'memberId'),
   field(2, 'alarm', enumOf(AlarmTypeDef)),
 ])

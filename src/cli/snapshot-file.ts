@@ -2,29 +2,36 @@
  * Snapshot files offline: reading one (checking its integrity), describing it (`snapshot
  * status`), and building a new member's data dir from it (`snapshot restore`).
  *
- * A snapshot file is what `snapshot save` writes, as etcd does: the member's SQLite image
- * (raft, member and `mvcc_*` tables) followed by its 32-byte SHA-256. A member's own
- * `checkpoint.db` (src/storage/checkpoint.ts: header, CRC, image) is accepted too.
+ * A snapshot file is what `snapshot save` writes, as etcd does: a database followed by its
+ * 32-byte SHA-256. The database is etcd's backend, a bbolt file (what members send since they
+ * speak etcd's format: src/member/etcd-backend.ts; and what etcd sends, so an etcd snapshot
+ * restores into edgecd), or a member's SQLite image (what older members sent; a member's own
+ * `checkpoint.db`, src/storage/checkpoint.ts, is one too).
  *
- * Restore keeps the MVCC tables (keys, history, leases, alarms, revision, compaction) and drops
- * every other table, then starts fresh Raft state the way a new cluster's bootstrap does
- * (src/member/member.ts): the membership is the given initial cluster, written as a snapshot at
- * index 1, term 1 (the store's applied index set to match), checkpointed, with member.id beside
- * it. A member started on that dir with the same `--initial-cluster` and token resumes from it.
+ * Restore keeps the MVCC state (keys, history, leases, alarms, revision, compaction) and the auth
+ * store (users, roles, whether auth is on; not the tokens), and drops the rest, then starts fresh
+ * Raft state the way a new cluster's bootstrap does (src/member/member.ts): the membership is the
+ * given initial cluster, written as a snapshot at index 1, term 1 (the store's applied index set
+ * to match), checkpointed, with member.id beside it. A member started on that dir with the same
+ * `--initial-cluster` and token resumes from it.
  *
  * @module
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js'
 import { ConfigError, foundingMembers, parseMemberConfig, type MemberConfig } from '../member/index.ts'
+import { AuthStore, encodeAuthCommand } from '../member/auth-store.ts'
 import { ClusterTable } from '../member/cluster-table.ts'
+import { backendContents } from '../member/etcd-backend.ts'
 import { resolveIdentity, type Identity } from '../member/identity-file.ts'
 import { MvccStore } from '../mvcc/index.ts'
 import { META, setMeta } from '../mvcc/schema.ts'
 import { Sql } from '../mvcc/sql.ts'
 import type { ConfState } from '../raft/index.ts'
-import { databaseImage, MemberStorage, NodeDisk } from '../storage/index.ts'
+import { BoltFormatError, databaseImage, MemberStorage, NodeDisk, readBolt, type BoltFile } from '../storage/index.ts'
+import { BOLT_MAGIC, PAGE_HEADER_BYTES } from '../storage/bolt-format.ts'
+import { crc32c } from '../storage/crc32c.ts'
 import { decodeCheckpoint, encodeCheckpoint } from '../storage/checkpoint.ts'
 import { CliError, ExitCode } from './errors.ts'
 import type { DbStatus } from './output.ts'
@@ -59,8 +66,27 @@ export function snapshotImage(bytes: Uint8Array, file: string, skipHashCheck: bo
   return image
 }
 
-/** Opens `image`, refusing anything that is not a member's database (no `mvcc_meta` table). */
+/** True when `image` starts with a bbolt meta page (etcd's backend) rather than SQLite's header. */
+function isBolt(image: Uint8Array): boolean {
+  return image.length >= PAGE_HEADER_BYTES + 4 &&
+    new DataView(image.buffer, image.byteOffset + PAGE_HEADER_BYTES, 4).getUint32(0, true) === BOLT_MAGIC
+}
+
+function readBackend(image: Uint8Array, file: string): BoltFile {
+  try {
+    return readBolt(image)
+  } catch (err) {
+    if (err instanceof BoltFormatError) throw new CliError(ExitCode.Error, `${file}: ${err.message}`)
+    throw err
+  }
+}
+
+/**
+ * A member's database holding what `image` holds: the image itself when it is one (refused
+ * unless it has `mvcc_meta`), or one built from etcd's buckets.
+ */
 function openSnapshot(sql: SqlJsStatic, image: Uint8Array, file: string): Database {
+  if (isBolt(image)) return databaseFromBackend(sql, readBackend(image, file), file)
   let db: Database | null = null
   try {
     db = new sql.Database(image)
@@ -73,19 +99,44 @@ function openSnapshot(sql: SqlJsStatic, image: Uint8Array, file: string): Databa
   }
 }
 
+/** A new member database holding the MVCC state and auth store of etcd's buckets. */
+function databaseFromBackend(sql: SqlJsStatic, bolt: BoltFile, file: string): Database {
+  const db = new sql.Database()
+  try {
+    const contents = backendContents(bolt.buckets)
+    const store = new MvccStore(db)
+    store.loadContents(contents.rows, contents.summary)
+    store.close()
+    const auth = new AuthStore(db)
+    for (const command of contents.auth(randomBytes(32))) {
+      const refused = auth.apply(encodeAuthCommand(command))
+      if (refused !== null) throw new Error(`auth ${command.type}: ${refused.message}`)
+    }
+    return db
+  } catch (err) {
+    db.close()
+    throw err instanceof CliError ? err : new CliError(ExitCode.Error, `${file}: ${(err as Error).message}`)
+  }
+}
+
 function tableNames(db: Database): string[] {
   const rows = db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'")
   return (rows[0]?.values ?? []).map((r) => r[0] as string)
 }
 
 const isMvccTable = (name: string): boolean => name.startsWith('mvcc_')
+/** What a restore keeps: the MVCC state and the auth store. */
+const isKept = (name: string): boolean => isMvccTable(name) || name.startsWith('auth_')
 
 /**
- * `snapshot status`: the store hash (the same as `/v3/maintenance/hash` answered at that
- * revision), the revision, the rows of the MVCC tables (etcd counts every key in every bucket),
+ * `snapshot status`. Of etcd's backend, what etcd prints: the CRC-32C of every bucket's name,
+ * keys and values in order, the revision of the last history row, the entries of all buckets,
+ * and the database's size. Of a member's SQLite image: the store hash (the same as
+ * `/v3/maintenance/hash` answered at that revision), the revision, the rows of the MVCC tables,
  * and the image size.
  */
 export async function snapshotStatus(image: Uint8Array, file: string): Promise<DbStatus> {
+  if (isBolt(image)) return backendStatus(readBackend(image, file))
   const db = openSnapshot(await initSqlJs(), image, file)
   try {
     const store = new MvccStore(db)
@@ -100,11 +151,30 @@ export async function snapshotStatus(image: Uint8Array, file: string): Promise<D
   }
 }
 
+function backendStatus(bolt: BoltFile): DbStatus {
+  const encoder = new TextEncoder()
+  let hash = 0
+  let revision = 0
+  let totalKey = 0
+  for (const bucket of bolt.buckets) {
+    hash = crc32c(encoder.encode(bucket.name), hash)
+    for (const [k, v] of bucket.entries) {
+      hash = crc32c(v, crc32c(k, hash))
+      totalKey++
+    }
+    const last = bucket.entries[bucket.entries.length - 1]
+    if (bucket.name === 'key' && last !== undefined && last[0].length >= 8)
+      revision = Number(new DataView(last[0].buffer, last[0].byteOffset, 8).getBigUint64(0))
+  }
+  return { hash, revision, totalKey, totalSize: bolt.pageCount * bolt.pageSize }
+}
+
 /** The image a restored member starts from: MVCC tables kept, the new membership, applied index 1. */
 function restoredImage(sql: SqlJsStatic, image: Uint8Array, file: string, config: MemberConfig): Uint8Array {
   const db = openSnapshot(sql, image, file)
   try {
-    for (const name of tableNames(db).filter((n) => !isMvccTable(n))) db.exec(`DROP TABLE "${name}"`)
+    for (const name of tableNames(db).filter((n) => !isKept(n))) db.exec(`DROP TABLE "${name}"`)
+    if (tableNames(db).includes('auth_tokens')) db.exec('DELETE FROM auth_tokens')
     const meta = new Sql(db)
     setMeta(meta, META.appliedIndex, 1)
     meta.free()

@@ -331,6 +331,12 @@ export class MemberActor {
     return at !== undefined && this.#ports.clock.now() - at <= withinMs
   }
 
+  /** Every ID ever removed from the cluster. */
+  removedIds(): number[] {
+    this.#sync()
+    return this.#cluster.removedIds()
+  }
+
   /** True for an ID that once belonged to a member that was removed. */
   isRemovedId(id: number): boolean {
     this.#sync()

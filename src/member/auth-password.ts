@@ -1,12 +1,15 @@
 /**
  * Password hashing for the auth store: scrypt (node:crypto) with a random 16-byte salt per
- * password, stored as `scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>`. Hashes are computed by
+ * password, stored as `scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>`. A bcrypt hash (`$2a$…`,
+ * etcd's, restored from an etcd snapshot) is verified too, with bcryptjs, which runs on the event
+ * loop in short slices. Hashes are computed by
  * the member that receives the request, before it proposes, so the replicated apply stays
  * deterministic and the password itself never enters the Raft log. Runs on libuv's thread pool
  * (the async scrypt), so a login does not stall the member's event loop.
  *
  * @module
  */
+import bcrypt from 'bcryptjs'
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 const N = 16384
@@ -31,8 +34,12 @@ export async function hashPassword(password: string): Promise<string> {
 /** A hash nothing matches, verified against when the user is unknown (same work, same time). */
 const DECOY = `scrypt$${N}$${R}$${P}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(KEY_BYTES).toString('base64')}`
 
+/** etcd's password hashes (Go's bcrypt writes `$2a$`). */
+const BCRYPT = /^\$2[aby]\$\d\d\$/
+
 /** True when `password` matches `stored`; a null `stored` (unknown user, no password) never does. */
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
+  if (stored !== null && BCRYPT.test(stored)) return bcrypt.compare(password, stored)
   const parts = (stored ?? DECOY).split('$')
   const [scheme, n, r, p, salt, hash] = parts
   if (parts.length !== 6 || scheme !== 'scrypt') return false

@@ -55,6 +55,7 @@ import { cost, fileSize, needsSpace, spaceUsed } from './quota.ts'
 import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
+import { eachHistoryRow, loadContents, type HistoryRow, type StoreSummary } from './store-contents.ts'
 import { execDelete, execPut, execTxn, type ExecContext } from './txn.ts'
 import { checkDelete, checkPut, checkRange, checkTxn } from './txn-check.ts'
 import { WriteTxn } from './writer.ts'
@@ -260,6 +261,29 @@ export class MvccStore implements HistorySource {
       hash: hashKv(this.#sql, rev, this.#compactMain),
       compactRevision: this.#compactMain,
       hashRevision: rev,
+    }
+  }
+
+  /**
+   * The replicated contents in etcd's terms (store-contents.ts): the history through `visit`, in
+   * revision order, then the rest as the answer.
+   */
+  contents(visit: (row: HistoryRow) => void): StoreSummary {
+    eachHistoryRow(this.#sql, this.#compactMain, visit)
+    return {
+      revision: this.#rev,
+      compactRevision: this.#compactMain,
+      leases: [...this.#leases.all()],
+      alarms: this.#alarms.list(),
+    }
+  }
+
+  /** Fills this store, which must be empty, with `rows` (ascending revisions) and `summary`. */
+  loadContents(rows: Iterable<HistoryRow>, summary: StoreSummary): void {
+    try {
+      this.#transaction(() => loadContents(this.#sql, rows, summary))
+    } finally {
+      this.#load()
     }
   }
 

@@ -1,0 +1,91 @@
+/**
+ * The store's replicated contents in etcd's terms, read out whole and loaded into an empty store:
+ * what a snapshot file in etcd's format carries (the member's etcd-backend.ts writes and reads
+ * the file itself).
+ *
+ * The history read out is what etcd's key bucket holds after the same compaction: every row
+ * above the compacted revision C, and of the rows at or below it only each key's newest, unless
+ * that is a tombstone. (This store keeps a tombstone at exactly C, see compaction.ts; etcd's
+ * bucket does not.)
+ *
+ * @module
+ */
+import type { AlarmMember, KeyValue } from './kv.ts'
+import type { Lease } from './lease-table.ts'
+import { META, setMeta } from './schema.ts'
+import { int64Columns, int64Of, int64Param, type Sql } from './sql.ts'
+
+/** One history row: its revision, and its kv (a tombstone's has only the key). */
+export interface HistoryRow {
+  readonly main: number
+  readonly sub: number
+  readonly tombstone: boolean
+  readonly kv: KeyValue
+}
+
+/** Everything but the history. */
+export interface StoreSummary {
+  /** The store revision (may exceed every row's when the newest revisions were compacted away). */
+  readonly revision: number
+  /** The compacted revision; -1 when never compacted. */
+  readonly compactRevision: number
+  readonly leases: readonly Lease[]
+  readonly alarms: readonly AlarmMember[]
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** Calls `visit` with each history row etcd's bucket would hold, in (main, sub) order. */
+export function eachHistoryRow(sql: Sql, compactMain: number, visit: (row: HistoryRow) => void): void {
+  sql.each(
+    `SELECT main, sub, tombstone, key, create_rev, version, value, ${int64Columns('lease')} FROM mvcc_rev r
+     WHERE main > ? OR (tombstone = 0 AND NOT EXISTS (
+       SELECT 1 FROM mvcc_rev n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?))
+     ORDER BY main, sub`,
+    [compactMain, compactMain],
+    (row) => {
+      const main = row[0] as number
+      const tombstone = row[2] !== 0
+      const key = row[3] as Uint8Array
+      const kv: KeyValue = tombstone
+        ? { key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n }
+        : {
+            key,
+            createRevision: row[4] as number,
+            modRevision: main,
+            version: row[5] as number,
+            value: row[6] as Uint8Array,
+            lease: int64Of(row[7] as number, row[8] as number),
+          }
+      visit({ main, sub: row[1] as number, tombstone, kv })
+    },
+  )
+}
+
+/**
+ * Fills an empty store's tables (the caller's transaction) with `rows` (ascending revisions) and
+ * `summary`; the live keys are each key's newest row when not a tombstone. The applied index is
+ * left as it is.
+ */
+export function loadContents(sql: Sql, rows: Iterable<HistoryRow>, summary: StoreSummary): void {
+  if (sql.number('SELECT count(*) FROM mvcc_rev') > 0) throw new Error('store contents: the store is not empty')
+  let newest = 0
+  for (const { main, sub, tombstone, kv } of rows) {
+    if (main < newest) throw new Error(`store contents: revision ${main} after ${newest}`)
+    newest = main
+    sql.run('INSERT INTO mvcc_rev VALUES (?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), ?)', [
+      kv.key, main, sub, kv.createRevision, kv.version, kv.value, int64Param(kv.lease), tombstone ? 1 : 0,
+    ])
+  }
+  sql.run(
+    `INSERT INTO mvcc_kv SELECT key, main, create_rev, version, lease FROM mvcc_rev r
+     WHERE tombstone = 0 AND main = (SELECT max(main) FROM mvcc_rev n WHERE n.key = r.key)`,
+  )
+  for (const l of summary.leases)
+    sql.run('INSERT INTO mvcc_lease VALUES (CAST(? AS INTEGER), ?, ?)', [int64Param(l.id), l.ttl, l.remainingMs])
+  for (const a of summary.alarms)
+    sql.run('INSERT OR IGNORE INTO mvcc_alarm VALUES (CAST(? AS INTEGER), ?)', [int64Param(a.memberId), a.alarm])
+  setMeta(sql, META.revision, Math.max(summary.revision, newest, 1))
+  for (const name of [META.compactScheduled, META.compactFinished]) setMeta(sql, name, summary.compactRevision)
+  setMeta(sql, META.compactCursor, Math.max(summary.compactRevision, 0))
+}
