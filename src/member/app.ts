@@ -286,7 +286,8 @@ async function serveCall(
       () => null,
       (err: unknown) => (err instanceof EtcdError ? err : Promise.reject(err)),
     )
-    return refused === null ? handleSnapshot(m) : toResponse(streamRefused(refused))
+    const answer = refused ?? (await handleSnapshot(m))
+    return answer instanceof EtcdError ? toResponse(streamRefused(answer)) : answer
   }
   if (ep.name === 'election.observe') return handleObserve(m, request, connection)
   return runUnary(m, ep, request, connection, waits)

@@ -26,9 +26,9 @@ import {
   AlarmMemberSchema, BackendLeaseSchema, BackendRoleSchema, BackendUserSchema, KeyValueSchema, type BackendUser,
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
-import type { AlarmMember, HistoryRow, KeyValue, Lease, MvccStore, StoreSummary } from '../mvcc/index.ts'
+import type { AlarmMember, HistoryRow, KeyValue, Lease, MvccStore, RowPosition, StoreSummary } from '../mvcc/index.ts'
 import { compareBytes } from '../mvcc/key-range.ts'
-import type { BoltBucket, BoltEntry } from '../storage/bolt-format.ts'
+import type { BoltBuilder, BoltBucket, BoltEntry } from '../storage/index.ts'
 import { ROOT, type AuthCommand, type AuthStore } from './auth-store.ts'
 import type { MemberInfo } from './cluster-table.ts'
 
@@ -66,35 +66,61 @@ function sorted(entries: BoltEntry[]): BoltEntry[] {
 
 const text = (s: string): Uint8Array => utf8.encode(s)
 
-/** What the buckets are made of. */
+/** Where the buckets come from: the member actor. */
 export interface BackendSource {
+  /** The member's store now (installing a leader's snapshot replaces it). */
   readonly store: MvccStore
   readonly auth: AuthStore
-  readonly members: readonly MemberInfo[]
-  readonly removedIds: readonly number[]
+  members(): MemberInfo[]
+  removedIds(): number[]
 }
 
-/** The buckets of etcd's backend holding the member's state now. */
-export function backendBuckets({ store, auth, members, removedIds }: BackendSource): BoltBucket[] {
-  const history: BoltEntry[] = []
-  const summary = store.contents((row) => {
-    history.push([revisionKey(row.main, row.sub, row.tombstone), encodeProto(KeyValueSchema, row.kv)])
-  })
+/** History rows read between two pauses. */
+const PAGE_ROWS = 2000
+
+/** The store changed under a backend being written: start again. */
+export class BackendChangedError extends Error {}
+
+/**
+ * Writes the member's state into `builder` as etcd's buckets, as of the call: the small buckets
+ * at once, the history a page at a time with `pause()` awaited between pages (rows at or below
+ * the starting revision change only by compaction). Throws {@link BackendChangedError} when a
+ * compaction ran or the store was replaced meanwhile.
+ */
+export async function writeBackend(builder: BoltBuilder, src: BackendSource, pause: () => Promise<void>): Promise<void> {
+  const store = src.store
+  const summary = store.summary()
   const meta: BoltEntry[] = [[text('consistent_index'), u64(store.appliedIndex())]]
   if (summary.compactRevision >= 0) {
     const rev = revisionKey(summary.compactRevision, 0, false)
     meta.push([text('finishedCompactRev'), rev], [text('scheduledCompactRev'), rev])
   }
-  return [
-    { name: 'key', entries: history },
+  const buckets: BoltBucket[] = [
     { name: 'meta', entries: sorted(meta) },
     { name: 'lease', entries: sorted(summary.leases.map(leaseEntry)) },
     { name: 'alarm', entries: sorted(summary.alarms.map((a) => [encodeProto(AlarmMemberSchema, a), new Uint8Array(0)])) },
-    ...authBuckets(auth),
-    { name: 'members', entries: sorted(members.map(memberEntry)) },
-    { name: 'members_removed', entries: sorted(removedIds.map((id) => [text(id.toString(16)), text('removed')])) },
+    ...authBuckets(src.auth),
+    { name: 'members', entries: sorted(src.members().map(memberEntry)) },
+    { name: 'members_removed', entries: sorted(src.removedIds().map((id) => [text(id.toString(16)), text('removed')])) },
     { name: 'cluster', entries: [[text('clusterVersion'), text(CLUSTER_VERSION)]] },
   ]
+  for (const b of buckets) {
+    const writer = builder.bucket(b.name)
+    for (const [k, v] of b.entries) writer.add(k, v)
+    writer.end()
+  }
+  const history = builder.bucket('key')
+  let at: RowPosition | null = null
+  for (;;) {
+    at = store.historyPage(at, summary.revision, PAGE_ROWS, (row) => {
+      history.add(revisionKey(row.main, row.sub, row.tombstone), encodeProto(KeyValueSchema, row.kv))
+    })
+    if (at === null) break
+    await pause()
+    if (src.store !== store || store.compactMainRevision() !== summary.compactRevision)
+      throw new BackendChangedError('the store was compacted or replaced while it was read')
+  }
+  history.end()
 }
 
 function leaseEntry(l: Lease): BoltEntry {

@@ -19,5 +19,5 @@ export {
   type WatchResponse,
   type WatchSink,
 } from './watch-messages.ts'
-export type { HistoryRow, StoreSummary } from './store-contents.ts'
+export type { HistoryRow, RowPosition, StoreSummary } from './store-contents.ts'
 export type { Lease } from './lease-table.ts'

@@ -55,7 +55,7 @@ import { cost, fileSize, needsSpace, spaceUsed } from './quota.ts'
 import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
-import { eachHistoryRow, loadContents, type HistoryRow, type StoreSummary } from './store-contents.ts'
+import { historyPage, loadContents, type HistoryRow, type RowPosition, type StoreSummary } from './store-contents.ts'
 import { execDelete, execPut, execTxn, type ExecContext } from './txn.ts'
 import { checkDelete, checkPut, checkRange, checkTxn } from './txn-check.ts'
 import { WriteTxn } from './writer.ts'
@@ -264,18 +264,22 @@ export class MvccStore implements HistorySource {
     }
   }
 
-  /**
-   * The replicated contents in etcd's terms (store-contents.ts): the history through `visit`, in
-   * revision order, then the rest as the answer.
-   */
-  contents(visit: (row: HistoryRow) => void): StoreSummary {
-    eachHistoryRow(this.#sql, this.#compactMain, visit)
+  /** The replicated contents in etcd's terms (store-contents.ts) but the history. */
+  summary(): StoreSummary {
     return {
       revision: this.#rev,
       compactRevision: this.#compactMain,
       leases: [...this.#leases.all()],
       alarms: this.#alarms.list(),
     }
+  }
+
+  /**
+   * Up to `limit` history rows after `after` and at or below `upTo`, as etcd's key bucket holds
+   * them (store-contents.ts); answers the last one's position, null when none were left.
+   */
+  historyPage(after: RowPosition | null, upTo: number, limit: number, visit: (row: HistoryRow) => void): RowPosition | null {
+    return historyPage(this.#sql, this.#compactMain, after, upTo, limit, visit)
   }
 
   /** Fills this store, which must be empty, with `rows` (ascending revisions) and `summary`. */

@@ -3,7 +3,9 @@
  * what a snapshot file in etcd's format carries (the member's etcd-backend.ts writes and reads
  * the file itself).
  *
- * The history read out is what etcd's key bucket holds after the same compaction: every row
+ * The history is read out a page at a time (the caller may yield between pages; rows at or below
+ * the revision it started at change only by compaction, which it must watch for). It is what
+ * etcd's key bucket holds after the same compaction: every row
  * above the compacted revision C, and of the rows at or below it only each key's newest, unless
  * that is a tombstone. (This store keeps a tombstone at exactly C, see compaction.ts; etcd's
  * bucket does not.)
@@ -35,16 +37,35 @@ export interface StoreSummary {
 
 const EMPTY = new Uint8Array(0)
 
-/** Calls `visit` with each history row etcd's bucket would hold, in (main, sub) order. */
-export function eachHistoryRow(sql: Sql, compactMain: number, visit: (row: HistoryRow) => void): void {
+/** A history row's place: rows are read in (main, sub) order. */
+export interface RowPosition {
+  readonly main: number
+  readonly sub: number
+}
+
+/**
+ * Calls `visit` with up to `limit` of the history rows etcd's bucket would hold, in (main, sub)
+ * order: those after `after` (null: from the first) and at or below revision `upTo`. Answers the
+ * last row's position, or null when there were none left.
+ */
+export function historyPage(
+  sql: Sql,
+  compactMain: number,
+  after: RowPosition | null,
+  upTo: number,
+  limit: number,
+  visit: (row: HistoryRow) => void,
+): RowPosition | null {
+  let last: RowPosition | null = null
   sql.each(
     `SELECT main, sub, tombstone, key, create_rev, version, value, ${int64Columns('lease')} FROM mvcc_rev r
-     WHERE main > ? OR (tombstone = 0 AND NOT EXISTS (
-       SELECT 1 FROM mvcc_rev n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?))
-     ORDER BY main, sub`,
-    [compactMain, compactMain],
+     WHERE (main, sub) > (?, ?) AND main <= ? AND (main > ? OR (tombstone = 0 AND NOT EXISTS (
+       SELECT 1 FROM mvcc_rev n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?)))
+     ORDER BY main, sub LIMIT ?`,
+    [after?.main ?? -1, after?.sub ?? -1, upTo, compactMain, compactMain, limit],
     (row) => {
       const main = row[0] as number
+      const sub = row[1] as number
       const tombstone = row[2] !== 0
       const key = row[3] as Uint8Array
       const kv: KeyValue = tombstone
@@ -57,9 +78,11 @@ export function eachHistoryRow(sql: Sql, compactMain: number, visit: (row: Histo
             value: row[6] as Uint8Array,
             lease: int64Of(row[7] as number, row[8] as number),
           }
-      visit({ main, sub: row[1] as number, tombstone, kv })
+      visit({ main, sub, tombstone, kv })
+      last = { main, sub }
     },
   )
+  return last
 }
 
 /**

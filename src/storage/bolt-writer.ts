@@ -14,7 +14,7 @@
 import { compareBytes } from '../mvcc/key-range.ts'
 import {
   BOLT_MAGIC, BOLT_VERSION, BUCKET_HEADER_BYTES, BUCKET_LEAF_FLAG, ELEMENT_BYTES, fnv64a, PAGE_HEADER_BYTES, PAGE_SIZE,
-  PageFlag, type BoltBucket, type BoltEntry,
+  PageFlag, type BoltBucket,
 } from './bolt-format.ts'
 
 const FREELIST_PAGE = 2
@@ -118,37 +118,56 @@ function metaPage(id: number, root: number, pageCount: number, txid: number): Ui
  * Writes `elements` (in key order) as pages of one level, each filled while it stays within a
  * page (at least one element each), and the levels above them until one page remains: the root.
  */
-function writeTree(file: PageFile, leaves: readonly Element[]): number {
-  let level = writeLevel(file, PageFlag.leaf, leaves)
+function writeTree(file: PageFile, elements: readonly Element[]): number {
+  const leaves = new LevelWriter(file, PageFlag.leaf)
+  for (const e of elements) leaves.add(e)
+  return rootAbove(file, leaves.end())
+}
+
+/** The branch levels above `level` (pages in key order), written until one page remains. */
+function rootAbove(file: PageFile, level: readonly PageRef[]): number {
   while (level.length > 1) {
-    level = writeLevel(
-      file,
-      PageFlag.branch,
-      level.map((p) => ({ key: p.firstKey, value: EMPTY, flags: 0, child: p.id })),
-    )
+    const branches = new LevelWriter(file, PageFlag.branch)
+    for (const p of level) branches.add({ key: p.firstKey, value: EMPTY, flags: 0, child: p.id })
+    level = branches.end()
   }
   return (level[0] as PageRef).id
 }
 
 const EMPTY = new Uint8Array(0)
 
-function writeLevel(file: PageFile, flags: number, elements: readonly Element[]): PageRef[] {
-  const refs: PageRef[] = []
-  let start = 0
-  let size = PAGE_HEADER_BYTES
-  const flush = (end: number): void => {
-    const page = elements.slice(start, end)
-    refs.push({ id: file.write(flags, page), firstKey: page[0]?.key ?? EMPTY })
-    start = end
-    size = PAGE_HEADER_BYTES
-  }
-  elements.forEach((e, i) => {
+/** Fills pages of one level from elements given one at a time, in key order. */
+class LevelWriter {
+  readonly #refs: PageRef[] = []
+  #page: Element[] = []
+  #size = PAGE_HEADER_BYTES
+  #last: Uint8Array | null = null
+
+  constructor(
+    readonly file: PageFile,
+    readonly flags: number,
+  ) {}
+
+  add(e: Element): void {
+    if (this.#last !== null && compareBytes(this.#last, e.key) >= 0) throw new Error('bolt: keys out of order')
+    this.#last = e.key
     const bytes = ELEMENT_BYTES + e.key.length + e.value.length
-    if (i > start && size + bytes > PAGE_SIZE) flush(i)
-    size += bytes
-  })
-  flush(elements.length)
-  return refs
+    if (this.#page.length > 0 && this.#size + bytes > PAGE_SIZE) this.#flush()
+    this.#page.push(e)
+    this.#size += bytes
+  }
+
+  /** The pages written, in key order (one empty page when nothing was added). */
+  end(): PageRef[] {
+    if (this.#page.length > 0 || this.#refs.length === 0) this.#flush()
+    return this.#refs
+  }
+
+  #flush(): void {
+    this.#refs.push({ id: this.file.write(this.flags, this.#page), firstKey: this.#page[0]?.key ?? EMPTY })
+    this.#page = []
+    this.#size = PAGE_HEADER_BYTES
+  }
 }
 
 function bucketHeader(root: number): Uint8Array {
@@ -157,28 +176,48 @@ function bucketHeader(root: number): Uint8Array {
   return header
 }
 
-/** Checks what bbolt requires of keys: within a bucket (and among bucket names), strictly ascending. */
-function checkAscending(keys: readonly Uint8Array[], where: string): void {
-  for (let i = 1; i < keys.length; i++)
-    if (compareBytes(keys[i - 1] as Uint8Array, keys[i] as Uint8Array) >= 0) throw new Error(`bolt: ${where}: keys out of order at ${i}`)
+/**
+ * Builds a bbolt database a bucket at a time, each bucket's entries given one at a time in key
+ * order (so a large bucket can be written in slices, between which the caller may yield).
+ */
+export class BoltBuilder {
+  readonly #file = new PageFile()
+  readonly #top: Element[] = []
+  readonly #encoder = new TextEncoder()
+
+  /** Starts bucket `name` (distinct from the others); add its entries, then end it. */
+  bucket(name: string): BucketWriter {
+    const leaves = new LevelWriter(this.#file, PageFlag.leaf)
+    const key = this.#encoder.encode(name)
+    return {
+      add: (k, v) => leaves.add({ key: k, value: v, flags: 0, child: 0 }),
+      end: () => {
+        const root = rootAbove(this.#file, leaves.end())
+        this.#top.push({ key, value: bucketHeader(root), flags: BUCKET_LEAF_FLAG, child: 0 })
+      },
+    }
+  }
+
+  /** The bytes of the database, both meta pages at `txid` (≥ 1) and one before it. */
+  finish(txid: number): Uint8Array {
+    const top = [...this.#top].sort((a, b) => compareBytes(a.key, b.key))
+    return this.#file.finish(writeTree(this.#file, top), txid)
+  }
+}
+
+export interface BucketWriter {
+  /** Adds one entry; keys strictly ascending, or it throws. */
+  add(key: Uint8Array, value: Uint8Array): void
+  end(): void
 }
 
 /** The bytes of a bbolt database holding `buckets` (any order; names distinct), at `txid` (≥ 1). */
 export function writeBolt(buckets: readonly BoltBucket[], txid: number): Uint8Array {
-  const file = new PageFile()
-  const encoder = new TextEncoder()
-  const named = buckets
-    .map((b) => ({ name: encoder.encode(b.name), bucket: b }))
-    .sort((a, b) => compareBytes(a.name, b.name))
-  checkAscending(named.map((n) => n.name), 'bucket names')
-  const top: Element[] = named.map(({ name, bucket }) => {
-    checkAscending(bucket.entries.map((e) => e[0]), bucket.name)
-    const root = writeTree(file, bucket.entries.map(leafElement))
-    return { key: name, value: bucketHeader(root), flags: BUCKET_LEAF_FLAG, child: 0 }
-  })
-  return file.finish(writeTree(file, top), txid)
-}
-
-function leafElement([key, value]: BoltEntry): Element {
-  return { key, value, flags: 0, child: 0 }
+  const builder = new BoltBuilder()
+  for (const b of buckets) {
+    const writer = builder.bucket(b.name)
+    for (const [k, v] of b.entries) writer.add(k, v)
+    writer.end()
+  }
+  return builder.finish(txid)
 }
