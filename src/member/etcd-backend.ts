@@ -10,7 +10,7 @@
  * lease            ID u64 BE → leasepb.Lease
  * alarm            etcdserverpb.AlarmMember → (empty)
  * auth             authEnabled → 1 byte; authRevision → u64 BE
- * authUsers        name → authpb.User (password: the stored hash)
+ * authUsers        name → authpb.User (password: the stored bcrypt hash, auth-password.ts)
  * authRoles        name → authpb.Role
  * members          ID in hex → JSON {id, peerURLs, name, clientURLs}
  * members_removed  ID in hex → "removed"
@@ -29,6 +29,7 @@ import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import type { AlarmMember, HistoryRow, KeyValue, Lease, MvccStore, RowPosition, StoreSummary } from '../mvcc/index.ts'
 import { compareBytes } from '../mvcc/key-range.ts'
 import type { BoltBuilder, BoltBucket, BoltEntry } from '../storage/index.ts'
+import { etcdPasswordHash } from './auth-password.ts'
 import { ROOT, type AuthCommand, type AuthStore } from './auth-store.ts'
 import type { MemberInfo } from './cluster-table.ts'
 
@@ -138,7 +139,7 @@ function authBuckets(auth: AuthStore): BoltBucket[] {
     const u = auth.user(name)
     const user: BackendUser = {
       name,
-      password: u?.hash ?? '',
+      password: u?.hash == null ? '' : etcdPasswordHash(u.hash),
       roles: u?.roles ?? [],
       options: { noPassword: u?.hash === null },
     }
