@@ -171,6 +171,8 @@ export class MemberActor {
   /** See isLearner; set by #refreshMembership. */
   #learner = false
   #stopped = false
+  /** A #catchUpStep is scheduled (see #catchUp). */
+  #catchingUp = false
 
   constructor(config: ActorConfig, ports: ActorPorts, events: ActorEvents = {}) {
     this.config = config
@@ -185,7 +187,8 @@ export class MemberActor {
       currentRevision: () => this.store.currentRevision(),
       compactRevision: () => this.store.compactRevision(),
       compactMainRevision: () => this.store.compactMainRevision(),
-      eventsBetween: (from, to, key, rangeEnd, max) => this.store.eventsBetween(from, to, key, rangeEnd, max),
+      eventsBetween: (from, to, key, rangeEnd, max, withPrevKv) =>
+        this.store.eventsBetween(from, to, key, rangeEnd, max, withPrevKv),
     }
     this.#hub = new WatchHub(history)
     this.#store.prevKvWatched = () => this.#hub.wantsPrevKv()
@@ -350,8 +353,30 @@ export class MemberActor {
     if (this.#stopped) return
     this.#raft.tick()
     this.#sendHeartbeatsIfSlow()
-    for (let i = 0; i < 8 && this.#hub.syncUnsynced(this.config.watchSyncEvents); i++);
+    this.#catchUp()
     this.#pump()
+  }
+
+  /**
+   * Serves watchers behind the store from its history, one batch of at most watchSyncEvents
+   * events per macrotask, for as long as one can be served: a watcher replaying a long history
+   * gets it at full speed, while heartbeats, peer messages and requests are handled between
+   * batches (served from one tick, 8 batches held the event loop up to half a second, long
+   * enough, with what the stream did with them, for the followers to elect another leader).
+   * Ticks start it again for watchers whose consumers have made room meanwhile.
+   */
+  #catchUp(): void {
+    if (this.#catchingUp) return
+    this.#catchingUp = true
+    this.#ports.clock.defer(() => this.#catchUpStep())
+  }
+
+  #catchUpStep(): void {
+    if (this.#stopped || !this.#hub.syncUnsynced(this.config.watchSyncEvents)) {
+      this.#catchingUp = false
+      return
+    }
+    this.#ports.clock.defer(() => this.#catchUpStep())
   }
 
   /** Starts an election now (tests, and the single founding member's fast start). */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setImmediate } from 'node:timers/promises'
 import type { HashKvRequest, HashResponse, MoveLeaderRequest, StatusResponse } from '../api/index.ts'
 import { Errors, type AlarmRequest, type AlarmResponse, type HashKvResponse } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
@@ -32,8 +33,32 @@ export function hash(m: MemberContext): HashResponse {
   return { header: { revision: m.actor.store.currentRevision() }, hash: m.actor.store.hash() }
 }
 
-export async function hashKv(m: MemberContext, req: HashKvRequest): Promise<HashKvResponse> {
-  return m.actor.store.hashKv(req.revision)
+/** History rows hashed between two yields to the event loop. */
+const HASH_PAGE_ROWS = 5000
+
+/**
+ * etcd's HashKV, a page of rows at a time with a yield between pages, so a large history does not
+ * hold the event loop (a leader's heartbeats) for the whole walk. A compaction, or a leader's
+ * snapshot replacing the store, between pages starts the walk again (or refuses a revision now
+ * compacted), so the hash is always of one state.
+ */
+export function hashKv(m: MemberContext, req: HashKvRequest): Promise<HashKvResponse> {
+  return hashKvInPages(m, req, HASH_PAGE_ROWS)
+}
+
+/** {@link hashKv} with `pageRows` rows per page. */
+export async function hashKvInPages(m: MemberContext, req: HashKvRequest, pageRows: number): Promise<HashKvResponse> {
+  for (;;) {
+    const store = m.actor.store
+    const walk = store.hashKvWalk(req.revision)
+    let hash = walk.walk.next(pageRows)
+    while (hash === null) {
+      await setImmediate()
+      if (m.actor.store !== store || store.compactMainRevision() !== walk.compactMain) break
+      hash = walk.walk.next(pageRows)
+    }
+    if (hash !== null) return store.hashKvAnswer(walk, hash)
+  }
 }
 
 export async function alarm(

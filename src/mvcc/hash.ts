@@ -25,32 +25,59 @@ const TOMBSTONE = 0x74 // 't'
 /** The rows at or below `compactMain` that etcd's HashKV at `rev` keeps (see the module doc). */
 const KEPT = `tombstone = 0 AND NOT EXISTS (SELECT 1 FROM mvcc_rev n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?)`
 
-function historyInto(crc: Crc32c, sql: Sql, rev: number, compactMain: number): void {
-  crc.bytes(KEY_BUCKET)
-  const keepAll = sql.number(`SELECT NOT EXISTS (SELECT 1 FROM mvcc_rev r WHERE main <= ? AND ${KEPT})`, [rev, rev]) === 1
-  const revKey = new Uint8Array(18)
-  const view = new DataView(revKey.buffer)
-  revKey[8] = SEPARATOR
-  revKey[17] = TOMBSTONE
-  const kv = new ProtoWriter()
-  sql.each(
-    `SELECT main, sub, tombstone, key, create_rev, version, ${int64Columns('lease')}, value
-     FROM mvcc_rev r WHERE main <= ? AND (main > ? OR ? OR (${KEPT})) ORDER BY main, sub`,
-    [rev, compactMain, keepAll ? 1 : 0, rev],
-    (row) => {
-      const main = row[0] as number
-      const tombstone = row[2] !== 0
-      view.setBigInt64(0, BigInt(main))
-      view.setBigInt64(9, BigInt(row[1] as number))
-      crc.bytes(tombstone ? revKey : revKey.subarray(0, 17))
-      kv.reset().bytes(1, row[3] as Uint8Array)
-      if (!tombstone) {
-        kv.varint(2, row[4] as number).varint(3, main).varint(4, row[5] as number)
-        kv.bytes(5, row[8] as Uint8Array).varint(6, int64Of(row[6] as number, row[7] as number))
-      }
-      crc.bytes(kv.written())
-    },
-  )
+/**
+ * etcd's HashKV at `rev` over the history (see the module doc), a page of rows at a time: the
+ * rows it reads (main ≤ rev) change only by compaction, so a caller that yields between pages
+ * must start again if a compaction ran meanwhile.
+ */
+export class HashKvWalk {
+  readonly #crc: Crc32c
+  readonly #sql: Sql
+  readonly #rev: number
+  readonly #compactMain: number
+  readonly #keepAll: boolean
+  #at = { main: -1, sub: -1 }
+  readonly #revKey = new Uint8Array(18)
+  readonly #kv = new ProtoWriter()
+
+  constructor(sql: Sql, rev: number, compactMain: number, crc: Crc32c = new Crc32c()) {
+    this.#sql = sql
+    this.#rev = rev
+    this.#compactMain = compactMain
+    this.#crc = crc.bytes(KEY_BUCKET)
+    this.#keepAll = sql.number(`SELECT NOT EXISTS (SELECT 1 FROM mvcc_rev r WHERE main <= ? AND ${KEPT})`, [rev, rev]) === 1
+    this.#revKey[8] = SEPARATOR
+    this.#revKey[17] = TOMBSTONE
+  }
+
+  /** Hashes up to `limit` more rows; the hash once every row is in, else null. */
+  next(limit: number): number | null {
+    const view = new DataView(this.#revKey.buffer)
+    const kv = this.#kv
+    let rows = 0
+    this.#sql.each(
+      `SELECT main, sub, tombstone, key, create_rev, version, ${int64Columns('lease')}, value
+       FROM mvcc_rev r WHERE (main, sub) > (?, ?) AND main <= ? AND (main > ? OR ? OR (${KEPT}))
+       ORDER BY main, sub LIMIT ?`,
+      [this.#at.main, this.#at.sub, this.#rev, this.#compactMain, this.#keepAll ? 1 : 0, this.#rev, limit],
+      (row) => {
+        const main = row[0] as number
+        const tombstone = row[2] !== 0
+        view.setBigInt64(0, BigInt(main))
+        view.setBigInt64(9, BigInt(row[1] as number))
+        this.#crc.bytes(tombstone ? this.#revKey : this.#revKey.subarray(0, 17))
+        kv.reset().bytes(1, row[3] as Uint8Array)
+        if (!tombstone) {
+          kv.varint(2, row[4] as number).varint(3, main).varint(4, row[5] as number)
+          kv.bytes(5, row[8] as Uint8Array).varint(6, int64Of(row[6] as number, row[7] as number))
+        }
+        this.#crc.bytes(kv.written())
+        this.#at = { main, sub: row[1] as number }
+        rows++
+      },
+    )
+    return rows < limit ? this.#crc.value() : null
+  }
 }
 
 /** Protobuf fields into one reused buffer (zero values left out, as proto3 encoders do). */
@@ -103,14 +130,12 @@ class ProtoWriter {
 }
 
 export function hashKv(sql: Sql, rev: number, compactMain: number): number {
-  const crc = new Crc32c()
-  historyInto(crc, sql, rev, compactMain)
-  return crc.value()
+  return new HashKvWalk(sql, rev, compactMain).next(Number.MAX_SAFE_INTEGER) as number
 }
 
 export function storeHash(sql: Sql, rev: number, compactMain: number): number {
   const crc = new Crc32c()
-  historyInto(crc, sql, rev, compactMain)
+  new HashKvWalk(sql, rev, compactMain, crc).next(Number.MAX_SAFE_INTEGER)
   crc.int64(rev).int64(compactMain)
   sql.each(`SELECT ${int64Columns('id')}, ttl, remaining_ms FROM mvcc_lease ORDER BY id`, [], (row) => {
     crc.int64(int64Of(row[0] as number, row[1] as number)).int64(row[2] as number).int64(row[3] as number)

@@ -30,7 +30,8 @@ function previous(sql: Sql, key: Uint8Array, main: number): KeyValue | null {
 
 /**
  * Events in [from, to] for the span, stopping after the first revision at which `maxEvents` were
- * collected (a revision is never split). The caller checks `from` against the compaction.
+ * collected (a revision is never split), with their prevKv when `withPrevKv`. The caller checks
+ * `from` against the compaction.
  */
 export function eventsBetween(
   sql: Sql,
@@ -39,6 +40,7 @@ export function eventsBetween(
   key: Uint8Array,
   rangeEnd: Uint8Array,
   maxEvents: number,
+  withPrevKv: boolean,
 ): Event[] {
   const span = keySpan(key, rangeEnd)
   if (span.kind === 'none' || from > to) return []
@@ -69,5 +71,6 @@ export function eventsBetween(
       return true
     },
   )
+  if (!withPrevKv) return events
   return events.map((e) => ({ ...e, prevKv: previous(sql, e.kv.key, e.kv.modRevision) }))
 }

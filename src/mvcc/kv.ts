@@ -214,11 +214,19 @@ export interface HistorySource {
   compactMainRevision(): number
   /**
    * Events of keys in [key, rangeEnd) (etcd range rules) with revision in [from, to], ordered by
-   * (revision, sub-revision), each with `prevKv` filled when the key had a previous version.
-   * Stops after the first revision at which at least `maxEvents` events have been collected, so
-   * a revision's events are never split. Throws the compacted error when from < compactRevision().
+   * (revision, sub-revision), each with `prevKv` filled when the key had a previous version
+   * (unless `withPrevKv` is false: then null, and one lookup per event saved). Stops after the
+   * first revision at which at least `maxEvents` events have been collected, so a revision's
+   * events are never split. Throws the compacted error when from < compactRevision().
    */
-  eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[]
+  eventsBetween(
+    from: number,
+    to: number,
+    key: Uint8Array,
+    rangeEnd: Uint8Array,
+    maxEvents: number,
+    withPrevKv?: boolean,
+  ): Event[]
 }
 
 export type AlarmAction = 'GET' | 'ACTIVATE' | 'DEACTIVATE'

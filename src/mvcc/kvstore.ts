@@ -25,7 +25,7 @@ import { decodeCommand, type Command, type CommandResponse } from './command.ts'
 import { refusedWhenCorrupt } from './corrupt-guard.ts'
 import { runCompaction, scheduleCompaction, scheduledCompaction } from './compaction.ts'
 import { EtcdError, Errors } from './errors.ts'
-import { hashKv, storeHash } from './hash.ts'
+import { HashKvWalk, storeHash } from './hash.ts'
 import { eventsBetween } from './history.ts'
 import type {
   AlarmMember,
@@ -254,14 +254,23 @@ export class MvccStore implements HistorySource {
    * refused too, and the compact revision answered is -1 before any compaction.
    */
   hashKv(revision: number): HashKvResponse {
+    const walk = this.hashKvWalk(revision)
+    return this.hashKvAnswer(walk, walk.walk.next(Number.MAX_SAFE_INTEGER) as number)
+  }
+
+  /**
+   * {@link hashKv} a page of rows at a time (hash.ts's HashKvWalk): refuses a compacted revision
+   * at once; a compaction between pages changes compactMainRevision(), and the walk must start
+   * again.
+   */
+  hashKvWalk(revision: number): { readonly walk: HashKvWalk; readonly revision: number; readonly compactMain: number } {
     if (revision > 0 && revision <= this.#compactMain) throw Errors.compacted()
     const rev = readRevision(this.#view(), revision)
-    return {
-      header: { revision: this.#rev },
-      hash: hashKv(this.#sql, rev, this.#compactMain),
-      compactRevision: this.#compactMain,
-      hashRevision: rev,
-    }
+    return { walk: new HashKvWalk(this.#sql, rev, this.#compactMain), revision: rev, compactMain: this.#compactMain }
+  }
+
+  hashKvAnswer(walk: { readonly revision: number; readonly compactMain: number }, hash: number): HashKvResponse {
+    return { header: { revision: this.#rev }, hash, compactRevision: walk.compactMain, hashRevision: walk.revision }
   }
 
   /** The replicated contents in etcd's terms (store-contents.ts) but the history. */
@@ -296,9 +305,9 @@ export class MvccStore implements HistorySource {
     return storeHash(this.#sql, this.#rev, this.#compactMain)
   }
 
-  eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number): Event[] {
+  eventsBetween(from: number, to: number, key: Uint8Array, rangeEnd: Uint8Array, maxEvents: number, withPrevKv = true): Event[] {
     if (from < this.compactRevision()) throw Errors.compacted()
-    return eventsBetween(this.#sql, from, to, key, rangeEnd, maxEvents)
+    return eventsBetween(this.#sql, from, to, key, rangeEnd, maxEvents, withPrevKv)
   }
 
   /** Bytes of the database file, free pages included (all layers' tables). */

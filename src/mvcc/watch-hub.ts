@@ -120,7 +120,7 @@ export class WatchHub {
       this.#unsynced.delete(w)
       this.#unsynced.add(w)
       const want = Math.min(budget, w.roomEvents())
-      const read = this.#history.eventsBetween(w.nextRev, this.#rev, w.key, w.rangeEnd, want)
+      const read = this.#history.eventsBetween(w.nextRev, this.#rev, w.key, w.rangeEnd, want, w.prevKv)
       budget -= Math.max(1, read.length)
       // Fewer than asked: the read reached the hub's revision. Otherwise it ended on a whole revision.
       const readTo = read.length < want ? this.#rev : (read[read.length - 1] as Event).kv.modRevision
