@@ -1,7 +1,7 @@
 /**
  * Deterministic hashes of the replicated state, for comparing members (etcd's HashKV and Hash).
  *
- * hashKv(R): etcd's HashKV, byte for byte, so a member's answer equals etcd's for the same
+ * HashKvWalk at R: etcd's HashKV, byte for byte, so a member's answer equals etcd's for the same
  * history: CRC-32C over the bucket name `key`, then every history row with main ≤ R in
  * (main, sub) order, each as etcd stores it in that bucket: its revision key (main and sub as
  * 8-byte big-endian integers around `_`, then `t` for a tombstone) and its mvccpb.KeyValue
@@ -127,10 +127,6 @@ class ProtoWriter {
     grown.set(this.#buf.subarray(0, this.#len))
     this.#buf = grown
   }
-}
-
-export function hashKv(sql: Sql, rev: number, compactMain: number): number {
-  return new HashKvWalk(sql, rev, compactMain).next(Number.MAX_SAFE_INTEGER) as number
 }
 
 export function storeHash(sql: Sql, rev: number, compactMain: number): number {
