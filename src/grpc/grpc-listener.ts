@@ -122,6 +122,13 @@ function withHead(socket: Socket, head: Buffer): Duplex {
   const stream = new Duplex({
     read: () => void socket.resume(),
     write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
+    // HTTP/2 hands its frames over corked, several at a time: one write of them all (one
+    // syscall) instead of one per frame.
+    writev: (chunks: { chunk: Buffer }[], done) => {
+      socket.cork()
+      chunks.forEach(({ chunk }, i) => socket.write(chunk, i === chunks.length - 1 ? done : undefined))
+      socket.uncork()
+    },
     final: (done) => {
       socket.end()
       done()
