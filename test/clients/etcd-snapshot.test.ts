@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { post } from '../e2e/cluster-harness.ts'
 import { freePort } from '../free-ports.ts'
 import { killOnExit } from '../kill-on-exit.ts'
 
@@ -113,22 +114,6 @@ function startEdgecd(name: string, dataDir: string, port: number): Server {
   ], port, { EDGECD_EXIT_WITH_PARENT: '1' })
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
-  const text = await res.text()
-  let json: any = null
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = text
-  }
-  return { status: res.status, json }
-}
-
-/**
- * Waits until the server answers a range with 200 (with auth on: as `user`, through a token from
- * /v3/auth/authenticate).
- */
 async function ready(server: Server, user?: { name: string; password: string }): Promise<void> {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
@@ -137,10 +122,10 @@ async function ready(server: Server, user?: { name: string; password: string }):
     try {
       const headers: Record<string, string> = {}
       if (user !== undefined) {
-        const auth = await post(`${server.url}/v3/auth/authenticate`, user)
+        const auth = await post(server.url, '/v3/auth/authenticate', user)
         if (typeof auth.json?.token === 'string') headers.Authorization = auth.json.token
       }
-      if ((await post(`${server.url}/v3/kv/range`, { key: 'AA==' }, headers)).status === 200) return
+      if ((await post(server.url, '/v3/kv/range', { key: 'AA==' }, { headers })).status === 200) return
     } catch {
       // not listening yet
     }
@@ -160,11 +145,22 @@ async function stop(server: Server): Promise<void> {
   clearTimeout(timer)
 }
 
+/** `snapshot status -w json` of `file` as etcdctl and as edgecd print it, each checked to succeed. */
+async function bothStatuses(file: string): Promise<[any, any]> {
+  const [theirs, ours] = await Promise.all([
+    etcdctl(null, ['snapshot', 'status', file, '-w', 'json']),
+    edgecd(['snapshot', 'status', file, '-w', 'json']),
+  ])
+  assert.equal(theirs.code, 0, describeRun('etcdctl', ['snapshot', 'status'], theirs))
+  assert.equal(ours.code, 0, describeRun('edgecd', ['snapshot', 'status'], ours))
+  return [JSON.parse(theirs.out), JSON.parse(ours.out)]
+}
+
 /** Puts `count` keys `k/NNN` through the JSON API (one revision each). */
 async function putMany(server: Server, count: number): Promise<void> {
   for (let i = 1; i <= count; i++) {
     const key = `k/${String(i).padStart(3, '0')}`
-    const r = await post(`${server.url}/v3/kv/put`, { key: b64(key), value: b64(`value of ${key}: ${'abcdefghij'.repeat(3)}`) })
+    const r = await post(server.url, '/v3/kv/put', { key: b64(key), value: b64(`value of ${key}: ${'abcdefghij'.repeat(3)}`) })
     assert.equal(r.status, 200, `put ${key}: ${JSON.stringify(r.json)}`)
   }
 }
@@ -287,14 +283,8 @@ describe("snapshots in etcd's format between edgecd and etcd 3.4", { timeout: 18
     })
 
     test('etcdctl snapshot status and edgecd snapshot status print the same', async () => {
-      const [theirs, ours] = await Promise.all([
-        etcdctl(null, ['snapshot', 'status', edgecdSnapshot, '-w', 'json']),
-        edgecd(['snapshot', 'status', edgecdSnapshot, '-w', 'json']),
-      ])
-      assert.equal(theirs.code, 0, describeRun('etcdctl', ['snapshot', 'status'], theirs))
-      assert.equal(ours.code, 0, describeRun('edgecd', ['snapshot', 'status'], ours))
-      const status = JSON.parse(theirs.out)
-      assert.deepEqual(JSON.parse(ours.out), status)
+      const [status, ours] = await bothStatuses(edgecdSnapshot)
+      assert.deepEqual(ours, status)
       assert.equal(status.revision, revision)
     })
 
@@ -425,14 +415,9 @@ describe("snapshots in etcd's format between edgecd and etcd 3.4", { timeout: 18
     })
 
     test('edgecd snapshot status prints what etcdctl does', async () => {
-      const [theirs, ours] = await Promise.all([
-        etcdctl(null, ['snapshot', 'status', snapshot, '-w', 'json']),
-        edgecd(['snapshot', 'status', snapshot, '-w', 'json']),
-      ])
-      assert.equal(theirs.code, 0, describeRun('etcdctl', ['snapshot', 'status'], theirs))
-      assert.equal(ours.code, 0, describeRun('edgecd', ['snapshot', 'status'], ours))
-      assert.deepEqual(JSON.parse(ours.out), JSON.parse(theirs.out))
-      assert.equal(JSON.parse(ours.out).revision, revision)
+      const [theirs, ours] = await bothStatuses(snapshot)
+      assert.deepEqual(ours, theirs)
+      assert.equal(ours.revision, revision)
     })
 
     test('edgecd snapshot restore, and a member started on the restored dir', async () => {
