@@ -105,11 +105,7 @@ export async function writeBackend(builder: BoltBuilder, src: BackendSource, pau
     { name: 'members_removed', entries: sorted(src.removedIds().map((id) => [text(id.toString(16)), text('removed')])) },
     { name: 'cluster', entries: [[text('clusterVersion'), text(CLUSTER_VERSION)]] },
   ]
-  for (const b of buckets) {
-    const writer = builder.bucket(b.name)
-    for (const [k, v] of b.entries) writer.add(k, v)
-    writer.end()
-  }
+  for (const b of buckets) builder.add(b)
   const history = builder.bucket('key')
   let at: RowPosition | null = null
   for (;;) {

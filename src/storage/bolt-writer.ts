@@ -198,6 +198,13 @@ export class BoltBuilder {
     }
   }
 
+  /** Adds a whole bucket (its entries in key order). */
+  add(bucket: BoltBucket): void {
+    const writer = this.bucket(bucket.name)
+    for (const [k, v] of bucket.entries) writer.add(k, v)
+    writer.end()
+  }
+
   /** The bytes of the database, both meta pages at `txid` (≥ 1) and one before it. */
   finish(txid: number): Uint8Array {
     const top = [...this.#top].sort((a, b) => compareBytes(a.key, b.key))
@@ -209,15 +216,4 @@ export interface BucketWriter {
   /** Adds one entry; keys strictly ascending, or it throws. */
   add(key: Uint8Array, value: Uint8Array): void
   end(): void
-}
-
-/** The bytes of a bbolt database holding `buckets` (any order; names distinct), at `txid` (≥ 1). */
-export function writeBolt(buckets: readonly BoltBucket[], txid: number): Uint8Array {
-  const builder = new BoltBuilder()
-  for (const b of buckets) {
-    const writer = builder.bucket(b.name)
-    for (const [k, v] of b.entries) writer.add(k, v)
-    writer.end()
-  }
-  return builder.finish(txid)
 }

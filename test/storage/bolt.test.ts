@@ -1,5 +1,5 @@
 /**
- * The bbolt codec: what writeBolt writes, readBolt reads back (any buckets, entries larger than a
+ * The bbolt codec: what BoltBuilder writes, readBolt reads back (any buckets, entries larger than a
  * page, buckets deep enough for branch pages), every page below the high-water mark is used once
  * (bbolt's consistency check), and the reader refuses what it would read wrongly: torn meta
  * pages, pages out of bounds or of the wrong kind, keys out of order.
@@ -7,11 +7,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { BoltFormatError, readBolt, writeBolt, type BoltBucket } from '../../src/storage/index.ts'
+import { BoltBuilder, BoltFormatError, readBolt, type BoltBucket } from '../../src/storage/index.ts'
 import { PAGE_SIZE, PageFlag } from '../../src/storage/bolt-format.ts'
 import { compareBytes } from '../../src/mvcc/key-range.ts'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+function writeBolt(buckets: readonly BoltBucket[], txid: number): Uint8Array {
+  const builder = new BoltBuilder()
+  for (const b of buckets) builder.add(b)
+  return builder.finish(txid)
+}
 
 function bucket(name: string, count: number, valueBytes = 8): BoltBucket {
   const entries = Array.from({ length: count }, (_, i) => {
