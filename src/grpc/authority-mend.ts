@@ -24,23 +24,12 @@
  *
  * @module
  */
-import hpack, { type Compressor, type Decompressor, type HeaderField } from 'hpack.js'
+import hpack, { type Compressor, type HeaderField } from 'hpack.js'
+import {
+  CONTINUATION, decodeBlock, END_HEADERS, END_STREAM, FRAME_HEADER_BYTES, frameHeader, HEADERS, headersFragment, MAX_CONTINUATIONS,
+  MAX_PAYLOAD, PREFACE_BYTES, PRIORITY, TABLE_BYTES,
+} from './h2-frames.ts'
 
-/** `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`. */
-const PREFACE_BYTES = 24
-const FRAME_HEADER_BYTES = 9
-const HEADERS = 0x1
-const CONTINUATION = 0x9
-const END_STREAM = 0x1
-const END_HEADERS = 0x4
-const PADDED = 0x8
-const PRIORITY = 0x20
-/** The largest payload every peer takes (SETTINGS_MAX_FRAME_SIZE's initial value; the server keeps it). */
-const MAX_PAYLOAD = 16_384
-/** CONTINUATIONs one header block may have (nghttp2's limit against CONTINUATION floods). */
-const MAX_CONTINUATIONS = 8
-/** SETTINGS_HEADER_TABLE_SIZE's initial value; Node's server does not change it. */
-const TABLE_BYTES = 4096
 /** A scheme in front of the authority: `http://` and the like. */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
 
@@ -67,14 +56,9 @@ export class AuthorityMend {
   #pending: Buffer = Buffer.alloc(0)
   #prefaceLeft = PREFACE_BYTES
   #open: OpenBlock | null = null
-  readonly #decoder: Decompressor = hpack.decompressor.create({ table: { maxSize: TABLE_BYTES } })
+  readonly #decoder = hpack.decompressor.create({ table: { maxSize: TABLE_BYTES } })
   /** Set at the first block that needed a change (see the invariant). */
   #encoder: Compressor | null = null
-  #decodeError: Error | null = null
-
-  constructor() {
-    this.#decoder.on('error', (err: Error) => (this.#decodeError = err))
-  }
 
   /** The bytes to hand on for `chunk` (some may be held until their frame is whole). Throws on a malformed header block. */
   push(chunk: Buffer): Buffer[] {
@@ -88,7 +72,7 @@ export class AuthorityMend {
     }
     let at = 0
     while (data.length - at >= FRAME_HEADER_BYTES) {
-      const length = data.readUIntBE(at, 3)
+      const { length } = frameHeader(data, at)
       if (length > MAX_PAYLOAD) throw new Error(`a frame of ${length} bytes, over the server's maximum`)
       const end = at + FRAME_HEADER_BYTES + length
       if (data.length < end) break
@@ -100,9 +84,7 @@ export class AuthorityMend {
   }
 
   #frame(frame: Buffer, out: Buffer[]): void {
-    const type = frame[3] as number
-    const flags = frame[4] as number
-    const streamId = frame.readUInt32BE(5) & 0x7fffffff
+    const { type, flags, streamId } = frameHeader(frame, 0)
     const payload = frame.subarray(FRAME_HEADER_BYTES)
     if (this.#open !== null) {
       // Only CONTINUATIONs of the same stream may follow (else nghttp2 ends the connection).
@@ -117,23 +99,15 @@ export class AuthorityMend {
       out.push(frame)
       return
     }
-    let from = 0
-    let padding = 0
-    if ((flags & PADDED) !== 0) {
-      padding = payload[0] ?? 0
-      from = 1
-    }
-    const priority = (flags & PRIORITY) !== 0 ? payload.subarray(from, from + 5) : null
-    if (priority !== null) from += 5
-    if (from + padding > payload.length) throw new Error('a HEADERS frame shorter than its padding')
-    this.#open = { streamId, flags, priority, fragments: [payload.subarray(from, payload.length - padding)], frames: [frame] }
+    const { priority, fragment } = headersFragment(flags, payload)
+    this.#open = { streamId, flags, priority, fragments: [fragment], frames: [frame] }
     if ((flags & END_HEADERS) !== 0) this.#close(out)
   }
 
   #close(out: Buffer[]): void {
     const block = this.#open as OpenBlock
     this.#open = null
-    const fields = this.#decode(Buffer.concat(block.fragments))
+    const fields = decodeBlock(this.#decoder, Buffer.concat(block.fragments))
     let changed = false
     const mended = fields.map((f): HeaderField => {
       const authority = f.name === ':authority' ? mendedAuthority(f.value) : null
@@ -149,15 +123,6 @@ export class AuthorityMend {
     this.#encoder.write(mended.map((f) => ({ ...f, incremental: false })))
     const encoded = this.#encoder.read() ?? Buffer.alloc(0)
     out.push(...headerFrames(block, encoded))
-  }
-
-  #decode(block: Buffer): HeaderField[] {
-    this.#decoder.write(block)
-    this.#decoder.execute()
-    if (this.#decodeError !== null) throw this.#decodeError
-    const fields: HeaderField[] = []
-    for (let f = this.#decoder.read(); f !== null; f = this.#decoder.read()) fields.push(f)
-    return fields
   }
 }
 

@@ -53,12 +53,18 @@ export interface CallHeaders {
 export type DirectCall = (ep: AnyEndpoint, request: unknown, headers: CallHeaders, client: Socket | undefined) => Promise<unknown> | null
 
 export interface GrpcFront {
-  /** Hands over a client connection whose first bytes are HTTP/2's preface. */
-  inject(connection: Duplex): void
+  /**
+   * Hands over a client connection whose first bytes are HTTP/2's preface: `client` itself, or a
+   * stream over it (grpc-listener.ts says when).
+   */
+  inject(connection: Duplex, client: Socket): void
   close(): void
 }
 
 const utf8 = new TextEncoder()
+/** The connection a call came on (its address; with TLS, its certificate), when known. */
+type ClientOf = (call: { getPeer(): string }) => Socket | undefined
+
 /** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
 function unreachable(err: unknown): Partial<grpc.StatusObject> {
   return { code: 14, details: String(err) }
@@ -96,10 +102,11 @@ function cancelled(call: { once(event: 'cancelled', listener: () => void): unkno
   return controller.signal
 }
 
-function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null): grpc.handleUnaryCall<unknown, unknown> {
+function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const headers = callHeaders(call.metadata)
-    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, grpcClientSocket()) ?? null
+    const client = clientOf(call)
+    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client) ?? null
     if (answered !== null) {
       answered.then(
         (message) => callback(null, message),
@@ -108,7 +115,7 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null):
       return
     }
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
-    api(request, grpcClientSocket())
+    api(request, client)
       .then(async (res) => {
         const text = await res.text()
         if (res.status === 200) callback(null, decodeResponse(ep, text))
@@ -161,17 +168,17 @@ function drained(call: NodeJS.EventEmitter, gone: AbortSignal): Promise<void> {
   })
 }
 
-function serverStreamHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleServerStreamingCall<unknown, unknown> {
+function serverStreamHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
     const gone = cancelled(call)
     const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
-    api(request, grpcClientSocket())
+    api(request, clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', unreachable(err)))
   }
 }
 
-function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCall<unknown, unknown> {
+function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     let body!: ReadableStreamDefaultController<Uint8Array>
     // The app reads the request messages at its pace: the call is paused while it is behind, and
@@ -202,7 +209,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall): grpc.handleBidiStreamingCal
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, gone), grpcClientSocket())
+    api(apiRequest(ep, stream, call.metadata, gone), clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', unreachable(err))
@@ -231,7 +238,13 @@ function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinit
  */
 export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = null): Promise<GrpcFront> {
   const grpc = await import('@grpc/grpc-js')
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES })
+  // Connections handed over as themselves, by grpc-js's name for a call's peer (`address:port`);
+  // a call on a stream over its connection learns it from grpcClientSocket instead.
+  const natives = new Map<string, Socket>()
+  const clientOf: ClientOf = (call) => grpcClientSocket() ?? natives.get(call.getPeer())
+  // Channelz (gRPC's introspection service, which this server does not offer) off: its per-call
+  // bookkeeping cost about 3 % of a member's CPU under unary load.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES, 'grpc.enable_channelz': 0 })
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {
     const path = GRPC_METHODS[ep.name]
@@ -245,13 +258,24 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
     }
     ;(entry.definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[name] = method(ep, path, name)
     entry.handlers[name] =
-      ep.stream === 'bidi' ? bidiHandler(ep, api) : ep.stream === 'server' ? serverStreamHandler(ep, api) : unaryHandler(ep, api, direct)
+      ep.stream === 'bidi'
+        ? bidiHandler(ep, api, clientOf)
+        : ep.stream === 'server'
+          ? serverStreamHandler(ep, api, clientOf)
+          : unaryHandler(ep, api, direct, clientOf)
   }
   for (const { definition, handlers } of services.values()) server.addService(definition, handlers)
   server.addService(HEALTH_DEFINITION, HEALTH_HANDLERS)
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   return {
-    inject: (connection) => injector.injectConnection(connection),
+    inject: (connection, client) => {
+      if (connection === client) {
+        const peer = `${client.remoteAddress}:${client.remotePort}`
+        natives.set(peer, client)
+        client.once('close', () => natives.get(peer) === client && natives.delete(peer))
+      }
+      injector.injectConnection(connection)
+    },
     close: () => {
       injector.destroy()
       server.forceShutdown()

@@ -1,8 +1,9 @@
 /**
  * One port for both protocols, as etcd's client port: a connection that opens with HTTP/2's
  * client preface (`PRI * HTTP/2.0…`, which gRPC clients send first) goes to the gRPC front,
- * anything else to the HTTP/1.1 server. The first bytes are read, then put back: into the socket
- * for HTTP/1.1, in front of a wrapper stream for HTTP/2 (see withHead).
+ * anything else to the HTTP/1.1 server. The first bytes are read, then put back into the socket
+ * for HTTP/1.1; for HTTP/2 the first request is read too (startHttp2), and the connection goes
+ * to Node's HTTP/2 server as it is, or through a stream that mends its requests (withHead).
  *
  * With TLS the same happens on the decrypted connection. ALPN (RFC 7301) is answered so that both
  * kinds of client get what they need: a client that offers HTTP/1.1 gets it (curl and browsers
@@ -15,8 +16,10 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Server as HttpServer } from 'node:http'
 import { Duplex } from 'node:stream'
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls'
+import { createServer as createTlsServer, TLSSocket, type TlsOptions } from 'node:tls'
 import { AuthorityMend } from './authority-mend.ts'
+import { ConnectionStart } from './connection-start.ts'
+import { EMPTY_SETTINGS } from './h2-frames.ts'
 import type { GrpcFront } from './grpc-front.ts'
 
 /** The start of HTTP/2's preface; no HTTP/1.1 method is `PRI`. */
@@ -28,10 +31,14 @@ const HEADERS_MS = 10_000
 /** A connection that has not sent its first four bytes by then is closed (as headersTimeout would). */
 const FIRST_BYTES_MS = HEADERS_MS
 
+/** How long an HTTP/2 client may wait before its first request and still be served natively (startHttp2). */
+const FIRST_REQUEST_MS = 1000
+
 /**
- * The connection (a TLSSocket with TLS) whose gRPC bytes are being handled. grpc-js sees the
- * connection through the wrapper of withHead, which has no address or certificate, so everything
- * that runs on a connection's data (grpc-js's handlers included) runs inside this store.
+ * The connection (a TLSSocket with TLS) whose gRPC bytes are being handled through withHead's
+ * stream. grpc-js sees such a connection through that stream, which has no address or
+ * certificate, so everything that runs on its data (grpc-js's handlers included) runs inside
+ * this store. (A connection handed over as itself is known to grpc-front.ts by its address.)
  */
 const connectionSocket = new AsyncLocalStorage<Socket>()
 
@@ -70,14 +77,15 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
       if (head.length < PREFACE_START.length && PREFACE_START.subarray(0, head.length).equals(head)) return
       clearTimeout(silent)
       socket.removeListener('data', onData)
-      socket.pause()
       if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
-        const stream = withHead(socket, head)
-        ;(grpc ??= loadGrpc()).then(
-          (front) => connectionSocket.run(socket, () => front.inject(stream)),
-          () => socket.destroy(),
+        startHttp2(socket, head, (connection) =>
+          (grpc ??= loadGrpc()).then(
+            (front) => connectionSocket.run(socket, () => front.inject(connection, socket)),
+            () => socket.destroy(),
+          ),
         )
       } else {
+        socket.pause()
         socket.unshift(head)
         http.emit('connection', socket)
         socket.resume()
@@ -113,10 +121,54 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
 }
 
 /**
- * The socket as a stream that first gives `head` (the bytes already read from it). HTTP/2's
- * session reads a net.Socket's handle directly, past anything put back into the JS stream, so
- * the gRPC side gets this wrapper instead (Node runs an HTTP/2 session over any Duplex). What
- * the client sends passes through authority-mend.ts on its way.
+ * Reads the connection's start (connection-start.ts) and hands it to `serve`: the socket itself,
+ * with what was read put back in front (Node's HTTP/2 session reads that first), or the mending
+ * stream of withHead. A TLS connection goes natively only with ALPN's h2 (Node's HTTP/2 server
+ * refuses the others). A client that has sent no request FIRST_REQUEST_MS after the handshake
+ * takes the mending stream; one that has not acknowledged the port's SETTINGS by FIRST_BYTES_MS
+ * is closed.
+ */
+function startHttp2(socket: Socket, head: Buffer, toGrpc: (connection: Duplex) => void): void {
+  const start = new ConnectionStart()
+  const began = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  const handOver = (native: boolean): void => {
+    clearTimeout(timer)
+    socket.removeListener('data', onData)
+    socket.pause()
+    if (native) {
+      socket.unshift(start.bytes())
+      toGrpc(socket)
+    } else {
+      toGrpc(withHead(socket, start.bytes()))
+    }
+  }
+  const decide = (): void => {
+    const route = start.route
+    if (route !== 'wait') return handOver(route === 'native' && (!(socket instanceof TLSSocket) || socket.alpnProtocol === 'h2'))
+    if (!start.wantsSettings) return
+    socket.write(EMPTY_SETTINGS)
+    start.settingsSent()
+  }
+  const onData = (chunk: Buffer): void => {
+    start.push(chunk)
+    decide()
+  }
+  const waited = (): void => {
+    if (!start.ackDue) return handOver(false)
+    if (performance.now() - began >= FIRST_BYTES_MS) return void socket.destroy()
+    timer = setTimeout(waited, FIRST_REQUEST_MS)
+  }
+  timer = setTimeout(waited, FIRST_REQUEST_MS)
+  socket.once('close', () => clearTimeout(timer))
+  socket.on('data', onData)
+  onData(head)
+}
+
+/**
+ * The socket as a stream that first gives `head` (the bytes already read from it), for the
+ * connections whose requests need mending: what the client sends passes through
+ * authority-mend.ts on its way (Node runs an HTTP/2 session over any Duplex, as a JS stream).
  */
 function withHead(socket: Socket, head: Buffer): Duplex {
   const stream = new Duplex({

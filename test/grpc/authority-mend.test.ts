@@ -6,17 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import hpack from 'hpack.js'
 import { AuthorityMend, mendedAuthority } from '../../src/grpc/authority-mend.ts'
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9)
-  header.writeUIntBE(payload.length, 0, 3)
-  header[3] = type
-  header[4] = flags
-  header.writeUInt32BE(streamId, 5)
-  return Buffer.concat([header, payload])
-}
+import { frame, PREFACE } from './h2-bytes.ts'
 
 /** A client's bytes: preface, SETTINGS, then one request's HEADERS (END_HEADERS) and DATA per authority. */
 function clientBytes(authorities: readonly string[]): Buffer {

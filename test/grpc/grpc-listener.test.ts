@@ -8,8 +8,10 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
+import hpack from 'hpack.js'
 import { createGrpcFront } from '../../src/grpc/grpc-front.ts'
 import { sharedPort } from '../../src/grpc/grpc-listener.ts'
+import { frame, PREFACE } from './h2-bytes.ts'
 
 test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header timeout", async (t) => {
   const addresses: Array<string | undefined> = []
@@ -130,4 +132,87 @@ test("HTTP/1.1 behind the shared port: an idle kept-alive connection stays open 
   socket.write(request)
   await new Promise((r) => setTimeout(r, 300))
   assert.equal(received.match(/HTTP\/1\.1 200 OK/g)?.length, 2, received)
+})
+
+/**
+ * Unary calls from a hand-written HTTP/2 client that, as grpc-go does, sends nothing but its
+ * preface and SETTINGS until the server's SETTINGS came (and it acknowledged them), then waits
+ * `idleMs` more. The grpc-status of each call, in order; rejects on GOAWAY or a reset stream.
+ */
+function callsAfterServerPreface(port: number, authority: string, calls: number, idleMs = 0): Promise<string[]> {
+  const encoder = hpack.compressor.create({ table: { maxSize: 4096 } })
+  const decoder = hpack.decompressor.create({ table: { maxSize: 4096 } })
+  const statuses = new Map<number, string>()
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.concat([PREFACE, frame(0x4, 0, 0, Buffer.alloc(0))])))
+    let pending = Buffer.alloc(0)
+    let started = false
+    const send = (): void => {
+      for (let i = 0; i < calls; i++) {
+        encoder.write([
+          { name: ':method', value: 'POST', neverIndex: false },
+          { name: ':scheme', value: 'http', neverIndex: false },
+          { name: ':path', value: '/etcdserverpb.Maintenance/Status', neverIndex: false },
+          { name: ':authority', value: authority, neverIndex: false },
+          { name: 'content-type', value: 'application/grpc', neverIndex: false },
+          { name: 'te', value: 'trailers', neverIndex: false },
+        ])
+        const stream = 1 + 2 * i
+        socket.write(Buffer.concat([frame(0x1, 0x4, stream, encoder.read() as Buffer), frame(0x0, 0x1, stream, Buffer.alloc(5))]))
+      }
+    }
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        const length = pending.readUIntBE(0, 3)
+        const [type, flags] = [pending[3] as number, pending[4] as number]
+        const stream = pending.readUInt32BE(5) & 0x7fffffff
+        const payload = pending.subarray(9, 9 + length)
+        pending = pending.subarray(9 + length)
+        if (type === 0x4 && (flags & 0x1) === 0) {
+          socket.write(frame(0x4, 0x1, 0, Buffer.alloc(0)))
+          if (!started) {
+            started = true
+            setTimeout(send, idleMs)
+          }
+        } else if (type === 0x1) {
+          decoder.write(payload)
+          decoder.execute()
+          for (let f = decoder.read(); f !== null; f = decoder.read()) if (f.name === 'grpc-status') statuses.set(stream, f.value)
+          if (statuses.size === calls) {
+            clearTimeout(limit)
+            socket.destroy()
+            resolve([...statuses.keys()].sort((a, b) => a - b).map((k) => statuses.get(k) as string))
+          }
+        } else if (type === 0x7 || type === 0x3) {
+          clearTimeout(limit)
+          socket.destroy()
+          reject(new Error(`${type === 0x7 ? 'GOAWAY' : 'RST_STREAM'} code ${payload.readUInt32BE(type === 0x7 ? 4 : 0)}`))
+        }
+      }
+    })
+    socket.once('error', reject)
+    const limit = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`answered ${statuses.size} of ${calls} calls within 5 s`))
+    }, 5000 + idleMs)
+  })
+}
+
+test("a client that waits for the server's preface (as grpc-go does) is served, whatever its authority and however long it waits", async (t) => {
+  let served = 0
+  const shared = sharedPort(createServer(), () =>
+    createGrpcFront(async () => {
+      served++
+      return new Response('{"header":{}}', { status: 200 })
+    }),
+  )
+  await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
+  const { port } = shared.server.address() as AddressInfo
+  // Served natively, mended, and (idle past the port's wait for a first request) mended.
+  assert.deepEqual(await callsAfterServerPreface(port, `127.0.0.1:${port}`, 3), ['0', '0', '0'])
+  assert.deepEqual(await callsAfterServerPreface(port, `http://127.0.0.1:${port}`, 3), ['0', '0', '0'])
+  assert.deepEqual(await callsAfterServerPreface(port, `127.0.0.1:${port}`, 2, 1200), ['0', '0'])
+  assert.equal(served, 8)
 })
