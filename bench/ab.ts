@@ -70,8 +70,8 @@ for (let round = 1; round <= rounds; round++)
           ;(results[key(v, load, c)] ??= []).push(r)
           const lead = Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN
           console.log(
-            `round ${round} ${key(v, load, c)}: ${r.wrk.rps.toFixed(0)} req/s, p50 ${r.wrk.p50Ms.toFixed(1)} ms, ` +
-              `p99 ${r.wrk.p99Ms.toFixed(1)} ms, leader ${lead.toFixed(2)} cores, others ${r.otherCores}, errors ${r.wrk.non2xx + r.wrk.socketErrors}`,
+            `round ${round} ${key(v, load, c)}: ${r.figures.rps.toFixed(0)} req/s, p50 ${r.figures.p50Ms.toFixed(1)} ms, ` +
+              `p99 ${r.figures.p99Ms.toFixed(1)} ms, leader ${lead.toFixed(2)} cores, others ${r.otherCores}, errors ${r.figures.non2xx + r.figures.socketErrors}`,
           )
         }
     } finally {
@@ -84,7 +84,7 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2
 }
 const leaderCpuPerReqUs = (r: RunResult): number =>
-  ((Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN) / r.wrk.rps) * 1e6
+  ((Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN) / r.figures.rps) * 1e6
 
 console.log('\n| load | conns | A req/s | B req/s | B/A | A p50 / p99 ms | B p50 / p99 ms | leader CPU µs/req A → B |')
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
@@ -93,12 +93,12 @@ for (const load of loads)
     const a = results[key('A', load, c)] ?? []
     const b = results[key('B', load, c)] ?? []
     const m = (rs: RunResult[], f: (r: RunResult) => number): number => median(rs.map(f))
-    const ra = m(a, (r) => r.wrk.rps)
-    const rb = m(b, (r) => r.wrk.rps)
+    const ra = m(a, (r) => r.figures.rps)
+    const rb = m(b, (r) => r.figures.rps)
     console.log(
       `| ${load} | ${c} | ${ra.toFixed(0)} | ${rb.toFixed(0)} | ${(rb / ra).toFixed(2)}× | ` +
-        `${m(a, (r) => r.wrk.p50Ms).toFixed(1)} / ${m(a, (r) => r.wrk.p99Ms).toFixed(1)} | ` +
-        `${m(b, (r) => r.wrk.p50Ms).toFixed(1)} / ${m(b, (r) => r.wrk.p99Ms).toFixed(1)} | ` +
+        `${m(a, (r) => r.figures.p50Ms).toFixed(1)} / ${m(a, (r) => r.figures.p99Ms).toFixed(1)} | ` +
+        `${m(b, (r) => r.figures.p50Ms).toFixed(1)} / ${m(b, (r) => r.figures.p99Ms).toFixed(1)} | ` +
         `${m(a, leaderCpuPerReqUs).toFixed(0)} → ${m(b, leaderCpuPerReqUs).toFixed(0)} |`,
     )
   }

@@ -6,8 +6,11 @@
  * and 256 connections (wrk), and the time from kill -9 of the leader to the next successful write.
  * Before each run it waits (bounded) for an idle machine and records how busy it was.
  *
- * Installs etcd-server, etcd-client and wrk with apt-get when they are missing and it runs as
- * root; otherwise says what to install. Writes `bench/results/<date>-compare.md` and `.json`.
+ * Then put and both gets over etcd's gRPC API (grpc-put, grpc-get-linearizable,
+ * grpc-get-serializable; h2load), which is how etcd's own clients reach it.
+ *
+ * Installs etcd-server, etcd-client, wrk and nghttp2-client (h2load) with apt-get when they are
+ * missing and it runs as root; otherwise says what to install. Writes `bench/results/<date>-compare.md` and `.json`.
  *
  *   node --import tsx bench/compare.ts [--duration 10s] [--quick] [--connections 1,64] …  (--help)
  *
@@ -18,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startEdgecd, startEtcd, type Cluster } from './lib/clusters.ts'
 import { driveSystem } from './lib/drive.ts'
-import { parseOptions, stamp } from './lib/options.ts'
+import { generatorTools, needsH2load, parseOptions, stamp } from './lib/options.ts'
 import { renderMarkdown, type Report } from './lib/report.ts'
 import { ensureTools, machineDescription } from './lib/system.ts'
 
@@ -32,8 +35,9 @@ function version(cmd: string, args: string[], pattern: RegExp): string {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), {})
-  if (o.systems.includes('etcd')) ensureTools(['etcd', 'etcdctl', 'wrk'], ['etcd-server', 'etcd-client', 'wrk'], log)
-  else ensureTools(['wrk'], ['wrk'], log)
+  const { commands, packages } = generatorTools(o.loads)
+  if (o.systems.includes('etcd')) ensureTools(['etcd', 'etcdctl', ...commands], ['etcd-server', 'etcd-client', ...packages], log)
+  else ensureTools(commands, packages, log)
   const date = new Date()
   const report: Report = {
     date: date.toISOString(),
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
     versions: {
       etcd: version('etcd', ['--version'], /etcd Version: (\S+)/),
       wrk: version('wrk', ['-v'], /wrk (\S+)/),
+      ...(needsH2load(o.loads) ? { h2load: version('h2load', ['--version'], /h2load nghttp2\/(\S+)/) } : {}),
       edgecd: version('git', ['rev-parse', '--short', 'HEAD'], /(\S+)/),
       node: process.version,
     },

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { driveSystem } from './lib/drive.ts'
-import { parseOptions, stamp } from './lib/options.ts'
+import { generatorTools, parseOptions, stamp } from './lib/options.ts'
 import { renderProfile } from './lib/profile.ts'
 import { renderMarkdown } from './lib/report.ts'
 import { ensureTools, machineDescription } from './lib/system.ts'
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     failover: false,
     idleWaitMs: 30_000,
   })
-  ensureTools(['wrk'], ['wrk'], log)
+  const { commands, packages } = generatorTools(o.loads)
+  ensureTools(commands, packages, log)
   const profileDir = o.profileDir === null ? null : resolve(o.profileDir)
   if (profileDir !== null) mkdirSync(profileDir, { recursive: true })
   const profFlags = profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]

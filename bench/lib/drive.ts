@@ -25,7 +25,7 @@ export interface SystemResults {
 }
 
 function describe(r: RunResult): string {
-  const w = r.wrk
+  const w = r.figures
   const extra = r.watch === undefined ? '' : `, events/s ${r.watch.eventsPerS.toFixed(0)}, lag p99 ${r.watch.lagP99Ms.toFixed(1)} ms`
   const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' ')
   return (

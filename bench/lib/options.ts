@@ -25,7 +25,19 @@ export interface BenchOptions {
   readonly root: string | null
 }
 
-const ALL_LOADS: readonly Load[] = ['put', 'get-linearizable', 'get-serializable', 'txn-create', 'watch']
+const ALL_LOADS: readonly Load[] = [
+  'put', 'get-linearizable', 'get-serializable', 'txn-create', 'watch', 'grpc-put', 'grpc-get-linearizable', 'grpc-get-serializable',
+]
+
+/** True when `loads` include a gRPC one (driven by h2load, not wrk). */
+export function needsH2load(loads: readonly Load[]): boolean {
+  return loads.some((l) => l.startsWith('grpc-'))
+}
+
+/** The load generators `loads` need: commands, and the Debian packages that have them. */
+export function generatorTools(loads: readonly Load[]): { commands: string[]; packages: string[] } {
+  return needsH2load(loads) ? { commands: ['wrk', 'h2load'], packages: ['wrk', 'nghttp2-client'] } : { commands: ['wrk'], packages: ['wrk'] }
+}
 
 /** `10s`, `500ms`, `2m`, or a bare number of seconds. */
 export function parseDurationS(text: string): number {
@@ -40,9 +52,10 @@ function list(text: string): string[] {
 }
 
 export const USAGE = `options:
-  --duration 10s          length of each wrk run (--quick: 3s)
-  --connections 1,16,64,256
-  --loads put,get-linearizable,get-serializable,txn-create,watch
+  --duration 10s          length of each run (--quick: 3s)
+  --connections 1,16,64,256  (for gRPC loads: calls in flight, over up to 4 connections)
+  --loads put,get-linearizable,get-serializable,txn-create,watch,grpc-put,grpc-get-linearizable,grpc-get-serializable
+                          (grpc-*: etcd's gRPC API driven by h2load; run.ts: the JSON ones by default)
   --keys 100000           keys loaded before measuring RSS and disk (0: skip; --quick: 20000)
   --idle-load 1.5         wait before each run until the 1-min load average is below this …
   --idle-wait 60s         … but at most this long (then run anyway and record it)

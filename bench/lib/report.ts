@@ -29,7 +29,7 @@ function find(runs: readonly RunResult[], system: string, via: string, load: str
   return runs.find((r) => r.system === system && r.via === via && r.load === load && r.connections === c)
 }
 
-const errors = (r: RunResult | undefined): string => (r === undefined ? '–' : String(r.wrk.non2xx + r.wrk.socketErrors))
+const errors = (r: RunResult | undefined): string => (r === undefined ? '–' : String(r.figures.non2xx + r.figures.socketErrors))
 
 export function renderMarkdown(rep: Report): string {
   const out: string[] = []
@@ -48,9 +48,10 @@ export function renderMarkdown(rep: Report): string {
         `${rep.runs.filter((r) => r.idle.busy).length} of ${rep.runs.length} runs started on a busy machine`,
     )
   out.push(
-    '- Same JSON HTTP API for all: etcd through its grpc-gateway on the leader\'s client port; edgecd through the',
-    `  leader member (L) and through the gateway (G). wrk, keep-alive, threads = min(2, connections);`,
-    `  each run follows ${WARMUP_S} s of the same load, not measured.`,
+    '- Same API for both: the JSON loads through etcd\'s grpc-gateway on the leader\'s client port, and edgecd\'s',
+    `  leader member (L) and gateway (G); wrk, keep-alive, threads = min(2, connections). The grpc-* loads: etcd's`,
+    `  gRPC API on the same ports, h2load with one thread, "conns" calls in flight over min(conns, 4) connections,`,
+    `  every call the same message (grpc-put: one key per run). Each run follows ${WARMUP_S} s of the same load, not measured.`,
   )
   for (const n of rep.notes) out.push(`- ${n}`)
   out.push('')
@@ -66,10 +67,10 @@ export function renderMarkdown(rep: Report): string {
       const l = find(rep.runs, 'edgecd', 'leader', load, c)
       const g = find(rep.runs, 'edgecd', 'gateway', load, c)
       if (e === undefined && l === undefined && g === undefined) continue
-      const lat = (r: RunResult | undefined): string => (r === undefined ? '–' : `${ms(r.wrk.p50Ms)} / ${ms(r.wrk.p99Ms)}`)
+      const lat = (r: RunResult | undefined): string => (r === undefined ? '–' : `${ms(r.figures.p50Ms)} / ${ms(r.figures.p99Ms)}`)
       out.push(
-        `| ${load} | ${c} | ${num(e?.wrk.rps)} | ${lat(e)} | ${num(l?.wrk.rps)} | ${lat(l)} | ${ratio(l?.wrk.rps, e?.wrk.rps)} | ` +
-          `${num(g?.wrk.rps)} | ${lat(g)} | ${ratio(g?.wrk.rps, e?.wrk.rps)} | ${errors(e)}/${errors(l)}/${errors(g)} |`,
+        `| ${load} | ${c} | ${num(e?.figures.rps)} | ${lat(e)} | ${num(l?.figures.rps)} | ${lat(l)} | ${ratio(l?.figures.rps, e?.figures.rps)} | ` +
+          `${num(g?.figures.rps)} | ${lat(g)} | ${ratio(g?.figures.rps, e?.figures.rps)} | ${errors(e)}/${errors(l)}/${errors(g)} |`,
       )
     }
   out.push('')
@@ -82,7 +83,7 @@ export function renderMarkdown(rep: Report): string {
     for (const r of watches) {
       const w = r.watch!
       out.push(
-        `| ${r.system} | ${r.via} | ${r.connections} | ${num(r.wrk.rps)} | ${num(w.eventsPerS)} | ${w.delivered} / ${w.expected} | ` +
+        `| ${r.system} | ${r.via} | ${r.connections} | ${num(r.figures.rps)} | ${num(w.eventsPerS)} | ${w.delivered} / ${w.expected} | ` +
           `${ms(w.lagP50Ms)} / ${ms(w.lagP99Ms)} |`,
       )
     }

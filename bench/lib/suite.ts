@@ -14,9 +14,13 @@
 import type { Cluster, Proc } from './clusters.ts'
 import { openLineStream, postJson } from './http.ts'
 import { cpuSeconds, diskBytes, machineJiffies, rssBytes, sleep, waitForIdle, type IdleReport } from './system.ts'
-import { GET_KEY_B64, prefixB64, startWrk, VALUE_B64, type LoadName, type WrkResult } from './wrk.ts'
+import { GRPC_LOAD_NAMES, startH2load, type GrpcLoadName } from './h2load.ts'
+import type { LoadResult, LoadRun } from './generator.ts'
+import { GET_KEY_B64, prefixB64, startWrk, VALUE_B64, type LoadName } from './wrk.ts'
 
-export type Load = LoadName | 'watch'
+/** A load generator drives: JSON loads by wrk, gRPC ones by h2load. */
+export type DrivenLoad = LoadName | GrpcLoadName
+export type Load = DrivenLoad | 'watch'
 
 /**
  * Seconds of the same load, unmeasured, right before each measured run: a just-started Node
@@ -38,7 +42,8 @@ export interface RunResult {
   readonly via: string
   readonly load: Load
   readonly connections: number
-  readonly wrk: WrkResult
+  /** The load generator's figures (wrk's, or h2load's for the gRPC loads). */
+  readonly figures: LoadResult
   /** CPU cores each process used on average during the run (name → cores). */
   readonly cpu: Record<string, number>
   /** Cores used by everything else on the machine during the run. */
@@ -80,8 +85,8 @@ function processes(cluster: Cluster): Proc[] {
 }
 
 interface CpuWindow {
-  /** Cores per process since the window opened (`wrkCpu`: wrk's CPU seconds), and everyone else's. */
-  finish(wrkCpu: number): { cpu: Record<string, number>; otherCores: number }
+  /** Cores per process since the window opened (`generator`: the load generator's name and CPU seconds), and everyone else's. */
+  finish(generator: { name: string; cpu: number }): { cpu: Record<string, number>; otherCores: number }
 }
 
 function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
@@ -89,7 +94,7 @@ function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
   const machine = machineJiffies()
   const t0 = performance.now()
   return {
-    finish(wrkCpu) {
+    finish(generator) {
       const s = (performance.now() - t0) / 1000
       const m = machineJiffies()
       const machineCores = ((m.busy - machine.busy) / Math.max(1, m.total - machine.total)) * navigatorCores()
@@ -101,8 +106,8 @@ function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
         cpu[label] = round2(used)
         ours += Number.isFinite(used) ? used : 0
       }
-      cpu['wrk'] = round2(wrkCpu / s)
-      ours += wrkCpu / s
+      cpu[generator.name] = round2(generator.cpu / s)
+      ours += generator.cpu / s
       return { cpu, otherCores: round2(Math.max(0, machineCores - ours - 0.05)) }
     },
   }
@@ -120,29 +125,54 @@ export async function seedGetKey(url: string): Promise<void> {
   if (r.status !== 200) throw new Error(`seeding the get key failed: ${r.status} ${r.body}`)
 }
 
-/** One wrk load at `connections` against `target` (a member or the gateway). */
+/** The revision `url` answers with (a serializable read of the get key). */
+async function revisionOf(url: string): Promise<number> {
+  const r = await postJson(`${url}/v3/kv/range`, JSON.stringify({ key: GET_KEY_B64, serializable: true }), 10_000)
+  return Number((JSON.parse(r.body) as { header?: { revision?: string } }).header?.revision ?? Number.NaN)
+}
+
+/** Starts `load` at `connections` against `target`'s URL, with a fresh key or key prefix. */
+function startLoad(target: Proc, load: DrivenLoad, connections: number, durationS: number): LoadRun {
+  const tag = nextTag(load)
+  return (GRPC_LOAD_NAMES as readonly string[]).includes(load)
+    ? startH2load(target.url, load as GrpcLoadName, Buffer.from(`bench/${tag}`), connections, durationS)
+    : startWrk(target.url, load as LoadName, prefixB64(tag), connections, durationS)
+}
+
+/** Samples a generator's CPU seconds until it exits (its /proc entry is gone after). */
+async function measured(run: LoadRun): Promise<{ figures: LoadResult; cpu: number }> {
+  let cpu = 0
+  const sampler = setInterval(() => {
+    const c = cpuSeconds(run.pid)
+    if (Number.isFinite(c)) cpu = c
+  }, 200)
+  const figures = await run.result.finally(() => clearInterval(sampler))
+  return { figures, cpu }
+}
+
+/**
+ * One load at `connections` against `target` (a member or the gateway). h2load sees HTTP
+ * statuses only, so the gRPC put load's failed calls are the puts that made no revision.
+ */
 export async function throughputRun(
   cluster: Cluster,
   target: Proc,
   via: string,
-  load: LoadName,
+  load: DrivenLoad,
   connections: number,
   o: RunOptions,
 ): Promise<RunResult> {
   const idle = await waitForIdle(o.idleThreshold, o.idleWaitMs, o.log)
-  await startWrk(target.url, load, prefixB64(nextTag(load)), connections, WARMUP_S).result
+  await startLoad(target, load, connections, WARMUP_S).result
   const leader = await cluster.leader()
+  const before = load === 'grpc-put' ? await revisionOf(target.url) : 0
   const window = cpuWindow(processes(cluster), leader)
-  const run = startWrk(target.url, load, prefixB64(nextTag(load)), connections, o.durationS)
-  let wrkCpu = 0
-  // wrk's own CPU: sample until it exits (its /proc entry is gone after).
-  const sampler = setInterval(() => {
-    const c = cpuSeconds(run.pid)
-    if (Number.isFinite(c)) wrkCpu = c
-  }, 200)
-  const wrk = await run.result.finally(() => clearInterval(sampler))
-  const { cpu, otherCores } = window.finish(wrkCpu)
-  return { system: cluster.system, via, load, connections, wrk, cpu, otherCores, idle }
+  const run = startLoad(target, load, connections, o.durationS)
+  const { figures: raw, cpu: generatorCpu } = await measured(run)
+  const { cpu, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
+  const unmade = load === 'grpc-put' ? Math.max(0, raw.requests - ((await revisionOf(target.url)) - before)) : 0
+  const figures = { ...raw, non2xx: raw.non2xx + unmade }
+  return { system: cluster.system, via, load, connections, figures, cpu, otherCores, idle }
 }
 
 /**
@@ -203,7 +233,6 @@ export async function watchRun(
   const window = cpuWindow(processes(cluster), leader)
   inWindow = true
   const run = startWrk(target.url, 'put', prefix.toString('base64'), connections, o.durationS)
-  let wrkCpu = 0
   let probes = 0
   let probing = true
   const prober = (async () => {
@@ -216,28 +245,24 @@ export async function watchRun(
       await sleep(20)
     }
   })()
-  const sampler = setInterval(() => {
-    const c = cpuSeconds(run.pid)
-    if (Number.isFinite(c)) wrkCpu = c
-  }, 200)
-  const wrk = await run.result.finally(() => clearInterval(sampler))
+  const { figures, cpu: generatorCpu } = await measured(run)
   inWindow = false
   probing = false
   await prober
-  const { cpu, otherCores } = window.finish(wrkCpu)
-  const expected = wrk.requests - wrk.non2xx - wrk.socketErrors + probes
+  const { cpu, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
+  const expected = figures.requests - figures.non2xx - figures.socketErrors + probes
   for (let i = 0; i < 100 && events < expected; i++) await sleep(50)
   stream.close()
   lags.sort((a, b) => a - b)
   const watch: WatchFigures = {
-    eventsPerS: eventsInWindow / wrk.durationS,
+    eventsPerS: eventsInWindow / figures.durationS,
     delivered: events,
     expected,
     lagP50Ms: percentile(lags, 50),
     lagP99Ms: percentile(lags, 99),
     probes: lags.length,
   }
-  return { system: cluster.system, via, load: 'watch', connections, wrk, cpu, otherCores, idle, watch }
+  return { system: cluster.system, via, load: 'watch', connections, figures, cpu, otherCores, idle, watch }
 }
 
 export interface LoadKeysResult {

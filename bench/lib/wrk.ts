@@ -10,11 +10,10 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { killOnExit } from '../../test/kill-on-exit.ts'
+import { runGenerator, type LoadRun } from './generator.ts'
 
 /** The loads wrk drives (the watch load is driven separately). */
 export const LOAD_NAMES = ['put', 'get-linearizable', 'get-serializable', 'txn-create'] as const
@@ -32,20 +31,6 @@ export function prefixB64(tag: string): string {
 
 /** The key the get loads read. */
 export const GET_KEY_B64 = Buffer.from('bench/get-key').toString('base64')
-
-export interface WrkResult {
-  readonly requests: number
-  readonly durationS: number
-  readonly rps: number
-  readonly p50Ms: number
-  readonly p90Ms: number
-  readonly p99Ms: number
-  readonly maxMs: number
-  /** Non-2xx/3xx answers. */
-  readonly non2xx: number
-  /** Connect, read, write errors and timeouts. */
-  readonly socketErrors: number
-}
 
 const LUA_COMMON = `
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -112,48 +97,30 @@ wrk.body = '{"key":"${GET_KEY_B64}","serializable":true}'
   }
 }
 
-export interface WrkRun {
-  readonly pid: number
-  readonly result: Promise<WrkResult>
-}
-
 /** Starts wrk (threads = min(2, connections)) running `load` against `baseUrl` for `durationS`. */
-export function startWrk(baseUrl: string, load: LoadName, prefix: string, connections: number, durationS: number): WrkRun {
+export function startWrk(baseUrl: string, load: LoadName, prefix: string, connections: number, durationS: number): LoadRun {
   const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'))
   const script = join(dir, `${load}.lua`)
   writeFileSync(script, luaScript(load, prefix))
   const threads = Math.min(2, connections)
-  const child = killOnExit(
-    spawn(
-      'wrk',
-      ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', '5s', '-s', script, baseUrl],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  )
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')))
-  child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')))
-  const result = new Promise<WrkResult>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      rmSync(dir, { recursive: true, force: true })
-      const line = out.split('\n').find((l) => l.startsWith('WRKJSON '))
-      if (line === undefined) return reject(new Error(`wrk exited ${code} without results:\n${out}`))
-      const j = JSON.parse(line.slice(8)) as Record<string, number>
-      const n = (k: string): number => j[k] ?? 0
-      const durationS = n('duration_us') / 1e6
-      resolve({
-        requests: n('requests'),
-        durationS,
-        rps: n('requests') / durationS,
-        p50Ms: n('p50') / 1000,
-        p90Ms: n('p90') / 1000,
-        p99Ms: n('p99') / 1000,
-        maxMs: n('max') / 1000,
-        non2xx: n('status'),
-        socketErrors: n('connect') + n('read') + n('write') + n('timeout'),
-      })
-    })
+  const args = ['-t', String(threads), '-c', String(connections), '-d', `${durationS}s`, '--timeout', '5s', '-s', script, baseUrl]
+  return runGenerator('wrk', args, (out, code) => {
+    rmSync(dir, { recursive: true, force: true })
+    const line = out.split('\n').find((l) => l.startsWith('WRKJSON '))
+    if (line === undefined) throw new Error(`wrk exited ${code} without results:\n${out}`)
+    const j = JSON.parse(line.slice(8)) as Record<string, number>
+    const n = (k: string): number => j[k] ?? 0
+    const durationS = n('duration_us') / 1e6
+    return {
+      requests: n('requests'),
+      durationS,
+      rps: n('requests') / durationS,
+      p50Ms: n('p50') / 1000,
+      p90Ms: n('p90') / 1000,
+      p99Ms: n('p99') / 1000,
+      maxMs: n('max') / 1000,
+      non2xx: n('status'),
+      socketErrors: n('connect') + n('read') + n('write') + n('timeout'),
+    }
   })
-  return { pid: child.pid as number, result }
 }

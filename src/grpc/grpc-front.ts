@@ -89,17 +89,28 @@ function callHeaders(metadata: grpc.Metadata): Map<string, string> {
   return headers
 }
 
-function apiRequest(ep: AnyEndpoint, body: BodyInit, metadata: grpc.Metadata, signal: AbortSignal): Request {
+function apiRequest(ep: AnyEndpoint, body: BodyInit, metadata: ReadonlyMap<string, string>, signal: AbortSignal): Request {
   const headers = new Headers({ 'content-type': 'application/json' })
-  for (const [name, value] of callHeaders(metadata)) headers.set(name, value)
+  for (const [name, value] of metadata) headers.set(name, value)
   return new Request(`http://edgecd${ep.path}`, { method: 'POST', body, headers, signal, duplex: 'half' } as RequestInit)
 }
 
-/** An AbortSignal that fires when the gRPC call is cancelled (the client left or timed out). */
-function cancelled(call: { once(event: 'cancelled', listener: () => void): unknown }): AbortSignal {
+/** A call's 'cancelled' event, as grpc-js emits it. */
+interface Cancellable {
+  once(event: 'cancelled', listener: () => void): unknown
+  removeListener(event: 'cancelled', listener: () => void): unknown
+}
+
+/**
+ * An AbortSignal that fires when the gRPC call is cancelled (the client left or timed out), until
+ * `forget()`. grpc-js reports the end of every call as a cancel, answered ones too: a unary call
+ * forgets it once answered, as an abort costs a DOMException and its listeners' work.
+ */
+function cancelled(call: Cancellable): { readonly signal: AbortSignal; forget(): void } {
   const controller = new AbortController()
-  call.once('cancelled', () => controller.abort())
-  return controller.signal
+  const abort = (): void => controller.abort()
+  call.once('cancelled', abort)
+  return { signal: controller.signal, forget: () => void call.removeListener('cancelled', abort) }
 }
 
 function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
@@ -114,14 +125,18 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, 
       )
       return
     }
-    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, cancelled(call))
-    api(request, client)
+    const gone = cancelled(call)
+    api(apiRequest(ep, encodeRequest(ep, call.request), headers, gone.signal), client)
       .then(async (res) => {
         const text = await res.text()
+        gone.forget()
         if (res.status === 200) callback(null, decodeResponse(ep, text))
         else callback(statusOf(errorFromBody(res.status, text)))
       })
-      .catch((err: unknown) => callback(unreachable(err)))
+      .catch((err: unknown) => {
+        gone.forget()
+        callback(unreachable(err))
+      })
   }
 }
 
@@ -170,8 +185,8 @@ function drained(call: NodeJS.EventEmitter, gone: AbortSignal): Promise<void> {
 
 function serverStreamHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
-    const gone = cancelled(call)
-    const request = apiRequest(ep, encodeRequest(ep, call.request), call.metadata, gone)
+    const gone = cancelled(call).signal
+    const request = apiRequest(ep, encodeRequest(ep, call.request), callHeaders(call.metadata), gone)
     api(request, clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', unreachable(err)))
@@ -189,7 +204,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
       pull: () => void call.resume(),
       cancel: () => void (open = false),
     })
-    const gone = cancelled(call)
+    const gone = cancelled(call).signal
     call.on('data', (message: unknown) => {
       if (!open) return
       try {
@@ -209,7 +224,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, call.metadata, gone), clientOf(call))
+    api(apiRequest(ep, stream, callHeaders(call.metadata), gone), clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', unreachable(err))

@@ -78,9 +78,12 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
       clearTimeout(silent)
       socket.removeListener('data', onData)
       if (head.subarray(0, PREFACE_START.length).equals(PREFACE_START)) {
+        // Only a stream needs the store (connectionSocket): once used, it costs every promise of
+        // the process a hook.
         startHttp2(socket, head, (connection) =>
           (grpc ??= loadGrpc()).then(
-            (front) => connectionSocket.run(socket, () => front.inject(connection, socket)),
+            (front) =>
+              connection === socket ? front.inject(connection, socket) : connectionSocket.run(socket, () => front.inject(connection, socket)),
             () => socket.destroy(),
           ),
         )
