@@ -21,6 +21,7 @@ import { bearerOnly, MAX_HEADER_BYTES, MAX_HELD_REQUEST_BYTES } from '../src/api
 import { gatewayOptionsFromEnv, parseListen } from '../src/gateway/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
 import { sharedPort } from '../src/grpc/grpc-listener.ts'
+import { gatewayGrpcCalls } from '../src/gateway/grpc-direct.ts'
 import { createNodeGateway } from '../src/gateway/node-server.ts'
 import { serveOtherUpgradesPlainly } from '../src/grpc/other-upgrades.ts'
 import { useUntimedFetch } from '../src/client/untimed-fetch.ts'
@@ -55,9 +56,13 @@ try {
     createServer: ((serverOptions: ServerOptions) => createServer({ ...serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, gateway.listener)) as typeof createServer,
   }) as Server
   serveOtherUpgradesPlainly(http)
-  // etcd's gRPC API on the same port (grpc-front.ts), each call carried by the app as JSON.
+  // etcd's gRPC API on the same port (grpc-front.ts), each call carried as JSON: unary ones as
+  // the listener carries them (grpc-direct.ts), the rest by the app.
   const shared = sharedPort(http, () =>
-    createGrpcFront(async (request, client) => gateway.gateway.app.fetch(request, { incoming: { socket: client ?? {} } })),
+    createGrpcFront(
+      async (request, client) => gateway.gateway.app.fetch(request, { incoming: { socket: client ?? {} } }),
+      gatewayGrpcCalls(gateway.gateway),
+    ),
   )
   shared.server.listen(port, host, () => {
     const members = options.endpoints.join(',')
