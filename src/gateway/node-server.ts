@@ -96,10 +96,9 @@ const LEFT = Symbol('edgecd.gateway.left')
  * bookkeeping): a keep-alive connection carries one request at a time, and a request is over once
  * its answer is written, so the connection's close can only cut short the request under way.
  * (A response that is finished but not yet flushed when the connection closes is answered
- * already; nothing listens to its signal any more.) A gRPC connection carries many calls at
- * once (grpc-direct.ts): its close cuts short every one of them, as it should.
+ * already; nothing listens to its signal any more.)
  */
-export function leftSignal(socket: Socket): AbortSignal {
+function leftSignal(socket: Socket): AbortSignal {
   const holder = socket as Socket & { [LEFT]?: AbortController }
   let left = holder[LEFT]
   if (left === undefined) {

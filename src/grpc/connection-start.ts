@@ -15,9 +15,9 @@
  * Invariants:
  * - `bytes()` is everything read so far, in order, less that one ACK frame; nothing is changed,
  *   so the server decodes the same header blocks with the same HPACK state.
- * - 'native' only when the first request's authority needs no mending and no ACK is still due;
- *   anything unexpected before the first request (a PING, a malformed frame, too many bytes)
- *   gives 'mend', which serves every client.
+ * - 'native' or 'mend' only once no ACK is due. 'native' only when the first request's
+ *   authority needs no mending; anything unexpected before the first request (a PING, a
+ *   malformed frame, too many bytes) gives 'mend', which serves every client.
  *
  * @module
  */
@@ -28,8 +28,12 @@ import {
   MAX_PAYLOAD, PREFACE_BYTES, PRIORITY_FRAME, SETTINGS, TABLE_BYTES, WINDOW_UPDATE,
 } from './h2-frames.ts'
 
-/** Where the connection goes: not known yet, Node's HTTP/2 server on the socket, or the mending JS stream. */
-export type StartRoute = 'wait' | 'native' | 'mend'
+/**
+ * Where the connection goes: not known yet, Node's HTTP/2 server on the socket, the mending JS
+ * stream, or nowhere ('refuse': too many bytes came while the ACK of the port's SETTINGS was
+ * due; handed on, that ACK would reach a server that never sent those SETTINGS).
+ */
+export type StartRoute = 'wait' | 'native' | 'mend' | 'refuse'
 
 /**
  * Bytes read before giving up on the first request (then 'mend'). A client waiting for the ACK
@@ -93,7 +97,7 @@ export class ConnectionStart {
   }
 
   get route(): StartRoute {
-    if (this.#odd) return this.#ackDue && this.#read <= MAX_START_BYTES ? 'wait' : 'mend'
+    if (this.#odd) return !this.#ackDue ? 'mend' : this.#read > MAX_START_BYTES ? 'refuse' : 'wait'
     if (this.#ackDue || this.#authority === undefined) return 'wait'
     return this.#authority !== null && mendedAuthority(this.#authority as string) !== null ? 'mend' : 'native'
   }

@@ -21,23 +21,34 @@
  * @module
  */
 import type * as grpc from '@grpc/grpc-js'
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { PeerCertificate } from 'node:tls'
 import {
   decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, GRPC_METHODS, MAX_HELD_REQUEST_BYTES,
   REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, type AnyEndpoint,
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
-import type { EtcdError } from '../mvcc/index.ts'
+import { EtcdError } from '../mvcc/index.ts'
 import { grpcClientSocket } from './grpc-listener.ts'
 import { HEALTH_DEFINITION, HEALTH_HANDLERS } from './health-service.ts'
+
+/**
+ * A call's client as the apps read it off a socket (node:http's `incoming.socket`): its address
+ * and, over TLS, whether its certificate was verified, and that certificate. A net.Socket or a
+ * TLSSocket is one.
+ */
+export interface CallClient {
+  readonly remoteAddress?: string | undefined
+  readonly authorized?: boolean
+  getPeerCertificate?(): PeerCertificate
+}
 
 /**
  * Serves one JSON API call: what the app does with this POST. `client` is the caller's connection
  * (its address; with TLS, its certificate), when known.
  */
-export type ApiCall = (request: Request, client: Socket | undefined) => Promise<Response>
+export type ApiCall = (request: Request, client: CallClient | undefined) => Promise<Response>
 
 /** The request headers a gRPC call stands for (its metadata, as grpc-gateway carries it), by lower-case name. */
 export interface CallHeaders {
@@ -50,20 +61,49 @@ export interface CallHeaders {
  * call goes through the ApiCall as JSON. Saves the JSON and the Web Request and Response of each
  * call, which cost more CPU than the call itself.
  */
-export type DirectCall = (ep: AnyEndpoint, request: unknown, headers: CallHeaders, client: Socket | undefined) => Promise<unknown> | null
+export type DirectCall = (
+  ep: AnyEndpoint,
+  request: unknown,
+  headers: CallHeaders,
+  client: CallClient | undefined,
+  /** Fires when the caller cancels the call or its deadline passes. */
+  signal: AbortSignal,
+) => Promise<unknown> | null
 
 export interface GrpcFront {
-  /**
-   * Hands over a client connection whose first bytes are HTTP/2's preface: `client` itself, or a
-   * stream over it (grpc-listener.ts says when).
-   */
-  inject(connection: Duplex, client: Socket): void
+  /** Hands over a client connection whose first bytes are HTTP/2's preface (a socket, or a stream over one). */
+  inject(connection: Duplex): void
   close(): void
 }
 
 const utf8 = new TextEncoder()
+/** What grpc-js tells of a call's connection. */
+interface CallPeer {
+  getPeer(): string
+  /** The certificate only when the client's was verified (grpc-js's AuthContext). */
+  getAuthContext(): { readonly sslPeerCertificate?: PeerCertificate | undefined }
+}
+
 /** The connection a call came on (its address; with TLS, its certificate), when known. */
-type ClientOf = (call: { getPeer(): string }) => Socket | undefined
+type ClientOf = (call: CallPeer) => CallClient | undefined
+
+/**
+ * A call's client as grpc-js sees it on the call's own HTTP/2 session: `address:port` from
+ * getPeer, the certificate (read when asked) from getAuthContext, which gives one only when it
+ * was verified. Undefined for a session over a stream (no address: grpcClientSocket knows it).
+ */
+function callClient(call: CallPeer): CallClient | undefined {
+  const peer = call.getPeer()
+  if (peer === 'unknown') return undefined
+  const colon = peer.lastIndexOf(':')
+  return {
+    remoteAddress: colon < 0 ? peer : peer.slice(0, colon),
+    get authorized() {
+      return call.getAuthContext().sslPeerCertificate !== undefined
+    },
+    getPeerCertificate: () => call.getAuthContext().sslPeerCertificate ?? ({} as PeerCertificate),
+  }
+}
 
 /** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
 function unreachable(err: unknown): Partial<grpc.StatusObject> {
@@ -117,26 +157,24 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, 
   return (call, callback) => {
     const headers = callHeaders(call.metadata)
     const client = clientOf(call)
-    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client) ?? null
+    const gone = cancelled(call)
+    const answer = (err: Partial<grpc.StatusObject> | null, message?: unknown): void => {
+      gone.forget()
+      callback(err, message)
+    }
+    const failed = (err: unknown): void => answer(err instanceof EtcdError ? statusOf(err) : unreachable(err))
+    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client, gone.signal) ?? null
     if (answered !== null) {
-      answered.then(
-        (message) => callback(null, message),
-        (err: unknown) => callback(statusOf(err as EtcdError)),
-      )
+      answered.then((message) => answer(null, message), failed)
       return
     }
-    const gone = cancelled(call)
     api(apiRequest(ep, encodeRequest(ep, call.request), headers, gone.signal), client)
       .then(async (res) => {
         const text = await res.text()
-        gone.forget()
-        if (res.status === 200) callback(null, decodeResponse(ep, text))
-        else callback(statusOf(errorFromBody(res.status, text)))
+        if (res.status === 200) answer(null, decodeResponse(ep, text))
+        else answer(statusOf(errorFromBody(res.status, text)))
       })
-      .catch((err: unknown) => {
-        gone.forget()
-        callback(unreachable(err))
-      })
+      .catch(failed)
   }
 }
 
@@ -253,12 +291,7 @@ function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinit
  */
 export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = null): Promise<GrpcFront> {
   const grpc = await import('@grpc/grpc-js')
-  // Connections handed over as themselves, by grpc-js's name for a call's peer (`address:port`);
-  // a call on a stream over its connection learns it from grpcClientSocket instead.
-  const natives = new Map<string, Socket>()
-  const clientOf: ClientOf = (call) => grpcClientSocket() ?? natives.get(call.getPeer())
-  // Channelz (gRPC's introspection service, which this server does not offer) off: its per-call
-  // bookkeeping cost about 3 % of a member's CPU under unary load.
+  const clientOf: ClientOf = (call) => grpcClientSocket() ?? callClient(call)
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES, 'grpc.enable_channelz': 0 })
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {
@@ -283,14 +316,7 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
   server.addService(HEALTH_DEFINITION, HEALTH_HANDLERS)
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   return {
-    inject: (connection, client) => {
-      if (connection === client) {
-        const peer = `${client.remoteAddress}:${client.remotePort}`
-        natives.set(peer, client)
-        client.once('close', () => natives.get(peer) === client && natives.delete(peer))
-      }
-      injector.injectConnection(connection)
-    },
+    inject: (connection) => injector.injectConnection(connection),
     close: () => {
       injector.destroy()
       server.forceShutdown()

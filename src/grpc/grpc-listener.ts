@@ -38,7 +38,7 @@ const FIRST_REQUEST_MS = 1000
  * The connection (a TLSSocket with TLS) whose gRPC bytes are being handled through withHead's
  * stream. grpc-js sees such a connection through that stream, which has no address or
  * certificate, so everything that runs on its data (grpc-js's handlers included) runs inside
- * this store. (A connection handed over as itself is known to grpc-front.ts by its address.)
+ * this store. (A call on a connection handed over as itself learns it from grpc-js.)
  */
 const connectionSocket = new AsyncLocalStorage<Socket>()
 
@@ -82,8 +82,7 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
         // the process a hook.
         startHttp2(socket, head, (connection) =>
           (grpc ??= loadGrpc()).then(
-            (front) =>
-              connection === socket ? front.inject(connection, socket) : connectionSocket.run(socket, () => front.inject(connection, socket)),
+            (front) => (connection === socket ? front.inject(connection) : connectionSocket.run(socket, () => front.inject(connection))),
             () => socket.destroy(),
           ),
         )
@@ -127,14 +126,17 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
  * Reads the connection's start (connection-start.ts) and hands it to `serve`: the socket itself,
  * with what was read put back in front (Node's HTTP/2 session reads that first), or the mending
  * stream of withHead. A TLS connection goes natively only with ALPN's h2 (Node's HTTP/2 server
- * refuses the others). A client that has sent no request FIRST_REQUEST_MS after the handshake
- * takes the mending stream; one that has not acknowledged the port's SETTINGS by FIRST_BYTES_MS
- * is closed.
+ * refuses the others). Nothing is handed over while the port's SETTINGS are being written. A
+ * client that has sent no request FIRST_REQUEST_MS after the handshake takes the mending stream;
+ * one that has not acknowledged the port's SETTINGS by FIRST_BYTES_MS, or sent too much before
+ * doing so, is closed.
  */
 function startHttp2(socket: Socket, head: Buffer, toGrpc: (connection: Duplex) => void): void {
   const start = new ConnectionStart()
   const began = performance.now()
   let timer: NodeJS.Timeout | undefined
+  /** The port's SETTINGS are being written: nothing may write to the socket natively meanwhile (TLSWrap takes one write at a time). */
+  let writing = false
   const handOver = (native: boolean): void => {
     clearTimeout(timer)
     socket.removeListener('data', onData)
@@ -147,18 +149,24 @@ function startHttp2(socket: Socket, head: Buffer, toGrpc: (connection: Duplex) =
     }
   }
   const decide = (): void => {
+    if (writing || socket.destroyed) return
     const route = start.route
+    if (route === 'refuse') return void socket.destroy()
     if (route !== 'wait') return handOver(route === 'native' && (!(socket instanceof TLSSocket) || socket.alpnProtocol === 'h2'))
     if (!start.wantsSettings) return
-    socket.write(EMPTY_SETTINGS)
+    writing = true
     start.settingsSent()
+    socket.write(EMPTY_SETTINGS, () => {
+      writing = false
+      decide()
+    })
   }
   const onData = (chunk: Buffer): void => {
     start.push(chunk)
     decide()
   }
   const waited = (): void => {
-    if (!start.ackDue) return handOver(false)
+    if (!start.ackDue && !writing) return handOver(false)
     if (performance.now() - began >= FIRST_BYTES_MS) return void socket.destroy()
     timer = setTimeout(waited, FIRST_REQUEST_MS)
   }

@@ -8,7 +8,6 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
 import { httpStatus, type AnyEndpoint } from '../api/index.ts'
 import { GrpcCode, type EtcdError } from '../mvcc/index.ts'
 import { leaderOnly, serveDecoded, servesUnary } from './app.ts'
@@ -17,8 +16,11 @@ import { settleForwardedClaim } from './forwarded-user.ts'
 import type { MemberContext } from './member-context.ts'
 import type { NodeUnaryOptions } from './node-unary.ts'
 
-/** Answers `ep` from its decoded request, or null when the app must (see the module doc). */
-export type DirectUnary = (ep: AnyEndpoint, request: unknown, headers: HeaderSource, client: Socket | undefined) => Promise<unknown> | null
+/**
+ * Answers `ep` from its decoded request, or null when the app must (see the module doc). `client`
+ * stands for the caller's socket (src/grpc's CallClient), which the app reads as node:http's.
+ */
+export type DirectUnary = (ep: AnyEndpoint, request: unknown, headers: HeaderSource, client: object | undefined) => Promise<unknown> | null
 
 export function directGrpcCalls(m: MemberContext, options: NodeUnaryOptions): DirectUnary {
   return (ep, request, headers, client) => {

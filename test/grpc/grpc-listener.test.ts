@@ -1,24 +1,32 @@
 /**
  * One port for HTTP/1.1 and gRPC (src/grpc/grpc-listener.ts), with a stub app behind the gRPC
- * front: the app learns each gRPC caller's address (grpc-js alone cannot see it through the
- * replaying wrapper), HTTP/1.1 keeps node:http's header timeout, and both protocols are served.
+ * front: the app learns each gRPC caller's address and certificate, whether its connection went
+ * to Node's HTTP/2 server natively or through the mending stream; HTTP/1.1 keeps node:http's
+ * header timeout, and both protocols are served, over TLS too.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import { connect, Socket, type AddressInfo } from 'node:net'
+import { readFileSync, rmSync } from 'node:fs'
+import { Duplex } from 'node:stream'
+import { connect as connectTls, type TLSSocket } from 'node:tls'
 import * as grpc from '@grpc/grpc-js'
 import hpack from 'hpack.js'
 import { createGrpcFront } from '../../src/grpc/grpc-front.ts'
 import { sharedPort } from '../../src/grpc/grpc-listener.ts'
+import { issue, makeCa, tempDir } from '../tls/certs.ts'
 import { frame, PREFACE } from './h2-bytes.ts'
 
 test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header timeout", async (t) => {
   const addresses: Array<string | undefined> = []
+  let throughStream = 0
   const http = createServer({ connectionsCheckingInterval: 100 }, (_req, res) => res.end('plain'))
   const shared = sharedPort(http, () =>
     createGrpcFront(async (_request, client) => {
       addresses.push(client?.remoteAddress)
+      // The mending stream's calls get the connection's socket; native ones what grpc-js tells.
+      if (client instanceof Socket) throughStream++
       return new Response('{"header":{}}', { status: 200 })
     }),
   )
@@ -39,6 +47,7 @@ test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header 
     client.close()
   }
   assert.deepEqual(addresses, ['127.0.0.1', '127.0.0.1'])
+  assert.equal(throughStream, 0, 'a host:port authority is served natively')
 
   assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'plain')
   // A request line that never ends is answered 408 once the header timeout passes.
@@ -59,7 +68,8 @@ test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header 
 test("a request whose :authority is a URL (etcd's Go client dialing http://host:port) is served", async (t) => {
   const seen: string[] = []
   const shared = sharedPort(createServer(), () =>
-    createGrpcFront(async (request) => {
+    createGrpcFront(async (request, client) => {
+      assert.ok(client instanceof Socket, 'served through the mending stream')
       seen.push(request.headers.get('grpc-metadata-token') ?? '')
       return new Response('{"header":{}}', { status: 200 })
     }),
@@ -216,3 +226,96 @@ test("a client that waits for the server's preface (as grpc-go does) is served, 
   assert.deepEqual(await callsAfterServerPreface(port, `127.0.0.1:${port}`, 2, 1200), ['0', '0'])
   assert.equal(served, 8)
 })
+
+test('over TLS: callers\' certificates reach the app natively; a client that acknowledges SETTINGS before it got them cannot bring the port down', async (t) => {
+  const dir = tempDir('grpc-tls-')
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const ca = makeCa(dir, 'ca')
+  const server = issue(ca, 'server', 'server')
+  const alice = issue(ca, 'alice', 'alice')
+  const seen: Array<string | undefined> = []
+  const shared = sharedPort(
+    createServer(),
+    () =>
+      createGrpcFront(async (_request, client) => {
+        seen.push(client instanceof Socket ? 'stream' : (client?.authorized === true ? String(client.getPeerCertificate?.().subject?.CN) : 'none'))
+        return new Response('{"header":{}}', { status: 200 })
+      }),
+    { key: readFileSync(server.key), cert: readFileSync(server.cert), ca: readFileSync(ca.cert), requestCert: true, rejectUnauthorized: false },
+  )
+  await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
+  const { port } = shared.server.address() as AddressInfo
+  const credentials = grpc.credentials.createSsl(readFileSync(ca.cert), readFileSync(alice.key), readFileSync(alice.cert))
+  const call = (): Promise<unknown> => {
+    const client = new grpc.Client(`localhost:${port}`, credentials)
+    return new Promise<unknown>((resolve) =>
+      client.makeUnaryRequest('/etcdserverpb.Maintenance/Status', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (err, value) => resolve(err ?? value)),
+    ).finally(() => client.close())
+  }
+  assert.ok(Buffer.isBuffer(await call()))
+  assert.deepEqual(seen, ['alice'])
+
+  // The preface and SETTINGS in one TLS record, an ACK (of SETTINGS the port has not sent yet)
+  // and a request in the next: the port writes its SETTINGS after the first record, and must not
+  // hand the socket to the HTTP/2 session before that write is done (TLS takes one at a time).
+  const encoder = hpack.compressor.create({ table: { maxSize: 4096 } })
+  encoder.write([
+    { name: ':method', value: 'POST', neverIndex: false },
+    { name: ':scheme', value: 'https', neverIndex: false },
+    { name: ':path', value: '/etcdserverpb.Maintenance/Status', neverIndex: false },
+    { name: ':authority', value: `localhost:${port}`, neverIndex: false },
+    { name: 'content-type', value: 'application/grpc', neverIndex: false },
+  ])
+  const request = Buffer.concat([frame(0x4, 0x1, 0, Buffer.alloc(0)), frame(0x1, 0x4, 1, encoder.read() as Buffer), frame(0x0, 0x1, 1, Buffer.alloc(5))])
+  for (let i = 0; i < 5; i++) {
+    const { tls, hold, flush, heldRecords } = await heldTls(port, readFileSync(ca.cert))
+    hold()
+    tls.write(Buffer.concat([PREFACE, frame(0x4, 0, 0, Buffer.alloc(0))]))
+    tls.write(request)
+    // Both records go out in one TCP write, so the port reads them at once.
+    for (let n = 0; n < 100 && heldRecords() < 2; n++) await new Promise((r) => setImmediate(r))
+    flush()
+    await new Promise((r) => setTimeout(r, 100))
+    tls.destroy()
+  }
+  assert.ok(Buffer.isBuffer(await call()), 'the port still serves')
+})
+
+/**
+ * A TLS client over a TCP socket whose encrypted bytes can be held back (`hold`) and then sent in
+ * one write (`flush`): records written meanwhile reach the server in one segment.
+ */
+function heldTls(port: number, ca: Buffer): Promise<{ tls: TLSSocket; hold(): void; flush(): void; heldRecords(): number }> {
+  return new Promise((resolve, reject) => {
+    const raw = connect(port, '127.0.0.1')
+    let held: Buffer[] | null = null
+    const carrier = new Duplex({
+      read: () => undefined,
+      write: (chunk: Buffer, _encoding, done) => {
+        if (held === null) raw.write(chunk, done)
+        else {
+          held.push(chunk)
+          done()
+        }
+      },
+    })
+    raw.on('data', (chunk: Buffer) => carrier.push(chunk))
+    raw.on('close', () => carrier.destroy())
+    raw.on('error', () => undefined)
+    const tls = connectTls({ socket: carrier, servername: 'localhost', ca, ALPNProtocols: ['h2'] }, () =>
+      resolve({
+        tls,
+        hold: () => void (held = []),
+        heldRecords: () => held?.length ?? 0,
+        flush: () => {
+          raw.write(Buffer.concat(held ?? []))
+          held = null
+        },
+      }),
+    )
+    tls.on('error', () => undefined)
+    tls.once('close', () => raw.destroy())
+    raw.once('error', reject)
+  })
+}
