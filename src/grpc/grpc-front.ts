@@ -77,6 +77,7 @@ export interface GrpcFront {
 }
 
 const utf8 = new TextEncoder()
+
 /** What grpc-js tells of a call's connection. */
 interface CallPeer {
   getPeer(): string

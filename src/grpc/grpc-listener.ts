@@ -123,7 +123,7 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
 }
 
 /**
- * Reads the connection's start (connection-start.ts) and hands it to `serve`: the socket itself,
+ * Reads the connection's start (connection-start.ts) and hands it to `toGrpc`: the socket itself,
  * with what was read put back in front (Node's HTTP/2 session reads that first), or the mending
  * stream of withHead. A TLS connection goes natively only with ALPN's h2 (Node's HTTP/2 server
  * refuses the others). Nothing is handed over while the port's SETTINGS are being written. A
