@@ -20,14 +20,14 @@ export type GatewayDirectCall = (
   request: unknown,
   headers: { get(name: string): string | null },
   client: unknown,
-  signal: AbortSignal,
+  cancel: { readonly signal: AbortSignal },
 ) => Promise<unknown> | null
 
 export function gatewayGrpcCalls(gateway: Gateway): GatewayDirectCall {
-  return (ep, request, headers, _client, signal) => {
+  return (ep, request, headers, _client, cancel) => {
     if (gateway.unaryEndpoint(ep.path) === undefined) return null
     const body = utf8.encode(encodeRequest(ep, request))
-    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, signal).then((answer) => {
+    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, cancel.signal).then((answer) => {
       const json = typeof answer.body === 'string' ? answer.body : text.decode(answer.body)
       if (answer.status === 200) return decodeResponse(ep, json)
       throw errorFromBody(answer.status, json)

@@ -66,9 +66,14 @@ export type DirectCall = (
   request: unknown,
   headers: CallHeaders,
   client: CallClient | undefined,
-  /** Fires when the caller cancels the call or its deadline passes. */
-  signal: AbortSignal,
+  /** Its signal fires when the caller cancels the call or its deadline passes (made when first read). */
+  cancel: CallCancel,
 ) => Promise<unknown> | null
+
+/** A call's cancellation, as an AbortSignal made when first asked for. */
+export interface CallCancel {
+  readonly signal: AbortSignal
+}
 
 export interface GrpcFront {
   /** Hands over a client connection whose first bytes are HTTP/2's preface (a socket, or a stream over one). */
@@ -144,14 +149,23 @@ interface Cancellable {
 
 /**
  * An AbortSignal that fires when the gRPC call is cancelled (the client left or timed out), until
- * `forget()`. grpc-js reports the end of every call as a cancel, answered ones too: a unary call
- * forgets it once answered, as an abort costs a DOMException and its listeners' work.
+ * `forget()`; made when first read (a member answers most unary calls without one). grpc-js
+ * reports the end of every call as a cancel, answered ones too: a unary call forgets it once
+ * answered, as an abort costs a DOMException and its listeners' work.
  */
-function cancelled(call: Cancellable): { readonly signal: AbortSignal; forget(): void } {
-  const controller = new AbortController()
-  const abort = (): void => controller.abort()
-  call.once('cancelled', abort)
-  return { signal: controller.signal, forget: () => void call.removeListener('cancelled', abort) }
+function cancelled(call: Cancellable): CallCancel & { forget(): void } {
+  let controller: AbortController | undefined
+  const abort = (): void => controller?.abort()
+  return {
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController()
+        call.once('cancelled', abort)
+      }
+      return controller.signal
+    },
+    forget: () => void call.removeListener('cancelled', abort),
+  }
 }
 
 function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
@@ -164,7 +178,7 @@ function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, 
       callback(err, message)
     }
     const failed = (err: unknown): void => answer(err instanceof EtcdError ? statusOf(err) : unreachable(err))
-    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client, gone.signal) ?? null
+    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client, gone) ?? null
     if (answered !== null) {
       answered.then((message) => answer(null, message), failed)
       return
