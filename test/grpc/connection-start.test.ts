@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import hpack from 'hpack.js'
 import { ConnectionStart, type StartRoute } from '../../src/grpc/connection-start.ts'
-import { frame, PREFACE } from './h2-bytes.ts'
+import { callFields, frame, PREFACE } from './h2-bytes.ts'
 
 const SETTINGS = frame(0x4, 0, 0, Buffer.from([0, 4, 0, 0, 0xff, 0xff]))
 const WINDOW_UPDATE = frame(0x8, 0, 0, Buffer.from([0, 0x0e, 0, 0x01]))
@@ -19,13 +19,7 @@ const DATA = frame(0x0, 0x1, 1, Buffer.from([0, 0, 0, 0, 0]))
 /** A request's header block, encoded as a fresh client would (its first block on the connection). */
 function block(authority: string): Buffer {
   const encoder = hpack.compressor.create({ table: { maxSize: 4096 } })
-  encoder.write([
-    { name: ':method', value: 'POST', neverIndex: false },
-    { name: ':scheme', value: 'http', neverIndex: false },
-    { name: ':path', value: '/etcdserverpb.KV/Range', neverIndex: false },
-    { name: ':authority', value: authority, neverIndex: false },
-    { name: 'content-type', value: 'application/grpc', neverIndex: false },
-  ])
+  encoder.write(callFields('/etcdserverpb.KV/Range', authority))
   return encoder.read() as Buffer
 }
 

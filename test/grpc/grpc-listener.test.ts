@@ -16,7 +16,7 @@ import hpack from 'hpack.js'
 import { createGrpcFront } from '../../src/grpc/grpc-front.ts'
 import { sharedPort } from '../../src/grpc/grpc-listener.ts'
 import { issue, makeCa, tempDir } from '../tls/certs.ts'
-import { frame, PREFACE } from './h2-bytes.ts'
+import { callFields, frame, PREFACE } from './h2-bytes.ts'
 
 test("gRPC callers' addresses reach the app; HTTP/1.1 is served with its header timeout", async (t) => {
   const addresses: Array<string | undefined> = []
@@ -159,14 +159,7 @@ function callsAfterServerPreface(port: number, authority: string, calls: number,
     let started = false
     const send = (): void => {
       for (let i = 0; i < calls; i++) {
-        encoder.write([
-          { name: ':method', value: 'POST', neverIndex: false },
-          { name: ':scheme', value: 'http', neverIndex: false },
-          { name: ':path', value: '/etcdserverpb.Maintenance/Status', neverIndex: false },
-          { name: ':authority', value: authority, neverIndex: false },
-          { name: 'content-type', value: 'application/grpc', neverIndex: false },
-          { name: 'te', value: 'trailers', neverIndex: false },
-        ])
+        encoder.write([...callFields('/etcdserverpb.Maintenance/Status', authority), { name: 'te', value: 'trailers', neverIndex: false }])
         const stream = 1 + 2 * i
         socket.write(Buffer.concat([frame(0x1, 0x4, stream, encoder.read() as Buffer), frame(0x0, 0x1, stream, Buffer.alloc(5))]))
       }
@@ -260,13 +253,7 @@ test('over TLS: callers\' certificates reach the app natively; a client that ack
   // and a request in the next: the port writes its SETTINGS after the first record, and must not
   // hand the socket to the HTTP/2 session before that write is done (TLS takes one at a time).
   const encoder = hpack.compressor.create({ table: { maxSize: 4096 } })
-  encoder.write([
-    { name: ':method', value: 'POST', neverIndex: false },
-    { name: ':scheme', value: 'https', neverIndex: false },
-    { name: ':path', value: '/etcdserverpb.Maintenance/Status', neverIndex: false },
-    { name: ':authority', value: `localhost:${port}`, neverIndex: false },
-    { name: 'content-type', value: 'application/grpc', neverIndex: false },
-  ])
+  encoder.write(callFields('/etcdserverpb.Maintenance/Status', `localhost:${port}`, 'https'))
   const request = Buffer.concat([frame(0x4, 0x1, 0, Buffer.alloc(0)), frame(0x1, 0x4, 1, encoder.read() as Buffer), frame(0x0, 0x1, 1, Buffer.alloc(5))])
   for (let i = 0; i < 5; i++) {
     const { tls, hold, flush, heldRecords } = await heldTls(port, readFileSync(ca.cert))
