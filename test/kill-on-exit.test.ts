@@ -84,6 +84,8 @@ test('after exitOnSignals, SIGTERM to the tool kills its registered children', a
     const exited = new Promise<number | null>((res) => tool.once('exit', (code) => res(code)))
     tool.kill('SIGTERM')
     assert.equal(await exited, 143, 'SIGTERM ended the tool through process.exit, with 128 + 15')
+    // The tool's SIGKILL is delivered, not yet acted on, when kill() returns: give it a moment.
+    for (let i = 0; i < 100 && isAlive(registered); i++) await new Promise((r) => setTimeout(r, 20))
     assert.equal(isAlive(registered), false)
     assert.equal(isAlive(unregistered), true)
   } finally {
