@@ -13,6 +13,10 @@
  *   protobuf request ─ decodeProto ─▶ typed ─ encodeRequest ─▶ JSON ─▶ app (gateway or member)
  *   protobuf answer ◀─ encodeProto ── typed ◀─ decodeResponse ── JSON ◀──┘
  *
+ * Unary calls are read and answered off their HTTP/2 streams by unary-streams.ts, grpc-js's
+ * per-call machinery left out; grpc-js serves the rest (and any unary call whose headers ask for
+ * what only it handles), with the same `run`, so both answer alike.
+ *
  * Streams (watch, lease keepalive, snapshot, election observe) map message for message: each
  * request message is one JSON object of the request body, each `{"result":…}` line one response
  * message; an error line ends the call with its status. gRPC and HTTP/1.1 share one port
@@ -21,6 +25,7 @@
  * @module
  */
 import type * as grpc from '@grpc/grpc-js'
+import type { Http2Server, ServerHttp2Stream } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { PeerCertificate } from 'node:tls'
 import {
@@ -32,6 +37,7 @@ import { lines } from '../client/lines.ts'
 import { EtcdError } from '../mvcc/index.ts'
 import { grpcClientSocket } from './grpc-listener.ts'
 import { HEALTH_DEFINITION, HEALTH_HANDLERS } from './health-service.ts'
+import { answerUnaryStreams, type CallStatus, type MetadataOf, type UnaryRun } from './unary-streams.ts'
 
 /**
  * A call's client as the apps read it off a socket (node:http's `incoming.socket`): its address
@@ -111,27 +117,46 @@ function callClient(call: CallPeer): CallClient | undefined {
   }
 }
 
+/**
+ * A call's client on a session over the socket itself: its address and, over TLS, whether its
+ * certificate was verified and that certificate, read off the session's socket. Undefined over a
+ * stream that mends requests (no address: grpcClientSocket knows it).
+ */
+function streamClient(stream: ServerHttp2Stream): CallClient | undefined {
+  const socket = stream.session?.socket as (CallClient & { readonly remoteAddress?: string }) | undefined
+  if (socket?.remoteAddress === undefined) return undefined
+  return { remoteAddress: socket.remoteAddress, authorized: socket.authorized, getPeerCertificate: socket.getPeerCertificate }
+}
+
 /** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
-function unreachable(err: unknown): Partial<grpc.StatusObject> {
+function unreachable(err: unknown): CallStatus {
   return { code: 14, details: String(err) }
 }
 
-function statusOf(err: EtcdError): Partial<grpc.StatusObject> {
+function statusOf(err: EtcdError): CallStatus {
   return { code: err.code as number, details: err.message }
+}
+
+/** A grpc-js call's metadata by key, as unary-streams.ts reads it off the headers. */
+function metadataOf(metadata: grpc.Metadata): MetadataOf {
+  return (key) => {
+    const value = metadata.get(key)[0]
+    return typeof value === 'string' ? value : undefined
+  }
 }
 
 /**
  * The headers a call's metadata stands for, as grpc-gateway maps them: `token` as
  * `grpc-metadata-token`, `authorization` as itself, and require-leader (api/require-leader.ts).
  */
-function callHeaders(metadata: grpc.Metadata): Map<string, string> {
+function callHeaders(metadata: MetadataOf): Map<string, string> {
   const headers = new Map<string, string>()
   for (const [key, header] of [['token', 'grpc-metadata-token'], ['authorization', 'authorization']] as const) {
-    const value = metadata.get(key)[0]
-    if (typeof value === 'string') headers.set(header, value)
+    const value = metadata(key)
+    if (value !== undefined) headers.set(header, value)
   }
-  const requireLeader = metadata.get(REQUIRE_LEADER_METADATA)[0]
-  if (typeof requireLeader === 'string') headers.set(REQUIRE_LEADER_HEADER, requireLeader)
+  const requireLeader = metadata(REQUIRE_LEADER_METADATA)
+  if (requireLeader !== undefined) headers.set(REQUIRE_LEADER_HEADER, requireLeader)
   return headers
 }
 
@@ -168,28 +193,40 @@ function cancelled(call: Cancellable): CallCancel & { forget(): void } {
   }
 }
 
-function unaryHandler(ep: AnyEndpoint, api: ApiCall, direct: DirectCall | null, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
+/**
+ * Runs a unary call: `direct` answers it from the decoded request where it can, else the app as
+ * the same call in JSON. Rejects with the status to end the call with.
+ */
+function unaryRun(api: ApiCall, direct: DirectCall | null): UnaryRun {
+  return async (ep, request, metadata, client, cancel) => {
+    const headers = callHeaders(metadata)
+    try {
+      const answered = direct?.(ep, request, { get: (name) => headers.get(name) ?? null }, client, cancel) ?? null
+      if (answered !== null) return await answered
+      const res = await api(apiRequest(ep, encodeRequest(ep, request), headers, cancel.signal), client)
+      const text = await res.text()
+      if (res.status === 200) return decodeResponse(ep, text)
+      throw errorFromBody(res.status, text)
+    } catch (err) {
+      throw err instanceof EtcdError ? statusOf(err) : unreachable(err)
+    }
+  }
+}
+
+/** grpc-js's handler for a unary call (one unary-streams.ts leaves to it): `run` answers it. */
+function unaryHandler(ep: AnyEndpoint, run: UnaryRun, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    const headers = callHeaders(call.metadata)
-    const client = clientOf(call)
     const gone = cancelled(call)
-    const answer = (err: Partial<grpc.StatusObject> | null, message?: unknown): void => {
-      gone.forget()
-      callback(err, message)
-    }
-    const failed = (err: unknown): void => answer(err instanceof EtcdError ? statusOf(err) : unreachable(err))
-    const answered = direct?.(ep, call.request, { get: (name) => headers.get(name) ?? null }, client, gone) ?? null
-    if (answered !== null) {
-      answered.then((message) => answer(null, message), failed)
-      return
-    }
-    api(apiRequest(ep, encodeRequest(ep, call.request), headers, gone.signal), client)
-      .then(async (res) => {
-        const text = await res.text()
-        if (res.status === 200) answer(null, decodeResponse(ep, text))
-        else answer(statusOf(errorFromBody(res.status, text)))
-      })
-      .catch(failed)
+    run(ep, call.request, metadataOf(call.metadata), clientOf(call), gone).then(
+      (message) => {
+        gone.forget()
+        callback(null, message)
+      },
+      (status: CallStatus) => {
+        gone.forget()
+        callback(status)
+      },
+    )
   }
 }
 
@@ -239,7 +276,7 @@ function drained(call: NodeJS.EventEmitter, gone: AbortSignal): Promise<void> {
 function serverStreamHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
     const gone = cancelled(call).signal
-    const request = apiRequest(ep, encodeRequest(ep, call.request), callHeaders(call.metadata), gone)
+    const request = apiRequest(ep, encodeRequest(ep, call.request), callHeaders(metadataOf(call.metadata)), gone)
     api(request, clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => call.emit('error', unreachable(err)))
@@ -277,7 +314,7 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
         body.error(new Error('cancelled'))
       } catch {}
     })
-    api(apiRequest(ep, stream, callHeaders(call.metadata), gone), clientOf(call))
+    api(apiRequest(ep, stream, callHeaders(metadataOf(call.metadata)), gone), clientOf(call))
       .then((res) => relay(ep, res, call, gone))
       .catch((err: unknown) => {
         if (!call.cancelled) call.emit('error', unreachable(err))
@@ -299,6 +336,18 @@ function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinit
 }
 
 /**
+ * The HTTP/2 server grpc-js made for the connection injector: the only one of `server`, which
+ * listens on no port. It is kept in a private field of grpc-js's Server (@grpc/grpc-js is pinned
+ * in package.json; test/grpc/unary-streams.test.ts fails if the field moves).
+ */
+function injectorServer(server: grpc.Server): Http2Server {
+  const servers = (server as unknown as { readonly http2Servers?: Map<Http2Server, unknown> }).http2Servers
+  const found = servers === undefined ? [] : [...servers.keys()]
+  if (found.length !== 1) throw new Error(`grpc-js: expected its one HTTP/2 server behind the connection injector, found ${found.length}`)
+  return found[0] as Http2Server
+}
+
+/**
  * A gRPC server whose every method is `api` called with the same request in JSON (unary calls
  * `direct` answers excepted). grpc-js is
  * loaded here, not when this module is: a process that never sees a gRPC client does not pay
@@ -308,6 +357,8 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
   const grpc = await import('@grpc/grpc-js')
   const clientOf: ClientOf = (call) => grpcClientSocket() ?? callClient(call)
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES, 'grpc.enable_channelz': 0 })
+  const run = unaryRun(api, direct)
+  const unaryMethods = new Map<string, AnyEndpoint>()
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {
     const path = GRPC_METHODS[ep.name]
@@ -325,11 +376,18 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
         ? bidiHandler(ep, api, clientOf)
         : ep.stream === 'server'
           ? serverStreamHandler(ep, api, clientOf)
-          : unaryHandler(ep, api, direct, clientOf)
+          : unaryHandler(ep, run, clientOf)
+    if (ep.stream === 'unary') unaryMethods.set(`/${path}`, ep)
   }
   for (const { definition, handlers } of services.values()) server.addService(definition, handlers)
   server.addService(HEALTH_DEFINITION, HEALTH_HANDLERS)
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+  answerUnaryStreams(injectorServer(server), {
+    methods: unaryMethods,
+    run,
+    clientOf: (stream) => grpcClientSocket() ?? streamClient(stream),
+    maxMessageBytes: MAX_HELD_REQUEST_BYTES,
+  })
   return {
     inject: (connection) => injector.injectConnection(connection),
     close: () => {

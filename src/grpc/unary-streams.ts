@@ -1,0 +1,257 @@
+/**
+ * The gRPC port's unary calls served straight off their HTTP/2 streams (Node only). grpc-js
+ * builds, for every call, an intercepting call, a Metadata object, a read queue, a deadline
+ * timer and a chain of promises and events; for a member's unary calls that cost more CPU than
+ * answering them (a third of a serializable get). Here a unary call is
+ *
+ *   HEADERS ─▶ DATA… ─▶ END_STREAM: one message ─ decodeProto ─▶ run (grpc-front.ts) ─┐
+ *   ◀─ HEADERS 200 application/grpc+proto ◀─ DATA: the answer ◀─ trailers 0 "OK" ◀────┤
+ *   ◀─ or trailers only: grpc-status, grpc-message (percent-encoded) ◀── a failure ◀─┘
+ *
+ * and grpc-js keeps every other stream: streaming calls, the health service, unknown methods, and
+ * a unary call whose headers ask for what only grpc-js does (a compressed encoding, a content
+ * type other than gRPC's, a method other than POST, a malformed `grpc-timeout`). It is handed to
+ * grpc-js's own listener as it came, before anything is read from it.
+ *
+ * Invariant: a client sees what grpc-js answered for the same bytes: the same response headers
+ * and trailers, a deadline from `grpc-timeout` computed as grpc-js computes it (DEADLINE_EXCEEDED
+ * "Deadline exceeded"), the same statuses and texts for a request with no message, a second
+ * message, one larger than the limit, or one that does not decode; a message's compressed flag
+ * is ignored under the identity encoding, and bytes after the first complete message that do not
+ * form a second one are ignored, as grpc-js does. test/grpc/unary-streams.test.ts compares both.
+ *
+ * @module
+ */
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
+import type { AnyEndpoint } from '../api/index.ts'
+import { decodeProto, encodeProto } from '../api/proto-wire.ts'
+import type { CallCancel, CallClient } from './grpc-front.ts'
+
+/** A gRPC status: the code and its text. */
+export interface CallStatus {
+  readonly code: number
+  readonly details: string
+}
+
+/** A call's metadata by lower-case key: its first value (as grpc-js's Metadata.get(key)[0]). */
+export type MetadataOf = (key: string) => string | undefined
+
+/**
+ * Runs one unary call: its answer message, or a rejection with the CallStatus to end it with.
+ * `cancel` fires when the caller goes or its deadline passes.
+ */
+export type UnaryRun = (
+  ep: AnyEndpoint,
+  request: unknown,
+  metadata: MetadataOf,
+  client: CallClient | undefined,
+  cancel: CallCancel,
+) => Promise<unknown>
+
+export interface UnaryStreamsOptions {
+  /** The unary methods by path (`/etcdserverpb.KV/Range`). */
+  readonly methods: ReadonlyMap<string, AnyEndpoint>
+  readonly run: UnaryRun
+  /** The call's client, when known (over a stream that mends requests, the connection's). */
+  readonly clientOf: (stream: ServerHttp2Stream) => CallClient | undefined
+  /** A request message larger than this is refused (grpc-js's `grpc.max_receive_message_length`). */
+  readonly maxMessageBytes: number
+}
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void
+
+/** grpc-js's units for `grpc-timeout` (its DEADLINE_REGEX), in milliseconds. */
+const DEADLINE = /(\d{1,8})\s*([HMSmun])/
+const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 }
+
+const STATUS = { deadlineExceeded: 4, resourceExhausted: 8, unimplemented: 12, internal: 13 } as const
+
+/** grpc-js's response headers, and its trailers for a call that succeeded. */
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-encoding': 'identity',
+} as const
+const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' } as const
+
+/**
+ * Puts the unary calls of `options.methods` ahead of grpc-js on `server`, the HTTP/2 server grpc-js
+ * made and listens on: its one 'stream' listener is taken off and called for every stream this
+ * module leaves to it.
+ */
+export function answerUnaryStreams(server: Http2Server, options: UnaryStreamsOptions): void {
+  const [grpcJs, ...others] = server.listeners('stream') as StreamListener[]
+  if (grpcJs === undefined || others.length > 0) throw new Error('grpc: expected grpc-js as the only stream listener of its HTTP/2 server')
+  server.removeAllListeners('stream')
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const ep = options.methods.get(headers[':path'] ?? '')
+    const timeoutMs = ep === undefined ? undefined : plainUnaryTimeout(headers)
+    if (ep === undefined || timeoutMs === undefined) grpcJs(stream, headers, flags, rawHeaders)
+    else serve(stream, headers, ep, timeoutMs, options)
+  })
+}
+
+/**
+ * For a call this module serves, its deadline in ms from now (null: none), as grpc-js computes it
+ * (`| 0` included); undefined for a call grpc-js must take (see the module doc).
+ */
+function plainUnaryTimeout(headers: IncomingHttpHeaders): number | null | undefined {
+  if (headers[':method'] !== 'POST') return undefined
+  const type = headers['content-type']
+  if (typeof type !== 'string' || !type.startsWith('application/grpc')) return undefined
+  const encoding = headers['grpc-encoding']
+  if (encoding !== undefined && encoding !== 'identity') return undefined
+  const timeout = headers['grpc-timeout']
+  if (timeout === undefined) return null
+  const match = DEADLINE.exec(String(timeout))
+  if (match === null) return undefined
+  return (Number(match[1]) * (UNIT_MS[match[2] as string] as number)) | 0
+}
+
+function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyEndpoint, timeoutMs: number | null, o: UnaryStreamsOptions): void {
+  // As grpc-js: an error is followed by 'close', which is what ends the call.
+  stream.once('error', () => {})
+  const call = new StreamCall(stream)
+  const client = o.clientOf(stream)
+  if (timeoutMs !== null) call.deadline(timeoutMs)
+  const path = headers[':path'] as string
+  const reader = new MessageReader(o.maxMessageBytes)
+  stream.on('data', (chunk: Buffer) => {
+    if (call.ended) return
+    const refused = reader.push(chunk)
+    if (refused !== null) call.fail({ code: STATUS.resourceExhausted, details: refused })
+    else if (reader.messages.length > 1) {
+      call.fail({ code: STATUS.unimplemented, details: `Received a second request message for server streaming method ${path}` })
+    }
+  })
+  stream.once('end', () => {
+    if (call.ended) return
+    const message = reader.messages[0]
+    if (message === undefined) {
+      call.fail({ code: STATUS.unimplemented, details: `Received no request message for server streaming method ${path}` })
+      return
+    }
+    let request: unknown
+    try {
+      request = decodeProto(ep.request, message)
+    } catch {
+      call.fail({ code: STATUS.internal, details: 'Error deserializing request' })
+      return
+    }
+    o.run(ep, request, metadataOf(headers), client, call).then(
+      (answer) => call.answer(encodeProto(ep.response, answer)),
+      (status: CallStatus) => call.fail(status),
+    )
+  })
+}
+
+/** A header's first value as grpc-js's Metadata.fromHttp2Headers gives it (text keys only are asked for). */
+function metadataOf(headers: IncomingHttpHeaders): MetadataOf {
+  return (key) => {
+    const value = headers[key]
+    return Array.isArray(value) ? value[0] : value
+  }
+}
+
+/** The request's gRPC messages (5-byte prefix: flag, big-endian length), complete ones only. */
+class MessageReader {
+  readonly messages: Uint8Array[] = []
+  #pending: Buffer = Buffer.alloc(0)
+  readonly #max: number
+
+  constructor(max: number) {
+    this.#max = max
+  }
+
+  /** Takes a chunk; returns grpc-js's refusal text for a message over the limit, else null. */
+  push(chunk: Buffer): string | null {
+    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+    while (buf.length >= 5) {
+      const size = buf.readUInt32BE(1)
+      if (size > this.#max) return `Received message larger than max (${size} vs ${this.#max})`
+      if (buf.length < 5 + size) break
+      this.messages.push(buf.subarray(5, 5 + size))
+      buf = buf.subarray(5 + size)
+    }
+    this.#pending = buf
+    return null
+  }
+}
+
+/**
+ * One call's answer side: answered or failed once; its cancel signal (made when first read)
+ * fires if the stream closes before that, or when the deadline passes.
+ */
+class StreamCall implements CallCancel {
+  readonly #stream: ServerHttp2Stream
+  #ended = false
+  #controller: AbortController | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(stream: ServerHttp2Stream) {
+    this.#stream = stream
+  }
+
+  get ended(): boolean {
+    return this.#ended || this.#stream.destroyed || this.#stream.closed
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController()
+      this.#controller = controller
+      if (this.ended) controller.abort()
+      else this.#stream.once('close', () => this.#ended || controller.abort())
+    }
+    return this.#controller.signal
+  }
+
+  deadline(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.fail({ code: STATUS.deadlineExceeded, details: 'Deadline exceeded' })
+      this.#controller?.abort()
+    }, ms)
+  }
+
+  answer(message: Uint8Array): void {
+    if (!this.#end()) return
+    const frame = Buffer.allocUnsafe(5 + message.length)
+    frame[0] = 0
+    frame.writeUInt32BE(message.length, 1)
+    frame.set(message, 5)
+    const stream = this.#stream
+    try {
+      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS))
+      stream.end(frame)
+    } catch {
+      // The session went meanwhile (closed or reset): there is no one to answer.
+    }
+  }
+
+  fail(status: CallStatus): void {
+    if (!this.#end()) return
+    try {
+      this.#stream.respond(
+        {
+          'grpc-status': String(status.code),
+          'grpc-message': encodeURI(status.details),
+          ':status': 200,
+          'content-type': 'application/grpc+proto',
+        },
+        { endStream: true },
+      )
+    } catch {
+      // As above.
+    }
+  }
+
+  /** Marks the call answered; false if it was already, or its stream is gone. */
+  #end(): boolean {
+    if (this.ended) return false
+    this.#ended = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    return true
+  }
+}
