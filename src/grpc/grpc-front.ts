@@ -118,14 +118,18 @@ function callClient(call: CallPeer): CallClient | undefined {
 }
 
 /**
- * A call's client on a session over the socket itself: its address and, over TLS, whether its
- * certificate was verified and that certificate, read off the session's socket. Undefined over a
+ * A call's client on a session over the socket itself, as callClient gives it for a grpc-js call:
+ * its address, whether its certificate was verified, and that certificate only if it was ({}
+ * otherwise). Read off the session's socket when the call starts (the session's socket cannot be
+ * read once the session is gone; the certificate's function, bound then, can). Undefined over a
  * stream that mends requests (no address: grpcClientSocket knows it).
  */
 function streamClient(stream: ServerHttp2Stream): CallClient | undefined {
   const socket = stream.session?.socket as (CallClient & { readonly remoteAddress?: string }) | undefined
   if (socket?.remoteAddress === undefined) return undefined
-  return { remoteAddress: socket.remoteAddress, authorized: socket.authorized, getPeerCertificate: socket.getPeerCertificate }
+  const authorized = socket.authorized === true
+  const peer = authorized ? socket.getPeerCertificate : undefined
+  return { remoteAddress: socket.remoteAddress, authorized, getPeerCertificate: () => peer?.() ?? ({} as PeerCertificate) }
 }
 
 /** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
@@ -200,8 +204,14 @@ function cancelled(call: Cancellable): CallCancel & { forget(): void } {
 function unaryRun(api: ApiCall, direct: DirectCall | null): UnaryRun {
   return async (ep, request, metadata, client, cancel) => {
     const headers = callHeaders(metadata)
+    let answered: Promise<unknown> | null
     try {
-      const answered = direct?.(ep, request, { get: (name) => headers.get(name) ?? null }, client, cancel) ?? null
+      answered = direct?.(ep, request, { get: (name) => headers.get(name) ?? null }, client, cancel) ?? null
+    } catch {
+      // What grpc-js answers for a handler that throws.
+      throw { code: 2, details: 'Unknown error' } satisfies CallStatus
+    }
+    try {
       if (answered !== null) return await answered
       const res = await api(apiRequest(ep, encodeRequest(ep, request), headers, cancel.signal), client)
       const text = await res.text()

@@ -16,9 +16,13 @@
  * Invariant: a client sees what grpc-js answered for the same bytes: the same response headers
  * and trailers, a deadline from `grpc-timeout` computed as grpc-js computes it (DEADLINE_EXCEEDED
  * "Deadline exceeded"), the same statuses and texts for a request with no message, a second
- * message, one larger than the limit, or one that does not decode; a message's compressed flag
- * is ignored under the identity encoding, and bytes after the first complete message that do not
- * form a second one are ignored, as grpc-js does. test/grpc/unary-streams.test.ts compares both.
+ * message, one larger than the limit, one that does not decode (checked as each message ends),
+ * and an answer that does not encode; the same metadata handed on (a value that is not printable
+ * ASCII is dropped). A message's compressed flag is ignored under the identity encoding, and
+ * bytes after the first complete message that do not form a second one are ignored, as grpc-js
+ * does. test/grpc/unary-streams.test.ts compares both. One difference: a call whose deadline
+ * passes before its request has ended is answered DEADLINE_EXCEEDED and not run at all, where
+ * grpc-js ran it anyway once the request ended.
  *
  * @module
  */
@@ -117,47 +121,68 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
   if (timeoutMs !== null) call.deadline(timeoutMs)
   const path = headers[':path'] as string
   const reader = new MessageReader(o.maxMessageBytes)
+  let request: { readonly message: unknown } | null = null
   stream.on('data', (chunk: Buffer) => {
     if (call.ended) return
     const refused = reader.push(chunk)
-    if (refused !== null) call.fail({ code: STATUS.resourceExhausted, details: refused })
-    else if (reader.messages.length > 1) {
-      call.fail({ code: STATUS.unimplemented, details: `Received a second request message for server streaming method ${path}` })
+    if (refused !== null) return call.fail({ code: STATUS.resourceExhausted, details: refused })
+    for (const bytes of reader.take()) {
+      let message: unknown
+      try {
+        message = decodeProto(ep.request, bytes)
+      } catch {
+        return call.fail({ code: STATUS.internal, details: 'Error deserializing request' })
+      }
+      if (request !== null) {
+        return call.fail({ code: STATUS.unimplemented, details: `Received a second request message for server streaming method ${path}` })
+      }
+      request = { message }
     }
   })
   stream.once('end', () => {
     if (call.ended) return
-    const message = reader.messages[0]
-    if (message === undefined) {
+    if (request === null) {
       call.fail({ code: STATUS.unimplemented, details: `Received no request message for server streaming method ${path}` })
       return
     }
-    let request: unknown
-    try {
-      request = decodeProto(ep.request, message)
-    } catch {
-      call.fail({ code: STATUS.internal, details: 'Error deserializing request' })
-      return
-    }
-    o.run(ep, request, metadataOf(headers), client, call).then(
-      (answer) => call.answer(encodeProto(ep.response, answer)),
+    o.run(ep, request.message, metadataOf(headers), client, call).then(
+      (answer) => {
+        let bytes: Uint8Array
+        try {
+          bytes = encodeProto(ep.response, answer)
+        } catch {
+          return call.fail({ code: STATUS.internal, details: 'Error serializing response' })
+        }
+        call.answer(bytes)
+      },
       (status: CallStatus) => call.fail(status),
     )
   })
 }
 
-/** A header's first value as grpc-js's Metadata.fromHttp2Headers gives it (text keys only are asked for). */
+/** What grpc-js's Metadata takes as a text value; it drops any other (Metadata.add throws). */
+const METADATA_TEXT = /^[ -~]*$/
+
+/** A header's first value as grpc-js's Metadata.fromHttp2Headers keeps it (text keys only are asked for). */
 function metadataOf(headers: IncomingHttpHeaders): MetadataOf {
   return (key) => {
     const value = headers[key]
-    return Array.isArray(value) ? value[0] : value
+    const first = Array.isArray(value) ? value[0] : value
+    return first !== undefined && METADATA_TEXT.test(first) ? first : undefined
   }
 }
 
-/** The request's gRPC messages (5-byte prefix: flag, big-endian length), complete ones only. */
+/**
+ * The request's gRPC messages (5-byte prefix: flag, big-endian length) as they complete. Chunks
+ * are kept as they come and joined once per message, so a large message split into many DATA
+ * frames costs one copy (grpc-js's StreamDecoder does the same).
+ */
 class MessageReader {
-  readonly messages: Uint8Array[] = []
-  #pending: Buffer = Buffer.alloc(0)
+  #chunks: Buffer[] = []
+  #buffered = 0
+  /** The length of the message being read, once its prefix is in; null before. */
+  #size: number | null = null
+  #complete: Uint8Array[] = []
   readonly #max: number
 
   constructor(max: number) {
@@ -166,16 +191,40 @@ class MessageReader {
 
   /** Takes a chunk; returns grpc-js's refusal text for a message over the limit, else null. */
   push(chunk: Buffer): string | null {
-    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
-    while (buf.length >= 5) {
-      const size = buf.readUInt32BE(1)
-      if (size > this.#max) return `Received message larger than max (${size} vs ${this.#max})`
-      if (buf.length < 5 + size) break
-      this.messages.push(buf.subarray(5, 5 + size))
-      buf = buf.subarray(5 + size)
+    this.#chunks.push(chunk)
+    this.#buffered += chunk.length
+    for (;;) {
+      if (this.#size === null) {
+        if (this.#buffered < 5) return null
+        if ((this.#chunks[0] as Buffer).length < 5) this.#chunks = [Buffer.concat(this.#chunks)]
+        const size = (this.#chunks[0] as Buffer).readUInt32BE(1)
+        if (size > this.#max) return `Received message larger than max (${size} vs ${this.#max})`
+        this.#size = size
+      }
+      if (this.#buffered < 5 + this.#size) return null
+      const all = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
+      this.#complete.push(all.subarray(5, 5 + this.#size))
+      const rest = all.subarray(5 + this.#size)
+      this.#chunks = rest.length > 0 ? [rest] : []
+      this.#buffered = rest.length
+      this.#size = null
     }
-    this.#pending = buf
-    return null
+  }
+
+  /** The messages completed since the last call. */
+  take(): Uint8Array[] {
+    const complete = this.#complete
+    this.#complete = []
+    return complete
+  }
+}
+
+/** grpc-js's grpc-message (encodeURI), with any lone surrogate, which encodeURI refuses, as U+FFFD. */
+function percentEncoded(details: string): string {
+  try {
+    return encodeURI(details)
+  } catch {
+    return encodeURI(details.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'))
   }
 }
 
@@ -201,17 +250,20 @@ class StreamCall implements CallCancel {
     if (this.#controller === undefined) {
       const controller = new AbortController()
       this.#controller = controller
-      if (this.ended) controller.abort()
+      if (this.#ended) return controller.signal
+      if (this.#stream.destroyed || this.#stream.closed) controller.abort()
       else this.#stream.once('close', () => this.#ended || controller.abort())
     }
     return this.#controller.signal
   }
 
   deadline(ms: number): void {
-    this.#timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       this.fail({ code: STATUS.deadlineExceeded, details: 'Deadline exceeded' })
       this.#controller?.abort()
     }, ms)
+    this.#timer = timer
+    this.#stream.once('close', () => clearTimeout(timer))
   }
 
   answer(message: Uint8Array): void {
@@ -231,12 +283,13 @@ class StreamCall implements CallCancel {
   }
 
   fail(status: CallStatus): void {
+    const text = percentEncoded(status.details)
     if (!this.#end()) return
     try {
       this.#stream.respond(
         {
           'grpc-status': String(status.code),
-          'grpc-message': encodeURI(status.details),
+          'grpc-message': text,
           ':status': 200,
           'content-type': 'application/grpc+proto',
         },

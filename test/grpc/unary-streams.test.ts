@@ -12,7 +12,7 @@ import { connect, constants, createServer as createH2Server, type ClientHttp2Ses
 import { createServer, type Server } from 'node:net'
 import { decodeResponse, errorResponse, kvCompaction, kvDeleteRange, kvPut, kvRange, MAX_HELD_REQUEST_BYTES, REQUIRE_LEADER_HEADER, type AnyEndpoint } from '../../src/api/index.ts'
 import { encodeProto } from '../../src/api/proto-wire.ts'
-import { createGrpcFront, type CallHeaders, type DirectCall, type GrpcFront } from '../../src/grpc/grpc-front.ts'
+import { createGrpcFront, type CallCancel, type CallHeaders, type DirectCall, type GrpcFront } from '../../src/grpc/grpc-front.ts'
 import { answerUnaryStreams } from '../../src/grpc/unary-streams.ts'
 import { EtcdError } from '../../src/mvcc/index.ts'
 
@@ -47,6 +47,9 @@ interface Seen {
   readonly headers: Record<string, string | null>
   /** Resolves when the call's cancel signal fires. */
   readonly cancelled: Promise<void>
+  readonly cancel: CallCancel
+  /** True when unary-streams.ts served the call (its cancel is a StreamCall), false when grpc-js did. */
+  readonly offStream: boolean
 }
 
 describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () => {
@@ -59,14 +62,17 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
   const direct: DirectCall = (ep, request, headers: CallHeaders, _client, cancel) => {
     const key = new TextDecoder().decode((request as { key?: Uint8Array }).key ?? new Uint8Array(0))
     const names = ['grpc-metadata-token', 'authorization', REQUIRE_LEADER_HEADER]
-    const cancelled = new Promise<void>((resolve) => cancel.signal.addEventListener('abort', () => resolve()))
-    seen.set(`${ep.name} ${key}`, { headers: Object.fromEntries(names.map((n) => [n, headers.get(n)])), cancelled })
+    const cancelled = key.startsWith('late') ? new Promise<void>(() => undefined) : new Promise<void>((resolve) => cancel.signal.addEventListener('abort', () => resolve()))
+    const offStream = Object.getPrototypeOf(cancel)?.constructor?.name === 'StreamCall'
+    seen.set(`${ep.name} ${key}`, { headers: Object.fromEntries(names.map((n) => [n, headers.get(n)])), cancelled, cancel, offStream })
     if (ep === (kvRange as AnyEndpoint)) return Promise.resolve(decodeResponse(kvRange, '{"header":{"revision":"5"},"count":"1"}'))
     if (ep !== (kvPut as AnyEndpoint)) return null
     const lease = (request as { lease: bigint }).lease
     if (lease === 999n) return Promise.reject(new EtcdError(5, 'etcdserver: requested lease not found'))
     if (lease === 998n) return Promise.reject(new EtcdError(3, 'bad ümlaut, 100% "quoted"\nnewline'))
     if (key === 'hang') return new Promise(() => undefined)
+    if (key === 'unencodable') return Promise.resolve({ header: { revision: 'not a number' } })
+    if (key === 'throws') throw new Error('a bug')
     return Promise.resolve(decodeResponse(kvPut, '{"header":{"revision":"6"}}'))
   }
 
@@ -95,8 +101,11 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
     await new Promise((resolve) => port.close(resolve))
   })
 
-  /** One call: `body` sent, then the stream ended (or reset `resetAfterMs` later). */
-  function send(path: string, body: Buffer, extra: Record<string, string>, resetAfterMs?: number): Promise<Answer> {
+  /**
+   * One call: `body` sent (a list: one write per turn, so one DATA frame each), then the stream
+   * ended (or reset `resetAfterMs` later).
+   */
+  function send(path: string, body: Buffer | Buffer[], extra: Record<string, string>, resetAfterMs?: number): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...extra })
       let headers: Record<string, unknown> = {}
@@ -107,11 +116,15 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('error', reject)
       req.on('close', () => resolve({ headers: withoutDate(headers), data: Buffer.concat(chunks).toString('hex'), trailers }))
-      if (resetAfterMs === undefined) req.end(body)
-      else {
-        req.write(body)
-        setTimeout(() => req.close(constants.NGHTTP2_CANCEL), resetAfterMs)
+      const parts = Array.isArray(body) ? body : [body]
+      const write = (i: number): void => {
+        if (i < parts.length) {
+          req.write(parts[i])
+          setImmediate(() => write(i + 1))
+        } else if (resetAfterMs === undefined) req.end()
+        else setTimeout(() => req.close(constants.NGHTTP2_CANCEL), resetAfterMs)
       }
+      write(0)
     })
   }
 
@@ -121,7 +134,7 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
   }
 
   /** The call sent as a plain one and as one grpc-js takes: both answers, which must be equal. */
-  async function both(path: string, body: Buffer, extra: Record<string, string> = {}): Promise<Answer> {
+  async function both(path: string, body: Buffer | Buffer[], extra: Record<string, string> = {}): Promise<Answer> {
     const fast = await send(path, body, extra)
     const grpcJs = await send(path, body, { ...extra, 'grpc-encoding': 'gzip' })
     assert.deepEqual(fast, grpcJs, `${path}: the answer differs from grpc-js's`)
@@ -132,10 +145,31 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
   const text = (a: Answer): string => decodeURI(String(a.trailers['grpc-message'] ?? a.headers['grpc-message']))
 
   test('answers, statuses and texts: the direct call, the app, their failures', async () => {
-    const range = await both('/etcdserverpb.KV/Range', message(encodeProto(kvRange.request, { key: utf8.encode('a') } as never)))
+    const rangeOf = (key: string): Buffer => message(encodeProto(kvRange.request, { key: utf8.encode(key) } as never))
+    const range = await send('/etcdserverpb.KV/Range', rangeOf('a'), {})
+    const fast = seen.get('kv.range a') as Seen
+    assert.deepEqual(await send('/etcdserverpb.KV/Range', rangeOf('a'), { 'grpc-encoding': 'gzip' }), range)
+    const grpcJs = seen.get('kv.range a') as Seen
+    assert.deepEqual([fast.offStream, grpcJs.offStream], [true, false], 'the plain call is served off its stream, the other by grpc-js')
     assert.equal(status(range), '0')
     assert.equal(text(range), 'OK')
     assert.notEqual(range.data, '')
+    // An answered call is not cancelled: not when its stream closes, not when its signal is read after.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    for (const s of [fast, grpcJs]) {
+      assert.equal(await Promise.race([s.cancelled.then(() => 'cancelled'), 'not']), 'not')
+      assert.equal(s.cancel.signal.aborted, false)
+    }
+    for (const extra of [{}, { 'grpc-encoding': 'gzip' }] as Array<Record<string, string>>) {
+      assert.equal(status(await send('/etcdserverpb.KV/Range', rangeOf('late'), extra)), '0')
+      assert.equal((seen.get('kv.range late') as Seen).cancel.signal.aborted, false, 'a signal first read after the answer')
+    }
+    const split = await both('/etcdserverpb.KV/Range', [...rangeOf('split')].map((b) => Buffer.from([b])))
+    assert.deepEqual(split.data, range.data, 'a message sent a byte per frame')
+    const unencodable = await both('/etcdserverpb.KV/Put', putRequest('unencodable'))
+    assert.deepEqual([status(unencodable), text(unencodable)], ['13', 'Error serializing response'])
+    const thrown = await both('/etcdserverpb.KV/Put', putRequest('throws'))
+    assert.deepEqual([status(thrown), text(thrown)], ['2', 'Unknown error'])
     assert.equal(status(await both('/etcdserverpb.KV/Put', putRequest('p', 999n))), '5')
     const odd = await both('/etcdserverpb.KV/Put', putRequest('p', 998n))
     assert.equal(text(odd), 'bad ümlaut, 100% "quoted"\nnewline')
@@ -150,6 +184,10 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
     const path = '/etcdserverpb.KV/Put'
     assert.match(text(await both(path, Buffer.alloc(0))), /^Received no request message/)
     assert.match(text(await both(path, Buffer.concat([putRequest('a'), putRequest('b')]))), /^Received a second request message/)
+    const undecodable = message(Buffer.from([0xff, 0xff, 0xff]))
+    for (const pair of [[putRequest('a'), undecodable], [undecodable, putRequest('a')]]) {
+      assert.equal(text(await both(path, pair)), 'Error deserializing request', 'a pair with a message that does not decode')
+    }
     const large = Buffer.alloc(5)
     large.writeUInt32BE(MAX_HELD_REQUEST_BYTES + 1, 1)
     const refused = await both(path, large)
@@ -163,6 +201,8 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
     for (const [extra, token] of [
       [{ token: 'tok', authorization: 'Bearer x', hasleader: 'true' }, 'tok'],
       [{ token: 'first, second' }, 'first, second'],
+      [{ token: 'caf\u00e9' }, null],
+      [{ token: 'a\tb' }, null],
     ] as const) {
       await send('/etcdserverpb.KV/Range', message(encodeProto(kvRange.request, { key: utf8.encode('m1') } as never)), extra)
       const fast = seen.get('kv.range m1')?.headers
