@@ -58,11 +58,32 @@ class Writer {
     this.#pos += b.length
   }
 
-  /** Writes a length-delimited part produced by `body`. */
+  /**
+   * Writes a length-delimited part produced by `body`, in place: the body goes right after one
+   * byte kept for its length, and moves up if the length needs more (a body of 128 bytes or
+   * more), so a nested message costs no buffer of its own.
+   */
   nested(body: (w: Writer) => void): void {
-    const inner = new Writer()
-    body(inner)
-    this.bytes(inner.finish())
+    this.#room(1)
+    const at = this.#pos
+    const start = at + 1
+    this.#pos = start
+    body(this)
+    const length = this.#pos - start
+    let extra = 0
+    for (let n = length; n >= 128; n = Math.floor(n / 128)) extra++
+    if (extra > 0) {
+      this.#room(extra)
+      this.#buf.copyWithin(start + extra, start, this.#pos)
+    }
+    let p = at
+    let n = length
+    while (n >= 128) {
+      this.#buf[p++] = (n % 128) | 128
+      n = Math.floor(n / 128)
+    }
+    this.#buf[p++] = n
+    this.#pos = p + length
   }
 
   finish(): Uint8Array {

@@ -5,9 +5,10 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { decodeRequest, ENDPOINTS, kvRange, kvTxn, watch } from '../../src/api/index.ts'
 import { decodeProto, encodeProto } from '../../src/api/proto-wire.ts'
-import { PutRequestSchema } from '../../src/api/kv-schemas.ts'
+import { KeyValueSchema, PutRequestSchema, RangeResponseSchema } from '../../src/api/kv-schemas.ts'
 import { EtcdError } from '../../src/mvcc/index.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -46,6 +47,31 @@ describe('protobuf wire format from the schemas', () => {
     // compare = 1 (0a, 7): target = 2 CREATE (10 01), key = 3 (1a 01 61), create_revision = 5 set to 0 (28 00).
     assert.equal(hex(wire).slice(0, 18), '0a07' + '1001' + '1a0161' + '2800')
     assert.deepEqual(decodeProto(kvTxn.request, wire), txn)
+  })
+
+  test('nested messages of every length class: tag, the length as a varint, then the message itself', () => {
+    const varint = (n: number): string => {
+      let out = ''
+      for (; n >= 128; n = Math.floor(n / 128)) out += ((n % 128) | 128).toString(16).padStart(2, '0')
+      return out + n.toString(16).padStart(2, '0')
+    }
+    const kv = (size: number) => ({ key: text('k'), createRevision: 1, modRevision: 2, version: 1, value: new Uint8Array(size).fill(7), lease: 0n })
+    const header = hex(encodeProto(RangeResponseSchema as never, { header: { revision: 9 }, kvs: [], more: false, count: 0 } as never))
+    const check = (list: readonly number[]): void => {
+      const kvs = list.map(kv)
+      const response = { header: { revision: 9 }, kvs, more: false, count: kvs.length }
+      const encoded = encodeProto(RangeResponseSchema as never, response as never)
+      // Each kv, encoded alone, follows its tag (field 2: 12) and its length; count (field 4: 20) last.
+      const expected = kvs.map((k) => {
+        const body = hex(encodeProto(KeyValueSchema, k))
+        return '12' + varint(body.length / 2) + body
+      })
+      assert.equal(hex(encoded), header + expected.join('') + (kvs.length > 0 ? '20' + varint(kvs.length) : ''), `values of ${list.join(', ')} bytes`)
+    }
+    // One kv ending at every offset around the writer's first buffer sizes (256, 512 bytes).
+    for (let size = 0; size < 600; size++) check([size])
+    const sizes = fc.oneof(fc.constantFrom(0, 116, 117, 118, 16_371, 16_372, 16_373, 2_097_140), fc.integer({ min: 0, max: 40_000 }))
+    fc.assert(fc.property(fc.array(sizes, { maxLength: 4 }), check), { numRuns: 60 })
   })
 
   test('an int64 beyond 2^53 (MaxInt64 as a revision) is taken as 2^53 - 1, not rounded out of range', () => {
