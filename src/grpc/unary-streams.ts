@@ -114,8 +114,8 @@ function plainUnaryTimeout(headers: IncomingHttpHeaders): number | null | undefi
 }
 
 function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyEndpoint, timeoutMs: number | null, o: UnaryStreamsOptions): void {
-  // As grpc-js: an error is followed by 'close', which is what ends the call.
-  stream.once('error', () => {})
+  // An error is followed by 'close', which is what ends the call (grpc-js listens the same way).
+  stream.on('error', () => {})
   const call = new StreamCall(stream)
   const client = o.clientOf(stream)
   if (timeoutMs !== null) call.deadline(timeoutMs)
