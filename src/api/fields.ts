@@ -64,8 +64,13 @@ function parseInteger(text: string, range: IntRange): bigint {
   return n
 }
 
-/** An integer field: a number, or a string whose raw text is decoded again (jsonpb). */
+/**
+ * An integer field: a number, or a string whose raw text is decoded again (jsonpb). A string of
+ * plain integer text (the usual case: int64 fields travel as `"123"`) is that number as it
+ * stands, so it is read without a second JSON parse, which would give the same number text.
+ */
 function decodeInteger(v: JsonValue, range: IntRange): bigint {
+  if (v.kind === 'string' && INTEGER.test(v.raw)) return parseInteger(v.raw, range)
   const inner = v.kind === 'string' ? parseJson(v.raw) : v
   switch (inner.kind) {
     case 'number': return parseInteger(inner.text, range)
