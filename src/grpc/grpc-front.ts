@@ -34,7 +34,7 @@ import {
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
-import { EtcdError } from '../mvcc/index.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { grpcClientSocket } from './grpc-listener.ts'
 import { HEALTH_DEFINITION, HEALTH_HANDLERS } from './health-service.ts'
 import { answerUnaryStreams, type CallStatus, type MetadataOf, type UnaryRun } from './unary-streams.ts'
@@ -134,7 +134,7 @@ function streamClient(stream: ServerHttp2Stream): CallClient | undefined {
 
 /** The app could not be reached (a JSON API answer carries its own code): gRPC's UNAVAILABLE. */
 function unreachable(err: unknown): CallStatus {
-  return { code: 14, details: String(err) }
+  return { code: GrpcCode.Unavailable, details: String(err) }
 }
 
 function statusOf(err: EtcdError): CallStatus {
@@ -209,7 +209,7 @@ function unaryRun(api: ApiCall, direct: DirectCall | null): UnaryRun {
       answered = direct?.(ep, request, { get: (name) => headers.get(name) ?? null }, client, cancel) ?? null
     } catch {
       // What grpc-js answers for a handler that throws.
-      throw { code: 2, details: 'Unknown error' } satisfies CallStatus
+      throw { code: GrpcCode.Unknown, details: 'Unknown error' } satisfies CallStatus
     }
     try {
       if (answered !== null) return await answered

@@ -29,6 +29,7 @@
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import type { AnyEndpoint } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
+import { GrpcCode } from '../mvcc/index.ts'
 import type { CallCancel, CallClient } from './grpc-front.ts'
 
 /** A gRPC status: the code and its text. */
@@ -67,8 +68,6 @@ type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, 
 /** grpc-js's units for `grpc-timeout` (its DEADLINE_REGEX), in milliseconds. */
 const DEADLINE = /(\d{1,8})\s*([HMSmun])/
 const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 }
-
-const STATUS = { deadlineExceeded: 4, resourceExhausted: 8, unimplemented: 12, internal: 13 } as const
 
 /** grpc-js's response headers, and its trailers for a call that succeeded. */
 const RESPONSE_HEADERS = {
@@ -125,16 +124,16 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
   stream.on('data', (chunk: Buffer) => {
     if (call.ended) return
     const refused = reader.push(chunk)
-    if (refused !== null) return call.fail({ code: STATUS.resourceExhausted, details: refused })
+    if (refused !== null) return call.fail({ code: GrpcCode.ResourceExhausted, details: refused })
     for (const bytes of reader.take()) {
       let message: unknown
       try {
         message = decodeProto(ep.request, bytes)
       } catch {
-        return call.fail({ code: STATUS.internal, details: 'Error deserializing request' })
+        return call.fail({ code: GrpcCode.Internal, details: 'Error deserializing request' })
       }
       if (request !== null) {
-        return call.fail({ code: STATUS.unimplemented, details: `Received a second request message for server streaming method ${path}` })
+        return call.fail({ code: GrpcCode.Unimplemented, details: `Received a second request message for server streaming method ${path}` })
       }
       request = { message }
     }
@@ -142,7 +141,7 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
   stream.once('end', () => {
     if (call.ended) return
     if (request === null) {
-      call.fail({ code: STATUS.unimplemented, details: `Received no request message for server streaming method ${path}` })
+      call.fail({ code: GrpcCode.Unimplemented, details: `Received no request message for server streaming method ${path}` })
       return
     }
     o.run(ep, request.message, metadataOf(headers), client, call).then(
@@ -151,7 +150,7 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
         try {
           bytes = encodeProto(ep.response, answer)
         } catch {
-          return call.fail({ code: STATUS.internal, details: 'Error serializing response' })
+          return call.fail({ code: GrpcCode.Internal, details: 'Error serializing response' })
         }
         call.answer(bytes)
       },
@@ -259,7 +258,7 @@ class StreamCall implements CallCancel {
 
   deadline(ms: number): void {
     const timer = setTimeout(() => {
-      this.fail({ code: STATUS.deadlineExceeded, details: 'Deadline exceeded' })
+      this.fail({ code: GrpcCode.DeadlineExceeded, details: 'Deadline exceeded' })
       this.#controller?.abort()
     }, ms)
     this.#timer = timer
