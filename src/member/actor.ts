@@ -153,6 +153,15 @@ export class MemberActor {
    * before a Ready anyway, so this delays no proposal.
    */
   #outbox: Outgoing[] = []
+  /**
+   * Linearizable reads that arrived since the last read index was asked for: they wait on one
+   * request, asked for just before the next Ready is taken (#askBatchedReads), as etcd's read loop
+   * asks one ReadIndex for all the reads that came while the previous one was out. Sharing is
+   * safe because every read of the batch arrived before it was asked for: the index is the commit
+   * index as of then, and the round that confirms it starts after it. Nothing is sent before a
+   * Ready anyway, so this delays no read. null when no read waits to be asked for.
+   */
+  #readBatch: { readonly key: string; readonly asked: Promise<number> } | null = null
   /** A campaign scheduled by #leaderMayBeGone; null when none is. */
   #campaignTimer: Cancel | null = null
   #busy = false
@@ -438,16 +447,20 @@ export class MemberActor {
   /**
    * Waits until a read served from this member's store now would be linearizable (ReadIndex:
    * the leader confirmed its leadership after this call, and this member applied up to it).
+   * Reads that arrive before the next Ready is taken share one read index (see #readBatch).
    */
   async linearizableRead(): Promise<void> {
     this.#usable()
-    const id = this.#nextId()
-    const key = requestKey(id)
-    const wait = this.#reads.wait(key, () => Errors.timeout())
-    this.#askReadIndex(key)
-    this.#sendHeartbeatsIfSlow()
-    this.#pump()
-    await wait
+    let batch = this.#readBatch
+    // A batch whose waiter has settled already (timed out: a Ready took longer than a request
+    // may) is not joined.
+    if (batch === null || !this.#reads.has(batch.key)) {
+      const key = requestKey(this.#nextId())
+      batch = { key, asked: this.#reads.wait(key, () => Errors.timeout()) }
+      this.#readBatch = batch
+      this.#pump()
+    }
+    await batch.asked
   }
 
   /** Asks the leader to hand leadership to `target`; resolves once `target` leads. */
@@ -494,6 +507,7 @@ export class MemberActor {
   #pumpNow(): void {
     if (this.#busy || this.#stopped || this.#fatal !== null) return
     this.#proposeOutbox()
+    this.#askBatchedReads()
     if (!this.#raft.hasReady()) return
     this.#busy = true
     this.#readySince = this.#ports.clock.now()
@@ -909,6 +923,14 @@ export class MemberActor {
     this.#outbox.push({ key, data: encodeEnvelope(env) })
     this.#pump()
     return wait
+  }
+
+  /** Asks for the read index of the reads in #readBatch, if any still waits. */
+  #askBatchedReads(): void {
+    const batch = this.#readBatch
+    if (batch === null) return
+    this.#readBatch = null
+    if (this.#reads.has(batch.key)) this.#askReadIndex(batch.key)
   }
 
   /** Hands #outbox to Raft in one batch; if Raft refuses it, each of its callers gets the error. */

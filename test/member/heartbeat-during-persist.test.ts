@@ -3,91 +3,14 @@
  * production) keeps up its side of the heartbeats meanwhile, once the Ready has taken a quarter
  * of an election timeout: a follower answers its leader's, so the leader keeps its quorum, and a
  * leader sends its own, so its followers do not campaign.
- * The member is the production composition (openMember) on a disk whose fsync the test holds;
- * its peers are played by the test through a mesh that records what the member sends.
+ * The member is held-member.ts's: the production composition on a disk whose fsync the test holds.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import initSqlJs from 'sql.js'
-import { memberIdFor, openMember, parseMemberConfig, realClock, silentLogger, type Member } from '../../src/member/index.ts'
-import type { Mesh, MeshStats } from '../../src/mesh/index.ts'
+import { memberIdFor, type Member } from '../../src/member/index.ts'
 import type { Message, MessageType } from '../../src/raft/types.ts'
-import { GatedDisk } from '../storage/gated-disk.ts'
-
-const SQL = await initSqlJs()
-const TOKEN = 'hb'
-const URLS = { a: 'http://a:2380', b: 'http://b:2380', c: 'http://c:2380' }
-
-/**
- * The member's whole network: what it sends is recorded (with when), what the test injects is
- * delivered, and `reply` may answer each message sent, as a peer would, on a later turn.
- */
-class RecordingMesh implements Mesh {
-  readonly sent: Message[] = []
-  readonly sentAt: number[] = []
-  reply: (m: Message) => Message | null = () => null
-  #receive: (messages: Message[]) => void = () => undefined
-  send(messages: readonly Message[]): void {
-    for (const m of messages) {
-      this.sent.push(m)
-      this.sentAt.push(Date.now())
-      const answer = this.reply(m)
-      if (answer !== null) setImmediate(() => this.deliver(answer))
-    }
-  }
-  onReceive(handler: (messages: Message[]) => void): void {
-    this.#receive = handler
-  }
-  onUnreachable(): void {}
-  onSnapshotStatus(): void {}
-  setPeers(): void {}
-  stats(): MeshStats {
-    return { peers: new Map(), framesRejected: 0, connectionsRefused: 0 }
-  }
-  async close(): Promise<void> {}
-  deliver(m: Message): void {
-    this.#receive([m])
-  }
-}
-
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
-/**
- * Member `a` of a, b, c (tick 100 ms and election 1 s unless given), started, on a disk whose
- * calls the test can hold.
- */
-async function openHeld(heartbeatMs = 100, electionMs = 1000): Promise<{ member: Member; disk: GatedDisk; mesh: RecordingMesh }> {
-  const config = parseMemberConfig(
-    [
-      '--name', 'a', '--data-dir', '/a', '--initial-cluster-token', TOKEN,
-      '--initial-cluster', Object.entries(URLS).map(([n, u]) => `${n}=${u}`).join(','),
-      '--initial-advertise-peer-urls', URLS.a,
-      '--heartbeat-interval', String(heartbeatMs), '--election-timeout', String(electionMs),
-    ],
-    {},
-  )
-  const disk = new GatedDisk()
-  const mesh = new RecordingMesh()
-  const member: Member = await openMember(config, {
-    clock: realClock,
-    rand: (n) => Math.floor(Math.random() * n),
-    disk,
-    sql: SQL,
-    log: silentLogger,
-    mesh: () => mesh,
-    fetchMembers: async () => {
-      throw new Error('a founding member asks nobody')
-    },
-  })
-  member.start()
-  return { member, disk, mesh }
-}
+import type { GatedDisk } from '../storage/gated-disk.ts'
+import { openHeld, RecordingMesh, TOKEN, until, URLS } from './held-member.ts'
 
 test('a follower answers heartbeats in its durable term while a Ready waits long for its fsync', async () => {
   const { member, disk, mesh } = await openHeld()
