@@ -3,12 +3,14 @@
  *
  * A leader sends an append for every proposal it steps (each one carries only the entries its
  * follower does not have yet), so a Ready that took in 64 proposals holds 64 one-entry MsgApps
- * per follower: 64 messages to encode, decode, step and answer where one would do.
+ * per follower: 64 messages to encode, decode, step and answer where one would do. It also sends
+ * an empty one to every follower each time its commit index moves (under load, about every
+ * other Ready has one next to the append of new entries).
  *
  * Two messages merge when they go to the same peer with nothing else to that peer between them,
- * both are MsgApps of the same term with entries, the second starts where the first ends (its
- * index and logTerm are the first's last entry), and the first does not start below the commit
- * index it carries. A follower drops an append that starts below its commit index (answering
+ * both are MsgApps of the same term, the second starts where the first ends (its index and
+ * logTerm are the first's last entry, or the first's own index and logTerm if it has none), and
+ * the first does not start below the commit index it carries. A follower drops an append that starts below its commit index (answering
  * with that index), and an append merged into a dropped one is lost with it (the follower then
  * rejects what comes next, and a leader that compacted its log meanwhile must send a snapshot).
  * A probe resent from behind (the leader does not yet know how far the follower is) starts below
@@ -58,7 +60,8 @@ function continues(first: Message, next: Message): boolean {
   if (first.type !== 'MsgApp' || next.type !== 'MsgApp') return false
   if (first.from !== next.from || first.term !== next.term) return false
   const last = first.entries[first.entries.length - 1]
-  return last !== undefined && next.entries.length > 0 && next.index === last.index && next.logTerm === last.term
+  const [index, term] = last === undefined ? [first.index, first.logTerm] : [last.index, last.term]
+  return next.index === index && next.logTerm === term
 }
 
 function entryBytes(m: Message): number {

@@ -55,8 +55,24 @@ test('interleaved peers still merge; another message to the same peer, a gap or 
   assert.equal(coalesceAppends([gap[0], gap[2]] as Message[], 1 << 20).length, 2, 'not contiguous')
   const newTerm = { ...(gap[1] as Message), term: 3 }
   assert.equal(coalesceAppends([gap[0], newTerm] as Message[], 1 << 20).length, 2, 'another term')
-  const empty = msg({ type: 'MsgApp', to: 2, index: 2, logTerm: 2, commit: 2 })
-  assert.equal(coalesceAppends([gap[0], empty] as Message[], 1 << 20).length, 2, 'an empty append (a commit update) is kept as it is')
+  const elsewhere = msg({ type: 'MsgApp', to: 2, index: 3, logTerm: 2, commit: 2 })
+  assert.equal(coalesceAppends([gap[0], elsewhere] as Message[], 1 << 20).length, 2, 'an empty append that does not continue')
+})
+
+test('empty appends (commit updates) merge with the appends they continue, either side', () => {
+  const [a2, b3] = appends(2, 2, 3) as [Message, Message]
+  // After a2 (entry 2): the commit index moves to 2, then entry 3 comes.
+  const commit2 = msg({ type: 'MsgApp', to: 2, index: 2, logTerm: 2, commit: 2 })
+  const merged = coalesceAppends([a2, commit2, { ...b3, commit: 2 }], 1 << 20)
+  assert.equal(merged.length, 1)
+  assert.deepEqual([merged[0]?.index, merged[0]?.logTerm, merged[0]?.commit], [1, 1, 2])
+  assert.deepEqual(merged[0]?.entries.map((e) => e.index), [2, 3])
+  // An empty one first: the append after it takes its place.
+  const commit1 = msg({ type: 'MsgApp', to: 2, index: 1, logTerm: 1, commit: 1 })
+  const first = coalesceAppends([commit1, { ...a2, commit: 1 }, commit2], 1 << 20)
+  assert.deepEqual(first.map((m) => [m.index, m.logTerm, m.commit, m.entries.length]), [[1, 1, 2, 1]])
+  // Two empty ones: the later commit index.
+  assert.deepEqual(coalesceAppends([commit1, { ...commit1, commit: 2 }], 1 << 20).map((m) => m.commit), [2])
 })
 
 test('a merge that would carry more than maxBytes of entry data is not made', () => {
@@ -90,6 +106,24 @@ test('a follower stepping the merged append ends with the same log and commit, a
   assert.equal(one.commit, 7)
   assert.deepEqual(one.answers, [2, 3, 4, 5, 6, 7, 8, 9])
   assert.deepEqual(other.answers, [9])
+})
+
+test('a follower stepping appends merged with empty ones ends as after stepping them one by one, answering once', () => {
+  const entries = appends(2, 2, 6, 2)
+  // Each append followed by the commit update its acknowledgement brought.
+  const original = entries.flatMap((m) => {
+    const last = m.entries[0] as Entry
+    return [m, msg({ type: 'MsgApp', to: 2, index: last.index, logTerm: last.term, commit: last.index - 1 })]
+  })
+  const merged = coalesceAppends(original, 1 << 20)
+  assert.equal(merged.length, 1)
+  const one = follow(original)
+  const other = follow(merged)
+  assert.deepEqual(other.log, one.log)
+  assert.equal(other.commit, one.commit)
+  assert.equal(one.commit, 5)
+  assert.equal(one.answers.length, original.length)
+  assert.deepEqual(other.answers, [6])
 })
 
 test('a probe from below the commit index it carries is not merged with the append that continues it', () => {
