@@ -10,9 +10,11 @@
  * Two messages merge when they go to the same peer with nothing else to that peer between them,
  * both are MsgApps of the same term, the second starts where the first ends (its index and
  * logTerm are the first's last entry, or the first's own index and logTerm if it has none), and
- * the first does not start below the commit index it carries. A follower drops an append that starts below its commit index (answering
- * with that index), and an append merged into a dropped one is lost with it (the follower then
- * rejects what comes next, and a leader that compacted its log meanwhile must send a snapshot).
+ * the first does not start below the commit index it carries. A follower drops an append that
+ * starts below its commit index (answering with that index), and an append or commit update
+ * merged into a dropped one is lost with it (the follower then rejects what comes next, or its
+ * next heartbeat answer has the leader probe again; a leader that compacted its log meanwhile
+ * must send a snapshot).
  * A probe resent from behind (the leader does not yet know how far the follower is) starts below
  * the commit index it carries, and so below the follower's commit index as this leader set it:
  * such a message takes no merge. One starting at or above it is dropped only by a follower that
