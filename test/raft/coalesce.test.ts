@@ -1,9 +1,11 @@
 /**
- * coalesceAppends: runs of MsgApps that continue one another merge into one message per peer,
- * and a follower that steps the merged message ends where stepping the originals leaves it.
+ * coalesceAppends: runs of MsgApps (commit updates included) that continue one another merge
+ * into one message per peer, and a follower that steps the merged message ends where stepping
+ * the originals leaves it (examples, and a property over random runs).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { MemoryStorage, RawNode, coalesceAppends, type Entry, type Message } from '../../src/raft/index.ts'
 import { testConfig } from './network.ts'
 
@@ -83,8 +85,10 @@ test('a merge that would carry more than maxBytes of entry data is not made', ()
 })
 
 /** A follower (id 2 of 1,2,3) that steps `messages`, then persists and reports what it did. */
-function follow(messages: readonly Message[]): { commit: number; log: number[]; answers: number[] } {
+function follow(messages: readonly Message[], held: readonly Entry[] = [], committed = 1): { commit: number; log: number[]; answers: number[] } {
   const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
+  storage.append(held)
+  storage.setHardState({ term: 2, vote: 0, commit: committed })
   const node = new RawNode(testConfig(2, storage, { applied: 1 }))
   for (const m of messages) node.step(m)
   const rd = node.ready()
@@ -139,4 +143,37 @@ test('a probe from below the commit index it carries is not merged with the appe
   // What a merge would have cost: the follower stays at 5.
   const merged = { ...probe, entries: [...probe.entries, ...next.entries] }
   assert.deepEqual(follow([...held, merged]).log, [2, 3, 4, 5])
+})
+
+test('property: a follower ends as after the originals for any run of appends and commit updates from its log on', () => {
+  // The follower holds 2..held (term 2) with `committed` of it; the leader sends, from `held` on,
+  // appends of 0..3 entries whose commit index never passes what it has sent nor goes back.
+  const run = fc.record({
+    held: fc.integer({ min: 1, max: 6 }),
+    committedBack: fc.integer({ min: 0, max: 5 }),
+    steps: fc.array(fc.record({ k: fc.integer({ min: 0, max: 3 }), commitUp: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 8 }),
+    maxBytes: fc.constantFrom(1 << 20, 25),
+  })
+  fc.assert(
+    fc.property(run, ({ held, committedBack, steps, maxBytes }) => {
+      const committed = Math.max(1, held - committedBack)
+      const log: Entry[] = []
+      for (let i = 2; i <= held; i++) log.push(entry(i, 2))
+      let last = held
+      let commit = committed
+      const sent: Message[] = []
+      for (const { k, commitUp } of steps) {
+        const entries = Array.from({ length: k }, (_, j) => entry(last + 1 + j, 2))
+        commit = Math.min(last + k, commit + commitUp)
+        sent.push(msg({ type: 'MsgApp', to: 2, index: last, logTerm: last === 1 ? 1 : 2, entries, commit }))
+        last += k
+      }
+      const one = follow(sent, log, committed)
+      const other = follow(coalesceAppends(sent, maxBytes), log, committed)
+      assert.deepEqual(other.log, one.log)
+      assert.equal(other.commit, one.commit)
+      assert.equal(Math.max(...other.answers), Math.max(...one.answers), 'the leader learns the same last index')
+    }),
+    { numRuns: 3000 },
+  )
 })
