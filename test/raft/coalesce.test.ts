@@ -99,14 +99,22 @@ function follow(messages: readonly Message[], held: readonly Entry[] = [], commi
   return { commit: node.status().commit, log: rd.entries.map((e) => e.index), answers }
 }
 
-test('a follower stepping the merged append ends with the same log and commit, and answers once with the last index', () => {
-  const original = appends(2, 2, 9, 2)
-  const merged = coalesceAppends(original, 1 << 20)
-  assert.equal(merged.length, 1)
-  const one = follow(original)
-  const other = follow(merged)
+/**
+ * Steps `original` on one follower and its coalesced form on another, both holding `held` with
+ * `committed` of it; they must end with the same log and commit index.
+ */
+function stepBoth(original: readonly Message[], maxBytes = 1 << 20, held: readonly Entry[] = [], committed = 1) {
+  const merged = coalesceAppends(original, maxBytes)
+  const one = follow(original, held, committed)
+  const other = follow(merged, held, committed)
   assert.deepEqual(other.log, one.log)
   assert.equal(other.commit, one.commit)
+  return { merged, one, other }
+}
+
+test('a follower stepping the merged append ends with the same log and commit, and answers once with the last index', () => {
+  const { merged, one, other } = stepBoth(appends(2, 2, 9, 2))
+  assert.equal(merged.length, 1)
   assert.equal(one.commit, 7)
   assert.deepEqual(one.answers, [2, 3, 4, 5, 6, 7, 8, 9])
   assert.deepEqual(other.answers, [9])
@@ -119,12 +127,8 @@ test('a follower stepping appends merged with empty ones ends as after stepping 
     const last = m.entries[0] as Entry
     return [m, msg({ type: 'MsgApp', to: 2, index: last.index, logTerm: last.term, commit: last.index - 1 })]
   })
-  const merged = coalesceAppends(original, 1 << 20)
+  const { merged, one, other } = stepBoth(original)
   assert.equal(merged.length, 1)
-  const one = follow(original)
-  const other = follow(merged)
-  assert.deepEqual(other.log, one.log)
-  assert.equal(other.commit, one.commit)
   assert.equal(one.commit, 5)
   assert.equal(one.answers.length, original.length)
   assert.deepEqual(other.answers, [6])
@@ -168,10 +172,7 @@ test('property: a follower ends as after the originals for any run of appends an
         sent.push(msg({ type: 'MsgApp', to: 2, index: last, logTerm: last === 1 ? 1 : 2, entries, commit }))
         last += k
       }
-      const one = follow(sent, log, committed)
-      const other = follow(coalesceAppends(sent, maxBytes), log, committed)
-      assert.deepEqual(other.log, one.log)
-      assert.equal(other.commit, one.commit)
+      const { one, other } = stepBoth(sent, maxBytes, log, committed)
       assert.equal(Math.max(...other.answers), Math.max(...one.answers), 'the leader learns the same last index')
     }),
     { numRuns: 3000 },
