@@ -161,7 +161,7 @@ export class MemberActor {
    * index as of then, and the round that confirms it starts after it. Nothing is sent before a
    * Ready anyway, so this delays no read. null when no read waits to be asked for.
    */
-  #readBatch: { readonly key: string; readonly asked: Promise<number> } | null = null
+  #readBatch: { readonly key: string; readonly released: Promise<number> } | null = null
   /** A campaign scheduled by #leaderMayBeGone; null when none is. */
   #campaignTimer: Cancel | null = null
   #busy = false
@@ -456,11 +456,11 @@ export class MemberActor {
     // may) is not joined.
     if (batch === null || !this.#reads.has(batch.key)) {
       const key = requestKey(this.#nextId())
-      batch = { key, asked: this.#reads.wait(key, () => Errors.timeout()) }
+      batch = { key, released: this.#reads.wait(key, () => Errors.timeout()) }
       this.#readBatch = batch
       this.#pump()
     }
-    await batch.asked
+    await batch.released
   }
 
   /** Asks the leader to hand leadership to `target`; resolves once `target` leads. */

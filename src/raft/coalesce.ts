@@ -62,7 +62,8 @@ function continues(first: Message, next: Message): boolean {
   if (first.type !== 'MsgApp' || next.type !== 'MsgApp') return false
   if (first.from !== next.from || first.term !== next.term) return false
   const last = first.entries[first.entries.length - 1]
-  const [index, term] = last === undefined ? [first.index, first.logTerm] : [last.index, last.term]
+  const index = last === undefined ? first.index : last.index
+  const term = last === undefined ? first.logTerm : last.term
   return next.index === index && next.logTerm === term
 }
 
