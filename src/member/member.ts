@@ -104,10 +104,8 @@ async function bootstrap(storage: MemberStorage, config: MemberConfig, store: St
   const cluster = new ClusterTable(storage.db)
   for (const f of founders) cluster.upsert({ id: f.id, name: f.name, peerUrls: f.peerUrls, isLearner: false })
   const log = storage.raftLog
-  log.transaction(() => {
-    log.applySnapshot({ index: 1, term: 1, confState })
-    log.setHardState({ term: 1, vote: 0, commit: 1 })
-  })
+  log.applySnapshot({ index: 1, term: 1, confState })
+  log.setHardState({ term: 1, vote: 0, commit: 1 })
   await storage.checkpoint(1, confState)
 }
 

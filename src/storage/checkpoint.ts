@@ -14,7 +14,8 @@
  *   dbCrc = crc32c(SQLite image); a short file is reported as truncated, not as corrupt.
  *
  * Taking one (the order is what makes every crash point recoverable):
- *   1. record {index, term, confState, journalFrom = active seq + 1} in raft_state; export
+ *   1. write the raft tables as of index (RaftLog.persist: the entries after it, the hard state,
+ *      and {index, term, confState, journalFrom = active seq + 1} in raft_state); export
  *   2. rotate the journal: segment journalFrom (header, fsync, fsyncDir); later writes go there
  *      ── the consistent point (startCheckpoint): the image holds exactly what segments below
  *         journalFrom hold, and every later journal record goes to segments from journalFrom on ──
@@ -196,7 +197,7 @@ export async function startCheckpoint(
   meta: SnapshotMetadata,
 ): Promise<StartedCheckpoint> {
   const journalFrom = journal.seq + 1
-  log.setCheckpointMeta({ ...meta, journalFrom })
+  log.persist({ ...meta, journalFrom })
   const image = snapshotDatabase(db)
   try {
     await journal.rotate({ index: meta.index, term: meta.term })

@@ -30,10 +30,11 @@
  *
  * Invariants:
  * - Queued operations run one at a time, in call order, never interleaved. The journal is touched
- *   only by queued operations, the database too but for synchronous steps no queued operation
- *   sees half of: the raft log's compaction (never while a checkpoint's image is pending), the
- *   commit-only shortcut of saveReady, and the end of a checkpoint's background part, which
- *   otherwise touches only checkpoint.db and segments below the active one.
+ *   only by queued operations, the database too but for the end of a checkpoint's background
+ *   part, a synchronous step no queued operation sees half of, which otherwise touches only
+ *   checkpoint.db and segments below the active one. The raft log in memory is changed by queued
+ *   operations, by its compaction (never while a checkpoint's image is pending) and by the
+ *   commit-only shortcut of saveReady.
  * - At most one checkpoint file write is under way (#writing), and none while a snapshot is
  *   installed: a queued operation that would write checkpoint.db first waits for it.
  * - Because the snapshot is taken in the queue, a later saveReady resolves only after it: a caller that changes
@@ -43,8 +44,9 @@
  *   needs: segments are removed only after the checkpoint covering them is durable, and records
  *   appended during the write go to the segment the new checkpoint names as its journalFrom,
  *   which the old checkpoint's replay reaches too (see checkpoint.ts).
- * - The raft tables in the database hold only what the journal or a checkpoint made durable
- *   (the journal is written and fsynced first), except a commit index saved with mustSync=false.
+ * - The raft log holds only what the journal or a checkpoint made durable (the journal is written
+ *   and fsynced first), except a commit index saved with mustSync=false. Its tables in the
+ *   database are written only as a checkpoint's image is taken (RaftLog.persist).
  * - After any I/O failure, in a queued operation or in the background, the storage is failed:
  *   the failing call and every later one (and one under way when the background fails) reject
  *   with the same {@link StorageFatalError}; nothing is retried (a failed fsync leaves the file
@@ -94,8 +96,6 @@ export interface StorageOptions {
    * whatever the checkpoints: a follower further behind gets a snapshot). Default 5,000.
    */
   readonly retainEntries?: number
-  /** Recent entries the raft log keeps in memory. Default 4,096. */
-  readonly cacheEntries?: number
 }
 
 /** Entries a compaction waits to drop at once, at most (see #compactStep). */
@@ -145,7 +145,7 @@ export class MemberStorage {
   /**
    * A hard state saved without entries and without sync while the queue was idle, not yet in the
    * journal: it goes into the next record (a crash may lose it, as it may lose any unsynced one).
-   * The raft tables hold it already.
+   * The raft log holds it already (and a checkpoint taken meanwhile writes it).
    */
   #deferredHard: HardState | null = null
   /** The queue: settles when the last queued operation ends (never rejects). */
@@ -193,7 +193,7 @@ export class MemberStorage {
     sql: SqlJsStatic,
     options: StorageOptions = {},
   ): Promise<MemberStorage> {
-    const r = await recover(disk, dir, identity, sql, options.cacheEntries)
+    const r = await recover(disk, dir, identity, sql)
     return new MemberStorage(disk, dir, identity, sql, r, options)
   }
 
@@ -238,7 +238,7 @@ export class MemberStorage {
     if (snapshot === null && entries.length === 0 && !mustSync && this.#queued === 0 && this.#failed === null && !this.#closed) {
       if (hardState !== null) {
         this.#deferredHard = hardState
-        this.#log.transaction(() => this.#log.setHardState(hardState))
+        this.#log.setHardState(hardState)
       }
       return Promise.resolve()
     }
@@ -248,10 +248,8 @@ export class MemberStorage {
       await this.#journal.appendBatch(entries, hardState ?? this.#deferredHard)
       this.#deferredHard = null
       if (mustSync) await this.#journal.sync()
-      this.#log.transaction(() => {
-        this.#log.append(entries)
-        if (hardState !== null) this.#log.setHardState(hardState)
-      })
+      this.#log.append(entries)
+      if (hardState !== null) this.#log.setHardState(hardState)
     })
   }
 
@@ -473,11 +471,9 @@ export class MemberStorage {
     this.#log.rebind(db)
     this.#db = db
     old.close()
-    this.#log.transaction(() => {
-      this.#log.applySnapshot(metadata)
-      this.#log.setHardState({ ...hard, commit: Math.max(hard.commit, metadata.index) })
-      this.#log.setIdentity(this.#identity)
-    })
+    this.#log.applySnapshot(metadata)
+    this.#log.setHardState({ ...hard, commit: Math.max(hard.commit, metadata.index) })
+    this.#log.setIdentity(this.#identity)
     await takeCheckpoint(this.#disk, this.#dir, db, this.#log, this.#journal, metadata, this.#snapshots)
     this.#deferredHard = null // the checkpoint holds it (the hard state above)
     this.#snapshots.replaced()

@@ -57,7 +57,6 @@ export async function recover(
   dir: string,
   identity: MemberIdentity,
   sql: SqlJsStatic,
-  cacheEntries?: number,
 ): Promise<Recovered> {
   await disk.mkdir(dir)
   const lock = await disk.lock(joinPath(dir, LOCK_FILE))
@@ -76,7 +75,7 @@ export async function recover(
     if (hasCheckpoint) {
       const data = await disk.read(ckptPath)
       db = openDatabase(sql, decodeCheckpoint(data, ckptPath), ckptPath)
-      log = new RaftLog(db, cacheEntries)
+      log = new RaftLog(db)
       const meta = log.checkpointMeta()
       const found = log.identity()
       if (meta === null || found === null)
@@ -89,7 +88,7 @@ export async function recover(
       log.setSnapshot(snapshots)
     } else {
       db = openDatabase(sql, null, ckptPath)
-      log = new RaftLog(db, cacheEntries)
+      log = new RaftLog(db)
       log.setIdentity(identity)
     }
 
@@ -151,15 +150,13 @@ export async function recover(
           `${segmentName(seq)} follows a checkpoint at ${header.snapIndex}/${header.snapTerm}, but ${ours}`,
         )
       }
-      log.transaction(() => {
-        let hardState: HardState | null = null
-        for (const r of batches) {
-          log.append(r.entries)
-          hardState = r.hardState ?? hardState
-          entries += r.entries.length
-        }
-        if (hardState !== null) log.setHardState(hardState) // only the newest one matters
-      })
+      let hardState: HardState | null = null
+      for (const r of batches) {
+        log.append(r.entries)
+        hardState = r.hardState ?? hardState
+        entries += r.entries.length
+      }
+      if (hardState !== null) log.setHardState(hardState) // only the newest one matters
       records += 1 + batches.length
       if (last) journal = Journal.resume(disk, dir, identity, seq, scan.goodEnd, scan.crc)
     }

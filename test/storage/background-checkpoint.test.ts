@@ -451,7 +451,7 @@ test('a checkpoint of a database larger than one slice holds the state it was ta
   const options = { checkpointEntries: 1e9, retainEntries: 3 }
   const s = await MemberStorage.open(disk, DIR, ID, sql, options)
   const big = (from: number, to: number, tag: string): Entry[] =>
-    Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, 1, `key${(from + i) % 900}=${tag}${from + i}${'x'.repeat(3000)}`))
+    Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, 1, `key${(from + i) % 1500}=${tag}${from + i}${'x'.repeat(3000)}`))
   let index = 0
   const saveAndApply = async (es: Entry[]): Promise<void> => {
     await s.saveReady(es, { term: 1, vote: 1, commit: es[es.length - 1].index }, null)
@@ -460,7 +460,7 @@ test('a checkpoint of a database larger than one slice holds the state it was ta
   }
   // Compared as JSON (values are 3 KB: a failure's diff would be unreadable).
   const state = (db: Parameters<typeof kvState>[0]): string => JSON.stringify(kvState(db))
-  for (let i = 0; i < 10; i++) await saveAndApply(big(index + 1, index + 100, 'a'))
+  for (let i = 0; i < 15; i++) await saveAndApply(big(index + 1, index + 100, 'a'))
   assert.ok(databaseSize(s.db) > 2 * CRC_SLICE, `the database spans slices (${databaseSize(s.db)} bytes)`)
   const at = index
   const expected = state(s.db)

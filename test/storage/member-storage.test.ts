@@ -308,8 +308,9 @@ test('the NodeDisk end to end: save, checkpoint, close, reopen in a real temp di
     const log = logOf(s)
     await s.close()
     const r = await MemberStorage.open(new NodeDisk(), `${dir}/m1`, ID, sql, { checkpointEntries: 20 })
-    assert.deepEqual(logOf(r), log)
     assert.equal(r.recovery.checkpointIndex, 40)
+    assert.equal(r.raftLog.firstIndex(), 41, 'the log starts after the checkpoint, which holds what came before')
+    assert.deepEqual(logOf(r), log.filter(([index]) => index > 40))
     await r.close()
   } finally {
     await cleanup()

@@ -1,7 +1,7 @@
 /**
- * RaftLog: raft's LogStorage over the raft_* tables — the LogStorage invariants, conflicting
- * appends, compaction keeping the term of the compact point, snapshots, the tail cache agreeing
- * with SQL, and state reloaded from the same database.
+ * RaftLog: raft's LogStorage, held in memory and written to the raft_* tables at checkpoints — the
+ * LogStorage invariants, conflicting appends, compaction keeping the term of the compact point,
+ * snapshots, and a log reloaded from the tables a checkpoint wrote.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -43,12 +43,12 @@ test('append, then a conflicting append replaces the tail from its first index',
 })
 
 test('entries honours maxBytes but always returns at least one entry', () => {
-  const log = new RaftLog(new sql.Database(), 2)
+  const log = new RaftLog(new sql.Database())
   log.append([1, 2, 3, 4].map((i) => entry(i, 1, 'x'.repeat(10))))
   assert.equal(log.entries(1, 5, 0).length, 1)
   assert.equal(log.entries(1, 5, 25).length, 2)
   assert.equal(log.entries(1, 5, 40).length, 4)
-  assert.equal(log.entries(2, 5, 20).length, 2, 'across the SQL / cache boundary')
+  assert.equal(log.entries(2, 5, 20).length, 2)
 })
 
 test('compact keeps the term of the compact point and answers CompactedError below it', () => {
@@ -87,25 +87,70 @@ test('applySnapshot discards the log and moves commit up to the snapshot', () =>
   })
 })
 
-test('state survives a reload from the same database (export and reopen)', () => {
+const CONF = { voters: [1, 2], learners: [5] }
+
+test('a checkpoint writes the tables: reloaded, the log starts right after it, with its state', () => {
   const db = new sql.Database()
   const log = new RaftLog(db)
   log.append(entries(1, 9, 3))
   log.compact(4)
   log.setHardState({ term: 3, vote: 1, commit: 8 })
-  log.setConfState({ voters: [1, 2], learners: [5] })
+  log.setConfState(CONF)
   log.setIdentity({ clusterId: 'c', memberId: 2 })
+  const meta = { index: 6, term: 3, confState: CONF, journalFrom: 7 }
+  log.persist(meta)
+  assert.equal(log.firstIndex(), 5, 'the log in memory keeps what it held')
+  log.setHardState({ term: 4, vote: 2, commit: 9 })
+  log.append(entries(10, 10, 4))
+
   const again = new RaftLog(new sql.Database(db.export()))
-  assert.equal(again.firstIndex(), 5)
-  assert.equal(again.lastIndex(), 9)
-  assert.equal(again.term(4), 3)
-  assert.deepEqual(again.initialState(), log.initialState())
+  assert.equal(again.firstIndex(), 7)
+  assert.equal(again.term(6), 3)
+  assert.equal(again.lastIndex(), 9, 'what came after the checkpoint is not in the tables')
+  assert.deepEqual(plain(again.entries(7, 10, Infinity)), plain(log.entries(7, 10, Infinity)))
+  assert.deepEqual(again.initialState(), { hardState: { term: 3, vote: 1, commit: 8 }, confState: CONF })
   assert.deepEqual(again.identity(), { clusterId: 'c', memberId: 2 })
-  assert.deepEqual(plain(again.entries(5, 10, Infinity)), plain(log.entries(5, 10, Infinity)))
+  assert.deepEqual(again.checkpointMeta(), meta)
 })
 
-test('property: the cached log answers exactly like a plain array model', () => {
-  type Op = { kind: 'append'; back: number; n: number; term: number } | { kind: 'compact'; back: number }
+test('nothing but the identity reaches the tables before a checkpoint', () => {
+  const db = new sql.Database()
+  const log = new RaftLog(db)
+  log.append(entries(1, 3, 1))
+  log.setHardState({ term: 1, vote: 1, commit: 3 })
+  log.setIdentity({ clusterId: 'c', memberId: 1 })
+  const again = new RaftLog(new sql.Database(db.export()))
+  assert.equal(again.lastIndex(), 0)
+  assert.deepEqual(again.initialState().hardState, { term: 0, vote: 0, commit: 0 })
+  assert.equal(again.checkpointMeta(), null)
+  assert.deepEqual(again.identity(), { clusterId: 'c', memberId: 1 })
+})
+
+test('a checkpoint outside the log is refused, and the tables are left as they were', () => {
+  const db = new sql.Database()
+  const log = new RaftLog(db)
+  log.append(entries(1, 5, 1))
+  log.persist({ index: 2, term: 1, confState: CONF, journalFrom: 2 })
+  log.compact(3)
+  assert.throws(() => log.persist({ index: 2, term: 1, confState: CONF, journalFrom: 3 }), /outside the log/)
+  assert.throws(() => log.persist({ index: 6, term: 1, confState: CONF, journalFrom: 3 }), /outside the log/)
+  assert.equal(new RaftLog(new sql.Database(db.export())).checkpointMeta()?.index, 2)
+})
+
+test('tables whose entries are not contiguous are refused on load', () => {
+  const db = new sql.Database()
+  const log = new RaftLog(db)
+  log.append(entries(1, 5, 1))
+  log.persist({ index: 1, term: 1, confState: CONF, journalFrom: 2 })
+  db.exec('DELETE FROM raft_wal WHERE idx = 3')
+  assert.throws(() => new RaftLog(db), /raft_wal holds entry 4 after 2/)
+})
+
+test('property: the log, checkpointed and reloaded at random, answers like a plain array model', () => {
+  type Op =
+    | { kind: 'append'; back: number; n: number; term: number }
+    | { kind: 'compact'; back: number }
+    | { kind: 'reload'; back: number }
   const op = fc.oneof(
     fc.record({
       kind: fc.constant('append' as const),
@@ -114,10 +159,12 @@ test('property: the cached log answers exactly like a plain array model', () => 
       term: fc.nat(3),
     }),
     fc.record({ kind: fc.constant('compact' as const), back: fc.nat(10) }),
+    fc.record({ kind: fc.constant('reload' as const), back: fc.nat(10) }),
   )
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 40 }), fc.integer({ min: 1, max: 6 }), (ops: Op[], cache) => {
-      const log = new RaftLog(new sql.Database(), cache)
+    fc.property(fc.array(op, { maxLength: 40 }), (ops: Op[]) => {
+      let db = new sql.Database()
+      let log = new RaftLog(db)
       let model: { index: number; term: number }[] = []
       let compacted = { index: 0, term: 0 }
       let term = 1
@@ -131,11 +178,20 @@ test('property: the cached log answers exactly like a plain array model', () => 
           model = model
             .slice(0, from - compacted.index - 1)
             .concat(es.map((e) => ({ index: e.index, term: e.term })))
-        } else {
+        } else if (o.kind === 'compact') {
           const at = last - o.back
           if (at <= compacted.index) continue
           log.compact(at)
           compacted = { index: at, term: model[at - compacted.index - 1].term }
+          model = model.filter((e) => e.index > at)
+        } else {
+          // A checkpoint at `at`, then a restart from its image: the log starts right after it.
+          const at = Math.max(compacted.index, last - o.back)
+          const term = at === compacted.index ? compacted.term : model[at - compacted.index - 1].term
+          log.persist({ index: at, term, confState: { voters: [1], learners: [] }, journalFrom: 1 })
+          db = new sql.Database(db.export())
+          log = new RaftLog(db)
+          compacted = { index: at, term }
           model = model.filter((e) => e.index > at)
         }
         assert.equal(log.firstIndex(), compacted.index + 1)

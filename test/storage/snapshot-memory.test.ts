@@ -4,7 +4,7 @@
  *   follower gets is read back from checkpoint.db, paired with the metadata of the checkpoint the
  *   file holds, also while a checkpoint is replacing it; without `readSync` they are kept as before;
  * - a checkpoint is written as two chunks (header, image) instead of a framed copy;
- * - the raft log's tail cache keeps entry data in buffers of its own, not views into larger ones.
+ * - the raft log keeps entry data in buffers of its own, not views into larger ones.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -311,10 +311,10 @@ test('a follower installs a read-back snapshot and then serves its own checkpoin
   await follower.close()
 })
 
-test('the tail cache keeps entry data in buffers of its own (a view would keep its whole buffer)', async () => {
+test('the raft log keeps entry data in buffers of its own (a view would keep its whole buffer)', async () => {
   const db = new sql.Database()
   try {
-    const log = new RaftLog(db, 16)
+    const log = new RaftLog(db)
     const big = new Uint8Array(2048)
     big.set(bytes('k=v'), 100)
     const view = big.subarray(100, 103) // like msgpack's encode(): 3 bytes of a 2 KiB buffer
@@ -322,7 +322,7 @@ test('the tail cache keeps entry data in buffers of its own (a view would keep i
     log.append([entry(1, 1, view), entry(2, 1, whole)])
     const [e1, e2] = log.entries(1, 3, Infinity)
     assert.deepEqual(e1!.data, bytes('k=v'))
-    assert.equal(e1!.data.buffer.byteLength, 3, 'the cached copy is exactly the entry')
+    assert.equal(e1!.data.buffer.byteLength, 3, 'the kept copy is exactly the entry')
     assert.equal(e2!.data, whole, 'data that owns its buffer is kept as it is')
     big.fill(0) // the caller's buffer may be reused: the log is unaffected
     assert.deepEqual(log.entries(1, 2, Infinity)[0]!.data, bytes('k=v'))
