@@ -271,6 +271,11 @@ export class MemberActor {
     return this.#soft.lead
   }
 
+  /** Raft's current term (what a response header carries as raft_term), without a whole status(). */
+  get term(): number {
+    return this.#raft.term
+  }
+
   /** Whether this member has known a leader since it started (see firstLeader). */
   get led(): boolean {
     return this.#led
@@ -747,7 +752,7 @@ export class MemberActor {
         this.#onFirstLeader()
       }
       if (soft.lead !== NONE) this.#proposeUnsent()
-      const term = this.#raft.status().term
+      const term = this.#raft.term
       this.#ports.log.info({ lead: soft.lead, term, role: soft.role }, 'leader changed')
       this.#events.onLeaderChange?.(soft.lead, term)
     }

@@ -50,6 +50,6 @@ export function headerContext(m: MemberContext): HeaderContext {
   return {
     clusterId: BigInt(m.identity.clusterId),
     memberId: BigInt(m.identity.memberId),
-    raftTerm: m.actor.status().term,
+    raftTerm: m.actor.term,
   }
 }

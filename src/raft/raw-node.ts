@@ -278,6 +278,11 @@ export class RawNode {
     return this.#raft.role
   }
 
+  /** The current term: status().term without building the rest of the status. */
+  get term(): number {
+    return this.#raft.term
+  }
+
   /** The last Ready was fully handled: persisted, sent, applied. */
   advance(): void {
     const h = this.#handed

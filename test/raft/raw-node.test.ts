@@ -45,7 +45,10 @@ test('a single-voter leader commits its entry only after advance() acknowledges 
 test('a leader of three does not count its own unpersisted entries toward commit', () => {
   const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3], learners: [] })
   const node = new RawNode(testConfig(1, storage, { applied: 1 }))
+  assert.equal(node.term, 1)
   node.campaign()
+  assert.equal(node.term, 2, 'term is the current term, as status() has it')
+  assert.equal(node.term, node.status().term)
   const vote = (from: number): void =>
     node.step({
       type: 'MsgVoteResp', from, to: 1, term: 2, logTerm: 0, index: 0, commit: 0, entries: [],
