@@ -211,7 +211,7 @@ async function checkpoint(keys: number): Promise<void> {
       `  at ${keys} keys: a copy of the database alone ${fmt(copyMs, 0)} ms (${fmt(image.length / 2 ** 20, 1)} MiB); ` +
       `checkpoint (snapshot + rotate + copy + crc + write + fsync + rename + dir fsync) ${fmt(ckptMs, 0)} ms, ` +
       `a write queued behind it waited ${fmt(heldMs, 1)} ms, longest event-loop stall meanwhile ${fmt(stallMs, 1)} ms, ` +
-      `${disk.fsyncCount - fsyncs} fsyncs, buffers grew by at most ${fmt((buffersPeak - buffersBefore) / 2 ** 20, 1)} MiB; file ${fmt(size / 2 ** 20, 1)} MiB (raft log rows kept: ${logRows}); ` +
+      `${disk.fsyncCount - fsyncs} fsyncs, buffers grew by at most ${fmt((buffersPeak - buffersBefore) / 2 ** 20, 1)} MiB; file ${fmt(size / 2 ** 20, 1)} MiB (raft log entries kept: ${logRows}); ` +
       `reopen + MvccStore load ${fmt(reopenMs, 0)} ms (${count} keys back)`,
   )
 }

@@ -26,7 +26,7 @@ const VERSION = 1
 /**
  * One of each for the module (msgpack's `encode()`/`decode()` build a new one per call, ~2 KiB of
  * buffer each: an envelope is made for every proposal). `encoder.encode` returns a copy of
- * exactly the encoded bytes, which the raft log's cache keeps as it is.
+ * exactly the encoded bytes, which the raft log keeps as it is.
  */
 const encoder = new Encoder()
 const decoder = new Decoder()

@@ -348,8 +348,8 @@ export class MvccStore implements HistorySource {
   /**
    * spaceUsed() as of the last apply: measured again only once the applied index has moved, not
    * for every proposal (three PRAGMAs, ~10 µs, were a tenth of a leader's proposal cost). Writes
-   * of other layers since (the raft log's) are not counted until then, as etcd counts its
-   * backend's size as of its last commit.
+   * of other layers since (the raft log's, at a checkpoint) are not counted until then, as etcd
+   * counts its backend's size as of its last commit.
    */
   #spaceUsedSinceApply(): number {
     if (this.#spaceAt?.applied !== this.#applied) this.#spaceAt = { applied: this.#applied, bytes: this.spaceUsed() }

@@ -11,8 +11,8 @@
  *   storage.maybeCheckpoint(applied, confState, keep) // the database must not change until the
  *                                                     // next saveReady resolves (see below)
  *
- * A checkpoint has two parts (checkpoint.ts): its consistent point (a copy-on-write snapshot of the
- * database, taken at no cost, and a rotation of the journal) and the write of its file (copy and
+ * A checkpoint has two parts (checkpoint.ts): its consistent point (the raft log written to its
+ * tables, a copy-on-write snapshot of the database, taken at no cost, and a rotation of the journal) and the write of its file (copy and
  * checksum the snapshot a slice per turn, write it atomically, remove the old segments). Only the
  * first part goes through the queue; the second runs in the background, so saveReady (what every
  * write waits for) is held up by one rotation, not by the copy nor the file write (issue #8: p99
@@ -120,7 +120,7 @@ export class MemberStorage {
   #earlyBy: number
   readonly #checkpointBytes: number
   readonly #retainEntries: number
-  /** Compaction runs once it would drop this many entries (a few deletes per Ready, not one each). */
+  /** Compaction runs once it would drop this many entries (a splice now and then, not one per Ready). */
   readonly #compactStep: number
   #db: Database
   /** The last durable checkpoint. */
@@ -294,8 +294,9 @@ export class MemberStorage {
    * Compacts the raft log (see maybeCheckpoint) once that drops at least #compactStep entries.
    * Independent of checkpoints: the journal holds every entry a recovery replays, and raft asks
    * for a snapshot (RaftLog.snapshot) when a follower needs an entry that is gone. Not while a
-   * checkpoint's image is pending (it must be the database as it was asked for). Entries up to
-   * `appliedIndex` are committed and persisted here, so the log holds them. While raft wants a
+   * checkpoint's image is pending (RaftLog.persist writes the log as of the index it was asked for,
+   * which the log must still hold). Entries up to `appliedIndex` are committed and persisted here,
+   * so the log holds them. While raft wants a
    * snapshot, not past the last checkpoint taken: the log would then refuse that checkpoint too
    * once durable and want a newer one, and under a steady flow of entries (lease checkpoints
    * suffice) no snapshot would ever go out. Then, once it is durable and until raft takes it (at

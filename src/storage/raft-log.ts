@@ -75,31 +75,15 @@ export class RaftLog implements LogStorage {
   #snapshotWanted = false
   #snapshotAwaited = false
 
-  /** Opens the raft tables of `db` (creating them when missing) and loads their state. */
+  /** Opens the raft tables of `db` (creating them when missing) and loads the log they hold. */
   constructor(db: Database) {
-    this.rebind(db)
-  }
-
-  /**
-   * Switches to another database (after a snapshot replaced it) and loads the log its tables hold;
-   * the old database is not touched.
-   */
-  rebind(db: Database): void {
-    if (this.#db !== undefined) for (const s of Object.values(this.#stmts)) s.free()
-    this.#db = db
-    db.exec(SCHEMA)
-    this.#stmts = {
-      insert: db.prepare('INSERT INTO raft_wal (idx, term, type, data) VALUES (?, ?, ?, ?)'),
-      put: db.prepare('INSERT OR REPLACE INTO raft_state (key, value) VALUES (?, ?)'),
-      get: db.prepare('SELECT value FROM raft_state WHERE key = ?'),
-    }
+    this.#open(db)
     const hard = this.#getState('hard') as number[] | null
     this.#hard = hard === null ? EMPTY_HARD : { term: hard[0], vote: hard[1], commit: hard[2] }
     const conf = this.#getState('conf') as number[][] | null
     this.#conf = conf === null ? EMPTY_CONF : { voters: conf[0], learners: conf[1] }
     const compacted = this.#getState('compacted') as number[] | null
     this.#compacted = compacted === null ? { index: 0, term: 0 } : { index: compacted[0], term: compacted[1] }
-    this.#entries = []
     const rows = db.prepare('SELECT idx, term, type, data FROM raft_wal ORDER BY idx')
     try {
       while (rows.step()) {
@@ -111,7 +95,27 @@ export class RaftLog implements LogStorage {
     } finally {
       rows.free()
     }
+  }
+
+  /**
+   * Switches to a leader's snapshot's database, whose raft tables are the leader's: nothing is
+   * loaded from them, and the caller replaces the log at once (applySnapshot; the hard state and
+   * the identity stay this member's). The old database is not touched.
+   */
+  rebind(db: Database): void {
+    for (const s of Object.values(this.#stmts)) s.free()
+    this.#open(db)
     this.#snapshot = null
+  }
+
+  #open(db: Database): void {
+    this.#db = db
+    db.exec(SCHEMA)
+    this.#stmts = {
+      insert: db.prepare('INSERT INTO raft_wal (idx, term, type, data) VALUES (?, ?, ?, ?)'),
+      put: db.prepare('INSERT OR REPLACE INTO raft_state (key, value) VALUES (?, ?)'),
+      get: db.prepare('SELECT value FROM raft_state WHERE key = ?'),
+    }
   }
 
   // ---- LogStorage (read-only, for raft) ----

@@ -83,7 +83,7 @@ test('a commit saved alone without sync resolves at once and is written with the
   assert.equal(resolved, true, 'nothing queued: it resolved in the same turn')
   await alone
   assert.equal(disk.bytesAppended, appended, 'nothing written yet')
-  assert.deepEqual(s.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 }, 'the raft tables hold it')
+  assert.deepEqual(s.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 }, 'the raft log holds it')
   await s.saveReady(kvEntries(11, 12, 1), null, null)
   await s.close()
   const r = await open(disk)

@@ -207,3 +207,22 @@ test('property: the log, checkpointed and reloaded at random, answers like a pla
     }),
   )
 })
+
+test("rebind to a leader's snapshot database loads nothing from its raft tables", () => {
+  const leaderDb = new sql.Database()
+  const leader = new RaftLog(leaderDb)
+  leader.append(entries(1, 9, 2))
+  leader.setHardState({ term: 2, vote: 7, commit: 9 })
+  leader.persist({ index: 5, term: 2, confState: CONF, journalFrom: 3 })
+  leaderDb.exec('DELETE FROM raft_wal WHERE idx = 7') // rows a fresh load would refuse
+  const log = new RaftLog(new sql.Database())
+  log.append(entries(1, 3, 1))
+  log.setHardState({ term: 1, vote: 1, commit: 3 })
+  log.rebind(new sql.Database(leaderDb.export()))
+  assert.deepEqual(log.hardState(), { term: 1, vote: 1, commit: 3 }, "this member's hard state, not the leader's")
+  log.applySnapshot({ index: 5, term: 2, confState: CONF })
+  assert.equal(log.firstIndex(), 6)
+  assert.equal(log.lastIndex(), 5)
+  assert.equal(log.term(5), 2)
+  assert.deepEqual(log.hardState(), { term: 1, vote: 1, commit: 5 })
+})
