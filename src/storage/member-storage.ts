@@ -144,8 +144,9 @@ export class MemberStorage {
   #queued = 0
   /**
    * A hard state saved without entries and without sync while the queue was idle, not yet in the
-   * journal: it goes into the next record (a crash may lose it, as it may lose any unsynced one).
-   * The raft log holds it already (and a checkpoint taken meanwhile writes it).
+   * journal: it goes into the next record, or one of its own at close (a crash may lose it, as it
+   * may lose any unsynced one). The raft log holds it already (and a checkpoint taken meanwhile
+   * writes it).
    */
   #deferredHard: HardState | null = null
   /** The queue: settles when the last queued operation ends (never rejects). */
@@ -363,8 +364,8 @@ export class MemberStorage {
   }
 
   /**
-   * Waits for pending operations and for a checkpoint being written (whatever their outcome), then
-   * releases the data dir. The database is closed.
+   * Waits for pending operations and for a checkpoint being written (whatever their outcome),
+   * journals a commit saved alone, then releases the data dir. The database is closed.
    */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve()
@@ -372,6 +373,14 @@ export class MemberStorage {
     const done = this.#queue.then(
       async () => {
         await this.#idle()
+        // A commit saved alone is lost by a crash (it was never synced), not by a clean stop: a
+        // member restarted after one applies at once everything it knew committed, as etcd does.
+        const deferred = this.#deferredHard
+        if (deferred !== null && this.#failed === null) {
+          this.#deferredHard = null
+          await this.#journal.appendBatch([], deferred)
+          await this.#journal.sync()
+        }
         await this.#disk.close()
         await this.#lock.release()
         this.#db.close()
