@@ -12,6 +12,9 @@ import type { Disk } from '../../src/storage/disk.ts'
 import { SnapshotUnavailableError } from '../../src/raft/types.ts'
 import { databaseSize } from '../../src/storage/database-image.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
+import { NEW_DATABASE_PAGE_BYTES, openDatabase } from '../../src/storage/checkpoint.ts'
+import { MvccStore, encodeCommand } from '../../src/mvcc/index.ts'
+import type { Database } from 'sql.js'
 import type { StorageOptions } from '../../src/storage/member-storage.ts'
 import { StorageFatalError, WrongClusterError } from '../../src/storage/errors.ts'
 import { MeteredDisk } from '../../src/storage/metered-disk.ts'
@@ -89,6 +92,17 @@ test('a commit saved alone without sync resolves at once and is written with the
   const r = await open(disk)
   assert.deepEqual(r.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 }, 'recovered from that record')
   assert.equal(r.raftLog.lastIndex(), 12)
+  await r.close()
+})
+
+test('a commit saved alone is written when the storage closes', async () => {
+  const disk = await freshDisk()
+  const s = await open(disk)
+  await s.saveReady(kvEntries(1, 10, 1), { term: 1, vote: 1, commit: 4 }, null)
+  await s.saveReady([], { term: 1, vote: 1, commit: 10 }, null, false)
+  await s.close()
+  const r = await open(disk)
+  assert.deepEqual(r.raftLog.initialState().hardState, { term: 1, vote: 1, commit: 10 })
   await r.close()
 })
 
@@ -398,4 +412,33 @@ test('a checkpoint taken for a wanted snapshot stays in the log until raft takes
   await run(s, 51, 60, 1)
   assert.equal(s.raftLog.firstIndex(), 58, 'then let go')
   await s.close()
+})
+
+test('a new database gets 8 KiB pages, so a 1 KiB value fits its history row; an image keeps its own page size', async () => {
+  const pageSize = (db: Database): number => Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0])
+  const s = await open(await freshDisk())
+  assert.equal(pageSize(s.db), NEW_DATABASE_PAGE_BYTES)
+  const store = new MvccStore(s.db)
+  const value = new Uint8Array(1024).fill(7)
+  const puts = (from: number, n: number): { index: number; data: Uint8Array }[] =>
+    Array.from({ length: n }, (_, i) => ({
+      index: from + i,
+      data: encodeCommand({
+        type: 'put',
+        request: { key: new TextEncoder().encode(`k${from + i}`), value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false },
+      }),
+    }))
+  store.applyBatch(puts(1, 100))
+  const before = databaseSize(s.db)
+  store.applyBatch(puts(101, 400))
+  const perPut = (databaseSize(s.db) - before) / 400
+  assert.ok(perPut < 2048, `${perPut} bytes per 1 KiB put: no overflow page for each`)
+  store.close()
+  await s.close()
+  const old = new sql.Database()
+  old.exec('PRAGMA page_size=4096; CREATE TABLE t (x)')
+  const reopened = openDatabase(sql, old.export(), 'old.db')
+  assert.equal(pageSize(reopened), 4096)
+  reopened.close()
+  old.close()
 })
