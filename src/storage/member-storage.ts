@@ -12,11 +12,11 @@
  *                                                     // next saveReady resolves (see below)
  *
  * A checkpoint has two parts (checkpoint.ts): its consistent point (the raft log written to its
- * tables, a copy-on-write snapshot of the database, taken at no cost, and a rotation of the journal) and the write of its file (copy and
- * checksum the snapshot a slice per turn, write it atomically, remove the old segments). Only the
- * first part goes through the queue; the second runs in the background, so saveReady (what every
- * write waits for) is held up by one rotation, not by the copy nor the file write (issue #8: p99
- * latency).
+ * tables, a copy-on-write snapshot of the database, taken at no cost, and a rotation of the
+ * journal) and the write of its file (copy and checksum the snapshot a slice per turn, write it
+ * atomically, remove the old segments). Only the first part goes through the queue; the second runs
+ * in the background, so saveReady (what every write waits for) is held up by one rotation, not by
+ * the copy nor the file write (issue #8: p99 latency).
  *
  *   queue:      ... saveReady │ checkpoint: snapshot, rotate │ saveReady saveReady saveReady ...
  *   background:                 └─ copy, checksum, write checkpoint.db, remove old segments ─┘
@@ -293,16 +293,16 @@ export class MemberStorage {
 
   /**
    * Compacts the raft log (see maybeCheckpoint) once that drops at least #compactStep entries.
-   * Independent of checkpoints: the journal holds every entry a recovery replays, and raft asks
-   * for a snapshot (RaftLog.snapshot) when a follower needs an entry that is gone. Not while a
+   * Independent of checkpoints: the journal holds every entry a recovery replays, and raft asks for
+   * a snapshot (RaftLog.snapshot) when a follower needs an entry that is gone. Not while a
    * checkpoint's image is pending (RaftLog.persist writes the log as of the index it was asked for,
    * which the log must still hold). Entries up to `appliedIndex` are committed and persisted here,
-   * so the log holds them. While raft wants a
-   * snapshot, not past the last checkpoint taken: the log would then refuse that checkpoint too
-   * once durable and want a newer one, and under a steady flow of entries (lease checkpoints
-   * suffice) no snapshot would ever go out. Then, once it is durable and until raft takes it (at
-   * its next message to the follower), not past it either, for the same reason; but only while
-   * the log keeps at most AWAIT_LIMIT × retainEntries entries for it (the follower may be gone).
+   * so the log holds them. While raft wants a snapshot, not past the last checkpoint taken: the log
+   * would then refuse that checkpoint too once durable and want a newer one, and under a steady
+   * flow of entries (lease checkpoints suffice) no snapshot would ever go out. Then, once it is
+   * durable and until raft takes it (at its next message to the follower), not past it either, for
+   * the same reason; but only while the log keeps at most AWAIT_LIMIT × retainEntries entries for
+   * it (the follower may be gone).
    */
   #maybeCompact(appliedIndex: number, keepAfter: number | null): void {
     if (this.#imagesPending > 0) return
