@@ -14,6 +14,7 @@ import { databaseSize } from '../../src/storage/database-image.ts'
 import { MemberStorage } from '../../src/storage/member-storage.ts'
 import { NEW_DATABASE_PAGE_BYTES, openDatabase } from '../../src/storage/checkpoint.ts'
 import { MvccStore, encodeCommand } from '../../src/mvcc/index.ts'
+import { putReq } from '../mvcc/helpers.ts'
 import type { Database } from 'sql.js'
 import type { StorageOptions } from '../../src/storage/member-storage.ts'
 import { StorageFatalError, WrongClusterError } from '../../src/storage/errors.ts'
@@ -419,15 +420,9 @@ test('a new database gets 8 KiB pages, so a 1 KiB value fits its history row; an
   const s = await open(await freshDisk())
   assert.equal(pageSize(s.db), NEW_DATABASE_PAGE_BYTES)
   const store = new MvccStore(s.db)
-  const value = new Uint8Array(1024).fill(7)
+  const value = 'v'.repeat(1024)
   const puts = (from: number, n: number): { index: number; data: Uint8Array }[] =>
-    Array.from({ length: n }, (_, i) => ({
-      index: from + i,
-      data: encodeCommand({
-        type: 'put',
-        request: { key: new TextEncoder().encode(`k${from + i}`), value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false },
-      }),
-    }))
+    Array.from({ length: n }, (_, i) => ({ index: from + i, data: encodeCommand({ type: 'put', request: putReq(`k${from + i}`, value) }) }))
   store.applyBatch(puts(1, 100))
   const before = databaseSize(s.db)
   store.applyBatch(puts(101, 400))
