@@ -28,3 +28,4 @@ export {
   type ServiceView,
 } from './discovery.ts'
 export { sleep, within } from './sleep.ts'
+export { Deadline } from './deadline.ts'

@@ -19,6 +19,7 @@ import { EtcdError, Errors, GrpcCode } from '../mvcc/errors.ts'
 import type { ResponseHeader } from '../mvcc/kv.ts'
 import { attempt } from './attempt.ts'
 import { connectionLost, retryable } from './retry-rules.ts'
+import { Deadline } from './deadline.ts'
 import { sleep } from './sleep.ts'
 
 export interface TransportOptions {
@@ -109,22 +110,21 @@ export class Transport {
     stream: boolean,
     options: CallOptions,
   ): Promise<{ endpoint: string; response: Response }> {
-    const deadline = Date.now() + this.#timeoutMs
-    const left = (): number => deadline - Date.now()
+    const deadline = new Deadline(this.#timeoutMs)
     // Made per call: workerd refuses `new AbortController()` at module scope (outside a handler).
     const signal = options.signal ?? new AbortController().signal
     let pause = 25
     let last: EtcdError | undefined
     for (;;) {
       for (const endpoint of this.#order(options.endpoint)) {
-        if (left() <= 0) break
+        if (!deadline.open()) break
         const outcome = await attempt({
           method: 'POST',
           url: endpoint + path,
           headers: this.#headers(),
           body: body(),
           streamAnswer: stream,
-          timeoutMs: options.blocking === true ? undefined : left(),
+          timeoutMs: options.blocking === true ? undefined : deadline.left(),
           signal,
           fetch: this.#fetch,
         })
@@ -150,8 +150,8 @@ export class Transport {
         if (!retryable(error, options.idempotent)) throw error
         last = error
       }
-      if (options.endpoint !== undefined || left() <= 0) throw last ?? Errors.timeout()
-      await sleep(Math.min(pause, left()), signal)
+      if (options.endpoint !== undefined || !deadline.open()) throw last ?? Errors.timeout()
+      await sleep(deadline.pause(pause), signal)
       if (signal.aborted) throw signal.reason
       pause = Math.min(pause * 2, 1000)
     }

@@ -15,9 +15,9 @@
  * request at a time on each (no pipelining: a blocking call such as a lock must not hold up the
  * calls behind it), as many per member as there are requests under way unless `maxSockets` says.
  *
- * Error meanings are client/attempt.ts's: `unsent` only for connect errors (neverSent), so a
- * write on a reused connection that breaks before its answer is `lost`, never sent again (undici
- * never retries a POST).
+ * Error meanings are client/attempt.ts's: `unsent` only for connect errors (neverSent) and for a
+ * deadline that passed before the request had a connection, so a write on a reused connection
+ * that breaks before its answer is `lost`, never sent again (undici never retries a POST).
  *
  * @module
  */
@@ -129,7 +129,9 @@ export function nodeExchange(options: NodeExchangeOptions = {}): NodeExchange {
       if (request.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           const error = new Error(`no answer within ${request.timeoutMs} ms`)
-          endEarly({ kind: 'lost', timedOut: true, error }, error)
+          // Before onConnect nothing was written, and undici writes nothing once this aborts it:
+          // the member provably saw nothing (a connection still being set up, or being refused).
+          endEarly(abortRequest === null ? { kind: 'unsent', error } : { kind: 'lost', timedOut: true, error }, error)
         }, Math.max(0, request.timeoutMs))
       }
       agent.dispatch(

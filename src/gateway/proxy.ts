@@ -21,7 +21,7 @@
  * @module
  */
 import { errorFromBody, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
-import { attempt, refusedByLearner, retryable, sleep, within } from '../client/index.ts'
+import { attempt, Deadline, refusedByLearner, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
 import type { Exchange } from './exchange.ts'
@@ -164,21 +164,20 @@ export function proxy(request: ProxyRequest, settings: ProxySettings): Promise<R
 }
 
 async function carry<A>(plan: Plan, settings: ProxySettings, carrier: Carrier<A>): Promise<A> {
-  const deadline = Date.now() + settings.requestTimeoutMs
-  const left = (): number => deadline - Date.now()
+  const deadline = new Deadline(settings.requestTimeoutMs)
   let backoff = settings.retryBackoffMs
   let lastAnswer: A | undefined
   for (;;) {
-    const result = await round(plan, settings, carrier, left)
+    const result = await round(plan, settings, carrier, deadline)
     if ('final' in result) return result.final
     lastAnswer = result.retry ?? lastAnswer
-    if (plan.member !== undefined || left() <= 0) {
+    if (plan.member !== undefined || !deadline.open()) {
       return lastAnswer ?? carrier.own(GatewayErrors.unhealthy())
     }
-    await sleep(Math.min(backoff, left()), plan.signal)
+    await sleep(deadline.pause(backoff), plan.signal)
     if (plan.signal.aborted) return carrier.own(undefined)
     backoff = Math.min(backoff * 2, settings.retryBackoffMs * 16)
-    await within(settings.directory.refreshLeader(), left(), plan.signal)
+    await within(settings.directory.refreshLeader(), deadline.left(), plan.signal)
   }
 }
 
@@ -191,12 +190,12 @@ async function round<A>(
   plan: Plan,
   settings: ProxySettings,
   carrier: Carrier<A>,
-  left: () => number,
+  deadline: Deadline,
 ): Promise<{ final: A } | { retry: A | undefined }> {
   const { route, signal, member: pinned } = plan
   const directory = settings.directory
   const toLeader = pinned === undefined && route.target === 'leader'
-  if (toLeader && directory.leader() === undefined) await within(directory.refreshLeader(), left(), signal)
+  if (toLeader && directory.leader() === undefined) await within(directory.refreshLeader(), deadline.left(), signal)
   // The first endpoint without building the whole order (the common case: it answers); the
   // order is computed only when a second endpoint is needed.
   const tried: string[] = []
@@ -209,10 +208,10 @@ async function round<A>(
   }
   for (let endpoint = next(); endpoint !== undefined; endpoint = next()) {
     tried.push(endpoint)
-    if (left() <= 0) return { retry: undefined }
+    if (!deadline.open()) return { retry: undefined }
     const timed = !(route.stream || route.blocking)
     const outcome = await probingIfSlow(
-      carrier.send(endpoint, timed ? left() : undefined),
+      carrier.send(endpoint, timed ? deadline.left() : undefined),
       timed ? settings.slowAfterMs : undefined,
       () => directory.refreshLeader(),
     )
@@ -220,7 +219,7 @@ async function round<A>(
     if (outcome.kind === 'unsent') {
       const wasLeader = directory.leader() === endpoint
       directory.markDown(endpoint)
-      if (toLeader && wasLeader) await within(directory.refreshLeader(), left(), signal)
+      if (toLeader && wasLeader) await within(directory.refreshLeader(), deadline.left(), signal)
       continue
     }
     if (outcome.kind === 'lost') {

@@ -6,7 +6,8 @@
  *    app does. (The one test that spies on an injected fetch gets the fetch exchange, through
  *    the same fast path.)
  * 2. The exchange itself: bytes and headers through untouched, one pooled connection reused,
- *    connect errors `unsent`, a hung member `lost` at the deadline, a reset `lost`, a cancel.
+ *    connect errors `unsent`, a hung member `lost` at the deadline, a reset `lost`, a cancel, and
+ *    a deadline that passes before the request has a connection `unsent`.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -111,6 +112,35 @@ describe('node exchange', { timeout: 20_000 }, () => {
       assert.equal((await pending).kind, 'cancelled')
       assert.ok(port > 0)
     } finally {
+      member.server.closeAllConnections()
+      member.server.close()
+    }
+  })
+
+  test('a deadline that passes while the request waits for a connection: unsent, and never written', async () => {
+    const seen: string[] = []
+    const member = await fakeMember((req, res) => {
+      seen.push(req.url ?? '')
+      if (req.url !== '/hang') res.end('{}')
+    })
+    const single = nodeExchange({ maxSockets: 1 })
+    try {
+      const at = (path: string, timeoutMs: number | undefined, signal = never) =>
+        single.exchange({ method: 'POST', endpoint: member.url, path, headers: {}, body: enc('{}'), timeoutMs, signal })
+      const leave = new AbortController()
+      const holding = at('/hang', undefined, leave.signal)
+      while (seen.length === 0) await new Promise((r) => setTimeout(r, 5))
+      // The one connection is held, so this request waits in the pool until its deadline.
+      const queued = await at('/v3/kv/put', 100)
+      assert.equal(queued.kind, 'unsent')
+      leave.abort()
+      assert.equal((await holding).kind, 'cancelled')
+      // The connection is free again: the request that gave up must not go out on it now.
+      const after = await at('/v3/kv/range', 2000)
+      assert.equal(after.kind, 'answered')
+      assert.deepEqual(seen, ['/hang', '/v3/kv/range'])
+    } finally {
+      single.close()
       member.server.closeAllConnections()
       member.server.close()
     }
