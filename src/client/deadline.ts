@@ -5,7 +5,10 @@
  * An attempt begun with a millisecond left times out before a refused connection is reported, so
  * a write that reached no member would be answered as one whose outcome is unknown. Hence no
  * attempt begins with less than a margin left (20 ms, or half the whole timeout if that is less),
- * and no pause between rounds runs into that margin.
+ * and a pause between rounds ends that margin before the deadline at the latest. This makes the
+ * mistake rare, not impossible, where an attempt cannot tell a late refusal from its own timeout
+ * (Web fetch: a loaded host may report a refused connection tens of ms late); the gateway's
+ * node:http pool can tell (node-exchange.ts), and there it does not happen.
  *
  * @module
  */
@@ -27,12 +30,13 @@ export class Deadline {
     return this.#at - Date.now()
   }
 
-  /** True while an attempt may begin. */
+  /** True while an attempt may begin: time is left, at least the margin. */
   open(): boolean {
-    return this.left() >= this.#margin
+    const left = this.left()
+    return left > 0 && left >= this.#margin
   }
 
-  /** `backoff`, cut short so that the round after it may still begin an attempt. */
+  /** `backoff`, cut short to end the margin before the deadline at the latest. */
   pause(backoff: number): number {
     return Math.max(0, Math.min(backoff, this.left() - this.#margin))
   }

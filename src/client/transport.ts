@@ -7,8 +7,9 @@
  * - a call that may have reached a server and got no answer: the next one only if it is
  *   idempotent; a write gets etcd's `request timed out` (its outcome is unknown);
  *
- * with rounds over all endpoints, a growing pause between rounds, until the call's deadline. The
- * endpoint that answered last is tried first next time.
+ * with rounds over all endpoints, a growing pause between rounds, until the call's deadline (no
+ * attempt begins in its last moments: deadline.ts). The endpoint that answered last is tried first
+ * next time.
  *
  * @module
  */

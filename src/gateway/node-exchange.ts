@@ -128,10 +128,16 @@ export function nodeExchange(options: NodeExchangeOptions = {}): NodeExchange {
       signal.addEventListener('abort', onAbort)
       if (request.timeoutMs !== undefined) {
         timer = setTimeout(() => {
-          const error = new Error(`no answer within ${request.timeoutMs} ms`)
           // Before onConnect nothing was written, and undici writes nothing once this aborts it:
-          // the member provably saw nothing (a connection still being set up, or being refused).
-          endEarly(abortRequest === null ? { kind: 'unsent', error } : { kind: 'lost', timedOut: true, error }, error)
+          // the member provably saw nothing (the request waited in the pool for a free connection,
+          // or its connection was still being set up or refused).
+          if (abortRequest === null) {
+            const error = new Error(`no connection within ${request.timeoutMs} ms`)
+            endEarly({ kind: 'unsent', error }, error)
+          } else {
+            const error = new Error(`no answer within ${request.timeoutMs} ms`)
+            endEarly({ kind: 'lost', timedOut: true, error }, error)
+          }
         }, Math.max(0, request.timeoutMs))
       }
       agent.dispatch(

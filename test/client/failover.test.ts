@@ -64,20 +64,6 @@ describe('client failover', { timeout: 30_000 }, () => {
     assert.ok(Date.now() - started >= 250, 'kept trying until the deadline')
   })
 
-  test('every endpoint refused, short deadlines: a write is never answered as timed out (no attempt begins at the deadline)', async () => {
-    for (const m of cluster.members) await m.stop()
-    const client = createClient({ endpoints: cluster.urls, timeoutMs: 60 })
-    const outcomes = new Set<string>()
-    for (let i = 0; i < 60; i++) {
-      const message = await client.kv.put('k', 'v').then(
-        () => 'applied',
-        (e: unknown) => (e instanceof EtcdError ? e.message : String(e)),
-      )
-      outcomes.add(message.startsWith('edgecd client: cannot reach ') ? 'unreachable' : message)
-    }
-    assert.deepEqual([...outcomes], ['unreachable'])
-  })
-
   test('a pinned call goes to its endpoint only', async () => {
     const client = createClient({ endpoints: cluster.urls })
     const status = await client.maintenance.status({ endpoint: cluster.members[2]!.url })

@@ -7,7 +7,8 @@
  *    the same fast path.)
  * 2. The exchange itself: bytes and headers through untouched, one pooled connection reused,
  *    connect errors `unsent`, a hung member `lost` at the deadline, a reset `lost`, a cancel, and
- *    a deadline that passes before the request has a connection `unsent`.
+ *    a deadline that passes before the request has a connection `unsent`; with every member
+ *    down, writes under short deadlines are always `unhealthy cluster`.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -172,6 +173,25 @@ describe('node:http gateway in front of fake members', { timeout: 20_000 }, () =
   test('a query string and /v3beta take the same path', async () => {
     const { status } = await post(`${gw.url}/v3beta/kv/put?x=1`, { key: b64('q'), value: b64('v') })
     assert.equal(status, 200)
+  })
+})
+
+describe('node:http gateway with every member down', { timeout: 20_000 }, () => {
+  test('short deadlines: a write is always "unhealthy cluster", never "request timed out" (nothing was sent)', async () => {
+    const cluster = await FakeCluster.start(3)
+    for (const m of cluster.members) await m.stop()
+    const gw = await startNodeGateway({ endpoints: cluster.urls, requestTimeoutMs: 60, retryBackoffMs: 7 })
+    try {
+      const answers = new Set<string>()
+      for (let i = 0; i < 60; i++) {
+        const { status, json } = await post(`${gw.url}/v3/kv/put`, { key: b64('k'), value: b64('v') })
+        answers.add(`${status} ${json.message}`)
+      }
+      assert.deepEqual([...answers], ['503 etcdserver: unhealthy cluster'])
+    } finally {
+      await gw.close()
+      await cluster.close()
+    }
   })
 })
 

@@ -27,7 +27,6 @@ runGatewaySuite('workers', startWorkersGateway, {
       'spies on the gateway\'s fetch function, which cannot be handed to a Worker in another process',
     'the leader is killed: the gateway finds the new one and keeps serving': UNPROVABLE,
     'no member reachable: 503 etcdserver: unhealthy cluster (code 14), and /health says false': UNPROVABLE,
-    'no member reachable, short deadlines: never a timeout, since no attempt begins at the deadline': UNPROVABLE,
     'autoSync: a gateway told of one member learns the others from member/list and survives its loss':
       UNPROVABLE,
     'a member dying mid-watch: the answer ends with an etcd stream-error line, not a torn one':
