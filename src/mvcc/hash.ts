@@ -17,6 +17,7 @@
  */
 import { Crc32c } from './crc32c.ts'
 import { int64Columns, int64Of, type Sql } from './sql.ts'
+import { valueSql } from './value-parts.ts'
 
 const KEY_BUCKET = new TextEncoder().encode('key')
 const SEPARATOR = 0x5f // '_'
@@ -56,7 +57,7 @@ export class HashKvWalk {
     const kv = this.#kv
     let rows = 0
     this.#sql.each(
-      `SELECT main, sub, tombstone, key, create_rev, version, ${int64Columns('lease')}, value
+      `SELECT main, sub, tombstone, key, create_rev, version, ${int64Columns('lease')}, ${valueSql('r')}
        FROM mvcc_rev r WHERE (main, sub) > (?, ?) AND main <= ? AND (main > ? OR ? OR (${KEPT}))
        ORDER BY main, sub LIMIT ?`,
       [this.#at.main, this.#at.sub, this.#rev, this.#compactMain, this.#keepAll ? 1 : 0, this.#rev, limit],

@@ -8,12 +8,13 @@
 import { keySpan, spanSql } from './key-range.ts'
 import type { Event, KeyValue } from './kv.ts'
 import { int64Columns, int64Of, type Sql } from './sql.ts'
+import { valueSql } from './value-parts.ts'
 
 const EMPTY = new Uint8Array(0)
 
 function previous(sql: Sql, key: Uint8Array, main: number): KeyValue | null {
   const row = sql.one(
-    `SELECT main, create_rev, version, value, ${int64Columns('lease')}, tombstone FROM mvcc_rev
+    `SELECT main, create_rev, version, ${valueSql('r')}, ${int64Columns('lease')}, tombstone FROM mvcc_rev r
      WHERE key = ? AND main < ? ORDER BY main DESC LIMIT 1`,
     [key, main],
   )
@@ -48,7 +49,7 @@ export function eventsBetween(
   const events: Event[] = []
   let last = -1
   sql.each(
-    `SELECT main, key, create_rev, version, value, ${int64Columns('lease')}, tombstone FROM mvcc_rev
+    `SELECT main, key, create_rev, version, ${valueSql('r')}, ${int64Columns('lease')}, tombstone FROM mvcc_rev r
      WHERE main >= ? AND main <= ? AND ${s.where} ORDER BY main, sub`,
     [from, to, ...s.params],
     (row) => {

@@ -58,6 +58,7 @@ import { Sql } from './sql.ts'
 import { historyPage, loadContents, type HistoryRow, type RowPosition, type StoreSummary } from './store-contents.ts'
 import { execDelete, execPut, execTxn, type ExecContext } from './txn.ts'
 import { checkDelete, checkPut, checkRange, checkTxn } from './txn-check.ts'
+import { valueLayout, type ValueLayout } from './value-parts.ts'
 import { WriteTxn } from './writer.ts'
 
 /** etcd's largest lease TTL, seconds. */
@@ -104,6 +105,7 @@ export interface ApplyResult {
 
 export class MvccStore implements HistorySource {
   readonly #sql: Sql
+  readonly #layout: ValueLayout
   readonly #maxTxnOps: number
   readonly #minLeaseTtl: number
   readonly #quotaBytes: number
@@ -142,6 +144,7 @@ export class MvccStore implements HistorySource {
   constructor(db: Database, config: StoreConfig = {}) {
     openSchema(db)
     this.#sql = new Sql(db)
+    this.#layout = valueLayout(this.#sql.number('PRAGMA page_size'))
     this.#maxTxnOps = config.maxTxnOps ?? 128
     this.#minLeaseTtl = config.minLeaseTtl ?? 2
     this.#quotaBytes = config.quotaBytes ?? 2 * 1024 ** 3
@@ -294,7 +297,7 @@ export class MvccStore implements HistorySource {
   /** Fills this store, which must be empty, with `rows` (ascending revisions) and `summary`. */
   loadContents(rows: Iterable<HistoryRow>, summary: StoreSummary): void {
     try {
-      this.#transaction(() => loadContents(this.#sql, rows, summary))
+      this.#transaction(() => loadContents(this.#sql, this.#layout, rows, summary))
     } finally {
       this.#load()
     }
@@ -407,7 +410,7 @@ export class MvccStore implements HistorySource {
   }
 
   #applyEntry(entry: ApplyEntry): ApplyResult {
-    const w = new WriteTxn(this.#sql, this.#rev)
+    const w = new WriteTxn(this.#sql, this.#layout, this.#rev)
     let response: CommandResponse | null = null
     let error: EtcdError | null = null
     if (entry.data.length > 0) {

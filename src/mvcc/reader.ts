@@ -17,6 +17,7 @@ import { Errors } from './errors.ts'
 import { keySpan, spanSql, type KeySpan } from './key-range.ts'
 import type { KeyValue, RangeRequest, RangeResponse } from './kv.ts'
 import { int64Columns, int64Of, type Row, type Sql } from './sql.ts'
+import { valueSql } from './value-parts.ts'
 
 /** Per-kv overhead counted against the response byte cap (revisions, lease, framing). */
 const KV_OVERHEAD_BYTES = 64
@@ -76,12 +77,11 @@ function source(span: KeySpan, rev: number, latest: boolean, withValue: boolean)
 }
 
 function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boolean): Source {
-  const value = withValue ? 'value' : "x''"
   if (latest) {
     const s = spanSql(span, 'c.key')
     const join = withValue ? 'JOIN mvcc_rev h ON h.key = c.key AND h.main = c.main' : ''
     return {
-      from: `SELECT c.key, c.main, c.create_rev, c.version, ${withValue ? 'h.value' : value}, ${int64Columns('c.lease')}
+      from: `SELECT c.key, c.main, c.create_rev, c.version, ${withValue ? valueSql('h') : "x''"} AS value, ${int64Columns('c.lease')}
         FROM mvcc_kv c ${join}`,
       where: s.where,
       params: s.params,
@@ -90,9 +90,9 @@ function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boo
   }
   const s = spanSql(span, 'key')
   return {
-    from: `SELECT key, main, create_rev, version, ${value}, ${int64Columns('lease')} FROM (
-        SELECT key, max(main) AS main, create_rev, version, value, lease, tombstone FROM mvcc_rev
-        WHERE ${s.where} AND main <= ? GROUP BY key)`,
+    from: `SELECT key, main, create_rev, version, ${withValue ? valueSql('r') : "x''"} AS value, ${int64Columns('lease')} FROM (
+        SELECT key, max(main) AS main, sub, create_rev, version, value, parts, lease, tombstone FROM mvcc_rev
+        WHERE ${s.where} AND main <= ? GROUP BY key) r`,
     where: 'tombstone = 0',
     params: [...s.params, rev],
     col: RESULT_COLUMNS,

@@ -3,8 +3,10 @@
  * Every table is prefixed `mvcc_`; the raft WAL tables of src/storage share the file.
  *
  * ```
- * mvcc_rev    (key, main) → sub, create_rev, version, value, lease, tombstone   the history
+ * mvcc_rev    (key, main) → sub, create_rev, version, value, lease, tombstone,  the history
+ *                           parts
  *             + index mvcc_rev_by_rev (main, sub)                                revision order
+ * mvcc_value  (main, sub, part) → data                 values too long for their row (value-parts.ts)
  * mvcc_kv     key → main, create_rev, version, lease                            live keys only
  *             + partial index mvcc_kv_by_lease (lease, key) WHERE lease != 0
  * mvcc_lease  id → ttl (granted seconds), remaining_ms (last checkpoint, 0 = none)
@@ -15,8 +17,8 @@
  * ```
  *
  * Invariant: mvcc_kv holds exactly the keys whose newest mvcc_rev row is not a tombstone, and
- * mvcc_kv.main is that row's main. Values live only in mvcc_rev, so a live key's value is one
- * primary-key seek away and is never stored twice.
+ * mvcc_kv.main is that row's main. Values live only in the history, so a live key's value is one
+ * primary-key seek away (plus one range of parts for a long one) and is never stored twice.
  *
  * @module
  */
@@ -56,9 +58,20 @@ CREATE TABLE IF NOT EXISTS mvcc_rev (
   value BLOB NOT NULL,
   lease INTEGER NOT NULL,
   tombstone INTEGER NOT NULL,
+  parts INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (key, main)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS mvcc_rev_by_rev ON mvcc_rev (main, sub);
+CREATE TABLE IF NOT EXISTS mvcc_value (
+  main INTEGER NOT NULL,
+  sub INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (main, sub, part)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS mvcc_rev_parts AFTER DELETE ON mvcc_rev WHEN OLD.parts > 0 BEGIN
+  DELETE FROM mvcc_value WHERE main = OLD.main AND sub = OLD.sub;
+END;
 CREATE TABLE IF NOT EXISTS mvcc_kv (
   key BLOB PRIMARY KEY,
   main INTEGER NOT NULL,
@@ -105,6 +118,17 @@ function pragmaNumber(db: Database, name: string): number {
 }
 
 /**
+ * A database written before values could be stored in parts has mvcc_rev without its last column:
+ * adding it with its default (every value inline) is the whole migration. Such a database is then
+ * no longer readable by those earlier versions, which would see a long value as empty.
+ */
+function addPartsColumn(db: Database): void {
+  const columns = db.exec("SELECT name FROM pragma_table_info('mvcc_rev')")[0]?.values.flat() ?? []
+  if (columns.length > 0 && !columns.includes('parts'))
+    db.exec('ALTER TABLE mvcc_rev ADD COLUMN parts INTEGER NOT NULL DEFAULT 0')
+}
+
+/**
  * Sets the connection pragmas and creates the tables if missing. Durability comes from the
  * member's journal, not from SQLite, so the rollback journal stays in memory and nothing syncs.
  *
@@ -118,7 +142,9 @@ export function openSchema(db: Database): void {
     db.exec('PRAGMA auto_vacuum=INCREMENTAL')
     if (pragmaNumber(db, 'page_count') > 0) db.exec('VACUUM')
   }
-  db.exec(`BEGIN; ${TABLES}`)
+  db.exec('BEGIN')
+  addPartsColumn(db)
+  db.exec(TABLES)
   for (const [name, value] of META_DEFAULTS) db.run('INSERT OR IGNORE INTO mvcc_meta VALUES (?, ?)', [name, int64Bytes(value)])
   db.exec('COMMIT')
 }

@@ -16,6 +16,7 @@ import type { AlarmMember, KeyValue } from './kv.ts'
 import type { Lease } from './lease-table.ts'
 import { META, setMeta } from './schema.ts'
 import { int64Columns, int64Of, int64Param, type Sql } from './sql.ts'
+import { insertRevision, valueSql, type ValueLayout } from './value-parts.ts'
 
 /** One history row: its revision, and its kv (a tombstone's has only the key). */
 export interface HistoryRow {
@@ -58,7 +59,7 @@ export function historyPage(
 ): RowPosition | null {
   let last: RowPosition | null = null
   sql.each(
-    `SELECT main, sub, tombstone, key, create_rev, version, value, ${int64Columns('lease')} FROM mvcc_rev r
+    `SELECT main, sub, tombstone, key, create_rev, version, ${valueSql('r')}, ${int64Columns('lease')} FROM mvcc_rev r
      WHERE (main, sub) > (?, ?) AND main <= ? AND (main > ? OR (tombstone = 0 AND NOT EXISTS (
        SELECT 1 FROM mvcc_rev n WHERE n.key = r.key AND n.main > r.main AND n.main <= ?)))
      ORDER BY main, sub LIMIT ?`,
@@ -90,15 +91,13 @@ export function historyPage(
  * `summary`; the live keys are each key's newest row when not a tombstone. The applied index is
  * left as it is.
  */
-export function loadContents(sql: Sql, rows: Iterable<HistoryRow>, summary: StoreSummary): void {
+export function loadContents(sql: Sql, layout: ValueLayout, rows: Iterable<HistoryRow>, summary: StoreSummary): void {
   if (sql.number('SELECT count(*) FROM mvcc_rev') > 0) throw new Error('store contents: the store is not empty')
   let newest = 0
   for (const { main, sub, tombstone, kv } of rows) {
     if (main < newest) throw new Error(`store contents: revision ${main} after ${newest}`)
     newest = main
-    sql.run('INSERT INTO mvcc_rev VALUES (?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), ?)', [
-      kv.key, main, sub, kv.createRevision, kv.version, kv.value, int64Param(kv.lease), tombstone ? 1 : 0,
-    ])
+    insertRevision(sql, layout, { kv, main, sub, tombstone })
   }
   sql.run(
     `INSERT INTO mvcc_kv SELECT key, main, create_rev, version, lease FROM mvcc_rev r

@@ -21,17 +21,20 @@ import { spanSql, type KeySpan } from './key-range.ts'
 import { eachKv, kvOf } from './reader.ts'
 import type { Event, KeyValue } from './kv.ts'
 import { int64Columns, int64Param, type Sql } from './sql.ts'
+import { insertRevision, valueSql, type ValueLayout } from './value-parts.ts'
 
 const EMPTY = new Uint8Array(0)
 
 export class WriteTxn {
   readonly #sql: Sql
+  readonly #layout: ValueLayout
   /** The store revision when the transaction began. */
   readonly beginRev: number
   readonly #events: Event[] = []
 
-  constructor(sql: Sql, beginRev: number) {
+  constructor(sql: Sql, layout: ValueLayout, beginRev: number) {
     this.#sql = sql
+    this.#layout = layout
     this.beginRev = beginRev
   }
 
@@ -48,7 +51,7 @@ export class WriteTxn {
   /** The live kv of `key`, value included, or null. One seek for a missing key, two otherwise. */
   live(key: Uint8Array): KeyValue | null {
     const row = this.#sql.one(
-      `SELECT key, main, create_rev, version, (SELECT value FROM mvcc_rev h WHERE h.key = c.key AND h.main = c.main),
+      `SELECT key, main, create_rev, version, (SELECT ${valueSql('h')} FROM mvcc_rev h WHERE h.key = c.key AND h.main = c.main),
          ${int64Columns('lease')} FROM mvcc_kv c WHERE key = ?`,
       [key],
     )
@@ -66,22 +69,13 @@ export class WriteTxn {
       value,
       lease,
     }
-    const l = int64Param(lease)
-    this.#sql.run('INSERT INTO mvcc_rev VALUES (?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), 0)', [
-      key,
-      main,
-      this.#events.length,
-      kv.createRevision,
-      kv.version,
-      value,
-      l,
-    ])
+    insertRevision(this.#sql, this.#layout, { kv, main, sub: this.#events.length, tombstone: false })
     this.#sql.run('INSERT OR REPLACE INTO mvcc_kv VALUES (?, ?, ?, ?, CAST(? AS INTEGER))', [
       key,
       main,
       kv.createRevision,
       kv.version,
-      l,
+      int64Param(lease),
     ])
     this.#events.push({ type: 'PUT', kv, prevKv: prev })
     return prev
@@ -103,12 +97,12 @@ export class WriteTxn {
     const first = this.#events.length
     if (prevs.length === 1) {
       const key = (prevs[0] as KeyValue).key
-      this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1)", [key, main, first])
+      this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1, 0)", [key, main, first])
       this.#sql.run('DELETE FROM mvcc_kv WHERE key = ?', [key])
     } else {
       const s = spanSql(span, 'key')
       this.#sql.run(
-        `INSERT INTO mvcc_rev SELECT key, ?, ? + row_number() OVER (ORDER BY key) - 1, 0, 0, x'', 0, 1 FROM mvcc_kv WHERE ${s.where}`,
+        `INSERT INTO mvcc_rev SELECT key, ?, ? + row_number() OVER (ORDER BY key) - 1, 0, 0, x'', 0, 1, 0 FROM mvcc_kv WHERE ${s.where}`,
         [main, first, ...s.params],
       )
       this.#sql.run(`DELETE FROM mvcc_kv WHERE ${s.where}`, s.params)

@@ -157,12 +157,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Uint8Array {
  * Opens a sql.js database (from a SQLite image, or empty) with the pragmas the member wants:
  * durability comes from the journal and checkpoints, never from SQLite's own journal.
  *
- * A new database gets 8 KiB pages (an image keeps the page size it has). A history row is stored
- * in its B-tree cell only up to about a quarter of a page (mvcc_rev is WITHOUT ROWID, an index
- * B-tree); past that its tail spills into an overflow page of its own. With 4 KiB pages a 1 KiB
- * value (etcd's `check perf` writes such) took a whole overflow page: the database grew 4.6 KiB
- * per put, and each put cost its members ~15 % more CPU than with 8 KiB pages (1.23 KiB per put).
- * Values of 256 bytes cost the same either way.
+ * A new database gets 8 KiB pages (an image keeps the page size it has). A history row keeps its
+ * value inline only up to about a quarter of a page (mvcc_rev is WITHOUT ROWID, an index B-tree);
+ * a longer value is stored in parts (src/mvcc/value-parts.ts). On 8 KiB pages the 1 KiB values of
+ * etcd's `check perf` stay inline, one lookup per read; before parts existed, 4 KiB pages spilled
+ * each into an overflow page and cost its members ~15 % more CPU per put. Values of 256 bytes cost
+ * the same either way.
  */
 export function openDatabase(sql: SqlJsStatic, image: Uint8Array | null, file: string): Database {
   let db: Database | null = null

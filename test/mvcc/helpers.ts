@@ -3,7 +3,8 @@
  * builders with etcd's defaults (zero values), and a driver that applies commands at increasing
  * raft indexes and unwraps their responses.
  */
-import initSqlJs from 'sql.js'
+import assert from 'node:assert/strict'
+import initSqlJs, { type Database } from 'sql.js'
 import {
   MvccStore,
   encodeCommand,
@@ -92,12 +93,13 @@ type ResponseOf<T extends Command['type']> = Extract<CommandResponse, { type: T 
 
 /** A store plus a raft-index counter; `run` applies a command and returns its result. */
 export class Harness {
-  readonly db = new SQL.Database()
+  readonly db: Database
   readonly store: MvccStore
   index = 0
 
-  constructor(config: StoreConfig = {}) {
-    this.store = new MvccStore(this.db, config)
+  constructor(config: StoreConfig = {}, db: Database = new SQL.Database()) {
+    this.db = db
+    this.store = new MvccStore(db, config)
   }
 
   run(c: Command): ApplyResult {
@@ -147,3 +149,26 @@ export function kvText(kv: KeyValue): string {
 }
 
 export const keys = (kvs: readonly KeyValue[]): string[] => kvs.map((kv) => s(kv.key))
+
+/** The first column of the first row of `sql`. */
+export function count(db: Database, sql: string): number {
+  return db.exec(sql)[0]?.values[0]?.[0] as number
+}
+
+/** The invariant of value-parts.ts: a row with n parts has exactly parts 0..n-1, and no part is orphaned. */
+export function assertPartsConsistent(db: Database): void {
+  assert.equal(
+    count(db, 'SELECT count(*) FROM mvcc_value p WHERE NOT EXISTS (SELECT 1 FROM mvcc_rev r WHERE r.main = p.main AND r.sub = p.sub)'),
+    0,
+    'orphaned parts',
+  )
+  assert.equal(
+    count(
+      db,
+      `SELECT count(*) FROM mvcc_rev r WHERE parts != (SELECT count(*) FROM mvcc_value p WHERE p.main = r.main AND p.sub = r.sub)
+         OR (parts > 0 AND (SELECT max(part) FROM mvcc_value p WHERE p.main = r.main AND p.sub = r.sub) != parts - 1)`,
+    ),
+    0,
+    'rows whose parts are missing or extra',
+  )
+}

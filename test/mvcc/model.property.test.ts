@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { encodeCommand, type Command, type RequestOp } from '../../src/mvcc/index.ts'
-import { b, cmp, Harness, kvText, opDel, opPut, opRange, putReq, rangeReq, txnReq } from './helpers.ts'
+import { assertPartsConsistent, b, cmp, Harness, kvText, opDel, opPut, opRange, putReq, rangeReq, txnReq } from './helpers.ts'
 
 interface MKv {
   readonly value: string
@@ -82,7 +82,11 @@ class Model {
 }
 
 const key = fc.constantFrom('a', 'b', 'c', 'ab', 'b~')
-const value = fc.string({ maxLength: 4 })
+/** Mostly short values; some long enough to be stored in parts (on the harness's 4 KiB pages). */
+const value = fc.oneof(
+  { weight: 5, arbitrary: fc.string({ maxLength: 4 }) },
+  { weight: 1, arbitrary: fc.tuple(fc.string({ minLength: 1, maxLength: 3 }), fc.integer({ min: 300, max: 1500 })).map(([s, n]) => s.repeat(n)) },
+)
 const op: fc.Arbitrary<RequestOp> = fc.oneof(
   fc.tuple(key, value).map(([k, v]) => opPut(k, v)),
   key.map((k) => opDel(k)),
@@ -129,6 +133,7 @@ test('property: the store agrees with the model at every readable revision', () 
         assert.equal(got.count, m.at(rev).size)
       }
       if (m.compacted > 1) assert.throws(() => h.store.range(rangeReq('a', { revision: m.compacted - 1 })), /compacted/)
+      assertPartsConsistent(h.db)
     }),
     { numRuns: 150 },
   )
