@@ -55,11 +55,13 @@ export function valueLayout(pageBytes: number): ValueLayout {
 /**
  * SQL for the whole value of the mvcc_rev row (or a query result with its columns main, sub,
  * value and parts) named `alias`. group_concat over blobs keeps their bytes, NULs included, and the
- * CAST makes its text a blob again.
+ * CAST makes its text a blob again. The parts reach it in the order of the inner query, which
+ * reads them along the primary key: an ORDER BY inside group_concat would sort them again in a
+ * temporary B-tree (2.5× the time for a 1.5 MiB value).
  */
 export function valueSql(alias: string): string {
-  return `CASE WHEN ${alias}.parts = 0 THEN ${alias}.value ELSE (SELECT CAST(group_concat(p.data, x'' ORDER BY p.part) AS BLOB)
-    FROM mvcc_value p WHERE p.main = ${alias}.main AND p.sub = ${alias}.sub) END`
+  return `CASE WHEN ${alias}.parts = 0 THEN ${alias}.value ELSE (SELECT CAST(group_concat(data, x'') AS BLOB) FROM (
+    SELECT p.data FROM mvcc_value p WHERE p.main = ${alias}.main AND p.sub = ${alias}.sub ORDER BY p.part)) END`
 }
 
 /** A history row to write: a tombstone has an empty value, no lease and zero revisions. */

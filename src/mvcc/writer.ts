@@ -18,10 +18,10 @@
  * @module
  */
 import { spanSql, type KeySpan } from './key-range.ts'
-import { eachKv, kvOf } from './reader.ts'
+import { eachKv } from './reader.ts'
 import type { Event, KeyValue } from './kv.ts'
-import { int64Columns, int64Param, type Sql } from './sql.ts'
-import { insertRevision, valueSql, type ValueLayout } from './value-parts.ts'
+import { int64Param, type Sql } from './sql.ts'
+import { insertRevision, type ValueLayout } from './value-parts.ts'
 
 const EMPTY = new Uint8Array(0)
 
@@ -50,12 +50,11 @@ export class WriteTxn {
 
   /** The live kv of `key`, value included, or null. One seek for a missing key, two otherwise. */
   live(key: Uint8Array): KeyValue | null {
-    const row = this.#sql.one(
-      `SELECT key, main, create_rev, version, (SELECT ${valueSql('h')} FROM mvcc_rev h WHERE h.key = c.key AND h.main = c.main),
-         ${int64Columns('lease')} FROM mvcc_kv c WHERE key = ?`,
-      [key],
-    )
-    return row === null ? null : kvOf(row)
+    let found: KeyValue | null = null
+    eachKv(this.#sql, { kind: 'one', key }, this.rev, true, true, (kv) => {
+      found = kv
+    })
+    return found as KeyValue | null
   }
 
   put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | null {
