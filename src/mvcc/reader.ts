@@ -56,13 +56,21 @@ interface Source {
   readonly where: string
   readonly params: Row
   readonly col: Columns
+  /** The source's kvs in key order: `from`, `where` and the order, as one string. */
+  readonly each: string
 }
 
 /** The columns of either source's results, by their names (what a query over a source sees). */
 const RESULT_COLUMNS: Columns = { key: 'key', mod: 'main', create: 'create_rev', version: 'version' }
 
-/** Source SQL by (span kind, latest, withValue); only the parameters change per call. */
-const sources = new Map<string, Omit<Source, 'params'>>()
+type SourceText = Omit<Source, 'params'>
+
+/**
+ * Source SQL by (span kind, latest, withValue); only the parameters change per call. Reusing the
+ * same strings matters: a statement is looked up by its text, and a string built anew for every
+ * read is hashed anew (~3 µs of a 20 µs put, for its read of the previous version).
+ */
+const sources = new Map<string, SourceText>()
 
 function source(span: KeySpan, rev: number, latest: boolean, withValue: boolean): Source {
   const id = `${span.kind}|${latest}|${withValue}`
@@ -88,22 +96,26 @@ function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boo
     const s = spanSql(span, 'c.key')
     const join = withValue && !one ? 'JOIN mvcc_rev h ON h.key = c.key AND h.main = c.main' : ''
     const value = !withValue ? "x''" : one ? `(SELECT ${valueSql('h')} FROM mvcc_rev h WHERE h.key = c.key AND h.main = c.main)` : valueSql('h')
+    const from = `SELECT c.key, c.main, c.create_rev, c.version, ${value} AS value, ${int64Columns('c.lease')}
+        FROM mvcc_kv c ${join}`
     return {
-      from: `SELECT c.key, c.main, c.create_rev, c.version, ${value} AS value, ${int64Columns('c.lease')}
-        FROM mvcc_kv c ${join}`,
+      from,
       where: s.where,
       params: s.params,
       col: { key: 'c.key', mod: 'c.main', create: 'c.create_rev', version: 'c.version' },
+      each: `${from} WHERE ${s.where}${one ? '' : ' ORDER BY c.key'}`,
     }
   }
   const s = spanSql(span, 'key')
-  return {
-    from: `SELECT key, main, create_rev, version, ${withValue ? valueSql('r') : "x''"} AS value, ${int64Columns('lease')} FROM (
+  const from = `SELECT key, main, create_rev, version, ${withValue ? valueSql('r') : "x''"} AS value, ${int64Columns('lease')} FROM (
         SELECT key, max(main) AS main, sub, create_rev, version, value, parts, lease, tombstone FROM mvcc_rev
-        WHERE ${s.where} AND main <= ?${one ? '' : ' GROUP BY key'}) r`,
+        WHERE ${s.where} AND main <= ?${one ? '' : ' GROUP BY key'}) r`
+  return {
+    from,
     where: 'tombstone = 0',
     params: [...s.params, rev],
     col: RESULT_COLUMNS,
+    each: `${from} WHERE tombstone = 0${one ? '' : ' ORDER BY key'}`,
   }
 }
 
@@ -121,8 +133,7 @@ export function eachKv(
 ): void {
   if (span.kind === 'none') return
   const s = source(span, rev, latest, withValue)
-  const order = span.kind === 'one' ? '' : ` ORDER BY ${s.col.key}`
-  sql.each(`${s.from} WHERE ${s.where}${order}`, s.params, (row) => visit(kvOf(row)))
+  sql.each(s.each, s.params, (row) => visit(kvOf(row)))
 }
 
 function countOf(sql: Sql, span: KeySpan, rev: number, latest: boolean): number {
