@@ -99,7 +99,7 @@ export interface ApplyResult {
   readonly response: CommandResponse | null
   /** The etcd error the command failed with; it changed nothing. */
   readonly error: EtcdError | null
-  /** The entry's changes in sub-revision order, each with prevKv when the key had one. */
+  /** The entry's changes in sub-revision order, each with prevKv when the key had one and a watcher or the request wanted it. */
   readonly events: readonly Event[]
 }
 
@@ -118,8 +118,9 @@ export class MvccStore implements HistorySource {
   readonly lessor: Lessor
   /**
    * Whether a watcher of this member wants prev_kv (the member sets it from its watch hub): when
-   * none does and the request does not ask for it, a delete does not read the values it removes
-   * (its events carry no prevKv). Local only: what is written is the same either way.
+   * none does and the request does not ask for it, a put or a delete does not read the values it
+   * replaces or removes (its events carry no prevKv). Local only: what is written is the same
+   * either way.
    */
   prevKvWatched: () => boolean = () => true
   /**
@@ -194,7 +195,7 @@ export class MvccStore implements HistorySource {
         for (const ev of r?.events ?? []) {
           points?.delete(keyString(ev.kv.key))
           if (ev.type === 'DELETE') keysAdded--
-          else if (ev.prevKv === null) keysAdded++
+          else if (ev.kv.version === 1) keysAdded++
         }
       setMeta(this.#sql, META.appliedIndex, this.#applied)
       setMeta(this.#sql, META.revision, this.#rev)

@@ -39,7 +39,7 @@ export interface ExecContext {
   /** etcd's compactMainRev: -1 when never compacted. */
   readonly compactMain: number
   readonly maxResponseBytes: number
-  /** Whether a watcher here wants prev_kv: deletes then read the values they remove (see MvccStore.prevKvWatched). */
+  /** Whether a watcher here wants prev_kv: puts and deletes then read the values they replace or remove (see MvccStore.prevKvWatched). */
   prevKvWatched(): boolean
   leaseExists(id: bigint): boolean
 }
@@ -148,7 +148,7 @@ function putNow(ctx: ExecContext, r: PutRequest): PutResponse {
     if (r.ignoreValue) value = prev.value
     if (r.ignoreLease) lease = prev.lease
   }
-  const prev = ctx.w.put(r.key, value, lease)
+  const prev = ctx.w.put(r.key, value, lease, r.prevKv || ctx.prevKvWatched())
   return { header: { revision: ctx.w.rev }, prevKv: r.prevKv ? prev : null }
 }
 

@@ -48,17 +48,22 @@ export class WriteTxn {
     return this.#events
   }
 
-  /** The live kv of `key`, value included, or null. One seek for a missing key, two otherwise. */
-  live(key: Uint8Array): KeyValue | null {
+  /** The live kv of `key` (its value only when `withValue`), or null. One seek for a missing key, two otherwise. */
+  live(key: Uint8Array, withValue = true): KeyValue | null {
     let found: KeyValue | null = null
-    eachKv(this.#sql, { kind: 'one', key }, this.rev, true, true, (kv) => {
+    eachKv(this.#sql, { kind: 'one', key }, this.rev, true, withValue, (kv) => {
       found = kv
     })
     return found as KeyValue | null
   }
 
-  put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | null {
-    const prev = this.live(key)
+  /**
+   * Puts `value` under `key`; returns the previous kv, with its value only when `prevValue` (asked
+   * for by prev_kv, in the answer or by a watcher): the PUT event's prevKv is then that kv, else
+   * null. Not reading a value the answer and the watchers do without saves half the read.
+   */
+  put(key: Uint8Array, value: Uint8Array, lease: bigint, prevValue: boolean): KeyValue | null {
+    const prev = this.live(key, prevValue)
     const main = this.beginRev + 1
     const kv: KeyValue = {
       key,
@@ -76,7 +81,7 @@ export class WriteTxn {
       kv.version,
       int64Param(lease),
     ])
-    this.#events.push({ type: 'PUT', kv, prevKv: prev })
+    this.#events.push({ type: 'PUT', kv, prevKv: prevValue ? prev : null })
     return prev
   }
 

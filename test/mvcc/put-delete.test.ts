@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KeyValue } from '../../src/mvcc/index.ts'
-import { b, Harness, keys, kvText, s } from './helpers.ts'
+import { b, Harness, keys, kvText, opPut, putReq, s } from './helpers.ts'
 
 test('put: every put is a new revision and version+1, also with an unchanged value', () => {
   const h = new Harness()
@@ -132,6 +132,29 @@ test('events: a put and a delete report type, kv and prevKv for the watch hub', 
     d.events.map((e) => [e.type, kvText(e.kv), kvText(e.prevKv!)]),
     [['DELETE', 'w= c0 m3 v0', 'w=1 c2 m2 v1']],
   )
+})
+
+test('events: with no prev_kv watcher a put reads no previous value: its event carries no prevKv, its answer still the prev_kv asked for', () => {
+  const h = new Harness()
+  h.store.prevKvWatched = () => false
+  assert.equal(h.store.keyCount(), 0) // counted now, then kept by the applied events
+  h.put('p', 'old')
+  const p = h.run({ type: 'put', request: putReq('p', 'new') })
+  assert.deepEqual(p.events.map((e) => [e.type, kvText(e.kv), e.prevKv]), [['PUT', 'p=new c2 m3 v2', null]])
+  const asked = h.run({ type: 'put', request: putReq('p', 'newer', { prevKv: true }) })
+  assert.deepEqual(asked.events.map((e) => kvText(e.prevKv!)), ['p=new c2 m3 v2'])
+  assert.equal((asked.response as unknown as { response: { prevKv: KeyValue } }).response.prevKv.value.length, 3)
+  // A txn's puts follow the same rule; ignore_value still finds the value it keeps.
+  const t = h.txn({ success: [opPut('p', 'kept'), opPut('q', 'x')] })
+  assert.equal(t.succeeded, true)
+  h.ok({ type: 'put', request: putReq('p', '', { ignoreValue: true }) })
+  assert.equal(s(h.get('p').kvs[0]!.value), 'kept')
+  // Keys are counted by their events' versions, prevKv or not: p and q.
+  assert.equal(h.store.keyCount(), 2)
+  h.store.prevKvWatched = () => true
+  const watched = h.run({ type: 'put', request: putReq('q', 'y') })
+  assert.deepEqual(watched.events.map((e) => kvText(e.prevKv!)), ['q=x c5 m5 v1'])
+  assert.equal(h.store.keyCount(), 2)
 })
 
 test('events: with no prev_kv watcher a delete reads no values: its events carry no prevKv, its answer still the prev_kvs asked for', () => {
