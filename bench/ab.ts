@@ -15,7 +15,7 @@ import { commandLine, usageCheck, UsageError, wholeNumber } from '../test/comman
 import { resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { parseDurationS } from './lib/options.ts'
-import { seedGetKey, throughputRun, type RunResult } from './lib/suite.ts'
+import { seedGetKeys, throughputRun, type RunResult } from './lib/suite.ts'
 import { LOAD_NAMES, type LoadName } from './lib/wrk.ts'
 
 const USAGE = `usage: node --import tsx bench/ab.ts --a DIR --b DIR [options]
@@ -63,7 +63,7 @@ for (let round = 1; round <= rounds; round++)
     const cluster = await startEdgecd({ root, gateway: false })
     try {
       const leader = await cluster.leader()
-      await seedGetKey(leader.url)
+      await seedGetKeys(leader.url)
       for (const load of loads)
         for (const c of conns) {
           const r = await throughputRun(cluster, await cluster.leader(), 'leader', load, c, opts)

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), {
     durationS: 5,
     connections: [64],
-    loads: ['put', 'get-linearizable', 'get-serializable', 'txn-create'],
+    loads: ['put', 'get-linearizable', 'get-serializable', 'get-prefix', 'txn-create'],
     keys: 0,
     gateway: false,
     failover: false,

@@ -10,7 +10,7 @@ import type { BenchOptions } from './options.ts'
 import {
   failover,
   loadKeys,
-  seedGetKey,
+  seedGetKeys,
   throughputRun,
   watchRun,
   type FailoverResult,
@@ -48,7 +48,7 @@ export async function driveSystem(cluster: Cluster, o: BenchOptions, log: (s: st
     const disk = Object.entries(loaded.disk).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(0)} MiB`).join(', ')
     log(`  ${o.keys} keys in ${loaded.seconds.toFixed(1)} s (${loaded.errors} errors); RSS ${rss}; disk ${disk}`)
   }
-  await seedGetKey(leader.url)
+  await seedGetKeys(leader.url)
   for (const load of o.loads)
     for (const c of o.connections) {
       leader = await cluster.leader()

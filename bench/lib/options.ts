@@ -26,7 +26,7 @@ export interface BenchOptions {
 }
 
 const ALL_LOADS: readonly Load[] = [
-  'put', 'get-linearizable', 'get-serializable', 'txn-create', 'watch', 'grpc-put', 'grpc-get-linearizable', 'grpc-get-serializable',
+  'put', 'get-linearizable', 'get-serializable', 'get-prefix', 'txn-create', 'watch', 'grpc-put', 'grpc-get-linearizable', 'grpc-get-serializable',
 ]
 
 /** True when `loads` include a gRPC one (driven by h2load, not wrk). */
@@ -54,7 +54,7 @@ function list(text: string): string[] {
 export const USAGE = `options:
   --duration 10s          length of each run (--quick: 3s)
   --connections 1,16,64,256  (for gRPC loads: calls in flight, over up to 4 connections)
-  --loads put,get-linearizable,get-serializable,txn-create,watch,grpc-put,grpc-get-linearizable,grpc-get-serializable
+  --loads put,get-linearizable,get-serializable,get-prefix,txn-create,watch,grpc-put,grpc-get-linearizable,grpc-get-serializable
                           (grpc-*: etcd's gRPC API driven by h2load; run.ts: the JSON ones by default)
   --keys 100000           keys loaded before measuring RSS and disk (0: skip; --quick: 20000)
   --idle-load 1.5         wait before each run until the 1-min load average is below this …

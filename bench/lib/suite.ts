@@ -16,7 +16,7 @@ import { openLineStream, postJson } from './http.ts'
 import { cpuSeconds, diskBytes, machineJiffies, rssBytes, sleep, waitForIdle, type IdleReport } from './system.ts'
 import { GRPC_LOAD_NAMES, startH2load, type GrpcLoadName } from './h2load.ts'
 import type { LoadResult, LoadRun } from './generator.ts'
-import { GET_KEY_B64, prefixB64, startWrk, VALUE_B64, type LoadName } from './wrk.ts'
+import { GET_KEY_B64, PREFIX_KEYS, prefixB64, startWrk, VALUE_B64, type LoadName } from './wrk.ts'
 
 /** A load generator drives: JSON loads by wrk, gRPC ones by h2load. */
 export type DrivenLoad = LoadName | GrpcLoadName
@@ -119,10 +119,12 @@ function navigatorCores(): number {
 
 const round2 = (n: number): number => Math.round(n * 100) / 100
 
-/** Writes the key the get loads read (a 256-byte value). */
-export async function seedGetKey(url: string): Promise<void> {
-  const r = await postJson(`${url}/v3/kv/put`, JSON.stringify({ key: GET_KEY_B64, value: VALUE_B64 }), 10_000)
-  if (r.status !== 200) throw new Error(`seeding the get key failed: ${r.status} ${r.body}`)
+/** Writes the keys the get loads read (256-byte values). */
+export async function seedGetKeys(url: string): Promise<void> {
+  for (const key of [GET_KEY_B64, ...PREFIX_KEYS]) {
+    const r = await postJson(`${url}/v3/kv/put`, JSON.stringify({ key, value: VALUE_B64 }), 10_000)
+    if (r.status !== 200) throw new Error(`seeding the get keys failed: ${r.status} ${r.body}`)
+  }
 }
 
 /** The revision `url` answers with (a serializable read of the get key). */

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { runGenerator, type LoadRun } from './generator.ts'
 
 /** The loads wrk drives (the watch load is driven separately). */
-export const LOAD_NAMES = ['put', 'get-linearizable', 'get-serializable', 'txn-create'] as const
+export const LOAD_NAMES = ['put', 'get-linearizable', 'get-serializable', 'get-prefix', 'txn-create'] as const
 export type LoadName = (typeof LOAD_NAMES)[number]
 
 export const VALUE_BYTES = 256
@@ -31,6 +31,14 @@ export function prefixB64(tag: string): string {
 
 /** The key the get loads read. */
 export const GET_KEY_B64 = Buffer.from('bench/get-key').toString('base64')
+
+/**
+ * The keys the get-prefix load reads all at once, as a client discovering the instances of a
+ * service does (`etcdctl get --prefix`): five keys under one prefix, read linearizably.
+ */
+export const PREFIX_KEYS = [0, 1, 2, 3, 4].map((i) => Buffer.from(`bench/service/instance-${i}`).toString('base64'))
+const PREFIX_B64 = Buffer.from('bench/service/').toString('base64')
+const PREFIX_END_B64 = Buffer.from('bench/service0').toString('base64')
 
 const LUA_COMMON = `
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -93,6 +101,11 @@ wrk.body = '{"key":"${GET_KEY_B64}"}'
       return `${LUA_COMMON}
 wrk.path = "/v3/kv/range"
 wrk.body = '{"key":"${GET_KEY_B64}","serializable":true}'
+`
+    case 'get-prefix':
+      return `${LUA_COMMON}
+wrk.path = "/v3/kv/range"
+wrk.body = '{"key":"${PREFIX_B64}","range_end":"${PREFIX_END_B64}"}'
 `
   }
 }
