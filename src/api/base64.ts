@@ -3,7 +3,8 @@
  * and `\n` are skipped anywhere, URL-safe characters and missing padding are rejected, and an
  * error names the byte offset Go names (`illegal base64 data at input byte N`), which is not
  * always the offending character: Go reports some errors at the start of the unfinished quantum
- * (`Zm9vYg` → 4). Portable (no Buffer) so the gateway can run on Workers.
+ * (`Zm9vYg` → 4). Portable so the gateway can run on Workers: it uses Buffer only to encode, and
+ * only where the runtime has one.
  *
  * @module
  */
@@ -92,9 +93,19 @@ export function decodeBase64(s: string): Uint8Array {
   return out.subarray(0, n)
 }
 
+/** Node's Buffer where the runtime has one (its encoder is native); absent on a bare Workers runtime. */
+const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): { toString(enc: 'base64'): string } } }).Buffer
+
+/**
+ * Below this many bytes the loop below beats a call into Buffer's native encoder (~140 ns each);
+ * at 256 bytes Buffer takes 160 ns and the loop 1 µs.
+ */
+const NATIVE_MIN_BYTES = 32
+
 /** Standard base64 with padding. */
 export function encodeBase64(bytes: Uint8Array): string {
   const len = bytes.length
+  if (NodeBuffer !== undefined && len >= NATIVE_MIN_BYTES) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, len).toString('base64')
   const out = new Uint8Array(Math.ceil(len / 3) * 4)
   let o = 0
   let i = 0

@@ -51,7 +51,9 @@ test('encodes with padding, and decoding inverts it', () => {
   assert.equal(encodeBase64(utf8('foob')), 'Zm9vYg==')
   assert.equal(encodeBase64(Uint8Array.of(0xfb, 0xff)), '+/8=')
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (whole, offset) => {
+      // A view into a larger buffer (as values read from the database are) encodes only its bytes.
+      const bytes = whole.subarray(Math.min(offset, whole.length))
       const text = encodeBase64(bytes)
       assert.equal(text, Buffer.from(bytes).toString('base64'))
       assert.deepEqual(decodeBase64(text), bytes)
