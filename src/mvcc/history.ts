@@ -7,26 +7,19 @@
  */
 import { keySpan, spanSql } from './key-range.ts'
 import type { Event, KeyValue } from './kv.ts'
+import { eachKv } from './reader.ts'
 import { int64Columns, int64Of, type Sql } from './sql.ts'
 import { valueSql } from './value-parts.ts'
 
 const EMPTY = new Uint8Array(0)
 
+/** The version of `key` live just before revision `main`, or null: the range read of one key at main - 1. */
 function previous(sql: Sql, key: Uint8Array, main: number): KeyValue | null {
-  const row = sql.one(
-    `SELECT main, create_rev, version, ${valueSql('r')}, ${int64Columns('lease')}, tombstone FROM mvcc_rev r
-     WHERE key = ? AND main < ? ORDER BY main DESC LIMIT 1`,
-    [key, main],
-  )
-  if (row === null || row[6] === 1) return null
-  return {
-    key,
-    modRevision: row[0] as number,
-    createRevision: row[1] as number,
-    version: row[2] as number,
-    value: row[3] as Uint8Array,
-    lease: int64Of(row[4] as number, row[5] as number),
-  }
+  let found: KeyValue | null = null
+  eachKv(sql, { kind: 'one', key }, main - 1, false, true, (kv) => {
+    found = kv
+  })
+  return found as KeyValue | null
 }
 
 /**
