@@ -29,6 +29,7 @@ import type { MemberStorage } from '../storage/index.ts'
 import type { Mesh } from '../mesh/index.ts'
 import { checkAtApply, type ProposedBy } from './auth-checker.ts'
 import { AuthStore, encodeAuthCommand, type AuthCommand } from './auth-store.ts'
+import { campaignDelayMs } from './campaign-delay.ts'
 import type { Cancel, Clock } from './clock.ts'
 import { ClusterTable, type MemberInfo } from './cluster-table.ts'
 import { decodeConfContext, encodeConfContext } from './conf-context.ts'
@@ -667,11 +668,10 @@ export class MemberActor {
    * Messages to `peer` were lost: its connection closed or could not be opened. If it is our
    * leader, forget it (RawNode.forgetLeader) and campaign after a short random delay unless a
    * leader shows up meanwhile. A leader whose process died closed its connections at once, so the
-   * followers notice together and elect a new leader in a few round trips instead of after an
-   * election timeout (1-2 s). The delay (under half an election timeout) gives the other
-   * followers time to notice too, so that they grant the pre-vote, and keeps two of them from
-   * campaigning at the same moment. A live leader is followed again at its next heartbeat, and
-   * the other members ignore a pre-vote while they hear from it, so a lost message costs nothing.
+   * followers notice together and elect a new leader after a short delay (campaign-delay.ts) and a
+   * few round trips instead of after an election timeout (1-2 s). A live leader is followed again
+   * at its next heartbeat, and the other members ignore a pre-vote while they hear from it, so a
+   * lost message costs nothing.
    */
   #leaderMayBeGone(peer: number): void {
     if (this.#stopped || peer !== this.#soft.lead) return
@@ -681,7 +681,7 @@ export class MemberActor {
     this.#raft.forgetLeader()
     this.#pump()
     if (this.#campaignTimer !== null) return
-    const delay = this.#ports.rand(Math.max(1, this.config.electionTicks >> 1)) * this.config.tickMs
+    const delay = campaignDelayMs(this.#ports.rand, this.config.electionTicks, this.config.tickMs)
     this.#campaignTimer = this.#ports.clock.after(delay, () => {
       this.#campaignTimer = null
       const st = this.#raft.status()
