@@ -88,7 +88,9 @@ function source(span: KeySpan, rev: number, latest: boolean, withValue: boolean)
  * One key needs no ORDER BY, GROUP BY or join, and must not have them: SQLite prepares such a
  * statement again at every bind of the key (a point read took 24 µs instead of 6). Its value comes
  * from a scalar subquery instead of a join, and at an older revision max(main) over its rows
- * yields one row, of NULLs when it has none (which `tombstone = 0` drops).
+ * yields one row, of NULLs when it has none (which `tombstone = 0` drops). That subquery's literal
+ * LIMIT 1 keeps SQLite from copying `tombstone = 0` into it as a HAVING, which would turn its
+ * max(main) from one seek into a scan of all the key's versions.
  */
 function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boolean): Source {
   const one = span.kind === 'one'
@@ -109,7 +111,7 @@ function buildSource(span: KeySpan, rev: number, latest: boolean, withValue: boo
   const s = spanSql(span, 'key')
   const from = `SELECT key, main, create_rev, version, ${withValue ? valueSql('r') : "x''"} AS value, ${int64Columns('lease')} FROM (
         SELECT key, max(main) AS main, sub, create_rev, version, value, parts, lease, tombstone FROM mvcc_rev
-        WHERE ${s.where} AND main <= ?${one ? '' : ' GROUP BY key'}) r`
+        WHERE ${s.where} AND main <= ?${one ? ' LIMIT 1' : ' GROUP BY key'}) r`
   return {
     from,
     where: 'tombstone = 0',
@@ -238,11 +240,13 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
   // filters, sorts and truncates; without either it fetches limit + 1 keys in key order, and a
   // non-KEY target (which sorts ascending even with order NONE) sorts only those.
   const sortsFetched = req.sortOrder === 'NONE' && req.sortTarget !== 'KEY' && req.limit > 0 && f.where === ''
-  // In key order (either direction, along the index) the loop below stops stepping at limit + 1
-  // rows, so the query has no LIMIT: one bound as a parameter makes SQLite prepare the statement
-  // again at every run, as it plans with the value (15-30 µs, more than reading a few keys takes).
-  // A sort keeps its LIMIT, which lets SQLite keep only the top rows instead of sorting them all.
-  const limited = req.sortTarget !== 'KEY'
+  // At the latest revision, in key order (either direction, along mvcc_kv's key), the loop below
+  // stops stepping at limit + 1 rows, so the query has no LIMIT: one bound as a parameter makes
+  // SQLite prepare the statement again at every run, as it plans with the value (15-30 µs, more
+  // than reading a few keys takes). Everything else goes through a sorter (at an older revision
+  // too: the rows come from an aggregate, which SQLite never reads as ordered), and keeps its
+  // LIMIT, with which SQLite keeps only the top rows instead of sorting them all.
+  const limited = req.sortTarget !== 'KEY' || !latest
   const query = sortsFetched
     ? `SELECT * FROM (${s.from} WHERE ${s.where} ORDER BY ${s.col.key} LIMIT ?) ORDER BY ${orderBy(req, RESULT_COLUMNS)}`
     : `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s.col)}${limited ? ' LIMIT ?' : ''}`

@@ -204,7 +204,7 @@ export class WatchHub {
     this.#prevKv.delete(w)
   }
 
-  /** Whether a live watcher wants prev_kv (the store then reads the values deletes remove). */
+  /** Whether a live watcher wants prev_kv (the store then reads the values puts replace and deletes remove). */
   wantsPrevKv(): boolean {
     for (const w of this.#prevKv) {
       if (w.state !== 'canceled') return true
