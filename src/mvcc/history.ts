@@ -7,20 +7,11 @@
  */
 import { keySpan, spanSql } from './key-range.ts'
 import type { Event, KeyValue } from './kv.ts'
-import { eachKv } from './reader.ts'
+import { oneKv } from './reader.ts'
 import { int64Columns, int64Of, type Sql } from './sql.ts'
 import { valueSql } from './value-parts.ts'
 
 const EMPTY = new Uint8Array(0)
-
-/** The version of `key` live just before revision `main`, or null: the range read of one key at main - 1. */
-function previous(sql: Sql, key: Uint8Array, main: number): KeyValue | null {
-  let found: KeyValue | null = null
-  eachKv(sql, { kind: 'one', key }, main - 1, false, true, (kv) => {
-    found = kv
-  })
-  return found as KeyValue | null
-}
 
 /**
  * Events in [from, to] for the span, stopping after the first revision at which `maxEvents` were
@@ -66,5 +57,6 @@ export function eventsBetween(
     },
   )
   if (!withPrevKv) return events
-  return events.map((e) => ({ ...e, prevKv: previous(sql, e.kv.key, e.kv.modRevision) }))
+  // Each event's prevKv: its key as of the revision before it (null when deleted or absent then).
+  return events.map((e) => ({ ...e, prevKv: oneKv(sql, e.kv.key, e.kv.modRevision - 1, false, true) }))
 }

@@ -138,6 +138,15 @@ export function eachKv(
   sql.each(s.each, s.params, (row) => visit(kvOf(row)))
 }
 
+/** The kv of `key` as of `rev` (see {@link eachKv}), or null when it has none there. */
+export function oneKv(sql: Sql, key: Uint8Array, rev: number, latest: boolean, withValue: boolean): KeyValue | null {
+  let found: KeyValue | null = null
+  eachKv(sql, { kind: 'one', key }, rev, latest, withValue, (kv) => {
+    found = kv
+  })
+  return found as KeyValue | null
+}
+
 function countOf(sql: Sql, span: KeySpan, rev: number, latest: boolean): number {
   if (latest) {
     const s = spanSql(span, 'key')
@@ -219,12 +228,7 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
   const withValue = !req.keysOnly
 
   if (span.kind === 'one') {
-    let found: KeyValue | null = null
-    eachKv(sql, span, rev, latest, withValue, (kv) => {
-      found = kv
-      return false
-    })
-    const kv = found as KeyValue | null
+    const kv = oneKv(sql, span.key, rev, latest, withValue)
     const count = kv === null ? 0 : 1
     const kvs = kv !== null && !req.countOnly && passesFilters(req, kv) ? [kv] : []
     return { header, kvs, more: false, count }

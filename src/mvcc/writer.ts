@@ -18,7 +18,7 @@
  * @module
  */
 import { spanSql, type KeySpan } from './key-range.ts'
-import { eachKv } from './reader.ts'
+import { eachKv, oneKv } from './reader.ts'
 import type { Event, KeyValue } from './kv.ts'
 import { int64Param, type Sql } from './sql.ts'
 import { insertRevision, type ValueLayout } from './value-parts.ts'
@@ -50,11 +50,7 @@ export class WriteTxn {
 
   /** The live kv of `key` (its value only when `withValue`), or null. One seek for a missing key, two otherwise. */
   live(key: Uint8Array, withValue = true): KeyValue | null {
-    let found: KeyValue | null = null
-    eachKv(this.#sql, { kind: 'one', key }, this.rev, true, withValue, (kv) => {
-      found = kv
-    })
-    return found as KeyValue | null
+    return oneKv(this.#sql, key, this.rev, true, withValue)
   }
 
   /**
