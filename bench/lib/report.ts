@@ -91,11 +91,19 @@ export function renderMarkdown(rep: Report): string {
   }
 
   out.push('## CPU (cores used on average during each run; * = leader)', '')
-  out.push('| system | via | load | conns | processes | others on the machine | load avg at start |')
-  out.push('|---|---|---|---:|---|---:|---:|')
+  out.push(
+    'Waiting for a CPU: seconds per second that the threads of each process spent runnable but not running ' +
+      '(/proc schedstat); on a host whose cores are all busy, what each process lost to the others.',
+    '',
+  )
+  out.push('| system | via | load | conns | processes | waiting for a CPU | others on the machine | load avg at start |')
+  out.push('|---|---|---|---:|---|---|---:|---:|')
   for (const r of rep.runs) {
     const procs = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')
-    out.push(`| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${procs} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`)
+    const waits = Object.entries(r.waits).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || '–'
+    out.push(
+      `| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${procs} | ${waits} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`,
+    )
   }
   out.push('')
 

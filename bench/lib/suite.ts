@@ -13,7 +13,7 @@
  */
 import type { Cluster, Proc } from './clusters.ts'
 import { openLineStream, postJson } from './http.ts'
-import { cpuSeconds, diskBytes, machineJiffies, rssBytes, sleep, waitForIdle, type IdleReport } from './system.ts'
+import { cpuSeconds, cpuWaitSeconds, diskBytes, machineJiffies, rssBytes, sleep, waitForIdle, type IdleReport } from './system.ts'
 import { GRPC_LOAD_NAMES, startH2load, type GrpcLoadName } from './h2load.ts'
 import type { LoadResult, LoadRun } from './generator.ts'
 import { GET_KEY_B64, PREFIX_KEYS, prefixB64, startWrk, VALUE_B64, type LoadName } from './wrk.ts'
@@ -46,6 +46,12 @@ export interface RunResult {
   readonly figures: LoadResult
   /** CPU cores each process used on average during the run (name → cores). */
   readonly cpu: Record<string, number>
+  /**
+   * Seconds per second the threads of each member (and gateway) spent runnable but waiting for a
+   * CPU during the run (name → thread-seconds/s; several threads may wait at once). Empty where
+   * the kernel keeps no such figures.
+   */
+  readonly waits: Record<string, number>
   /** Cores used by everything else on the machine during the run. */
   readonly otherCores: number
   readonly idle: IdleReport
@@ -86,11 +92,12 @@ function processes(cluster: Cluster): Proc[] {
 
 interface CpuWindow {
   /** Cores per process since the window opened (`generator`: the load generator's name and CPU seconds), and everyone else's. */
-  finish(generator: { name: string; cpu: number }): { cpu: Record<string, number>; otherCores: number }
+  finish(generator: { name: string; cpu: number }): { cpu: Record<string, number>; waits: Record<string, number>; otherCores: number }
 }
 
 function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
   const before = new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)]))
+  const waitedBefore = new Map(procs.map((p) => [p.name, cpuWaitSeconds(p.pid)]))
   const machine = machineJiffies()
   const t0 = performance.now()
   return {
@@ -99,16 +106,19 @@ function cpuWindow(procs: readonly Proc[], leader: Proc | null): CpuWindow {
       const m = machineJiffies()
       const machineCores = ((m.busy - machine.busy) / Math.max(1, m.total - machine.total)) * navigatorCores()
       const cpu: Record<string, number> = {}
+      const waits: Record<string, number> = {}
       let ours = 0
       for (const p of procs) {
         const used = (cpuSeconds(p.pid) - (before.get(p.name) ?? 0)) / s
         const label = p === leader ? `${p.name}*` : p.name
         cpu[label] = round2(used)
         ours += Number.isFinite(used) ? used : 0
+        const waited = (cpuWaitSeconds(p.pid) - (waitedBefore.get(p.name) ?? Number.NaN)) / s
+        if (Number.isFinite(waited)) waits[label] = round2(waited)
       }
       cpu[generator.name] = round2(generator.cpu / s)
       ours += generator.cpu / s
-      return { cpu, otherCores: round2(Math.max(0, machineCores - ours - 0.05)) }
+      return { cpu, waits, otherCores: round2(Math.max(0, machineCores - ours - 0.05)) }
     },
   }
 }
@@ -171,10 +181,10 @@ export async function throughputRun(
   const window = cpuWindow(processes(cluster), leader)
   const run = startLoad(target, load, connections, o.durationS)
   const { figures: raw, cpu: generatorCpu } = await measured(run)
-  const { cpu, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
+  const { cpu, waits, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
   const unmade = load === 'grpc-put' ? Math.max(0, raw.requests - ((await revisionOf(target.url)) - before)) : 0
   const figures = { ...raw, non2xx: raw.non2xx + unmade }
-  return { system: cluster.system, via, load, connections, figures, cpu, otherCores, idle }
+  return { system: cluster.system, via, load, connections, figures, cpu, waits, otherCores, idle }
 }
 
 /**
@@ -251,7 +261,7 @@ export async function watchRun(
   inWindow = false
   probing = false
   await prober
-  const { cpu, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
+  const { cpu, waits, otherCores } = window.finish({ name: run.generator, cpu: generatorCpu })
   const expected = figures.requests - figures.non2xx - figures.socketErrors + probes
   for (let i = 0; i < 100 && events < expected; i++) await sleep(50)
   stream.close()
@@ -264,7 +274,7 @@ export async function watchRun(
     lagP99Ms: percentile(lags, 99),
     probes: lags.length,
   }
-  return { system: cluster.system, via, load: 'watch', connections, figures, cpu, otherCores, idle, watch }
+  return { system: cluster.system, via, load: 'watch', connections, figures, cpu, waits, otherCores, idle, watch }
 }
 
 export interface LoadKeysResult {

@@ -1,6 +1,6 @@
 /**
- * What the benchmarks ask of the machine: free loopback ports, CPU time and RSS of a process from
- * /proc, bytes a directory holds on disk, the load average, waiting for an idle machine (bounded),
+ * What the benchmarks ask of the machine: free loopback ports, CPU time, time waiting for a CPU
+ * and RSS of a process from /proc, bytes a directory holds on disk, the load average, waiting for an idle machine (bounded),
  * and making sure etcd, etcdctl and wrk are installed.
  *
  * @module
@@ -29,6 +29,28 @@ export function cpuSeconds(pid: number): number {
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * Seconds the threads of a process have spent runnable but waiting for a CPU, summed over the
+ * threads it has now (field 2 of /proc/<pid>/task/<tid>/schedstat, in ns); NaN when the kernel
+ * does not keep these figures or the process is gone. On a host whose cores are all busy, this
+ * is the time a process lost to the others: the leader's share of it caps its throughput.
+ */
+export function cpuWaitSeconds(pid: number): number {
+  try {
+    let ns = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1])
+      } catch {
+        // The thread ended meanwhile: its wait is lost with it.
+      }
+    }
+    return ns / 1e9
   } catch {
     return Number.NaN
   }
