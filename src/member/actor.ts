@@ -4,7 +4,7 @@
  * handled synchronously by stepping Raft; the Ready loop then runs in Raft's order:
  *
  *   persist (storage.saveReady: journal append + ONE fsync for everything batched so far)
- *     → send (mesh) → apply (MVCC batch in one sql transaction, conf changes) → advance
+ *     → send (mesh, flushed at once) → apply (MVCC batch in one sql transaction, conf changes) → advance
  *
  * except that a leader sends its MsgApp/heartbeats before its own persist, so followers write
  * in parallel with it (#mayReplicateBeforePersist explains why that is safe), and committed
@@ -22,7 +22,7 @@
  */
 import type { Database } from 'sql.js'
 import { coalesceAppends, decodeConfChange, DEFAULT_CONFIG, RawNode, NONE } from '../raft/index.ts'
-import type { ConfChange, Entry, RandomInt, Ready, SoftState, Status } from '../raft/index.ts'
+import type { ConfChange, Entry, Message, RandomInt, Ready, SoftState, Status } from '../raft/index.ts'
 import { decodeCommand, encodeCommand, Errors, EtcdError, MvccStore, WatchHub } from '../mvcc/index.ts'
 import type { ApplyEntry, Command, CommandResponse, HistorySource, StoreConfig } from '../mvcc/index.ts'
 import type { MemberStorage } from '../storage/index.ts'
@@ -529,10 +529,12 @@ export class MemberActor {
   }
 
   async #handle(rd: Ready): Promise<void> {
-    const { storage, mesh } = this.#ports
+    const { storage } = this.#ports
     const early = rd.messages.length > 0 && this.#mayReplicateBeforePersist(rd)
     const messages = rd.messages.length > 1 ? coalesceAppends(rd.messages, DEFAULT_CONFIG.maxSizePerMsg) : rd.messages
-    if (early) mesh.send(messages)
+    // Sent now, not at the end of the turn: the journal write and the apply that follow here would
+    // hold them, and the peers waiting for them (and, through them, the commit) as long.
+    if (early) this.#sendNow(messages)
     const saved = storage.saveReady(rd.entries, rd.hardState, rd.snapshot, rd.mustSync)
     // Committed entries this member already holds durably are applied while this Ready's own
     // writes are being persisted (see #durablyHeld).
@@ -545,7 +547,7 @@ export class MemberActor {
     if (this.#stopped) return
     this.#events.onPersisted?.(rd)
     if (rd.snapshot !== null && rd.snapshot.metadata.index > 0) this.#sync()
-    if (messages.length > 0 && !early) mesh.send(messages)
+    if (messages.length > 0 && !early) this.#sendNow(messages)
     if (rd.softState !== null) this.#onSoftState(rd.softState)
     this.#apply(held > 0 ? rd.committedEntries.slice(held) : rd.committedEntries)
     for (const rs of rd.readStates) this.#onReadState(rs.index, new TextDecoder().decode(rs.ctx))
@@ -563,6 +565,12 @@ export class MemberActor {
         },
         (err: Error) => this.#die(err),
       )
+  }
+
+  /** Hands a Ready's messages to the mesh and has them sent at once (see Mesh.flush). */
+  #sendNow(messages: readonly Message[]): void {
+    this.#ports.mesh.send(messages)
+    this.#ports.mesh.flush()
   }
 
   /**

@@ -121,6 +121,11 @@ export class MemoryMesh implements Mesh {
     this.#wake()
   }
 
+  flush(): void {
+    // The deferred flush still comes, and reports the losses (emitPending).
+    if (!this.#closed) this.#sendQueued()
+  }
+
   onReceive(handler: (messages: Message[]) => void): void {
     this.#events.onReceive(handler)
   }
@@ -174,6 +179,12 @@ export class MemoryMesh implements Mesh {
   }
 
   #flush(): void {
+    this.#sendQueued()
+    this.#events.emitPending()
+  }
+
+  /** Hands every queued message to its peer, frame by frame; calls no handler of this mesh. */
+  #sendQueued(): void {
     for (const [peer, link] of this.#links) {
       if (link.queue.length === 0) continue
       const target = this.#hub.resolve(link.url)
@@ -192,7 +203,6 @@ export class MemoryMesh implements Mesh {
         this.#events.delivered(peer, messages)
       }
     }
-    this.#events.emitPending()
   }
 
   #wake(): void {

@@ -43,8 +43,8 @@ export interface MeshStats {
 /**
  * The transport port used by the member actor.
  *
- * Invariant: handlers are never called from inside `send`, `setPeers` or `close` (always from a
- * later macrotask or an I/O callback), so the actor never re-enters itself.
+ * Invariant: handlers are never called from inside `send`, `flush`, `setPeers` or `close` (always
+ * from a later macrotask or an I/O callback), so the actor never re-enters itself.
  */
 export interface Mesh {
   /**
@@ -54,6 +54,14 @@ export interface Mesh {
    * must not mutate them, or their bytes, after handing them over.
    */
   send(messages: readonly Message[]): void
+  /**
+   * Sends what `send` has queued now, one frame per peer, instead of at the end of the turn: for a
+   * caller that has handed over everything it has to send for the moment (a Ready's messages) and
+   * has more work to do in this turn, which would otherwise hold the messages, and the peers
+   * waiting for them. Losses it meets are still reported at the end of the turn. A transport that
+   * hands messages to its network as they are sent has nothing to do here.
+   */
+  flush(): void
   /**
    * Sets the single receiver. Each call hands over the messages of one frame, all from one peer,
    * in the order they were sent. Frames that arrive before a handler is set are dropped.

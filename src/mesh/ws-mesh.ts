@@ -130,6 +130,12 @@ export class WsMesh implements Mesh, PeerAcceptor {
     this.#wake()
   }
 
+  flush(): void {
+    if (this.#closed) return
+    // The deferred flush still comes: it reports the losses (emitPending) and sends what came since.
+    for (const link of this.#links.values()) link.flush()
+  }
+
   onReceive(handler: (messages: Message[]) => void): void {
     this.#events.onReceive(handler)
   }

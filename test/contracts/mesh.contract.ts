@@ -167,6 +167,33 @@ export function runMeshContract(name: string, newHarness: () => MeshHarness): vo
         assert.equal((a.stats().peers.get(2)?.framesSent ?? 0) - sentBefore, 1)
       }))
 
+    test('flush() sends what is queued at once, one frame per peer, and calls no handler', () =>
+      withHarness(async (h) => {
+        await h.prepare([1, 2, 3, 4])
+        await h.stop(4)
+        const a = await h.start(1, [2, 3, 4])
+        const pa = probe(a)
+        const b = probe(await h.start(2, [1, 3, 4]))
+        const c = probe(await h.start(3, [1, 2, 4]))
+        await connected(a, b, 1, 2)
+        await connected(a, c, 1, 3)
+        const framesSent = (peer: NodeId): number => a.stats().peers.get(peer)?.framesSent ?? 0
+        const before = [framesSent(2), framesSent(3)]
+        a.send([msg(1, 2, 1), msg(1, 3, 1), msg(1, 4, 1)])
+        a.send([msg(1, 2, 2)])
+        assert.deepEqual([framesSent(2), framesSent(3)], before, 'send alone waits for the end of the turn')
+        const unreachableBefore = pa.unreachable.length
+        a.flush()
+        assert.deepEqual([framesSent(2), framesSent(3)], [(before[0] as number) + 1, (before[1] as number) + 1])
+        assert.equal(pa.unreachable.length, unreachableBefore, 'losses are reported later, not from inside flush')
+        a.send([msg(1, 2, 3)])
+        const apps = (p: Probe): Message[][] => p.frames.map((f) => f.filter((m) => m.type === 'MsgApp')).filter((f) => f.length > 0)
+        await eventually('all to 2 and 3', () => apps(b).flat().length >= 3 && apps(c).flat().length >= 1)
+        assert.deepEqual(apps(b).map((f) => f.map((m) => m.index)), [[1, 2], [3]], 'what was flushed went as one frame')
+        assert.deepEqual(apps(c).map((f) => f.map((m) => m.index)), [[1]])
+        await eventually('the dead peer reported', () => pa.unreachable.includes(4))
+      }))
+
     test('reconnects after the peer restarts at the same address', () =>
       withHarness(async (h) => {
         await h.prepare([1, 2])

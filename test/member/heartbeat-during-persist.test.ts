@@ -7,19 +7,13 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { memberIdFor, type Member } from '../../src/member/index.ts'
-import type { Message, MessageType } from '../../src/raft/types.ts'
+import type { Message } from '../../src/raft/types.ts'
 import type { GatedDisk } from '../storage/gated-disk.ts'
-import { openHeld, RecordingMesh, TOKEN, until, URLS } from './held-member.ts'
+import { fromLeaderB, leaderWithFollower, openHeld, RecordingMesh, until } from './held-member.ts'
 
 test('a follower answers heartbeats in its durable term while a Ready waits long for its fsync', async () => {
   const { member, disk, mesh } = await openHeld()
-  const self = member.identity.memberId
-  const leader = memberIdFor([URLS.b], TOKEN)
-  const message = (type: MessageType, over: Partial<Message>): Message => ({
-    type, from: leader, to: self, term: 2, logTerm: 0, index: 0, commit: 1, entries: [],
-    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
-  })
+  const message = fromLeaderB(member)
   const answers = (ctx: string): Message[] =>
     mesh.sent.filter((m) => m.type === 'MsgHeartbeatResp' && new TextDecoder().decode(m.context) === ctx)
   let fsync: ReturnType<GatedDisk['holdCall']> | null = null
@@ -50,37 +44,6 @@ test('a follower answers heartbeats in its durable term while a Ready waits long
     await member.stop()
   }
 })
-
-/** Member a elected leader by b (c is down), b following it as a follower would. */
-async function leaderWithFollower(holdFirstLeaderReady: boolean): Promise<{
-  member: Member; disk: GatedDisk; mesh: RecordingMesh; b: number; fsync: ReturnType<GatedDisk['holdCall']> | null
-}> {
-  const { member, disk, mesh } = await openHeld()
-  const self = member.identity.memberId
-  const b = memberIdFor([URLS.b], TOKEN)
-  const answer = (m: Message, type: MessageType, over: Partial<Message> = {}): Message => ({
-    type, from: b, to: self, term: m.term, logTerm: 0, index: 0, commit: 0, entries: [],
-    reject: false, rejectHint: 0, snapshot: null, context: m.context, ...over,
-  })
-  let vote: Message | null = null
-  mesh.reply = (m) => {
-    if (m.to !== b) return null
-    if (m.type === 'MsgPreVote') return answer(m, 'MsgPreVoteResp')
-    if (m.type === 'MsgVote') vote = m
-    if (m.type === 'MsgHeartbeat') return answer(m, 'MsgHeartbeatResp')
-    if (m.type === 'MsgApp') return answer(m, 'MsgAppResp', { index: m.index + m.entries.length })
-    return null
-  }
-  member.actor.campaign()
-  await until('a asks b for its vote', () => vote !== null)
-  // The vote makes a leader; its first Ready (the leader's empty entry) may be held.
-  const fsync = holdFirstLeaderReady ? disk.holdCall('fsync') : null
-  mesh.deliver(answer(vote as unknown as Message, 'MsgVoteResp'))
-  if (fsync !== null) return { member, disk, mesh, b, fsync }
-  await until('a leads', () => member.actor.isLeader)
-  await until('b holds the leader\'s log', () => member.actor.status().commit >= member.storage.raftLog.lastIndex())
-  return { member, disk, mesh, b, fsync }
-}
 
 /** When a sent heartbeats to b from `held` on, in ms after it. */
 function heartbeatsSince(mesh: RecordingMesh, b: number, held: number): number[] {
@@ -127,12 +90,7 @@ for (const newLeader of [false, true]) {
 
 test('a follower stops answering once its Ready has been out for five election timeouts', async () => {
   const { member, disk, mesh } = await openHeld(50, 250)
-  const self = member.identity.memberId
-  const leader = memberIdFor([URLS.b], TOKEN)
-  const message = (type: MessageType, over: Partial<Message>): Message => ({
-    type, from: leader, to: self, term: 2, logTerm: 0, index: 0, commit: 1, entries: [],
-    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
-  })
+  const message = fromLeaderB(member)
   const heartbeat = (ctx: string): void => mesh.deliver(message('MsgHeartbeat', { context: new TextEncoder().encode(ctx) }))
   const answersSent = (): Array<{ ctx: string; at: number }> =>
     mesh.sent.flatMap((m, i) =>

@@ -3,9 +3,9 @@
  * the test can hold, with its peers played by the test through a mesh that records what it sends.
  */
 import initSqlJs from 'sql.js'
-import { openMember, parseMemberConfig, realClock, silentLogger, type Member } from '../../src/member/index.ts'
+import { memberIdFor, openMember, parseMemberConfig, realClock, silentLogger, type Member } from '../../src/member/index.ts'
 import type { Mesh, MeshStats } from '../../src/mesh/index.ts'
-import type { Message } from '../../src/raft/types.ts'
+import type { Message, MessageType } from '../../src/raft/types.ts'
 import { GatedDisk } from '../storage/gated-disk.ts'
 
 const SQL = await initSqlJs()
@@ -19,6 +19,8 @@ export const URLS = { a: 'http://a:2380', b: 'http://b:2380', c: 'http://c:2380'
 export class RecordingMesh implements Mesh {
   readonly sent: Message[] = []
   readonly sentAt: number[] = []
+  /** For each flush() call: how many messages had been sent by then (all of them went out). */
+  readonly flushes: number[] = []
   reply: (m: Message) => Message | null = () => null
   #receive: (messages: Message[]) => void = () => undefined
   send(messages: readonly Message[]): void {
@@ -28,6 +30,9 @@ export class RecordingMesh implements Mesh {
       const answer = this.reply(m)
       if (answer !== null) setImmediate(() => this.deliver(answer))
     }
+  }
+  flush(): void {
+    this.flushes.push(this.sent.length)
   }
   onReceive(handler: (messages: Message[]) => void): void {
     this.#receive = handler
@@ -81,4 +86,48 @@ export async function openHeld(heartbeatMs = 100, electionMs = 1000): Promise<{ 
   })
   member.start()
   return { member, disk, mesh }
+}
+
+/** Member a elected leader by b (c is down), b following it as a follower would. */
+export async function leaderWithFollower(holdFirstLeaderReady: boolean): Promise<{
+  member: Member; disk: GatedDisk; mesh: RecordingMesh; b: number; fsync: ReturnType<GatedDisk['holdCall']> | null
+}> {
+  const { member, disk, mesh } = await openHeld()
+  const self = member.identity.memberId
+  const b = memberIdFor([URLS.b], TOKEN)
+  const answer = (m: Message, type: MessageType, over: Partial<Message> = {}): Message => ({
+    type, from: b, to: self, term: m.term, logTerm: 0, index: 0, commit: 0, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: m.context, ...over,
+  })
+  let vote: Message | null = null
+  mesh.reply = (m) => {
+    if (m.to !== b) return null
+    if (m.type === 'MsgPreVote') return answer(m, 'MsgPreVoteResp')
+    if (m.type === 'MsgVote') vote = m
+    if (m.type === 'MsgHeartbeat') return answer(m, 'MsgHeartbeatResp')
+    if (m.type === 'MsgApp') return answer(m, 'MsgAppResp', { index: m.index + m.entries.length })
+    return null
+  }
+  member.actor.campaign()
+  await until('a asks b for its vote', () => vote !== null)
+  // The vote makes a leader; its first Ready (the leader's empty entry) may be held.
+  const fsync = holdFirstLeaderReady ? disk.holdCall('fsync') : null
+  mesh.deliver(answer(vote as unknown as Message, 'MsgVoteResp'))
+  if (fsync !== null) return { member, disk, mesh, b, fsync }
+  await until('a leads', () => member.actor.isLeader)
+  await until('b holds the leader\'s log', () => member.actor.status().commit >= member.storage.raftLog.lastIndex())
+  return { member, disk, mesh, b, fsync }
+}
+
+/**
+ * Messages from b, leading in term 2, to `member` (a): the type, then whatever differs from an
+ * empty message with commit 1.
+ */
+export function fromLeaderB(member: Member): (type: MessageType, over: Partial<Message>) => Message {
+  const self = member.identity.memberId
+  const leader = memberIdFor([URLS.b], TOKEN)
+  return (type, over) => ({
+    type, from: leader, to: self, term: 2, logTerm: 0, index: 0, commit: 1, entries: [],
+    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
+  })
 }

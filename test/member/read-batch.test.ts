@@ -7,17 +7,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { memberIdFor } from '../../src/member/index.ts'
-import type { Message, MessageType } from '../../src/raft/types.ts'
-import { openHeld, TOKEN, until, URLS } from './held-member.ts'
+import type { Message } from '../../src/raft/types.ts'
+import { fromLeaderB, openHeld, TOKEN, until, URLS } from './held-member.ts'
 
 test('a follower asks its leader once for the reads of one turn, and again for a read after that', async () => {
   const { member, mesh } = await openHeld()
-  const self = member.identity.memberId
   const leader = memberIdFor([URLS.b], TOKEN)
-  const message = (type: MessageType, over: Partial<Message>): Message => ({
-    type, from: leader, to: self, term: 2, logTerm: 0, index: 0, commit: 1, entries: [],
-    reject: false, rejectHint: 0, snapshot: null, context: new Uint8Array(0), ...over,
-  })
+  const message = fromLeaderB(member)
   const asks = (): Message[] => mesh.sent.filter((m) => m.type === 'MsgReadIndex')
   const settled = new Set<number>()
   const read = (n: number): Promise<void> => member.actor.linearizableRead().then(() => void settled.add(n))

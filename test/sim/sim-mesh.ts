@@ -71,6 +71,9 @@ export class SimMesh implements Mesh {
     this.#host.send(copies.map((m) => ({ ...m, from: this.#ids.sim(m.from), to: this.#ids.sim(m.to) })))
   }
 
+  /** Nothing waits here: `send` hands each message to the simulated network at once. */
+  flush(): void {}
+
   onReceive(handler: (messages: Message[]) => void): void {
     this.#onReceive = handler
   }
