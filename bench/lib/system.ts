@@ -1,7 +1,7 @@
 /**
  * What the benchmarks ask of the machine: free loopback ports, CPU time, time waiting for a CPU
- * and RSS of a process from /proc, bytes a directory holds on disk, the load average, waiting for an idle machine (bounded),
- * and making sure etcd, etcdctl and wrk are installed.
+ * and RSS of a process from /proc, bytes a directory holds on disk, the load average, waiting for
+ * an idle machine (bounded), and making sure etcd, etcdctl and wrk are installed.
  *
  * @module
  */

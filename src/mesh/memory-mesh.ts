@@ -1,9 +1,9 @@
 /**
  * An in-process Mesh for tests and single-process clusters: a {@link MemoryHub} connects the
  * meshes of several members. It keeps the WebSocket mesh's observable behaviour (checked by the
- * same contract suite): one frame per peer per turn, bounded queues, token and membership checks,
- * loss reports. Every frame goes through the real codec, so a receiver never shares an object
- * with its sender.
+ * same contract suite): one frame per peer per turn (or per flush), bounded queues, token and
+ * membership checks, loss reports. Every frame goes through the real codec, so a receiver never
+ * shares an object with its sender.
  *
  * Peer URLs are `memory://<id>`: the hub member a URL names is what gets dialled, so a URL nobody
  * joined with is a dead peer. A stalled member takes no frames: they wait in the senders' queues.
@@ -122,7 +122,8 @@ export class MemoryMesh implements Mesh {
   }
 
   flush(): void {
-    // The deferred flush still comes, and reports the losses (emitPending).
+    // The deferred flush still comes, and reports the losses (emitPending). As there, a receiver's
+    // handler runs from inside the delivery: never this mesh's own.
     if (!this.#closed) this.#sendQueued()
   }
 

@@ -49,9 +49,9 @@ export interface MeshStats {
 export interface Mesh {
   /**
    * Queues messages for their `to` peers and returns at once. All messages sent during one event
-   * loop turn go out as one frame per peer at the end of the turn. Messages to a peer not in the
-   * peer set are dropped (and counted). Messages are encoded at the end of the turn: the caller
-   * must not mutate them, or their bytes, after handing them over.
+   * loop turn go out as one frame per peer at the end of the turn, or at `flush`. Messages to a
+   * peer not in the peer set are dropped (and counted). Messages are encoded when they go out:
+   * the caller must not mutate them, or their bytes, after handing them over.
    */
   send(messages: readonly Message[]): void
   /**
