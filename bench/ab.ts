@@ -15,7 +15,7 @@ import { commandLine, usageCheck, UsageError, wholeNumber } from '../test/comman
 import { resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { parseDurationS } from './lib/options.ts'
-import { seedGetKeys, throughputRun, type RunResult } from './lib/suite.ts'
+import { leaderCores, seedGetKeys, throughputRun, type RunResult } from './lib/suite.ts'
 import { LOAD_NAMES, type LoadName } from './lib/wrk.ts'
 
 const USAGE = `usage: node --import tsx bench/ab.ts --a DIR --b DIR [options]
@@ -68,7 +68,7 @@ for (let round = 1; round <= rounds; round++)
         for (const c of conns) {
           const r = await throughputRun(cluster, await cluster.leader(), 'leader', load, c, opts)
           ;(results[key(v, load, c)] ??= []).push(r)
-          const lead = Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN
+          const lead = leaderCores(r)
           console.log(
             `round ${round} ${key(v, load, c)}: ${r.figures.rps.toFixed(0)} req/s, p50 ${r.figures.p50Ms.toFixed(1)} ms, ` +
               `p99 ${r.figures.p99Ms.toFixed(1)} ms, leader ${lead.toFixed(2)} cores, others ${r.otherCores}, errors ${r.figures.non2xx + r.figures.socketErrors}`,
@@ -83,8 +83,7 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2
 }
-const leaderCpuPerReqUs = (r: RunResult): number =>
-  ((Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN) / r.figures.rps) * 1e6
+const leaderCpuPerReqUs = (r: RunResult): number => (leaderCores(r) / r.figures.rps) * 1e6
 
 console.log('\n| load | conns | A req/s | B req/s | B/A | A p50 / p99 ms | B p50 / p99 ms | leader CPU µs/req A → B |')
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|')

@@ -10,6 +10,7 @@ import type { BenchOptions } from './options.ts'
 import {
   failover,
   loadKeys,
+  perProcess,
   seedGetKeys,
   throughputRun,
   watchRun,
@@ -27,11 +28,9 @@ export interface SystemResults {
 function describe(r: RunResult): string {
   const w = r.figures
   const extra = r.watch === undefined ? '' : `, events/s ${r.watch.eventsPerS.toFixed(0)}, lag p99 ${r.watch.lagP99Ms.toFixed(1)} ms`
-  const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' ')
-  const waits = Object.entries(r.waits).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' ')
   return (
     `  ${r.system} ${r.via} ${r.load} c=${r.connections}: ${w.rps.toFixed(0)} req/s, p50 ${w.p50Ms.toFixed(2)} ms, ` +
-    `p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}${extra} | cpu ${cpu} | waiting ${waits || '–'} | others ${r.otherCores} ` +
+    `p99 ${w.p99Ms.toFixed(2)} ms, errors ${w.non2xx + w.socketErrors}${extra} | cpu ${perProcess(r.cpu, ' ')} | waiting ${perProcess(r.waits, ' ')} | others ${r.otherCores} ` +
     `| load ${r.idle.loadavg[0]}`
   )
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { WARMUP_S, type FailoverResult, type LoadKeysResult, type RunResult } from './suite.ts'
+import { perProcess, WARMUP_S, type FailoverResult, type LoadKeysResult, type RunResult } from './suite.ts'
 
 export interface Report {
   readonly date: string
@@ -99,10 +99,8 @@ export function renderMarkdown(rep: Report): string {
   out.push('| system | via | load | conns | processes | waiting for a CPU | others on the machine | load avg at start |')
   out.push('|---|---|---|---:|---|---|---:|---:|')
   for (const r of rep.runs) {
-    const procs = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')
-    const waits = Object.entries(r.waits).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || '–'
     out.push(
-      `| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${procs} | ${waits} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`,
+      `| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${perProcess(r.cpu, ', ')} | ${perProcess(r.waits, ', ')} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`,
     )
   }
   out.push('')

@@ -90,6 +90,16 @@ function processes(cluster: Cluster): Proc[] {
   )
 }
 
+/** Per-process figures of a run (`cpu` or `waits`) as `name value` items joined by `separator`; '–' when none. */
+export function perProcess(figures: Record<string, number>, separator: string): string {
+  return Object.entries(figures).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(separator) || '–'
+}
+
+/** The cores the leader (the process marked `*`) used during the run; NaN when none is marked. */
+export function leaderCores(r: RunResult): number {
+  return Object.entries(r.cpu).find(([k]) => k.endsWith('*'))?.[1] ?? Number.NaN
+}
+
 interface CpuWindow {
   /** Cores per process since the window opened (`generator`: the load generator's name and CPU seconds), and everyone else's. */
   finish(generator: { name: string; cpu: number }): { cpu: Record<string, number>; waits: Record<string, number>; otherCores: number }
