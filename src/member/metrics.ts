@@ -70,6 +70,8 @@ export class MemberMetrics {
   /** The counters' children by endpoint path (and code): found once, not per call. */
   readonly #startedBy = new Map<string, Counter.Internal>()
   readonly #handledBy = new Map<string, Counter.Internal>()
+  /** `requests` by path and status: prom-client hashes a label object on every observe, a child once. */
+  readonly #requestsBy = new Map<string, Histogram.Internal<'path' | 'code'>>()
 
   /** Gauges read from the member (null until it has opened) at scrape time. */
   constructor(member: () => Member | null, versions: ReportedVersions) {
@@ -153,7 +155,7 @@ export class MemberMetrics {
    * until {@link streamEnded}; a request that is not a call (code null) only in the latency.
    */
   readonly observeRequest = (path: string, status: number, ms: number, code: GrpcCode | null): void => {
-    this.requests.observe({ path, code: String(status) }, ms / 1000)
+    this.#requestsOf(path, status).observe(ms / 1000)
     const call = CALLS.get(path)
     if (call === undefined || code === null) return
     this.#startedOf(path, call).inc()
@@ -175,6 +177,13 @@ export class MemberMetrics {
     let c = this.#startedBy.get(path)
     if (c === undefined) this.#startedBy.set(path, (c = this.#started.labels(call)))
     return c
+  }
+
+  #requestsOf(path: string, status: number): Histogram.Internal<'path' | 'code'> {
+    const key = `${path} ${status}`
+    let h = this.#requestsBy.get(key)
+    if (h === undefined) this.#requestsBy.set(key, (h = this.requests.labels({ path, code: String(status) })))
+    return h
   }
 
   #handledOf(path: string, call: CallLabels, code: GrpcCode): Counter.Internal {

@@ -65,6 +65,24 @@ test("etcd's gRPC server counters: each call as its gRPC method and code; a stre
   }
 })
 
+test('the request latency histogram counts each call under its path and status, each bucket cumulative', async () => {
+  const metrics = new MemberMetrics(() => null, { server: '3.4.23', cluster: '3.4.0' })
+  metrics.observeRequest('/v3/kv/put', 200, 0.4, 0)
+  metrics.observeRequest('/v3/kv/put', 200, 30, 0)
+  metrics.observeRequest('/v3/kv/put', 400, 1, 3)
+  metrics.observeRequest('unknown', 404, 1, null)
+  const samples = parsePrometheus((await metrics.render()).body).filter((s) => s.name.startsWith('edgecd_http_request_duration_seconds'))
+  const of = (name: string, labels: Record<string, string>): number | undefined =>
+    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+  assert.equal(of('edgecd_http_request_duration_seconds_count', { path: '/v3/kv/put', code: '200' }), 2)
+  assert.equal(of('edgecd_http_request_duration_seconds_count', { path: '/v3/kv/put', code: '400' }), 1)
+  assert.equal(of('edgecd_http_request_duration_seconds_count', { path: 'unknown', code: '404' }), 1)
+  assert.equal(of('edgecd_http_request_duration_seconds_bucket', { path: '/v3/kv/put', code: '200', le: '0.0005' }), 1)
+  assert.equal(of('edgecd_http_request_duration_seconds_bucket', { path: '/v3/kv/put', code: '200', le: '0.025' }), 1)
+  assert.equal(of('edgecd_http_request_duration_seconds_bucket', { path: '/v3/kv/put', code: '200', le: '0.05' }), 2)
+  assert.ok(Math.abs((of('edgecd_http_request_duration_seconds_sum', { path: '/v3/kv/put', code: '200' }) ?? 0) - 0.0304) < 1e-9)
+})
+
 test("etcd's gRPC server counters list each method of etcd's services at 0 from the start, with every code", async () => {
   const metrics = new MemberMetrics(() => null, { server: '3.4.23', cluster: '3.4.0' })
   const samples = parsePrometheus((await metrics.render()).body)
