@@ -139,10 +139,12 @@ const USER_OPTIONAL: Readonly<Record<string, OptionalCheck>> = {
 /** Calls served whatever token comes with them while auth is off (see the module doc). */
 const FREE_WHILE_OFF: ReadonlySet<string> = new Set(['auth.authenticate', 'maintenance.transfer-leadership', 'lease.timetolive'])
 
-/** The token a call comes with (gRPC's `token` metadata first, as etcd reads it), or null for none. */
+/**
+ * The token a call comes with (gRPC's `token` metadata first, as etcd reads it), or null for none.
+ * A header sent empty is a token, the empty one, which no user holds (etcd: `invalid auth token`).
+ */
 export function tokenOf(headers: HeaderSource): string | null {
-  const token = headers.get('grpc-metadata-token') ?? headers.get('authorization')
-  return token === null || token === '' ? null : token
+  return headers.get('grpc-metadata-token') ?? headers.get('authorization')
 }
 
 /** Root-only calls whose auth errors come as 500 / 2 `auth: …` (see the module doc). */

@@ -194,6 +194,28 @@ describe('auth on and off', () => {
     }
   })
 
+  it('a token header sent empty is a token no user holds: invalid with auth on or off (etcd), not "no token"', async () => {
+    const other = await startSingleMember()
+    try {
+      const put = async (headers: Record<string, string>): Promise<[number, string]> => {
+        const r = await other.call('/v3/kv/put', { key: b64('z'), value: b64('1') }, headers)
+        return [r.status, r.json.message]
+      }
+      const invalid: [number, string] = [401, 'etcdserver: invalid auth token']
+      for (const on of [false, true]) {
+        if (on) await setUp(other)
+        assert.deepEqual(await put({ Authorization: '' }), invalid, `auth ${on ? 'on' : 'off'}`)
+        assert.deepEqual(await put({ 'Grpc-Metadata-Token': '' }), invalid, `auth ${on ? 'on' : 'off'}`)
+        assert.equal((await other.call('/v3/maintenance/status', {}, { Authorization: '' })).status, 200)
+      }
+      assert.deepEqual(await put({}), [400, 'etcdserver: user name is empty'])
+      const root = await login(other, 'root', 'rootpw')
+      assert.deepEqual(await put({ Authorization: root, 'Grpc-Metadata-Token': '' }), invalid)
+    } finally {
+      await other.stop()
+    }
+  })
+
   it("a call with both token headers acts with Grpc-Metadata-Token's, as etcd reads it first", async () => {
     const other = await startSingleMember()
     try {
