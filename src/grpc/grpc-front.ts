@@ -305,10 +305,10 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
       cancel: () => void (open = false),
     })
     const gone = cancelled(call).signal
-    call.on('data', (message: unknown) => {
+    call.on('data', (message: Boxed) => {
       if (!open) return
       try {
-        body.enqueue(utf8.encode(encodeRequest(ep, message)))
+        body.enqueue(utf8.encode(encodeRequest(ep, message.decoded)))
         if ((body.desiredSize ?? 1) <= 0) call.pause()
       } catch {
         open = false // the body is closed already: the call is ending
@@ -332,13 +332,23 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
   }
 }
 
+/**
+ * A request message of a client stream, as grpc-js hands it on: boxed, because grpc-js pushes each
+ * message into a Readable, where null means the end, and a message of one oneof with none of its
+ * fields set (an empty WatchRequest, which etcd ignores) decodes to null.
+ */
+interface Boxed {
+  readonly decoded: unknown
+}
+
 function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinition<unknown, unknown> {
+  const bidi = ep.stream === 'bidi'
   return {
     path: `/${path}`,
-    requestStream: ep.stream === 'bidi',
+    requestStream: bidi,
     responseStream: ep.stream !== 'unary',
-    requestSerialize: (value: unknown) => Buffer.from(encodeProto(ep.request, value)),
-    requestDeserialize: (bytes: Buffer) => decodeProto(ep.request, bytes),
+    requestSerialize: (value: unknown) => Buffer.from(encodeProto(ep.request, bidi ? (value as Boxed).decoded : value)),
+    requestDeserialize: (bytes: Buffer): unknown => (bidi ? { decoded: decodeProto(ep.request, bytes) } : decodeProto(ep.request, bytes)),
     responseSerialize: (value: unknown) => Buffer.from(encodeProto(ep.response, value)),
     responseDeserialize: (bytes: Buffer) => decodeProto(ep.response, bytes),
     originalName: name,

@@ -52,6 +52,28 @@ describe('gRPC front', { timeout: 90_000 }, () => {
     }
   })
 
+  test('an empty WatchRequest on a Watch stream is ignored, as etcd ignores it; the requests after it are served', async () => {
+    for (const base of [cluster.gatewayUrl, cluster.url('m2')]) {
+      const client = new grpc.Client(new URL(base).host, grpc.credentials.createInsecure())
+      try {
+        const stream = client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', (b: Buffer) => b, (b: Buffer) => decodeProto(watch.response, b))
+        stream.on('error', () => undefined) // the cancel below ends it with CANCELLED
+        const answers: Array<{ watchId: number; created: boolean }> = []
+        stream.on('data', (m: { watchId: number; created: boolean }) => answers.push(m))
+        const create = (key: string): Buffer => Buffer.from(encodeProto(watch.request, { type: 'create', request: { key: new TextEncoder().encode(key), rangeEnd: new Uint8Array(0), startRevision: 0, progressNotify: false, filters: [], prevKv: false, watchId: 0, fragment: false } } as never))
+        stream.write(Buffer.alloc(0))
+        stream.write(create('e/a'))
+        stream.write(Buffer.alloc(0))
+        stream.write(create('e/b'))
+        await eventually(`both watches are created after the empty requests (${base})`, async () =>
+          assert.deepEqual(answers.map((a) => [a.watchId, a.created]), [[0, true], [1, true]]))
+        stream.cancel()
+      } finally {
+        client.close()
+      }
+    }
+  })
+
   /** One unary call with raw bytes in and out: the answer's bytes, or its error. */
   function unary(client: grpc.Client, path: string, bytes: Buffer, options: grpc.CallOptions = {}): Promise<grpc.ServiceError | Buffer> {
     return new Promise((resolve) =>
