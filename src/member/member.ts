@@ -169,10 +169,7 @@ export async function openMember(
       tickMs: config.heartbeatInterval,
       electionTicks,
       requestTimeoutMs: tuning.requestTimeoutMs ?? 5000 + 2 * config.electionTimeout,
-      store: {
-        ...store,
-        lessor: { checkpointIntervalMs: config.electionTimeout, ...store.lessor },
-      },
+      store,
       watchSyncEvents: 1000,
     },
     { clock: ports.clock, rand: ports.rand, storage, mesh, log: ports.log },

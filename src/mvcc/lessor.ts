@@ -12,11 +12,14 @@
  *     │                                              being offered again)
  *     └────────────── demote() ◀── leadership lost: deadlines are dropped
  * ```
- * The leader also proposes lease-checkpoint commands built by checkpoints(now): every lease's
- * remaining time, at most once per checkpointIntervalMs (and soon after a renew made an older
- * checkpoint stale). A new leader resumes from the checkpoint, so leader changes extend a lease
- * by at most one election timeout (`extendMs`) and long leases still expire when leaders keep
- * changing.
+ * The leader also proposes lease-checkpoint commands built by checkpoints(now), as etcd does:
+ * each lease's remaining time once per checkpointIntervalMs (5 minutes), and a renew clears its
+ * lease's checkpoint (remaining 0: whole again) once, soon after. A new leader resumes a lease
+ * from its checkpoint, else from its full TTL, plus `extendMs` (one election timeout): a leader
+ * change extends a lease by at most its TTL or the interval, whichever is less, plus that, and
+ * long leases still expire when leaders keep changing. An idle cluster of short leases (the
+ * usual ones) writes nothing for them: checkpoints cost a log entry and a row write per lease on
+ * every member.
  *
  * A lease granted while primary gets its deadline lazily, from the first call that passes a time
  * (catchUp, expired, checkpoints, renew, remainingMs); the member calls catchUp(now) right after
@@ -59,6 +62,8 @@ export class Lessor {
   /** Leader-only: lease id → when its next checkpoint is due. */
   readonly #checkpointAt = new Map<bigint, number>()
   readonly #checkpoints = new DeadlineHeap()
+  /** Leader-only: leases renewed since their last checkpoint, whose next checkpoint clears it. */
+  readonly #clearing = new Set<bigint>()
   /** Granted while primary, deadline not yet set (apply has no clock). */
   readonly #unscheduled = new Set<bigint>()
   /** Offered by expired(): its revoke is in flight, so it can no longer be renewed. */
@@ -87,6 +92,7 @@ export class Lessor {
     this.#expiry.clear()
     this.#checkpointAt.clear()
     this.#checkpoints.clear()
+    this.#clearing.clear()
     this.#unscheduled.clear()
     this.#expiring.clear()
   }
@@ -101,7 +107,11 @@ export class Lessor {
     if (lease === undefined || deadline === undefined || deadline <= nowMs || this.#expiring.has(id))
       throw Errors.leaseNotFound()
     this.#setDeadline(id, nowMs + lease.ttl * 1000)
-    if (lease.remainingMs > 0) this.#setCheckpoint(id, nowMs)
+    // Its checkpointed remaining time is stale now: a new leader would cut the lease short.
+    if (lease.remainingMs > 0) {
+      this.#clearing.add(id)
+      this.#setCheckpoint(id, nowMs)
+    }
     return lease.ttl
   }
 
@@ -137,7 +147,10 @@ export class Lessor {
     return out
   }
 
-  /** Checkpoints that are due, at most `max`: the body of a lease-checkpoint command. */
+  /**
+   * Checkpoints that are due, at most `max`: the body of a lease-checkpoint command. A renewed
+   * lease's is 0 (no checkpoint: the full TTL).
+   */
   checkpoints(nowMs: number, max = 1000): LeaseCheckpoint[] {
     if (!this.#primary) return []
     this.catchUp(nowMs)
@@ -146,7 +159,7 @@ export class Lessor {
       this.#checkpoints.pop()
       const deadline = this.#deadline.get(top.id)
       if (this.#checkpointAt.get(top.id) === top.at && deadline !== undefined) {
-        out.push({ id: top.id, remainingMs: Math.max(1, Math.ceil(deadline - nowMs)) })
+        out.push({ id: top.id, remainingMs: this.#clearing.delete(top.id) ? 0 : Math.max(1, Math.ceil(deadline - nowMs)) })
         this.#setCheckpoint(top.id, nowMs + this.#checkpointIntervalMs)
       }
       top = this.#checkpoints.peek()
@@ -163,6 +176,7 @@ export class Lessor {
   revoked(id: bigint): void {
     this.#deadline.delete(id)
     this.#checkpointAt.delete(id)
+    this.#clearing.delete(id)
     this.#unscheduled.delete(id)
     this.#expiring.delete(id)
   }

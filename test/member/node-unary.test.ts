@@ -55,8 +55,8 @@ describe('member unary fast path', () => {
     return { status: res.status, type: res.headers.get('content-type'), body: await res.text() }
   }
   /**
-   * Drops the parts that differ between two calls of the same request: revisions move on, and the
-   * member's own proposals (a lease checkpoint after the grant) move the raft indexes and sizes.
+   * Drops the parts that differ between two calls of the same request: revisions, lease IDs, raft
+   * indexes and database sizes move on between them.
    */
   const stable = (a: Answer): Answer => ({
     ...a,

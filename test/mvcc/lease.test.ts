@@ -183,14 +183,39 @@ test('lessor: checkpoints carry remaining time to the next leader, so long lease
   assert.deepEqual(b2.store.lessor.expired(340_000), [1n])
 })
 
-test('lessor: a renew after a checkpoint schedules a fresh checkpoint at once', () => {
+test('lessor: a renew after a checkpoint clears it at once (remaining 0: the full TTL), and only once', () => {
   const h = new Harness({ lessor: { checkpointIntervalMs: 60_000 } })
   h.grant(300, 1n)
   h.ok({ type: 'lease-checkpoint', request: { checkpoints: [{ id: 1n, remainingMs: 10_000 }] } })
   h.store.lessor.promote(0)
   assert.equal(h.store.lessor.remainingMs(1n, 0), 10_000, 'the new leader starts from the checkpoint')
   h.store.lessor.renew(1n, 5_000)
-  assert.deepEqual(h.store.lessor.checkpoints(5_000), [{ id: 1n, remainingMs: 300_000 }])
+  const due = h.store.lessor.checkpoints(5_000)
+  assert.deepEqual(due, [{ id: 1n, remainingMs: 0 }])
+  h.ok({ type: 'lease-checkpoint', request: { checkpoints: due } })
+  h.store.lessor.renew(1n, 6_000)
+  assert.deepEqual(h.store.lessor.checkpoints(6_000), [], 'renewing a lease without a checkpoint proposes nothing')
+  assert.deepEqual(h.store.lessor.checkpoints(64_999), [])
+  assert.deepEqual(h.store.lessor.checkpoints(65_000), [{ id: 1n, remainingMs: 241_000 }], 'then one per interval')
+  // A new leader gives a cleared lease its full TTL.
+  const next = new Harness()
+  next.grant(300, 1n)
+  next.ok({ type: 'lease-checkpoint', request: { checkpoints: [{ id: 1n, remainingMs: 10_000 }] } })
+  next.ok({ type: 'lease-checkpoint', request: { checkpoints: due } })
+  next.store.lessor.promote(0)
+  assert.equal(next.store.lessor.remainingMs(1n, 0), 300_000)
+})
+
+test('lessor: by default each lease is checkpointed once every 5 minutes (etcd\'s interval), none before, kept alive or not', () => {
+  const h = new Harness()
+  h.grant(60, 1n)
+  h.grant(600, 2n)
+  h.store.lessor.promote(0)
+  for (let t = 0; t < 300_000; t += 1_000) {
+    assert.deepEqual(h.store.lessor.checkpoints(t), [], `at ${t} ms`)
+    if (t % 20_000 === 0) h.store.lessor.renew(1n, t)
+  }
+  assert.deepEqual(h.store.lessor.checkpoints(300_000), [{ id: 1n, remainingMs: 40_000 }, { id: 2n, remainingMs: 300_000 }])
 })
 
 test('lease: put and txn with an unknown lease are NotFound; a revoked lease is unknown', () => {
