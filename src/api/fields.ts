@@ -22,7 +22,7 @@ import { ApiErrors } from './api-errors.ts'
 import { decodeBase64 } from './base64.ts'
 import { parseJson, type JsonValue } from './go-json.ts'
 import { goQuote } from './go-strings.ts'
-import type { FieldDef, Kind, MessageSchema, Raw } from './schema.ts'
+import type { EnumDef, FieldDef, Kind, MessageSchema, Raw } from './schema.ts'
 
 /**
  * Message nesting deeper than this is refused. Only TxnRequest nests without bound, and etcd
@@ -79,7 +79,9 @@ function decodeInteger(v: JsonValue, range: IntRange): bigint {
   }
 }
 
-function decodeEnum(v: JsonValue, names: readonly string[], goName: string): string {
+/** A name of `def`, or, for an open enum, a number it has no name for (schema.ts EnumDef). */
+function decodeEnum(v: JsonValue, def: EnumDef): string | number {
+  const { names, goName } = def
   if (v.kind === 'string') {
     if (names.includes(v.raw)) return v.raw
     throw ApiErrors.badJson(`unknown value ${goQuote(v.raw)} for enum ${goName}`)
@@ -87,8 +89,9 @@ function decodeEnum(v: JsonValue, names: readonly string[], goName: string): str
   if (v.kind !== 'number') throw typeError(v, goName)
   const n = parseInteger(v.text, { min: -(2n ** 31n), max: 2n ** 31n - 1n, goType: goName })
   const name = names[Number(n)]
-  if (name === undefined) throw ApiErrors.badJson(`unknown value ${n} for enum ${goName}`)
-  return name
+  if (name !== undefined) return name
+  if (def.open === true) return Number(n)
+  throw ApiErrors.badJson(`unknown value ${n} for enum ${goName}`)
 }
 
 function decodeBytes(v: JsonValue): Uint8Array {
@@ -135,7 +138,7 @@ function decodeKind(kind: Kind, v: JsonValue | undefined, depth: number): unknow
     case 'uint32': return Number(decodeInteger(v, UINT32))
     case 'int64n': return decodeInteger(v, INT64)
     case 'uint64n': return decodeInteger(v, UINT64)
-    case 'enum': return decodeEnum(v, kind.def.names, kind.def.goName)
+    case 'enum': return decodeEnum(v, kind.def)
     case 'message':
       if (v.kind !== 'object') throw typeError(v, 'map[string]json.RawMessage')
       return decodeMessage(kind.schema(), v, depth + 1)

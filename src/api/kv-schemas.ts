@@ -19,7 +19,7 @@ import {
   type Raw,
 } from './schema.ts'
 
-const SortOrder: EnumDef = { goName: 'etcdserverpb.RangeRequest_SortOrder', names: ['NONE', 'ASCEND', 'DESCEND'] }
+const SortOrder: EnumDef = { goName: 'etcdserverpb.RangeRequest_SortOrder', names: ['NONE', 'ASCEND', 'DESCEND'], open: true }
 const SortTarget: EnumDef = {
   goName: 'etcdserverpb.RangeRequest_SortTarget',
   names: ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'],
@@ -27,10 +27,12 @@ const SortTarget: EnumDef = {
 const CompareResult: EnumDef = {
   goName: 'etcdserverpb.Compare_CompareResult',
   names: ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'],
+  open: true,
 }
 const CompareTarget: EnumDef = {
   goName: 'etcdserverpb.Compare_CompareTarget',
   names: ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'],
+  open: true,
 }
 const EventType: EnumDef = { goName: 'mvccpb.Event_EventType', names: ['PUT', 'DELETE'] }
 
@@ -63,7 +65,12 @@ export const RangeRequestSchema = message<RangeRequest>('etcdserverpb.RangeReque
   field(11, 'max_mod_revision', K.int64),
   field(12, 'min_create_revision', K.int64),
   field(13, 'max_create_revision', K.int64),
-])
+], {
+  // etcd sorts only ASCEND and DESCEND: a sort order it has no name for leaves the keys in key
+  // order (whatever the target), as NONE by KEY does.
+  fromRaw: (raw) => (typeof raw['sortOrder'] === 'number' ? { ...raw, sortOrder: 'NONE', sortTarget: 'KEY' } : raw) as unknown as RangeRequest,
+  toRaw: (r) => r as unknown as Raw,
+})
 
 export const RangeResponseSchema = message<RangeResponse>('etcdserverpb.RangeResponse', [
   headerField,
@@ -104,6 +111,28 @@ const TARGET_PROP: Record<Compare['target'], keyof Compare> = {
 }
 
 /**
+ * A compare whose target or result etcd has no name for, as etcd judges it (applyCompare,
+ * compareKV): an unknown result holds for every key in range, but a VALUE compare fails where no
+ * key is; otherwise an unknown target compares equal, so only EQUAL holds. It becomes the known
+ * compare that does the same (create revisions are 0 for no key and positive for a key):
+ * `CREATE > -1` always holds, `CREATE > 0` holds where a key is, `CREATE < 0` never holds.
+ */
+function constantCompare(raw: Raw): Compare {
+  const least = typeof raw['result'] === 'number' ? (raw['target'] === 'VALUE' ? 0 : -1) : raw['result'] === 'EQUAL' ? -1 : null
+  return {
+    key: raw['key'] as Uint8Array,
+    rangeEnd: raw['rangeEnd'] as Uint8Array,
+    target: 'CREATE',
+    result: least === null ? 'LESS' : 'GREATER',
+    version: 0,
+    createRevision: least ?? 0,
+    modRevision: 0,
+    value: new Uint8Array(0),
+    lease: 0n,
+  }
+}
+
+/**
  * Compare's `target_union` is a oneof; the typed Compare is flat. Decoding keeps only the member
  * that was given (the others are zero); encoding sends the member matching `target`, even if zero.
  */
@@ -122,6 +151,7 @@ export const CompareSchema = message<Compare>(
   ],
   {
     fromRaw: (raw) => {
+      if (typeof raw['target'] === 'number' || typeof raw['result'] === 'number') return constantCompare(raw)
       const union = raw['targetUnion'] as OneofChoice | null
       const compare = {
         key: raw['key'],

@@ -227,9 +227,11 @@ function fromVarint(kind: Kind, u: bigint): unknown {
     case 'uint64n': return u
     case 'uint32': return Number(BigInt.asUintN(32, u))
     case 'enum': {
-      const name = kind.def.names[Number(u)]
-      if (name === undefined) throw malformed(`${u} is not a ${kind.def.goName}`)
-      return name
+      const n = Number(BigInt.asIntN(32, u))
+      const name = kind.def.names[n]
+      if (name !== undefined) return name
+      if (kind.def.open === true) return n
+      throw malformed(`${u} is not a ${kind.def.goName}`)
     }
     default: throw malformed(`a varint for a ${kind.t} field`)
   }

@@ -15,6 +15,12 @@
 export interface EnumDef {
   readonly goName: string
   readonly names: readonly string[]
+  /**
+   * Takes any int32, as proto3 and etcd do, where etcd serves a number it has no name for: such a
+   * number decodes as itself (a JS number), for its message's fromRaw to turn into what etcd does
+   * with it. Otherwise (where etcd would crash on one) it is refused, as `unknown value N for enum`.
+   */
+  readonly open?: boolean
 }
 
 /**

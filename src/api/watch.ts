@@ -13,7 +13,7 @@ import { endpoint, type Endpoint } from './endpoint.ts'
 import { headerField } from './header.ts'
 import { EventSchema } from './kv-schemas.ts'
 import {
-  enumOf, field, K, message, messageOf, oneofField, repeated, type MessageSchema, type OneofChoice,
+  enumOf, field, K, message, messageOf, oneofField, repeated, type MessageSchema, type OneofChoice, type Raw,
 } from './schema.ts'
 
 export type { WatchFilter }
@@ -41,7 +41,7 @@ export interface WatchResponse {
   readonly events: readonly Event[]
 }
 
-const FilterType = { goName: 'etcdserverpb.WatchCreateRequest_FilterType', names: ['NOPUT', 'NODELETE'] }
+const FilterType = { goName: 'etcdserverpb.WatchCreateRequest_FilterType', names: ['NOPUT', 'NODELETE'], open: true }
 
 const WatchCreateRequestSchema = message<WatchCreateRequest>('etcdserverpb.WatchCreateRequest', [
   field(1, 'key', K.bytes),
@@ -52,7 +52,11 @@ const WatchCreateRequestSchema = message<WatchCreateRequest>('etcdserverpb.Watch
   field(6, 'prev_kv', K.bool),
   field(7, 'watch_id', K.int64),
   field(8, 'fragment', K.bool),
-])
+], {
+  // etcd ignores a filter it has no name for.
+  fromRaw: (raw) => ({ ...raw, filters: (raw['filters'] as ReadonlyArray<string | number>).filter((f) => typeof f === 'string') }) as unknown as WatchCreateRequest,
+  toRaw: (r) => r as unknown as Raw,
+})
 
 const WatchCancelRequestSchema = message<{ readonly watchId: number }>('etcdserverpb.WatchCancelRequest', [
   field(1, 'watch_id', K.int64),

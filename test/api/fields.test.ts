@@ -50,8 +50,8 @@ const MORE_ERRORS: readonly [string, string, string][] = [
   ['a quoted enum number', '{"key":"Zm9v","sort_order":"2"}', 'unknown value "2" for enum etcdserverpb.RangeRequest_SortOrder'],
   ['an enum name with an escape (raw text)', '{"key":"Zm9v","sort_order":"\\u0041SCEND"}', 'unknown value "\\\\u0041SCEND" for enum etcdserverpb.RangeRequest_SortOrder'],
   ['an out-of-range enum number (etcd crashed)', '{"key":"Zm9v","sort_target":9}', 'unknown value 9 for enum etcdserverpb.RangeRequest_SortTarget'],
-  ['an enum number etcd treated as NONE', '{"key":"Zm9v","sort_order":7}', 'unknown value 7 for enum etcdserverpb.RangeRequest_SortOrder'],
-  ['a negative enum number', '{"key":"Zm9v","sort_order":-1}', 'unknown value -1 for enum etcdserverpb.RangeRequest_SortOrder'],
+  ['a negative enum number where etcd crashed', '{"key":"Zm9v","sort_target":-1}', 'unknown value -1 for enum etcdserverpb.RangeRequest_SortTarget'],
+  ['a sort target etcd crashed on', '{"key":"Zm9v","sort_target":5,"sort_order":"ASCEND"}', 'unknown value 5 for enum etcdserverpb.RangeRequest_SortTarget'],
   ['an enum number beyond int32', '{"key":"Zm9v","sort_order":3000000000}', 'json: cannot unmarshal number 3000000000 into Go value of type etcdserverpb.RangeRequest_SortOrder'],
   ['a bool for an enum', '{"key":"Zm9v","sort_order":true}', 'json: cannot unmarshal bool into Go value of type etcdserverpb.RangeRequest_SortOrder'],
   ['a bool for bytes', '{"key":true}', 'json: cannot unmarshal bool into Go value of type []uint8'],
@@ -114,6 +114,19 @@ test('enums by exact name or by number', () => {
   assert.equal(decodeRequest(kvRange, '{"key":"Zm9v","sort_order":"DESCEND"}').sortOrder, 'DESCEND')
   assert.equal(decodeRequest(kvRange, '{"key":"Zm9v","sort_order":2}').sortOrder, 'DESCEND')
   assert.equal(decodeRequest(kvRange, '{"key":"Zm9v","sort_target":4}').sortTarget, 'VALUE')
+})
+
+test('a sort order number etcd has no name for is taken, as proto3 does, and sorts nothing, as etcd: key order', () => {
+  for (const n of [3, 7, -1, 2147483647]) {
+    const r = decodeRequest(kvRange, `{"key":"Zm9v","sort_order":${n},"sort_target":"MOD","limit":2}`)
+    assert.deepEqual([r.sortOrder, r.sortTarget, r.limit], ['NONE', 'KEY', 2], `sort_order ${n}`)
+  }
+})
+
+test('watch filters etcd has no name for are ignored, as etcd ignores them', () => {
+  const r = decodeRequest(watch, '{"create_request":{"key":"YQ==","filters":[5,"NODELETE",-2,0]}}') as WatchRequest
+  assert.equal(r?.type, 'create')
+  assert.deepEqual(r?.type === 'create' ? r.request.filters : null, ['NODELETE', 'NOPUT'])
 })
 
 test('bytes: base64 with newlines ignored, or (as Go allows) an array of byte values', () => {

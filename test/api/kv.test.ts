@@ -10,6 +10,7 @@ import {
   decodeRequest, encodeRequest, encodeResponse, errorResponse, kvCompaction, type AnyEndpoint, kvDeleteRange, kvPut, kvRange, kvTxn,
 } from '../../src/api/index.ts'
 import { CTX, EMPTY, hdr, kv, throwsEtcd, utf8 } from './helpers.ts'
+import { b64, startSingleMember } from '../auth/single-member.ts'
 
 function range(fields: Partial<RangeRequest>): RangeRequest {
   return {
@@ -322,4 +323,28 @@ test('client side: a txn request encodes with proto names, int64 as strings, the
     encodeRequest(kvRange, range({ key: utf8('foo'), limit: 2, sortOrder: 'DESCEND', keysOnly: true })),
     '{"key":"Zm9v","limit":"2","sort_order":"DESCEND","keys_only":true}',
   )
+})
+
+test('txn compares whose target or result etcd has no name for are judged as etcd judges them', async () => {
+  const solo = await startSingleMember()
+  try {
+    for (const k of ['r/a', 'r/b']) assert.equal((await solo.call('/v3/kv/put', { key: b64(k), value: b64('v') })).status, 200)
+    const holds = async (compare: Record<string, unknown>): Promise<boolean> => {
+      const r = await solo.call('/v3/kv/txn', { compare: [compare] })
+      assert.equal(r.status, 200, r.text)
+      return r.json.succeeded === true
+    }
+    const key = { key: b64('r/a') }
+    const none = { key: b64('s/'), range_end: b64('s0') }
+    const both = { key: b64('r/'), range_end: b64('r0') }
+    // An unknown target compares equal: only EQUAL holds, present key or not.
+    assert.deepEqual([await holds({ ...key, target: 5, result: 'EQUAL' }), await holds({ ...key, target: 5, result: 'LESS' })], [true, false])
+    assert.deepEqual([await holds({ ...none, target: -1, result: 'EQUAL' }), await holds({ ...none, target: 8, result: 'NOT_EQUAL' })], [true, false])
+    // An unknown result holds for every key in range; a VALUE compare still fails where no key is.
+    assert.deepEqual([await holds({ ...key, target: 'VERSION', result: -3, version: '99' }), await holds({ ...none, target: 'MOD', result: 7 })], [true, true])
+    assert.deepEqual([await holds({ ...both, target: 'VALUE', result: 7 }), await holds({ ...none, target: 'VALUE', result: 7 })], [true, false])
+    assert.equal(await holds({ key: b64('missing'), target: 'VALUE', result: 9, value: b64('x') }), false)
+  } finally {
+    await solo.stop()
+  }
 })

@@ -98,7 +98,20 @@ describe('protobuf wire format from the schemas', () => {
     for (const bad of ['0a05616263', '18ffffffffffffffffffff01', '0f', '1a02ff', 'c0']) {
       assert.throws(() => decodeProto(kvRange.request, bytes(bad)), (err: unknown) => err instanceof EtcdError && err.code === 13, bad)
     }
-    // An enum number must be known.
-    assert.throws(() => decodeProto(kvRange.request, bytes('2809')), EtcdError)
+    // An enum number must be known where etcd crashed on one (the sort target).
+    assert.throws(() => decodeProto(kvRange.request, bytes('3009')), EtcdError)
   })
+})
+
+test('enum numbers without a name: taken where etcd serves them (as over JSON), refused where etcd crashed', () => {
+  const key = [0x0a, 0x01, 0x61]
+  const range = decodeProto(kvRange.request, Uint8Array.from([...key, 0x28, 0x09, 0x30, 0x02]))
+  assert.deepEqual([range.sortOrder, range.sortTarget], ['NONE', 'KEY'])
+  // sort_order -1 travels as a ten-byte varint.
+  const negative = decodeProto(kvRange.request, Uint8Array.from([...key, 0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))
+  assert.equal(negative.sortOrder, 'NONE')
+  const compare = [0x08, 0x09, 0x10, 0x03, ...key.map((b, i) => (i === 0 ? 0x1a : b))]
+  const txn = decodeProto(kvTxn.request, Uint8Array.from([0x0a, compare.length, ...compare]))
+  assert.deepEqual(txn.compare.map((c) => [c.target, c.result, c.createRevision]), [['CREATE', 'GREATER', 0]], 'VALUE with no result: holds where a key is')
+  assert.deepEqual(decodeRequest(kvTxn, '{"compare":[{"key":"YQ==","target":"VALUE","result":9}]}').compare, txn.compare, 'the same as over JSON')
 })
