@@ -85,7 +85,7 @@ export {
   acceptedProtocol, bearerOnly, BODY_HIGH_WATER_BYTES, HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions,
 } from './websocket-json.ts'
 export { KeyValueSchema } from './kv-schemas.ts'
-export { AlarmMemberSchema } from './maintenance.ts'
+export { AlarmMemberSchema, alarmText } from './maintenance.ts'
 export {
   BackendLeaseSchema, BackendRoleSchema, BackendUserSchema,
   type BackendLease, type BackendRole, type BackendUser,

@@ -57,6 +57,14 @@ export const AlarmMemberSchema = message<AlarmMember>('etcdserverpb.AlarmMember'
   field(2, 'alarm', enumOf(AlarmTypeDef)),
 ])
 
+/**
+ * An alarm in protobuf's text format, as etcd writes one into a status's `errors` and etcdctl
+ * prints one (`%+v`): `memberID:1 alarm:NOSPACE `, a zero field left out.
+ */
+export function alarmText(a: AlarmMember): string {
+  return `${a.memberId === 0n ? '' : `memberID:${a.memberId} `}${a.alarm === 'NONE' ? '' : `alarm:${a.alarm} `}`
+}
+
 export const maintenanceStatus: Endpoint<EmptyRequest, StatusResponse> = endpoint({
   name: 'maintenance.status',
   path: '/v3/maintenance/status',

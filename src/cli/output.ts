@@ -13,7 +13,7 @@
  * @module
  */
 import {
-  encodeResponse, kvDeleteRange, kvPut, kvRange, kvTxn, leaseGrant, leaseKeepAlive, leaseLeases, leaseRevoke,
+  alarmText, encodeResponse, kvDeleteRange, kvPut, kvRange, kvTxn, leaseGrant, leaseKeepAlive, leaseLeases, leaseRevoke,
   leaseTimeToLive, maintenanceAlarm, maintenanceHashKv, maintenanceStatus, maintenanceTransferLeadership, memberAdd,
   memberList, memberPromote, memberRemove, memberUpdate, watch,
   type AnyEndpoint, type Endpoint, type EmptyRequest, type HeaderContext, type LeaseKeepAliveResponse,
@@ -320,7 +320,7 @@ export class Printer {
 
   alarm(res: AlarmResponse): void {
     if (this.#json(maintenanceAlarm, res)) return
-    for (const a of res.alarms) this.#out.out(`memberID:${a.memberId} alarm:${a.alarm} `)
+    for (const a of res.alarms) this.#out.out(alarmText(a))
   }
 
   dbStatus(status: DbStatus): void {

@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate } from 'node:timers/promises'
-import type { HashKvRequest, HashResponse, MoveLeaderRequest, StatusResponse } from '../api/index.ts'
+import { alarmText, type HashKvRequest, type HashResponse, type MoveLeaderRequest, type StatusResponse } from '../api/index.ts'
 import { Errors, type AlarmRequest, type AlarmResponse, type HashKvResponse } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
 import { proposeFor } from './kv-service.ts'
@@ -23,7 +23,7 @@ export function status(m: MemberContext): StatusResponse {
     raftIndex: s.commit,
     raftTerm: s.term,
     raftAppliedIndex: actor.store.appliedIndex(),
-    errors: actor.store.alarms().map((a) => `memberID:${a.memberId} alarm:${a.alarm} `),
+    errors: actor.store.alarms().map(alarmText),
     dbSizeInUse: actor.store.spaceUsed(),
     isLearner: self?.isLearner ?? false,
   }

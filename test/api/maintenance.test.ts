@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Errors } from '../../src/mvcc/errors.ts'
 import {
-  decodeRequest, encodeResponse, encodeStreamResponse, errorResponse, findEndpoint, maintenanceAlarm,
+  alarmText, decodeRequest, encodeResponse, encodeStreamResponse, errorResponse, findEndpoint, maintenanceAlarm,
   maintenanceDefragment, maintenanceHash, maintenanceHashKv, maintenanceSnapshot, maintenanceStatus,
   maintenanceTransferLeadership,
 } from '../../src/api/index.ts'
@@ -82,4 +82,10 @@ test('§9 NOSPACE: database space exceeded is 429 / 8', () => {
 test('§9 paths: movereader does not exist', () => {
   assert.equal(findEndpoint('/v3/maintenance/movereader'), null)
   assert.equal(findEndpoint('/v3/maintenance/transfer-leadership'), maintenanceTransferLeadership)
+})
+
+test("an alarm's text (a status's errors, etcdctl's alarm list) is protobuf's text format: zero fields left out", () => {
+  assert.equal(alarmText({ memberId: 10276657743932975437n, alarm: 'NOSPACE' }), 'memberID:10276657743932975437 alarm:NOSPACE ')
+  assert.equal(alarmText({ memberId: 1n, alarm: 'NONE' }), 'memberID:1 ')
+  assert.equal(alarmText({ memberId: 0n, alarm: 'CORRUPT' }), 'alarm:CORRUPT ')
 })
