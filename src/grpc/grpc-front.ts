@@ -379,6 +379,7 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_HELD_REQUEST_BYTES, 'grpc.enable_channelz': 0 })
   const run = unaryRun(api, direct)
   const unaryMethods = new Map<string, AnyEndpoint>()
+  const known = new Set<string>(Object.keys(HEALTH_DEFINITION).map((name) => `/grpc.health.v1.Health/${name}`))
   const services = new Map<string, { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }>()
   for (const ep of ENDPOINTS) {
     const path = GRPC_METHODS[ep.name]
@@ -398,12 +399,14 @@ export async function createGrpcFront(api: ApiCall, direct: DirectCall | null = 
           ? serverStreamHandler(ep, api, clientOf)
           : unaryHandler(ep, run, clientOf)
     if (ep.stream === 'unary') unaryMethods.set(`/${path}`, ep)
+    known.add(`/${path}`)
   }
   for (const { definition, handlers } of services.values()) server.addService(definition, handlers)
   server.addService(HEALTH_DEFINITION, HEALTH_HANDLERS)
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   answerUnaryStreams(injectorServer(server), {
     methods: unaryMethods,
+    known,
     run,
     clientOf: (stream) => grpcClientSocket() ?? streamClient(stream),
     maxMessageBytes: MAX_HELD_REQUEST_BYTES,

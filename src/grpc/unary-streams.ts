@@ -8,8 +8,8 @@
  *   ◀─ HEADERS 200 application/grpc+proto ◀─ DATA: the answer ◀─ trailers 0 "OK" ◀────┤
  *   ◀─ or trailers only: grpc-status, grpc-message (percent-encoded) ◀── a failure ◀─┘
  *
- * and grpc-js keeps every other stream: streaming calls, the health service, unknown methods, and
- * a unary call whose headers ask for what only grpc-js does (a compressed encoding, a content
+ * and grpc-js keeps every other stream: streaming calls, the health service, and a unary call
+ * whose headers ask for what only grpc-js does (a compressed encoding, a content
  * type other than gRPC's, a method other than POST, a malformed `grpc-timeout`). It is handed to
  * grpc-js's own listener as it came, before anything is read from it.
  *
@@ -22,7 +22,9 @@
  * bytes after the first complete message that do not form a second one are ignored, as grpc-js
  * does. test/grpc/unary-streams.test.ts compares both. One difference: a call whose deadline
  * passes before its request has ended is answered DEADLINE_EXCEEDED and not run at all, where
- * grpc-js ran it anyway once the request ended.
+ * grpc-js ran it anyway once the request ended. And a call of a method the server does not have
+ * is answered here, UNIMPLEMENTED with grpc-go's words, as etcd answers it (`unknown service S`,
+ * `unknown method M for service S`), where grpc-js says `The server does not implement …`.
  *
  * @module
  */
@@ -56,6 +58,8 @@ export type UnaryRun = (
 export interface UnaryStreamsOptions {
   /** The unary methods by path (`/etcdserverpb.KV/Range`). */
   readonly methods: ReadonlyMap<string, AnyEndpoint>
+  /** Every method the server has (grpc-js's included), by path. */
+  readonly known: ReadonlySet<string>
   readonly run: UnaryRun
   /** The call's client, when known (over a stream that mends requests, the connection's). */
   readonly clientOf: (stream: ServerHttp2Stream) => CallClient | undefined
@@ -88,11 +92,32 @@ export function answerUnaryStreams(server: Http2Server, options: UnaryStreamsOpt
   if (grpcJs === undefined || others.length > 0) throw new Error('grpc: expected grpc-js as the only stream listener of its HTTP/2 server')
   server.removeAllListeners('stream')
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    const ep = options.methods.get(headers[':path'] ?? '')
+    const path = headers[':path'] ?? ''
+    const ep = options.methods.get(path)
     const timeoutMs = ep === undefined ? undefined : plainUnaryTimeout(headers)
-    if (ep === undefined || timeoutMs === undefined) grpcJs(stream, headers, flags, rawHeaders)
-    else serve(stream, headers, ep, timeoutMs, options)
+    if (ep !== undefined && timeoutMs !== undefined) serve(stream, headers, ep, timeoutMs, options)
+    else if (ep === undefined && !options.known.has(path) && isGrpc(headers)) unknownMethod(stream, path, options.known)
+    else grpcJs(stream, headers, flags, rawHeaders)
   })
+}
+
+function isGrpc(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type']
+  return headers[':method'] === 'POST' && typeof type === 'string' && type.startsWith('application/grpc')
+}
+
+/** grpc-go's answer to a call of a method the server does not have (its handleStream). */
+function unknownMethod(stream: ServerHttp2Stream, path: string, known: ReadonlySet<string>): void {
+  stream.on('error', () => {})
+  const slash = path.lastIndexOf('/')
+  const service = path.slice(path.startsWith('/') ? 1 : 0, Math.max(slash, 0))
+  const details =
+    slash <= 0
+      ? `malformed method name: ${JSON.stringify(path)}`
+      : [...known].some((p) => p.startsWith(`/${service}/`))
+        ? `unknown method ${path.slice(slash + 1)} for service ${service}`
+        : `unknown service ${service}`
+  new StreamCall(stream).fail({ code: GrpcCode.Unimplemented, details })
 }
 
 /**

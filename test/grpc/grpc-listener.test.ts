@@ -112,11 +112,16 @@ test('unary calls on one connection do not wait for delayed ACKs (Nagle off)', a
   try {
     assert.ok(Buffer.isBuffer(await call()))
     // With Nagle's algorithm on, each answer's last small write waited ~40 ms for the client's
-    // delayed ACK: 20 calls took ~800 ms. They take a few ms each without it.
-    const started = performance.now()
-    for (let i = 0; i < 20; i++) assert.ok(Buffer.isBuffer(await call()))
-    const ms = performance.now() - started
-    assert.ok(ms < 400, `20 calls took ${ms.toFixed(0)} ms`)
+    // delayed ACK: every call took 40 ms or more. They take a few ms each without it, on a busy
+    // machine some more: most must stay well under the delayed ACK.
+    const took: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now()
+      assert.ok(Buffer.isBuffer(await call()))
+      took.push(performance.now() - started)
+    }
+    const slow = took.filter((ms) => ms >= 35).length
+    assert.ok(slow < 10, `${slow} of 20 calls took 35 ms or more: ${took.map((ms) => ms.toFixed(0)).join(', ')}`)
   } finally {
     client.close()
   }

@@ -226,7 +226,7 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
 })
 
 describe('which streams unary-streams.ts leaves to grpc-js', () => {
-  test('only plain POSTs of known unary methods with gRPC content are served; the rest reach the listener it replaced', async () => {
+  test('only plain POSTs of known unary methods with gRPC content are served, and calls of unknown methods; the rest reach the listener it replaced', async () => {
     const server = createH2Server()
     const reached: string[] = []
     server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
@@ -235,6 +235,7 @@ describe('which streams unary-streams.ts leaves to grpc-js', () => {
     })
     answerUnaryStreams(server, {
       methods: new Map([['/etcdserverpb.KV/Range', kvRange as AnyEndpoint]]),
+      known: new Set(['/etcdserverpb.KV/Range', '/etcdserverpb.Watch/Watch']),
       run: async () => decodeResponse(kvRange, '{"header":{"revision":"1"}}'),
       clientOf: () => undefined,
       maxMessageBytes: 1024,
@@ -247,26 +248,39 @@ describe('which streams unary-streams.ts leaves to grpc-js', () => {
         ['identity', { 'grpc-encoding': 'identity' }],
         ['timeout', { 'grpc-timeout': '5S' }],
         ['unknown method', { ':path': '/etcdserverpb.KV/Nope' }],
+        ['unknown service', { ':path': '/etcdserverpb.Nope/Range' }],
+        ['malformed name', { ':path': '/Range' }],
+        ['stream method', { ':path': '/etcdserverpb.Watch/Watch' }],
         ['GET', { ':method': 'GET' }],
         ['json', { 'content-type': 'application/json' }],
         ['gzip', { 'grpc-encoding': 'gzip' }],
         ['bad timeout', { 'grpc-timeout': 'soon' }],
       ]
+      const unimplemented: Record<string, string> = {}
       for (const [name, extra] of cases) {
         await new Promise<void>((resolve, reject) => {
           const headers = { ':method': 'POST', ':path': '/etcdserverpb.KV/Range', 'content-type': 'application/grpc', 'x-case': name, ...extra }
           const req = session.request(headers, { endStream: headers[':method'] === 'GET' })
           req.on('error', reject)
+          req.on('response', (h) => {
+            if (h['grpc-status'] === '12') unimplemented[name] = decodeURIComponent(String(h['grpc-message']))
+          })
           req.on('close', () => resolve())
           req.resume()
           if (headers[':method'] !== 'GET') req.end(message(encodeProto(kvRange.request, { key: utf8.encode('k') } as never)))
         })
       }
-      assert.deepEqual(reached, ['unknown method', 'GET', 'json', 'gzip', 'bad timeout'])
+      assert.deepEqual(reached, ['stream method', 'GET', 'json', 'gzip', 'bad timeout'])
+      // grpc-go's words, as etcd answers.
+      assert.deepEqual(unimplemented, {
+        'unknown method': 'unknown method Nope for service etcdserverpb.KV',
+        'unknown service': 'unknown service etcdserverpb.Nope',
+        'malformed name': 'malformed method name: "/Range"',
+      })
     } finally {
       session.close()
       await new Promise((resolve) => server.close(resolve))
     }
-    assert.throws(() => answerUnaryStreams(createH2Server(), { methods: new Map(), run: async () => null, clientOf: () => undefined, maxMessageBytes: 1 }), /only stream listener/)
+    assert.throws(() => answerUnaryStreams(createH2Server(), { methods: new Map(), known: new Set(), run: async () => null, clientOf: () => undefined, maxMessageBytes: 1 }), /only stream listener/)
   })
 })
