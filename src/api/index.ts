@@ -38,7 +38,7 @@ export {
   type ApiResponse,
 } from './errors.ts'
 export { ApiErrors, concurrencyError } from './api-errors.ts'
-export { ENDPOINTS, findEndpoint, route, type Route } from './routes.ts'
+export { cleanPathRedirect, ENDPOINTS, findEndpoint, route, type Route } from './routes.ts'
 export { GRPC_METHODS } from './grpc-methods.ts'
 export { prefixRangeEnd, fromKeyRangeEnd } from './keys.ts'
 export { validPeerUrls } from './member-urls.ts'

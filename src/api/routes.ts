@@ -71,11 +71,29 @@ export function route(method: string, rawPath: string, search = ''): Route | nul
   }
   const clean = cleanPath(path)
   if (clean !== path) return { response: movedPermanently(escapePath(clean) + search) }
+  // Go's mux sends a subtree's root without its slash to the subtree (etcd mounts `/v3/` so).
+  if (path === '/v3') return { response: movedPermanently(`/v3/${search}`) }
   if (!API_PREFIXES.some((p) => path.startsWith(p))) return null
   const endpoint = findEndpoint(path)
   if (endpoint === null) return { response: notFound() }
   return method === 'POST' ? { endpoint } : { response: methodNotAllowed() }
 }
+
+/**
+ * Go's redirect for a raw request target (`req.url`) whose path is not clean (a `.` or `..`
+ * segment, percent-encoded or not, or an empty one), or null. The Node fronts check the raw
+ * target first: the WHATWG URL parsing behind a Web Request (Hono's) removes dot segments before
+ * route() could see them, and a bare answer carries no Content-Type (Go's 301 has none).
+ */
+export function cleanPathRedirect(method: string, target: string): ApiResponse | null {
+  const query = target.indexOf('?')
+  const path = query < 0 ? target : target.slice(0, query)
+  if (!UNCLEAN.test(path)) return null
+  const found = route(method, path, query < 0 ? '' : target.slice(query))
+  return found !== null && 'response' in found && found.response.status === 301 ? found.response : null
+}
+
+const UNCLEAN = /\/(?:\.|%2e|\/)/i
 
 /** `path` escaped for a Location header, as Go's URL.EscapedPath (which keeps `/` and `$&+,:;=@`). */
 function escapePath(path: string): string {

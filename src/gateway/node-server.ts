@@ -19,7 +19,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import { Outbox, ApiErrors, MAX_HELD_REQUEST_BYTES } from '../api/index.ts'
+import { Outbox, ApiErrors, MAX_HELD_REQUEST_BYTES, cleanPathRedirect } from '../api/index.ts'
 import { etcdErrorAnswer, type GatewayAnswer } from './answers.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './app.ts'
 import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
@@ -48,6 +48,8 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
 
   const listener: RequestListener = (req, res) => {
     const url = req.url ?? ''
+    const moved = cleanPathRedirect(req.method ?? 'GET', url)
+    if (moved !== null) return write(res, moved)
     const query = url.indexOf('?')
     const endpoint = req.method === 'POST' ? gateway.unaryEndpoint(query < 0 ? url : url.slice(0, query)) : undefined
     if (endpoint === undefined) {

@@ -22,8 +22,9 @@ export const FORWARDED_HEADER = 'x-edgecd-forwarded'
 /** The call's deadline goes along: the leader ends what waits on it (call-deadline.ts). */
 const PASSED_HEADERS = ['authorization', 'grpc-metadata-token', 'content-type', GRPC_TIMEOUT_HEADER]
 
+/** `r` as a Response; an empty body is none, so that no Content-Type is made up for it (Go's 301 has none). */
 export function toResponse(r: { status: number; headers: Readonly<Record<string, string>>; body: string }): Response {
-  return new Response(r.body, { status: r.status, headers: r.headers })
+  return new Response(r.body === '' ? null : r.body, { status: r.status, headers: r.headers })
 }
 
 /**

@@ -15,7 +15,9 @@
  * @module
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { ApiErrors, GRPC_TIMEOUT_HEADER, LEADER_HINT_HEADER, Outbox, errorResponse, findEndpoint, type AnyEndpoint, type ApiResponse } from '../api/index.ts'
+import {
+  ApiErrors, GRPC_TIMEOUT_HEADER, LEADER_HINT_HEADER, Outbox, cleanPathRedirect, errorResponse, findEndpoint, type AnyEndpoint, type ApiResponse,
+} from '../api/index.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import { callError, leaderOnly, serveUnary, servesUnary, type RequestHook } from './app.ts'
 import type { Connection } from './auth-gate.ts'
@@ -41,6 +43,8 @@ export function withUnaryFastPath(m: MemberContext, next: RequestListener, optio
     settleForwardedClaim(m, options.connection(req), { method: 'POST', path }, leaderOnly(ep))
   return (req, res) => {
     const url = req.url ?? ''
+    const moved = cleanPathRedirect(req.method ?? 'GET', url)
+    if (moved !== null) return write(res, moved, false, null)
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
     const ep = req.method === 'POST' ? findEndpoint(path) : null

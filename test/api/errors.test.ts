@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { EtcdError, Errors, GrpcCode } from '../../src/mvcc/errors.ts'
 import {
   ApiErrors, CORS_HEADERS, errorFromBody, errorResponse, httpStatus, jsonResponse, kvRange, leaseRevoke, methodNotAllowed,
-  movedPermanently, notFound, pageNotFound, preflight, route, streamErrorLine, watch, type Route,
+  cleanPathRedirect, movedPermanently, notFound, pageNotFound, preflight, route, streamErrorLine, watch, type Route,
 } from '../../src/api/index.ts'
 import { cleanPath } from '../../src/api/clean-path.ts'
 
@@ -109,6 +109,9 @@ test('§1 routing: a path that is not clean is redirected (301) to the clean one
   assert.deepEqual(route('GET', '//health'), moved('/health'))
   assert.deepEqual(route('POST', '/../v3/kv/range'), moved('/v3/kv/range'))
   assert.deepEqual(route('POST', '/v3/kv/range/'), { response: notFound() }, 'a trailing slash is clean: 404')
+  // Seen on etcd 3.4.23: /v3 → 301 /v3/ (query kept); /v3beta is not redirected (404 page).
+  assert.deepEqual(route('POST', '/v3', '?x=1'), moved('/v3/?x=1'))
+  assert.equal(route('POST', '/v3beta'), null)
   assert.deepEqual(route('OPTIONS', '//v3/kv/range'), { response: preflight() }, 'CORS answers first')
   assert.deepEqual(movedPermanently('/x').headers['Location'], '/x')
   assert.equal(movedPermanently('/x').status, 301)
@@ -124,6 +127,17 @@ test('§1 routing: paths are routed percent-decoded, as Go routes URL.Path; a ba
   const bad = route('POST', '/v3/kv/range%zz')
   assert.ok(bad !== null && 'response' in bad)
   assert.deepEqual([bad.response.status, bad.response.body, bad.response.headers['Connection']], [400, '400 Bad Request', 'close'])
+})
+
+test('cleanPathRedirect: the raw request target a Node front sees, dot segments and empty ones, the query kept', () => {
+  // Seen on etcd 3.4.23: POST /v3/kv/./range?a=1 → 301, Location: /v3/kv/range?a=1, no Content-Type.
+  assert.deepEqual(cleanPathRedirect('POST', '/v3/kv/./range?a=1'), movedPermanently('/v3/kv/range?a=1'))
+  assert.deepEqual(cleanPathRedirect('POST', '/v3/kv/%2E/range'), movedPermanently('/v3/kv/range'))
+  assert.deepEqual(cleanPathRedirect('GET', '/v3/kv/../kv/range'), movedPermanently('/v3/kv/range'))
+  assert.deepEqual(cleanPathRedirect('POST', '/v3//kv/range'), movedPermanently('/v3/kv/range'))
+  assert.equal(movedPermanently('/x').headers['Content-Type'], undefined)
+  for (const clean of ['/v3/kv/range', '/v3/kv/range?a=./b', '/v3/kv/.range', '/v3/kv/range/']) assert.equal(cleanPathRedirect('POST', clean), null, clean)
+  assert.equal(cleanPathRedirect('OPTIONS', '/v3/./kv/range'), null, 'CORS answers first')
 })
 
 test('cleanPath: Go\'s rules', () => {

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { b64, call, LineStream, post, prefixEnd, STEADY_TIMING, useCluster } from './cluster-harness.ts'
 
@@ -126,6 +127,29 @@ describe('bad input', { timeout: 120_000 }, () => {
         assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/, `${where} ${method} /metrics`)
       }
     }
+  })
+
+  test("a path that is not clean is redirected (301) to the clean one with no Content-Type, dot segments included, and /v3 to /v3/, as Go's mux", async () => {
+    // fetch (and node:http given a URL) would clean the path itself: given a path, node:http sends it as written.
+    const raw = (url: string, path: string): Promise<{ status: number; location: string | undefined; type: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const { hostname, port } = new URL(url)
+        const req = httpRequest({ hostname, port, path, method: 'POST' }, (res) => {
+          res.resume()
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, type: res.headers['content-type'] }))
+        })
+        req.on('error', reject)
+        req.end('{}')
+      })
+    for (const [where, url] of await cluster.clientEndpoints())
+      for (const [path, location] of [
+        ['/v3/kv/./range?a=1', '/v3/kv/range?a=1'],
+        ['/v3/kv/%2e/range', '/v3/kv/range'],
+        ['/v3/kv/../kv/range', '/v3/kv/range'],
+        ['/v3//kv/range', '/v3/kv/range'],
+        ['/v3?x=1', '/v3/?x=1'],
+      ])
+        assert.deepEqual(await raw(url, path), { status: 301, location, type: undefined }, `${where} ${path}`)
   })
 
   test("request headers up to Go's 1 MiB are read, as etcd's server reads them (Node's default stops at 16 KiB)", async () => {
