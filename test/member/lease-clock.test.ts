@@ -17,3 +17,21 @@ test('time-to-live right after a grant is one whole second short of the TTL, bet
     await solo.stop()
   }
 })
+
+test('leases cost an idle member no log entries: its raft index stays put while they live and are kept alive', async () => {
+  // Election timeout 200 ms: checkpoints every election timeout would add an entry 5 times a second.
+  const solo = await startSingleMember()
+  try {
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await solo.call('/v3/lease/grant', { TTL: 60 })).json.ID)
+    const index = async (): Promise<string> => (await solo.call('/v3/maintenance/status', {})).json.raftIndex
+    const before = await index()
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      for (const id of ids) assert.equal((await solo.call('/v3/lease/keepalive', { ID: id })).status, 200)
+    }
+    assert.equal(await index(), before)
+  } finally {
+    await solo.stop()
+  }
+})
