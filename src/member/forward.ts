@@ -6,13 +6,22 @@
  * the member ID of its headers, this member's as in etcd (forwarded-header.ts). A request that was
  * already forwarded once is never forwarded again (no loops while leadership moves).
  *
+ * While there is no leader, or the one this member knows cannot be reached (its process is gone:
+ * the connection is refused, so the request was never sent), the forward waits for a leader it
+ * can reach, as etcd's leader-only calls wait for one, up to the request timeout; only then is the
+ * answer `no leader`. A request that may have reached the leader is never sent again. A streamed
+ * answer (lease keepalive) cut off with the leader ends with a stream-error line (`no leader`), as
+ * a stream that fails does, not silently.
+ *
  * Only the token headers and the content type are passed on, never a client's own marker or
  * claim headers; the member adds its own marker, and (`vouch`) its claim for the certificate user
  * it verified itself (forwarded-user.ts).
  *
  * @module
  */
-import { errorResponse, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER, streamErrorLine } from '../api/index.ts'
+import { neverSent } from '../client/index.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 import { answeredBy } from './forwarded-header.ts'
@@ -45,33 +54,87 @@ export async function forwardToLeader(
   vouch: Vouch = () => ({}),
   signal: AbortSignal = request.signal,
 ): Promise<Response> {
-  const leader = actor.leader === 0 ? undefined : actor.member(actor.leader)
-  // A member serves clients and peers on one URL, so until the leader has published its client
-  // URLs (just after it started) its peer URL reaches the same API.
-  const base = leader?.clientUrls[0] ?? leader?.peerUrls[0]
-  if (request.headers.has(FORWARDED_HEADER) || base === undefined) return toResponse(errorResponse(Errors.noLeader()))
+  if (request.headers.has(FORWARDED_HEADER)) return noLeader()
   const headers = new Headers({ [FORWARDED_HEADER]: '1' })
   for (const h of PASSED_HEADERS) {
     const v = request.headers.get(h)
     if (v !== null) headers.set(h, v)
   }
-  for (const [h, v] of Object.entries(vouch(actor.leader))) headers.set(h, v)
   const url = new URL(request.url)
-  try {
-    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, body, signal }
-    if (body instanceof ReadableStream) init.duplex = 'half'
-    const res = await fetcher(new URL(url.pathname, base), init)
-    // A copy: the fetched answer's headers are immutable (and @hono/node-server's Response keeps
-    // the object it is given).
-    const answerHeaders = new Headers(res.headers)
-    answerHeaders.set(LEADER_HINT_HEADER, String(actor.leader))
-    // Those of the hop to the leader are not this answer's (its client may have asked for
-    // `Connection: close`), nor is the length: the member IDs' lengths may differ, so the
-    // rewritten body's is not the leader's.
-    for (const name of HOP_HEADERS) answerHeaders.delete(name)
-    const answer = res.body === null ? null : res.body.pipeThrough(answeredBy(actor.leader, actor.config.id))
-    return new Response(answer, { status: res.status, headers: answerHeaders })
-  } catch {
-    return toResponse(errorResponse(Errors.noLeader()))
+  const until = performance.now() + actor.config.requestTimeoutMs
+  /** Leaders (by term) this forward could not reach. */
+  const unreachable = new Set<string>()
+  // A streamed body is kept until the leader has answered, so that it can be sent again.
+  let rest = body
+  for (;;) {
+    const id = actor.leader
+    const leader = id === 0 || unreachable.has(`${id}@${actor.term}`) ? undefined : actor.member(id)
+    // A member serves clients and peers on one URL, so until the leader has published its client
+    // URLs (just after it started) its peer URL reaches the same API.
+    const base = leader?.clientUrls[0] ?? leader?.peerUrls[0]
+    if (base === undefined) {
+      if (signal.aborted || performance.now() >= until) return noLeader()
+      await sleep(actor.config.tickMs).catch(() => undefined)
+      continue
+    }
+    let sent: BodyInit | null = rest
+    if (rest instanceof ReadableStream) [sent, rest] = rest.tee()
+    const attemptHeaders = new Headers(headers)
+    for (const [h, v] of Object.entries(vouch(id))) attemptHeaders.set(h, v)
+    try {
+      const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers: attemptHeaders, body: sent, signal }
+      if (sent instanceof ReadableStream) init.duplex = 'half'
+      const res = await fetcher(new URL(url.pathname, base), init)
+      if (rest instanceof ReadableStream) void rest.cancel().catch(() => undefined)
+      // A copy: the fetched answer's headers are immutable (and @hono/node-server's Response keeps
+      // the object it is given).
+      const answerHeaders = new Headers(res.headers)
+      answerHeaders.set(LEADER_HINT_HEADER, String(id))
+      // Those of the hop to the leader are not this answer's (its client may have asked for
+      // `Connection: close`), nor is the length: the member IDs' lengths may differ, so the
+      // rewritten body's is not the leader's.
+      for (const name of HOP_HEADERS) answerHeaders.delete(name)
+      let answer = res.body === null ? null : res.body.pipeThrough(answeredBy(id, actor.config.id))
+      if (answer !== null && findEndpoint(url.pathname)?.stream !== 'unary') answer = endingWithError(answer)
+      return new Response(answer, { status: res.status, headers: answerHeaders })
+    } catch (err) {
+      if (!neverSent(err) || signal.aborted) {
+        if (rest instanceof ReadableStream) void rest.cancel().catch(() => undefined)
+        return noLeader()
+      }
+      unreachable.add(`${id}@${actor.term}`)
+    }
   }
 }
+
+function noLeader(): Response {
+  return toResponse(errorResponse(Errors.noLeader()))
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * `body`, whose failure (the leader's connection broke) becomes a last line, `no leader`, when it
+ * broke between two lines (a line cut in two cannot be mended: the stream just ends).
+ */
+function endingWithError(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let atLineEnd = true
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read()
+        if (done) return controller.close()
+        controller.enqueue(value)
+        if (value.length > 0) atLineEnd = value[value.length - 1] === NEWLINE
+      } catch (err) {
+        if (!atLineEnd) return controller.error(err)
+        controller.enqueue(utf8.encode(streamErrorLine(Errors.noLeader())))
+        controller.close()
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+}
+
+const NEWLINE = 0x0a
