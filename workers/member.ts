@@ -37,7 +37,7 @@ import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/in
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
-  guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, openMember, parseMemberConfig, realClock, serverTls,
+  guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
   directGrpcCalls, withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
@@ -163,7 +163,15 @@ try {
       fetchMembers: fetchMembersOver(memberToMember),
     },
     {},
-    { ...metrics.events(), onFatal: (err) => void exit(1, err.message), onCheckpointed: () => reclaim.afterCheckpoint() },
+    {
+      ...metrics.events(),
+      // Removed: as etcd, exit 0 (a supervisor must not start it again), saying what to do.
+      onFatal: (err) =>
+        void (err instanceof MemberRemovedError
+          ? exit(0, `${err.message}; the data-dir used by this member must be removed`)
+          : exit(1, err.message)),
+      onCheckpointed: () => reclaim.afterCheckpoint(),
+    },
   )
 } catch (err) {
   log.error({ err: (err as Error).message }, 'cannot start')

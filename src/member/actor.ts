@@ -36,7 +36,7 @@ import { decodeConfContext, encodeConfContext } from './conf-context.ts'
 import { decodeEnvelope, encodeEnvelope, requestKey, type Envelope, type RequestId } from './envelope.ts'
 import type { Logger } from './logger.ts'
 import { Pending } from './pending.ts'
-import { proposalError } from './proposal-errors.ts'
+import { MemberRemovedError, proposalError } from './proposal-errors.ts'
 
 const EMPTY = new Uint8Array(0)
 
@@ -865,7 +865,7 @@ export class MemberActor {
     if (this.#removed) return
     this.#removed = true
     this.#ports.log.warn({ how }, 'this member was removed from the cluster')
-    this.#events.onFatal?.(new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster'))
+    this.#events.onFatal?.(new MemberRemovedError())
   }
 
   #updatePeerUrls(id: number, peerUrls: readonly string[]): void {
@@ -970,7 +970,7 @@ export class MemberActor {
 
   #usable(): void {
     if (this.#fatal !== null || this.#stopped) throw Errors.stopped()
-    if (this.#removed) throw new EtcdError(2, 'etcdserver: the member has been permanently removed from the cluster')
+    if (this.#removed) throw new MemberRemovedError()
   }
 
   #die(err: Error): void {

@@ -388,11 +388,15 @@ export function createMemberApp(options: MemberAppOptions): Hono {
       const timeoutMs = grpcTimeoutMs(request.headers.get(GRPC_TIMEOUT_HEADER))
       // No call is served before this member has known a leader since it started (actor.firstLeader).
       if (!m.actor.led) await m.actor.firstLeader
-      if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
+      const streamed = ep.stream !== 'unary'
+      // A learner refuses what it does not serve (a stream with the stream-error line, as etcd's gateway).
+      if (m.actor.isLearner && !servedByLearner(ep)) {
+        if (streamed) return toResponse(streamRefused(Errors.notSupportedForLearner()))
+        throw Errors.notSupportedForLearner()
+      }
       // Calls that require a leader are refused without one (streams with the stream-error line;
       // unary calls here only when forwarded, else once decoded: runUnaryCall), and streams end
       // when it is gone for long.
-      const streamed = ep.stream !== 'unary'
       const leaderRequired = requiresLeader(request.headers.get(REQUIRE_LEADER_HEADER))
       if (leaderRequired && m.actor.leader === 0) {
         if (streamed) return toResponse(streamRefused(Errors.noLeader()))

@@ -1,10 +1,21 @@
 /**
- * Raft's reasons for refusing a proposal, as the etcd errors a client sees.
+ * Raft's reasons for refusing a proposal, and why a removed member refuses everything, as the etcd
+ * errors a client sees.
  *
  * @module
  */
 import { Errors, EtcdError, GrpcCode } from '../mvcc/index.ts'
 import type { ProposalError } from '../raft/index.ts'
+
+/**
+ * Why a member removed from its cluster stops (onFatal) and refuses calls: for good, as etcd's,
+ * which exits 0 then, so that no supervisor starts it again on the same data directory.
+ */
+export class MemberRemovedError extends EtcdError {
+  constructor() {
+    super(GrpcCode.Unknown, 'etcdserver: the member has been permanently removed from the cluster')
+  }
+}
 
 export function proposalError(reason: ProposalError): EtcdError {
   switch (reason) {
@@ -20,6 +31,6 @@ export function proposalError(reason: ProposalError): EtcdError {
     case 'learner-not-caught-up':
       return Errors.learnerNotReady()
     case 'removed':
-      return new EtcdError(GrpcCode.Unknown, 'etcdserver: the member has been permanently removed from the cluster')
+      return new MemberRemovedError()
   }
 }
