@@ -126,7 +126,7 @@ export class MemberActor {
   #seq: number
   /** Routes to members not (yet) in the member table, from learnPeers. */
   readonly #learnedPeers = new Map<number, string>()
-  /** When each peer last sent this member a Raft message (clock ms); see heardFrom. */
+  /** When each peer last answered this member's appends or heartbeats (clock ms); see heardFrom. */
   readonly #lastHeard = new Map<number, number>()
   /**
    * Proposals to make once there is a leader: forwarded ones the mesh never sent, and those made
@@ -223,7 +223,7 @@ export class MemberActor {
       if (this.#stopped) return
       const now = ports.clock.now()
       for (const m of msgs) {
-        this.#lastHeard.set(m.from, now)
+        if (m.type === 'MsgAppResp' || m.type === 'MsgHeartbeatResp') this.#lastHeard.set(m.from, now)
         this.#raft.step(m)
       }
       this.#sendHeartbeatsIfSlow()
@@ -339,10 +339,12 @@ export class MemberActor {
   }
 
   /**
-   * Whether peer `id` sent this member a Raft message within the last `withinMs` milliseconds:
-   * the "started" test of membership changes (etcd asks its transport the same). Raft's own
-   * `recentActive` is reset for every follower at each CheckQuorum round, so right after one it
-   * said "inactive" for every follower until their next heartbeat answer arrived.
+   * Whether peer `id` answered this member's appends or heartbeats (as a leader) within the last
+   * `withinMs` milliseconds: the "started" test of membership changes (etcd asks its transport
+   * the same) and the quorum a lease renewal needs. Only an answer proves the peer hears this
+   * member: one it cannot reach (at a wrong peer URL, say) still sends, asking for votes. Raft's
+   * own `recentActive` is reset for every follower at each CheckQuorum round, so right after one
+   * it said "inactive" for every follower until their next heartbeat answer arrived.
    */
   heardFrom(id: number, withinMs: number): boolean {
     const at = this.#lastHeard.get(id)

@@ -27,10 +27,16 @@ const FIXTURES = join(ROOT, 'test', 'coordination', 'fixtures')
 export async function follower(cluster: Cluster): Promise<string> {
   const leader = await cluster.leader()
   const url = cluster.url(cluster.memberNames.find((n) => n !== leader.name) as string)
-  await eventually('every member published its client URL', async () => {
-    const { members } = await call(url, '/v3/cluster/member/list')
-    assert.ok(members.every((m: { clientURLs?: string[] }) => (m.clientURLs ?? []).length > 0))
-  })
+  // A publication proposed while leadership was still settling waits out the request timeout
+  // before it is proposed again: on a loaded machine that can take more than 10 s.
+  await eventually(
+    'every member published its client URL',
+    async () => {
+      const { members } = await call(url, '/v3/cluster/member/list')
+      assert.ok(members.every((m: { clientURLs?: string[] }) => (m.clientURLs ?? []).length > 0))
+    },
+    { timeoutMs: 30_000 },
+  )
   return url
 }
 
