@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { neverSent } from '../api/never-sent.ts'
 
 export type Outcome =
   | { readonly kind: 'answered'; readonly response: Response }
@@ -33,31 +34,6 @@ export interface AttemptInit {
   readonly fetch: typeof fetch
 }
 
-/** Error codes (Node's, undici's) that can only happen before a request leaves this process. */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-])
-
-/** True when `error` proves the connection was never established (every cause is a connect error). */
-export function neverSent(error: unknown): boolean {
-  const codes: string[] = []
-  collectCodes(error, codes, 0)
-  return codes.length > 0 && codes.every((code) => NEVER_SENT.has(code))
-}
-
-function collectCodes(error: unknown, out: string[], depth: number): void {
-  if (typeof error !== 'object' || error === null || depth > 4) return
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown }
-  if (typeof code === 'string') out.push(code)
-  if (Array.isArray(errors)) for (const e of errors) collectCodes(e, out, depth + 1)
-  else if (cause !== undefined) collectCodes(cause, out, depth + 1)
-}
 
 /** Makes one attempt. Never throws: every failure is an {@link Outcome}. */
 export async function attempt(init: AttemptInit): Promise<Outcome> {

@@ -21,7 +21,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER, streamErrorLine } from '../api/index.ts'
-import { neverSent } from '../client/index.ts'
+import { neverSent } from '../api/never-sent.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 import { answeredBy } from './forwarded-header.ts'
