@@ -20,11 +20,12 @@
  * @module
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER, streamErrorLine } from '../api/index.ts'
+import { errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
 import { neverSent } from '../api/never-sent.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
 import { answeredBy } from './forwarded-header.ts'
+import { cuttable } from './stream-cut.ts'
 
 export const FORWARDED_HEADER = 'x-edgecd-forwarded'
 
@@ -94,9 +95,13 @@ export async function forwardToLeader(
       // `Connection: close`), nor is the length: the member IDs' lengths may differ, so the
       // rewritten body's is not the leader's.
       for (const name of HOP_HEADERS) answerHeaders.delete(name)
-      let answer = res.body === null ? null : res.body.pipeThrough(answeredBy(id, actor.config.id))
-      if (answer !== null && findEndpoint(url.pathname)?.stream !== 'unary') answer = endingWithError(answer)
-      return new Response(answer, { status: res.status, headers: answerHeaders })
+      const answer = new Response(res.body === null ? null : res.body.pipeThrough(answeredBy(id, actor.config.id)), {
+        status: res.status,
+        headers: answerHeaders,
+      })
+      const endpoint = findEndpoint(url.pathname)
+      // A stream the leader's broken connection cut off ends with `no leader`.
+      return endpoint !== null && endpoint.stream !== 'unary' ? cuttable(answer, null, Errors.noLeader()) : answer
     } catch (err) {
       if (!neverSent(err) || signal.aborted) {
         if (rest instanceof ReadableStream) void rest.cancel().catch(() => undefined)
@@ -111,30 +116,3 @@ function noLeader(): Response {
   return toResponse(errorResponse(Errors.noLeader()))
 }
 
-const utf8 = new TextEncoder()
-
-/**
- * `body`, whose failure (the leader's connection broke) becomes a last line, `no leader`, when it
- * broke between two lines (a line cut in two cannot be mended: the stream just ends).
- */
-function endingWithError(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
-  let atLineEnd = true
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read()
-        if (done) return controller.close()
-        controller.enqueue(value)
-        if (value.length > 0) atLineEnd = value[value.length - 1] === NEWLINE
-      } catch (err) {
-        if (!atLineEnd) return controller.error(err)
-        controller.enqueue(utf8.encode(streamErrorLine(Errors.noLeader())))
-        controller.close()
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  })
-}
-
-const NEWLINE = 0x0a

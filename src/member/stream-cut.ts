@@ -2,7 +2,8 @@
  * A stream's 200 answer that something outside it may end early (the member lost its leader, the
  * call's deadline passed): the error's stream-error line goes out between two lines, never inside
  * one (a forwarded stream's chunks need not end with lines), then the stream ends, and what
- * produced it is cancelled (the watch, the keepalive, the forward to the leader).
+ * produced it is cancelled (the watch, the keepalive, the forward to the leader). A body that fails
+ * (a forward's connection to the leader broke) may end the same way, on an error given for it.
  *
  * @module
  */
@@ -17,8 +18,12 @@ export type StreamEnder = (end: (err: EtcdError) => void) => () => void
 
 const NEWLINE = 0x0a
 
-/** `response` (a stream's 200 answer; any other is returned as is) ended when `arm`'s reason comes. */
-export function cuttable(response: Response, arm: StreamEnder): Response {
+/**
+ * `response` (a stream's 200 answer; any other is returned as is) ended when `arm`'s reason comes
+ * (none when null), and, when `broken` is given, ended on it if reading the body fails between two
+ * lines (a line cut in two cannot be mended: the stream fails).
+ */
+export function cuttable(response: Response, arm: StreamEnder | null, broken?: EtcdError): Response {
   if (response.body === null || response.status !== 200) return response
   const reader = response.body.getReader()
   /** The bytes passed on so far end with a whole line. */
@@ -36,13 +41,23 @@ export function cuttable(response: Response, arm: StreamEnder): Response {
   }
   const body = new ReadableStream<Uint8Array>({
     start: (c) => {
+      if (arm === null) return
       disarm = arm((err) => {
         ending = err
         if (atLineEnd) finish(c, err)
       })
     },
     pull: async (c) => {
-      const { done, value } = await reader.read()
+      let read: ReadableStreamReadResult<Uint8Array>
+      try {
+        read = await reader.read()
+      } catch (err) {
+        if (closed) return
+        if (broken === undefined || !atLineEnd) throw err
+        disarm()
+        return finish(c, broken)
+      }
+      const { done, value } = read
       if (closed) return
       if (done) {
         closed = true
