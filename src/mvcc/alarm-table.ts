@@ -1,12 +1,13 @@
 /**
  * Raised alarms (etcd's alarm store): one mvcc_alarm row per (member, alarm type), mirrored in
  * memory because every write checks for NOSPACE. Activated and deactivated only through the
- * replicated alarm command, so all members agree on when writes are refused.
+ * replicated alarm command, so all members agree on when writes are refused. A member ID is a
+ * uint64 (any of them: etcd's own are 2^63 or more half the time), stored as the int64 of its bits.
  *
  * @module
  */
 import type { AlarmMember, AlarmType } from './kv.ts'
-import { int64Columns, int64Of, int64Param, type Sql } from './sql.ts'
+import { int64Columns, uint64Of, uint64Param, type Sql } from './sql.ts'
 
 export class AlarmTable {
   readonly #sql: Sql
@@ -20,7 +21,7 @@ export class AlarmTable {
   load(): void {
     const alarms: AlarmMember[] = []
     this.#sql.each(`SELECT ${int64Columns('member_id')}, alarm FROM mvcc_alarm ORDER BY member_id, alarm`, [], (row) => {
-      alarms.push({ memberId: int64Of(row[0] as number, row[1] as number), alarm: row[2] as AlarmType })
+      alarms.push({ memberId: uint64Of(row[0] as number, row[1] as number), alarm: row[2] as AlarmType })
     })
     this.#alarms = alarms
   }
@@ -37,7 +38,7 @@ export class AlarmTable {
   activate(memberId: bigint, alarm: AlarmType): AlarmMember {
     const m = { memberId, alarm }
     if (!this.#alarms.some((a) => a.memberId === memberId && a.alarm === alarm)) {
-      this.#sql.run('INSERT INTO mvcc_alarm VALUES (CAST(? AS INTEGER), ?)', [int64Param(memberId), alarm])
+      this.#sql.run('INSERT INTO mvcc_alarm VALUES (CAST(? AS INTEGER), ?)', [uint64Param(memberId), alarm])
       this.load()
     }
     return m
@@ -47,7 +48,7 @@ export class AlarmTable {
   deactivate(memberId: bigint, alarm: AlarmType): AlarmMember | null {
     if (!this.#alarms.some((a) => a.memberId === memberId && a.alarm === alarm)) return null
     this.#sql.run('DELETE FROM mvcc_alarm WHERE member_id = CAST(? AS INTEGER) AND alarm = ?', [
-      int64Param(memberId),
+      uint64Param(memberId),
       alarm,
     ])
     this.load()

@@ -4,6 +4,8 @@
  *
  * sql.js hands integers to JS as doubles, so a lease ID (any int64) is read as two 32-bit halves
  * (`lease >> 32`, `lease & 0xffffffff`) and bound as a decimal string under `CAST(? AS INTEGER)`.
+ * A uint64 (an alarm's member ID) is stored as the int64 of the same 64 bits: SQLite would clip
+ * one of 2^63 or more to 2^63 - 1, so that two such IDs became one row.
  *
  * Invariant: a cached statement is never re-entered: a caller stepping through `each` does not
  * run the same SQL text inside its callback.
@@ -29,6 +31,16 @@ export function int64Of(hi: SqlValue, lo: SqlValue): bigint {
 /** An int64 as a bind parameter; the SQL must wrap it in `CAST(? AS INTEGER)`. */
 export function int64Param(id: bigint): string {
   return id.toString()
+}
+
+/** A uint64 as a bind parameter, stored as the int64 of its bits (under `CAST(? AS INTEGER)`). */
+export function uint64Param(id: bigint): string {
+  return BigInt.asIntN(64, id).toString()
+}
+
+/** Rebuilds a uint64 stored by {@link uint64Param} from the halves selected by {@link int64Columns}. */
+export function uint64Of(hi: SqlValue, lo: SqlValue): bigint {
+  return BigInt.asUintN(64, int64Of(hi, lo))
 }
 
 export class Sql {

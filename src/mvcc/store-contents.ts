@@ -15,7 +15,7 @@
 import type { AlarmMember, KeyValue } from './kv.ts'
 import type { Lease } from './lease-table.ts'
 import { META, setMeta } from './schema.ts'
-import { int64Columns, int64Of, int64Param, type Sql } from './sql.ts'
+import { int64Columns, int64Of, int64Param, uint64Param, type Sql } from './sql.ts'
 import { insertRevision, valueSql, type ValueLayout } from './value-parts.ts'
 
 /** One history row: its revision, and its kv (a tombstone's has only the key). */
@@ -106,7 +106,7 @@ export function loadContents(sql: Sql, layout: ValueLayout, rows: Iterable<Histo
   for (const l of summary.leases)
     sql.run('INSERT INTO mvcc_lease VALUES (CAST(? AS INTEGER), ?, ?)', [int64Param(l.id), l.ttl, l.remainingMs])
   for (const a of summary.alarms)
-    sql.run('INSERT OR IGNORE INTO mvcc_alarm VALUES (CAST(? AS INTEGER), ?)', [int64Param(a.memberId), a.alarm])
+    sql.run('INSERT OR IGNORE INTO mvcc_alarm VALUES (CAST(? AS INTEGER), ?)', [uint64Param(a.memberId), a.alarm])
   setMeta(sql, META.revision, Math.max(summary.revision, newest, 1))
   for (const name of [META.compactScheduled, META.compactFinished]) setMeta(sql, name, summary.compactRevision)
   setMeta(sql, META.compactCursor, Math.max(summary.compactRevision, 0))

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Command } from '../../src/mvcc/index.ts'
-import { b, cmp, Harness, opDel, opPut, opRange, putReq, txnReq } from './helpers.ts'
+import { MvccStore, type Command } from '../../src/mvcc/index.ts'
+import { b, cmp, Harness, opDel, opPut, opRange, putReq, SQL, txnReq } from './helpers.ts'
 
 const MEMBER = 1n
 const alarm = (action: 'ACTIVATE' | 'DEACTIVATE'): Extract<Command, { type: 'alarm' }> => ({
@@ -114,4 +114,18 @@ test('quota: a NOSPACE alarm raised by hand on a member under quota stays raised
   h.ok(alarm('ACTIVATE'))
   assert.equal(h.store.quotaAlarm(MEMBER), null)
   assert.deepEqual(h.store.alarms(), [{ memberId: MEMBER, alarm: 'NOSPACE' }])
+})
+
+test('quota: alarms of member IDs of 2^63 and more (uint64s) are kept apart, listed and cleared exactly, and reopen the same', () => {
+  const h = new Harness()
+  const ids = [2n ** 64n - 1n, 2n ** 63n, 2n ** 63n - 1n]
+  const raise = (memberId: bigint, action: 'ACTIVATE' | 'DEACTIVATE' = 'ACTIVATE') =>
+    h.ok({ type: 'alarm', request: { action, memberId, alarm: 'NOSPACE' } })
+  for (const id of ids) raise(id)
+  raise(ids[0] as bigint) // raised already: not a second row
+  const listed = (store: MvccStore): bigint[] => store.alarms().map((a) => a.memberId).sort((x, y) => (x < y ? -1 : 1))
+  assert.deepEqual(listed(h.store), [...ids].sort((x, y) => (x < y ? -1 : 1)))
+  assert.deepEqual(listed(new MvccStore(new SQL.Database(h.db.export()))), listed(h.store))
+  assert.deepEqual(raise(2n ** 64n - 1n, 'DEACTIVATE').alarms, [{ memberId: 2n ** 64n - 1n, alarm: 'NOSPACE' }])
+  assert.deepEqual(listed(h.store), [2n ** 63n - 1n, 2n ** 63n])
 })
