@@ -7,6 +7,8 @@
  * @module
  */
 import { parseArgs } from 'node:util'
+import { DEFAULT_QUOTA_BYTES } from '../mvcc/index.ts'
+import { goFlagArgs } from './go-flags.ts'
 import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, type SecurityConfig } from './security-config.ts'
 
 export type AutoCompactionMode = 'periodic' | 'revision'
@@ -29,6 +31,7 @@ export interface MemberConfig {
   readonly electionTimeout: number
   /** Applied entries between two checkpoints of the database. */
   readonly snapshotCount: number
+  /** Database size past which writes are refused; negative: no quota (etcd's 0 is the default, 2 GiB). */
   readonly quotaBackendBytes: number
   readonly maxRequestBytes: number
   readonly maxTxnOps: number
@@ -105,6 +108,14 @@ function positiveInt(flag: string, text: string): number {
   return n
 }
 
+/** --quota-backend-bytes as etcd reads it: 0 is the default (2 GiB), a negative size turns the quota off. */
+function quotaBytes(text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(`--quota-backend-bytes: expected a whole number, got ${JSON.stringify(text)}`)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`--quota-backend-bytes: out of range, got ${text}`)
+  return n === 0 ? DEFAULT_QUOTA_BYTES : n
+}
+
 /** `a=http://h:1,b=http://h:2,a=http://h:3` → a → [h:1, h:3], b → [h:2]. */
 export function parseInitialCluster(text: string): Map<string, string[]> {
   const cluster = new Map<string, string[]>()
@@ -140,9 +151,12 @@ export function parseRetention(mode: AutoCompactionMode, text: string): number {
 /** Reads flags from `argv` (without the node and script paths) and variables from `env`. */
 export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): MemberConfig {
   let parsed: ReturnType<typeof parseArgs>
+  let booleans: ReadonlyMap<string, boolean>
   try {
+    const goArgs = goFlagArgs(argv, new Set<string>(STRING_FLAGS), new Set<string>(BOOLEAN_FLAGS))
+    booleans = goArgs.booleans
     parsed = parseArgs({
-      args: [...argv],
+      args: goArgs.args,
       strict: true,
       allowPositionals: false,
       options: {
@@ -155,7 +169,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   }
   const values = parsed.values as Record<string, string | boolean | undefined>
   const get = (flag: FlagName): string | undefined => {
-    const v = values[flag]
+    const v = booleans.get(flag) ?? values[flag]
     if (typeof v === 'string') return v
     if (typeof v === 'boolean') return String(v)
     return env[envName(flag)]
@@ -205,7 +219,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     heartbeatInterval,
     electionTimeout,
     snapshotCount: positiveInt('snapshot-count', get('snapshot-count') ?? '100000'),
-    quotaBackendBytes: positiveInt('quota-backend-bytes', get('quota-backend-bytes') ?? String(2 * 1024 ** 3)),
+    quotaBackendBytes: quotaBytes(get('quota-backend-bytes') ?? '0'),
     maxRequestBytes: positiveInt('max-request-bytes', get('max-request-bytes') ?? '1572864'),
     maxTxnOps: positiveInt('max-txn-ops', get('max-txn-ops') ?? '128'),
     autoCompactionMode: mode,

@@ -4,7 +4,6 @@
  *   leader resumes each lease where it was, not at its full TTL);
  * - leader: automatic compaction (`--auto-compaction-mode/retention`);
  * - leader: promote learners that have caught up (`--auto-promote`);
- * - every member: raise its own NOSPACE alarm once its database is over the quota;
  * - every member: publish its name and client URLs into the member list once;
  * - every member: progress notifications to watchers that asked for them;
  * - a follower without a leader in its member table: ask the other members for their member
@@ -30,7 +29,7 @@ export interface DutiesConfig {
   readonly fetchMembers?: FetchMembers
 }
 
-type Kind = 'checkpoint' | 'compact' | 'promote' | 'alarm' | 'publish'
+type Kind = 'checkpoint' | 'compact' | 'promote' | 'publish'
 
 export class Duties {
   readonly #actor: MemberActor
@@ -73,8 +72,6 @@ export class Duties {
     // Slower duties: about once per election timeout.
     if (now < this.#nextSlowAt) return
     this.#nextSlowAt = now + actor.config.tickMs * actor.config.electionTicks
-    const alarm = store.quotaAlarm(BigInt(actor.config.id))
-    if (alarm !== null) this.#once('alarm', () => actor.propose(alarm))
     const me = actor.member(actor.config.id)
     if (
       actor.leader !== 0 &&

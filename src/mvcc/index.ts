@@ -6,7 +6,7 @@
  */
 export * from './kv.ts'
 export { EtcdError, Errors, GrpcCode } from './errors.ts'
-export { MvccStore, MAX_LEASE_TTL, type ApplyEntry, type ApplyResult, type StoreConfig } from './kvstore.ts'
+export { MvccStore, MAX_LEASE_TTL, DEFAULT_QUOTA_BYTES, type ApplyEntry, type ApplyResult, type StoreConfig } from './kvstore.ts'
 export { encodeCommand, decodeCommand, type Command, type CommandResponse } from './command.ts'
 export { Lessor, NotPrimaryError, type LessorConfig } from './lessor.ts'
 export { WatchHub, type WatchHubOptions, type WatchHubCounts } from './watch-hub.ts'

@@ -69,7 +69,7 @@ export interface StoreConfig {
   readonly maxTxnOps?: number
   /** Lease TTLs below this (seconds) are raised to it. Default 2. */
   readonly minLeaseTtl?: number
-  /** Database size above which writes are refused (see admit, quotaAlarm). Default 2 GiB. */
+  /** Database size above which writes are refused (see admit); negative: no quota. Default 2 GiB. */
   readonly quotaBytes?: number
   /** Byte budget of the kvs of one range response; past it `more` is set. Default 32 MiB. */
   readonly maxResponseBytes?: number
@@ -81,6 +81,9 @@ export interface StoreConfig {
   /** Bytes of latest kvs kept for point reads (point-cache.ts); 0 turns it off. Default 8 MiB. */
   readonly pointCacheBytes?: number
 }
+
+/** etcd's default backend quota. */
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 ** 3
 
 const EMPTY = new Uint8Array(0)
 const NO_FILTERS = { minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0 } as const
@@ -148,7 +151,7 @@ export class MvccStore implements HistorySource {
     this.#layout = valueLayout(this.#sql.number('PRAGMA page_size'))
     this.#maxTxnOps = config.maxTxnOps ?? 128
     this.#minLeaseTtl = config.minLeaseTtl ?? 2
-    this.#quotaBytes = config.quotaBytes ?? 2 * 1024 ** 3
+    this.#quotaBytes = config.quotaBytes ?? DEFAULT_QUOTA_BYTES
     this.#maxResponseBytes = config.maxResponseBytes ?? 32 * 1024 ** 2
     this.#compactBatchRows = config.compactBatchRows ?? 10_000
     this.#vacuumSql = `PRAGMA incremental_vacuum(${config.vacuumPagesPerEntry ?? 1024})`
@@ -346,7 +349,7 @@ export class MvccStore implements HistorySource {
 
   /** Whether the usage plus what `command` costs stays under the quota (etcd's backend quota). */
   fits(command: Command): boolean {
-    return this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
+    return this.#quotaBytes < 0 || this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
   }
 
   /**
@@ -358,16 +361,6 @@ export class MvccStore implements HistorySource {
   #spaceUsedSinceApply(): number {
     if (this.#spaceAt?.applied !== this.#applied) this.#spaceAt = { applied: this.#applied, bytes: this.spaceUsed() }
     return this.#spaceAt.bytes
-  }
-
-  /**
-   * The alarm command this member should propose given its measured usage: raise its NOSPACE
-   * when over quota and not raised yet; else null. As in etcd, only a deactivation clears it
-   * (an operator's `alarm disarm`, after compaction has made room), never the usage falling.
-   */
-  quotaAlarm(memberId: bigint): Command | null {
-    if (this.spaceUsed() <= this.#quotaBytes) return null
-    return this.noSpaceAlarm(memberId)
   }
 
   /** The command raising this member's NOSPACE alarm, or null if it is raised already. */

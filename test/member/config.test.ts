@@ -17,6 +17,23 @@ test('defaults: a single member on 127.0.0.1:2381 with data in ./data/<name>', (
   assert.equal(c.autoPromote, false)
 })
 
+test('--quota-backend-bytes as etcd reads it: 0 is the default, a negative size turns the quota off', () => {
+  const quota = (v: string): number => parseMemberConfig(['--quota-backend-bytes', v], {}).quotaBackendBytes
+  assert.equal(quota('0'), 2 * 1024 ** 3)
+  assert.equal(quota('-1'), -1)
+  assert.equal(quota('1048576'), 1048576)
+  assert.throws(() => quota('1e6'), /--quota-backend-bytes: expected a whole number, got "1e6"/)
+})
+
+test("a command line as Go's flag package reads it: one dash or two, a value that starts with a dash, booleans with =value", () => {
+  const c = parseMemberConfig(['-name', 'm1', '--quota-backend-bytes', '-5', '-auto-promote=T', '--data-dir', '--d'], {})
+  assert.deepEqual([c.name, c.quotaBackendBytes, c.autoPromote, c.dataDir], ['m1', -5, true, '--d'])
+  assert.equal(parseMemberConfig(['--auto-promote=false'], { EDGECD_AUTO_PROMOTE: 'true' }).autoPromote, false, 'the flag wins')
+  assert.throws(() => parseMemberConfig(['--auto-promote=maybe'], {}), /invalid boolean value "maybe" for -auto-promote: parse error/)
+  assert.throws(() => parseMemberConfig(['--name'], {}), /flag needs an argument: -name/)
+  assert.throws(() => parseMemberConfig(['--no-such-flag', 'x'], {}), ConfigError)
+})
+
 test('etcd flag names are read, and a flag wins over its EDGECD_ variable', () => {
   const c = parseMemberConfig(
     [

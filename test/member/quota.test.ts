@@ -3,6 +3,8 @@
  * write whose cost (256 bytes + key + value) would take the database past --quota-backend-bytes
  * is refused with `database space exceeded` (429 / 8) and raises the member's NOSPACE alarm,
  * so nothing oversized is stored; once the alarm is disarmed, small writes go through again.
+ * Only a refused write raises it: a member over its quota that is not written to raises nothing.
+ * A negative quota turns it off.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -33,4 +35,27 @@ describe('quota on a member', () => {
     assert.equal((await s.call('/v3/maintenance/alarm', { action: 'DEACTIVATE', memberID: id, alarm: 'NOSPACE' })).status, 200)
     assert.equal((await s.call('/v3/kv/put', { key: b64('small'), value: b64('v') })).status, 200)
   })
+})
+
+it('a member over its quota raises no alarm until a write is refused', async () => {
+  // The database of a new member is larger than 16 KiB: over this quota from the start.
+  const solo = await startSingleMember({ flags: ['--quota-backend-bytes', '16384'] })
+  try {
+    await new Promise((r) => setTimeout(r, 1000)) // five election timeouts
+    assert.deepEqual((await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json, {})
+    assert.equal((await solo.call('/v3/kv/put', { key: b64('k'), value: b64('v') })).status, 429)
+  } finally {
+    await solo.stop()
+  }
+})
+
+it('a negative quota refuses nothing for space', async () => {
+  const solo = await startSingleMember({ flags: ['--quota-backend-bytes', '-1'] })
+  try {
+    const big = await solo.call('/v3/kv/put', { key: b64('big'), value: Buffer.alloc(1 << 20).toString('base64') })
+    assert.equal(big.status, 200, big.text)
+    assert.deepEqual((await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json, {})
+  } finally {
+    await solo.stop()
+  }
 })

@@ -25,13 +25,14 @@ function full(): Harness {
   return h
 }
 
-test('quota: over quota, admit refuses writes that need space and quotaAlarm raises NOSPACE', () => {
+test('quota: over quota, admit refuses writes that need space, and the member is to raise NOSPACE', () => {
   const h = full()
   const put: Command = { type: 'put', request: putReq('k', 'v') }
   assert.throws(() => h.store.admit(put), /database space exceeded/)
   assert.throws(() => h.store.admit({ type: 'lease-grant', request: { ttl: 5, id: 0n } }), /space exceeded/)
   assert.doesNotThrow(() => h.store.admit({ type: 'delete-range', request: { key: b('k'), rangeEnd: new Uint8Array(0), prevKv: false } }))
-  assert.deepEqual(h.store.quotaAlarm(MEMBER), alarm('ACTIVATE'))
+  assert.equal(h.store.fits(put), false)
+  assert.deepEqual(h.store.noSpaceAlarm(MEMBER), alarm('ACTIVATE'))
 })
 
 test('quota: admit measures usage again once something was applied since its last measure', () => {
@@ -98,12 +99,12 @@ test('quota: alarm activate/deactivate answer with the alarm; GET lists what is 
 test('quota: under the quota again after compaction, the alarm stays until it is deactivated (as etcd)', () => {
   const h = full()
   h.ok(alarm('ACTIVATE'))
-  assert.equal(h.store.quotaAlarm(MEMBER), null, 'raised and over: nothing to propose')
+  assert.equal(h.store.noSpaceAlarm(MEMBER), null, 'raised already: nothing to propose')
   h.del('fill/', { rangeEnd: b('fill0') })
   h.compact(h.store.currentRevision())
   for (let i = 0; i < 5; i++) h.run({ type: 'lease-checkpoint', request: { checkpoints: [] } })
   assert.ok(h.store.spaceUsed() <= QUOTA, 'compaction and reclaim made room')
-  assert.equal(h.store.quotaAlarm(MEMBER), null, 'nothing proposed: the operator disarms')
+  assert.deepEqual(h.store.alarms(), [{ memberId: MEMBER, alarm: 'NOSPACE' }], 'the operator disarms')
   assert.throws(() => h.store.admit({ type: 'put', request: putReq('k', 'v') }), /database space exceeded/)
   h.ok(alarm('DEACTIVATE'))
   assert.equal(h.put('k', 'v').header.revision, h.store.currentRevision())
@@ -112,7 +113,7 @@ test('quota: under the quota again after compaction, the alarm stays until it is
 test('quota: a NOSPACE alarm raised by hand on a member under quota stays raised', () => {
   const h = new Harness()
   h.ok(alarm('ACTIVATE'))
-  assert.equal(h.store.quotaAlarm(MEMBER), null)
+  assert.equal(h.store.noSpaceAlarm(MEMBER), null)
   assert.deepEqual(h.store.alarms(), [{ memberId: MEMBER, alarm: 'NOSPACE' }])
 })
 
