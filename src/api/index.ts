@@ -25,8 +25,8 @@ export { encodeBase64, decodeBase64 } from './base64.ts'
 export type { HeaderContext, FullResponseHeader, HeaderResponse } from './header.ts'
 export type { EmptyRequest } from './schema.ts'
 export {
-  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HEADER_BYTES, MAX_HELD_REQUEST_BYTES, proposalSize, receiveLimitError,
-  requestSizeError, type Limits,
+  DEFAULT_LIMITS, DEFAULT_MAX_REQUEST_BYTES, GRPC_OVERHEAD_BYTES, MAX_HEADER_BYTES, MAX_HELD_REQUEST_BYTES, proposalField, proposalSize, receiveLimitError,
+  requestSizeError, TXN_PROPOSAL_FIELD, type Limits,
 } from './size-limits.ts'
 export { getOnly } from './get-only.ts'
 export { HOP_HEADERS } from './hop-headers.ts'

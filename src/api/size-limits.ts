@@ -45,28 +45,45 @@ export function receiveLimitError(size: number, maxRequestBytes: number = DEFAUL
 }
 
 /**
- * Size of the raft proposal (InternalRaftRequest) that carries a request of `size` bytes: a
- * header (field 100: a 64-bit request ID, the user name and auth revision when authenticated)
- * and the request's own tag and length.
+ * The field of etcd's InternalRaftRequest (raft_internal.proto) that carries each call proposed
+ * through Raft; its tag takes one byte below 16, two from there (every auth call is 1000 or more).
  */
-export function proposalSize(size: number, username = ''): number {
+const PROPOSAL_FIELDS: Readonly<Record<string, number>> = {
+  'kv.put': 4, 'kv.deleterange': 5, 'kv.txn': 6, 'kv.compaction': 7, 'lease.grant': 8, 'lease.revoke': 9, 'maintenance.alarm': 10,
+}
+
+/** The InternalRaftRequest field of call `name` when etcd proposes it, else null (a txn: only one that writes). */
+export function proposalField(name: string): number | null {
+  return PROPOSAL_FIELDS[name] ?? (name.startsWith('auth.') ? 1000 : null)
+}
+
+/** The InternalRaftRequest field of a txn (etcd's v3lock and v3election propose txns too). */
+export const TXN_PROPOSAL_FIELD = 6
+
+/**
+ * Size of the raft proposal (InternalRaftRequest) that carries a request of `size` bytes in
+ * `field`: a header (field 100: a 64-bit request ID, the user name and auth revision when
+ * authenticated) and the request's own tag and length.
+ */
+export function proposalSize(size: number, field: number, username = ''): number {
   const name = utf8Length(username)
   const user = name === 0 ? 0 : 1 + varintSize(name) + name + 1 + 5
   const header = 2 + 1 + 1 + 10 + user
-  return header + 2 + varintSize(size) + size
+  return header + varintSize(field << 3) + varintSize(size) + size
 }
 
 /**
- * The size check for a request of protobuf size `size` that is to be proposed:
+ * The size check for a request of protobuf size `size` that is to be proposed in `field`:
  * `grpc: received message larger than max (size vs. max+512KiB)` (429 / 8) above the gRPC
  * limit, `etcdserver: request is too large` (400 / 3) when its proposal exceeds max-request-bytes.
  */
 export function requestSizeError(
   size: number,
+  field: number,
   maxRequestBytes: number = DEFAULT_MAX_REQUEST_BYTES,
   username = '',
 ): EtcdError | null {
   const received = receiveLimitError(size, maxRequestBytes)
   if (received !== null) return received
-  return proposalSize(size, username) > maxRequestBytes ? Errors.requestTooLarge() : null
+  return proposalSize(size, field, username) > maxRequestBytes ? Errors.requestTooLarge() : null
 }

@@ -29,6 +29,7 @@ import {
   grpcTimeoutMs,
   pageNotFound,
   preflight,
+  proposalField,
   protoSize,
   REQUIRE_LEADER_HEADER,
   requestSizeError,
@@ -41,7 +42,7 @@ import {
   type AnyEndpoint,
   type ApiResponse,
 } from '../api/index.ts'
-import { Errors, EtcdError, GrpcCode, type RangeRequest } from '../mvcc/index.ts'
+import { Errors, EtcdError, GrpcCode, txnWrites, type RangeRequest, type TxnRequest } from '../mvcc/index.ts'
 import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
@@ -143,8 +144,15 @@ function servedByLearner(ep: AnyEndpoint, req?: unknown): boolean {
   return ep.name === 'kv.range' && (req === undefined || (req as RangeRequest).serializable)
 }
 
-/** Requests that become proposals: checked against --max-request-bytes. */
-const PROPOSED: ReadonlySet<string> = new Set(['kv.put', 'kv.deleterange', 'kv.txn'])
+/**
+ * The InternalRaftRequest field `req` is proposed in, as etcd proposes it, so that it is checked
+ * against --max-request-bytes; null when it is not proposed (a txn that only reads is served
+ * without a proposal). Lock and campaign propose txns: concurrency.ts checks those.
+ */
+function proposedIn(ep: AnyEndpoint, req: unknown): number | null {
+  if (ep.name === 'kv.txn' && !txnWrites(req as TxnRequest)) return null
+  return proposalField(ep.name)
+}
 
 export interface MemberAppOptions {
   readonly member: MemberContext
@@ -241,8 +249,9 @@ async function runUnaryCall(
 ): Promise<unknown> {
   if (m.actor.isLearner && !servedByLearner(ep, req)) throw Errors.notSupportedForLearner()
   if (m.actor.leader === 0 && requiresLeader(headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
-  if (PROPOSED.has(ep.name)) {
-    const tooLarge = requestSizeError(protoSize(ep.request, req), m.limits.maxRequestBytes)
+  const field = proposedIn(ep, req)
+  if (field !== null) {
+    const tooLarge = requestSizeError(protoSize(ep.request, req), field, m.limits.maxRequestBytes)
     if (tooLarge !== null) throw tooLarge
   }
   const caller = await authGate(m).authorize(m, ep.name, req, headers, connection)

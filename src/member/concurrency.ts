@@ -21,7 +21,8 @@
  *
  * @module
  */
-import { asEtcdError, concurrencyError, prefixRangeEnd } from '../api/index.ts'
+import { asEtcdError, concurrencyError, prefixRangeEnd, proposalSize, protoSize, TXN_PROPOSAL_FIELD } from '../api/index.ts'
+import { TxnRequestSchema } from '../api/kv-schemas.ts'
 import { Errors, EtcdError, GrpcCode } from '../mvcc/index.ts'
 import type {
   Compare, KeyValue, RangeRequest, RequestOp, ResponseHeader, TxnResponse, WatchResponse,
@@ -96,7 +97,10 @@ export function txn(
   success: RequestOp[],
   failure: RequestOp[] = [],
 ): Promise<TxnResponse> {
-  return proposeFor(m, { type: 'txn', request: { compare, success, failure } })
+  const request = { compare, success, failure }
+  // A proposal as etcd's v3lock and v3election make: within --max-request-bytes, or refused.
+  if (proposalSize(protoSize(TxnRequestSchema, request), TXN_PROPOSAL_FIELD) > m.limits.maxRequestBytes) return Promise.reject(Errors.requestTooLarge())
+  return proposeFor(m, { type: 'txn', request })
 }
 
 function rangeKvs(r: TxnResponse, at: number): readonly KeyValue[] {

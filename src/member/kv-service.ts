@@ -1,7 +1,8 @@
 /**
  * The KV service: range, put, delete-range, txn and compaction, on top of the actor. Writes are
- * proposed through Raft and answered once applied here; a range is served from the local store,
- * after a ReadIndex round unless the client asked for a serializable read.
+ * proposed through Raft and answered once applied here; a range, and a txn that writes nothing
+ * (as etcd's), is served from the local store, after a ReadIndex round unless the client asked for
+ * a serializable read (for a txn: every op of it a serializable range).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../mvcc/index.ts'
+import { txnWrites, type RequestOp } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
 import type { MemberContext } from './member-context.ts'
 
@@ -60,8 +62,16 @@ export function deleteRange(
   return proposeFor(m, { type: 'delete-range', request }, caller)
 }
 
-export function txn(m: MemberContext, request: TxnRequest, _signal?: AbortSignal, caller?: Caller): Promise<TxnResponse> {
-  return proposeFor(m, { type: 'txn', request }, caller)
+export async function txn(m: MemberContext, request: TxnRequest, _signal?: AbortSignal, caller?: Caller): Promise<TxnResponse> {
+  if (txnWrites(request)) return proposeFor(m, { type: 'txn', request }, caller)
+  if (!serializable(request)) await m.actor.linearizableRead()
+  return m.actor.store.readTxn(request)
+}
+
+/** Whether every op of `r` is a serializable range (etcd's isTxnSerializable: a nested txn is not). */
+function serializable(r: TxnRequest): boolean {
+  const all = (ops: readonly RequestOp[]): boolean => ops.every((op) => op.type === 'range' && op.request.serializable)
+  return all(r.success) && all(r.failure)
 }
 
 export function compact(

@@ -7,10 +7,15 @@
  * @module
  */
 import type { Command } from './command.ts'
-import type { RequestOp } from './kv.ts'
+import type { RequestOp, TxnRequest } from './kv.ts'
 
 function opsWrite(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => op.type !== 'range' && (op.type !== 'txn' || opsWrite([...op.request.success, ...op.request.failure])))
+}
+
+/** Whether `r` may write: a put or a delete on either branch, nested txns included (etcd's !isTxnReadonly). */
+export function txnWrites(r: TxnRequest): boolean {
+  return opsWrite(r.success) || opsWrite(r.failure)
 }
 
 /** Whether `c` is refused while the CORRUPT alarm is raised. */
@@ -23,7 +28,7 @@ export function refusedWhenCorrupt(c: Command): boolean {
     case 'lease-revoke':
       return true
     case 'txn':
-      return opsWrite(c.request.success) || opsWrite(c.request.failure)
+      return txnWrites(c.request)
     case 'lease-checkpoint':
     case 'alarm':
       return false

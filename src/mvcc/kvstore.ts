@@ -22,7 +22,7 @@
 import type { Database } from 'sql.js'
 import { AlarmTable } from './alarm-table.ts'
 import { decodeCommand, type Command, type CommandResponse } from './command.ts'
-import { refusedWhenCorrupt } from './corrupt-guard.ts'
+import { refusedWhenCorrupt, txnWrites } from './corrupt-guard.ts'
 import { runCompaction, scheduleCompaction, scheduledCompaction } from './compaction.ts'
 import { EtcdError, Errors } from './errors.ts'
 import { HashKvWalk, storeHash } from './hash.ts'
@@ -46,6 +46,8 @@ import type {
   LeaseTimeToLiveResponse,
   RangeRequest,
   RangeResponse,
+  TxnRequest,
+  TxnResponse,
 } from './kv.ts'
 import { LeaseTable } from './lease-table.ts'
 import { Lessor, type LessorConfig } from './lessor.ts'
@@ -214,6 +216,17 @@ export class MvccStore implements HistorySource {
     const point = this.#points !== null && req.rangeEnd.length === 0 && (req.revision <= 0 || req.revision === view.rev)
     if (!point) return range(this.#sql, view, req, this.#maxResponseBytes)
     return this.#pointRead(req, view, this.#points as PointCache)
+  }
+
+  /**
+   * A txn that writes nothing (see txnWrites), answered from the current state as etcd answers
+   * one, without a proposal: its compares and ranges at the current revision, the same checks and
+   * errors as at apply, and no new revision.
+   */
+  readTxn(req: TxnRequest): TxnResponse {
+    if (txnWrites(req)) throw new Error('mvcc: readTxn of a txn that writes')
+    checkTxn(req, this.#maxTxnOps)
+    return execTxn(this.#context(new WriteTxn(this.#sql, this.#layout, this.#rev)), req)
   }
 
   /** A range of one key at the current revision, answered from the point cache when it can. */
@@ -441,8 +454,8 @@ export class MvccStore implements HistorySource {
     setMeta(this.#sql, META.reclaimPending, pending ? 1 : 0)
   }
 
-  #execute(index: number, c: Command, w: WriteTxn): CommandResponse {
-    const ctx: ExecContext = {
+  #context(w: WriteTxn): ExecContext {
+    return {
       sql: this.#sql,
       w,
       compactMain: this.#compactMain,
@@ -450,6 +463,10 @@ export class MvccStore implements HistorySource {
       prevKvWatched: () => this.prevKvWatched(),
       leaseExists: (id) => this.#leases.has(id),
     }
+  }
+
+  #execute(index: number, c: Command, w: WriteTxn): CommandResponse {
+    const ctx = this.#context(w)
     if (this.#alarms.has('CORRUPT') && refusedWhenCorrupt(c)) throw Errors.corrupt()
     switch (c.type) {
       case 'put':

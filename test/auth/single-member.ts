@@ -63,7 +63,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
   const context: MemberContext = {
     actor: member.actor,
     identity: member.identity,
-    limits: { maxRequestBytes: 1572864, maxTxnOps: 128 },
+    limits: { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps },
     clusterToken: 'solo',
     versions: { server: '3.4.23', cluster: '3.4.0' },
     auth: new AuthGate({ ...DEFAULT_AUTH_OPTIONS, ...options.auth }, () => realClock.now()),

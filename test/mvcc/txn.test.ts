@@ -194,3 +194,20 @@ test('txn: empty keys in compares or ops are refused', () => {
   assert.throws(() => h.txn({ failure: [opDel('')] }), /key is not provided/)
   assert.throws(() => h.txn({ success: [opTxn({ success: [opRange('')] })] }), /key is not provided/)
 })
+
+test('txn: readTxn answers a txn that only reads as its apply would, and refuses one that may write', () => {
+  const h = new Harness()
+  h.put('a', '1')
+  h.put('a', '2')
+  const reads: Partial<TxnRequest> = {
+    compare: [cmp('a', { target: 'VERSION', result: 'EQUAL', version: 2 })],
+    success: [opRange('a'), opTxn({ success: [opRange('a', { revision: 2 })] })],
+    failure: [opRange('b')],
+  }
+  const read = h.store.readTxn(txnReq(reads))
+  assert.deepEqual(read, h.txn(reads), 'the same answer as applied')
+  assert.equal(h.store.currentRevision(), 3, 'no new revision')
+  assert.throws(() => h.store.readTxn(txnReq({ success: [opRange('a', { revision: 9 })] })), /required revision is a future revision/)
+  assert.throws(() => h.store.readTxn(txnReq({ failure: [opTxn({ success: [opPut('a', 'x')] })] })), /readTxn of a txn that writes/)
+  assert.throws(() => h.store.readTxn(txnReq({ success: Array.from({ length: 129 }, () => opRange('a')) })), /too many operations/)
+})
