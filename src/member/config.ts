@@ -132,11 +132,19 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
-/** Go-style durations (`1h30m`, `90s`, `500ms`); a bare number means hours, as etcd's periodic mode. */
+/**
+ * The retention as etcd reads it: a bare number is hours in periodic mode and revisions in
+ * revision mode; anything else is a Go-style duration (`1h30m`, `90s`, `500ms`), which in
+ * revision mode (etcd reads it the same) is its count of nanoseconds as revisions.
+ */
 export function parseRetention(mode: AutoCompactionMode, text: string): number {
   const t = text.trim()
   if (/^\d+$/.test(t)) return mode === 'periodic' ? Number(t) * 3_600_000 : Number(t)
-  if (mode === 'revision') throw new ConfigError(`--auto-compaction-retention: revision mode needs a number, got ${t}`)
+  const ms = parseDuration(t)
+  return mode === 'periodic' ? ms : Math.round(ms * 1e6)
+}
+
+function parseDuration(t: string): number {
   let total = 0
   let rest = t
   while (rest !== '') {

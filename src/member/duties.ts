@@ -2,7 +2,8 @@
  * The member's periodic duties, run on every tick after Raft's own:
  * - leader: propose revokes for expired leases and checkpoints of remaining TTLs (so a new
  *   leader resumes each lease where it was, not at its full TTL);
- * - leader: automatic compaction (`--auto-compaction-mode/retention`);
+ * - every member: the automatic compactor (`--auto-compaction-mode/retention`), which compacts
+ *   only while it leads;
  * - leader: promote learners that have caught up (`--auto-promote`);
  * - every member: publish its name and client URLs into the member list once;
  * - every member: progress notifications to watchers that asked for them;
@@ -13,6 +14,7 @@
  * @module
  */
 import type { MemberActor } from './actor.ts'
+import { Errors } from '../mvcc/index.ts'
 import { AutoCompactor } from './auto-compactor.ts'
 import type { AutoCompactionMode } from './config.ts'
 import type { FetchMembers } from './identity-file.ts'
@@ -58,12 +60,9 @@ export class Duties {
       const checkpoints = store.lessor.checkpoints(now)
       if (checkpoints.length > 0)
         this.#once('checkpoint', () => actor.propose({ type: 'lease-checkpoint', request: { checkpoints } }))
-      const target = this.#compactor.poll(now, store.currentRevision(), store.compactRevision())
-      if (target !== null) {
-        actor.log.info({ revision: target }, 'auto-compaction')
-        this.#once('compact', () => actor.propose({ type: 'compaction', request: { revision: target, physical: false } }))
-      }
-    } else this.#compactor.reset()
+    }
+    const target = this.#compactor.poll(now, store.currentRevision(), actor.isLeader)
+    if (target !== null) this.#compact(target)
 
     if (now >= this.#nextProgressAt) {
       this.#nextProgressAt = now + this.#config.progressNotifyMs
@@ -81,6 +80,19 @@ export class Duties {
       this.#once('publish', () => actor.publish())
     if (actor.isLeader && this.#config.autoPromote) this.#promoteCaughtUpLearners()
     if (!actor.isLeader && actor.member(actor.leader) === undefined) this.#learnPeers()
+  }
+
+  /** Proposes the compaction the compactor asked for; one to a revision compacted already is done. */
+  #compact(target: number): void {
+    const actor = this.#actor
+    const done = (): void => this.#compactor.done(actor.clock.now(), target)
+    if (target <= actor.store.compactRevision()) return done()
+    actor.log.info({ revision: target }, 'auto-compaction')
+    this.#once('compact', async () => {
+      const applied = await actor.propose({ type: 'compaction', request: { revision: target, physical: false } })
+      if (applied.error !== null && applied.error.message !== Errors.compacted().message) throw applied.error
+      done()
+    })
   }
 
   /** No leader, or one missing from the member table: this member may be behind a membership change. */

@@ -77,6 +77,7 @@ test('auto-compaction retention: bare hours and Go durations in periodic mode', 
   assert.equal(parseRetention('periodic', '1h30m'), 5_400_000)
   assert.equal(parseRetention('periodic', '500ms'), 500)
   assert.equal(parseRetention('revision', '42'), 42)
+  assert.equal(parseRetention('revision', '5s'), 5e9, 'a duration in revision mode is its nanoseconds, as etcd reads it')
   assert.throws(() => parseRetention('periodic', '5 minutes'), ConfigError)
 })
 
