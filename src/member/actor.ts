@@ -409,17 +409,22 @@ export class MemberActor {
    */
   async propose(command: Command, by?: ProposedBy): Promise<Applied> {
     this.#usable()
-    try {
-      this.store.admit(command)
-    } catch (err) {
-      // As etcd: a write refused because it does not fit raises this member's NOSPACE alarm.
-      const alarm = this.store.fits(command) ? null : this.store.noSpaceAlarm(BigInt(this.config.id))
-      if (alarm !== null) this.propose(alarm).catch(() => undefined)
-      throw err
-    }
+    this.checkQuota(command)
+    this.store.admit(command)
     const id = this.#nextId()
     const env: Envelope = by === undefined ? { id, kind: 'mvcc', command: encodeCommand(command) } : { id, kind: 'mvcc', command: encodeCommand(command), by }
     return this.#proposeEnvelope(env)
+  }
+
+  /**
+   * etcd's quota check, the first a write meets (before its size is checked): one that does not
+   * fit the quota is refused with noSpace and raises this member's NOSPACE alarm.
+   */
+  checkQuota(command: Command): void {
+    if (this.store.fits(command)) return
+    const alarm = this.store.noSpaceAlarm(BigInt(this.config.id))
+    if (alarm !== null) this.propose(alarm).catch(() => undefined)
+    throw Errors.noSpace()
   }
 
   /** Proposes a change to the auth store; resolves once it is applied on this member. */

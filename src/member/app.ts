@@ -42,7 +42,9 @@ import {
   type AnyEndpoint,
   type ApiResponse,
 } from '../api/index.ts'
-import { Errors, EtcdError, GrpcCode, txnWrites, type RangeRequest, type TxnRequest } from '../mvcc/index.ts'
+import {
+  Errors, EtcdError, GrpcCode, txnWrites, type Command, type LeaseGrantRequest, type PutRequest, type RangeRequest, type TxnRequest,
+} from '../mvcc/index.ts'
 import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
@@ -142,6 +144,13 @@ const NEVER_ABORTED = new AbortController().signal
 function servedByLearner(ep: AnyEndpoint, req?: unknown): boolean {
   if (ep.name === 'maintenance.status') return true
   return ep.name === 'kv.range' && (req === undefined || (req as RangeRequest).serializable)
+}
+
+/** Calls whose writes etcd checks against the quota first (its quota servers), as the command each proposes. */
+const QUOTA_CHECKED: Readonly<Record<string, (req: any) => Command>> = {
+  'kv.put': (request: PutRequest) => ({ type: 'put', request }),
+  'kv.txn': (request: TxnRequest) => ({ type: 'txn', request }),
+  'lease.grant': (request: LeaseGrantRequest) => ({ type: 'lease-grant', request }),
 }
 
 /**
@@ -249,6 +258,8 @@ async function runUnaryCall(
 ): Promise<unknown> {
   if (m.actor.isLearner && !servedByLearner(ep, req)) throw Errors.notSupportedForLearner()
   if (m.actor.leader === 0 && requiresLeader(headers.get(REQUIRE_LEADER_HEADER))) throw Errors.noLeader()
+  const quota = QUOTA_CHECKED[ep.name]
+  if (quota !== undefined) m.actor.checkQuota(quota(req))
   const field = proposedIn(ep, req)
   if (field !== null) {
     const tooLarge = requestSizeError(protoSize(ep.request, req), field, m.limits.maxRequestBytes)

@@ -91,15 +91,17 @@ export function createdAt(key: Uint8Array, rev: number): Compare {
   }
 }
 
-export function txn(
+export async function txn(
   m: MemberContext,
   compare: Compare[],
   success: RequestOp[],
   failure: RequestOp[] = [],
 ): Promise<TxnResponse> {
   const request = { compare, success, failure }
-  // A proposal as etcd's v3lock and v3election make: within --max-request-bytes, or refused.
-  if (proposalSize(protoSize(TxnRequestSchema, request), TXN_PROPOSAL_FIELD) > m.limits.maxRequestBytes) return Promise.reject(Errors.requestTooLarge())
+  // A proposal as etcd's v3lock and v3election make: through its quota check first, then
+  // within --max-request-bytes, or refused.
+  m.actor.checkQuota({ type: 'txn', request })
+  if (proposalSize(protoSize(TxnRequestSchema, request), TXN_PROPOSAL_FIELD) > m.limits.maxRequestBytes) throw Errors.requestTooLarge()
   return proposeFor(m, { type: 'txn', request })
 }
 

@@ -353,16 +353,19 @@ export class MvccStore implements HistorySource {
 
   /**
    * For the member before it proposes: throws noSpace when `command` needs space and NOSPACE is
-   * raised, or when it does not {@link fits} (then propose noSpaceAlarm's command, as etcd raises
-   * the alarm on such a refusal).
+   * raised, or when it does not {@link fits} (the member checks that first, to raise its alarm).
    */
   admit(command: Command): void {
     if (needsSpace(command) && (this.#alarms.has('NOSPACE') || !this.fits(command))) throw Errors.noSpace()
   }
 
-  /** Whether the usage plus what `command` costs stays under the quota (etcd's backend quota). */
+  /**
+   * Whether `command` needs no space, or the usage plus what it costs stays under the quota
+   * (etcd's backend quota, which a refused write raises NOSPACE for).
+   */
   fits(command: Command): boolean {
-    return this.#quotaBytes < 0 || this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
+    if (!needsSpace(command) || this.#quotaBytes < 0) return true
+    return this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
   }
 
   /**
