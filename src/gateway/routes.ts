@@ -35,7 +35,9 @@ const LEADER_STREAM: Route = { ...STREAM, target: 'leader' }
 const SPECIAL: ReadonlyMap<string, Route> = new Map([
   ['kv.range', READ],
   ['watch', STREAM],
-  ['lease.keepalive', LEADER_STREAM],
+  // Any member serves it (a follower forwards each renewal), so a stream is not cut by the
+  // leader's going away unless it was carried by the leader itself.
+  ['lease.keepalive', STREAM],
   ['lease.timetolive', READ],
   ['lease.leases', READ],
   ['cluster.member.list', READ],

@@ -117,7 +117,6 @@ const UNARY: Readonly<Record<string, Unary>> = {
 
 /** Calls answered by the leader only: its clock (leases) or its decision (membership). */
 const LEADER_ONLY: ReadonlySet<string> = new Set([
-  'lease.keepalive',
   'lease.timetolive',
   'lock.lock',
   'election.campaign',

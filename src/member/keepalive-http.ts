@@ -3,20 +3,25 @@
  * the refreshed TTL, and the response ends when the request body ends (etcd's gateway behaviour).
  * One stream renews at most --max-leases-per-stream distinct leases; the next one ends it with
  * an error line `etcdserver: too many leases on the keepalive stream` (code 8).
- * Runs on the leader (the HTTP layer forwards it there).
+ *
+ * Served by every member, as etcd's: the leader renews from its lessor; any other member forwards
+ * each renewal to the leader on its own, waiting for one (and trying again) up to the request
+ * timeout, so a stream outlives a change of leader instead of ending with it.
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   encodeStreamResponse,
+  errorFromBody,
   JSON_HEADERS,
   leaseKeepAlive,
   RequestStream,
   streamErrorLine,
   streamRequestError,
 } from '../api/index.ts'
-import { EtcdError, GrpcCode } from '../mvcc/index.ts'
-import { toResponse } from './forward.ts'
+import { Errors, EtcdError, GrpcCode } from '../mvcc/index.ts'
+import { FORWARDED_HEADER, forwardToLeader, toResponse } from './forward.ts'
 import { keepAlive } from './lease-service.ts'
 import { DEFAULT_STREAM_LIMITS, headerContext, type MemberContext } from './member-context.ts'
 
@@ -38,7 +43,7 @@ export async function handleKeepAlive(m: MemberContext, request: Request): Promi
         lines.push(streamErrorLine(new EtcdError(GrpcCode.ResourceExhausted, TOO_MANY_LEASES)))
         return { lines, done: true, error: null }
       }
-      lines.push(encodeStreamResponse(leaseKeepAlive, keepAlive(m, req.id), headerContext(m)))
+      lines.push(await renewal(m, req.id, request))
     }
     return { lines, done, error: batch.error }
   }
@@ -64,4 +69,24 @@ export async function handleKeepAlive(m: MemberContext, request: Request): Promi
     cancel: () => reader?.cancel().catch(() => undefined),
   })
   return new Response(body, { status: 200, headers: JSON_HEADERS })
+}
+
+/** The answer line renewing lease `id`: the lessor's here on the leader, else the leader's. */
+async function renewal(m: MemberContext, id: bigint, request: Request): Promise<string> {
+  const { actor } = m
+  const until = performance.now() + actor.config.requestTimeoutMs
+  for (;;) {
+    if (actor.isLeader) return encodeStreamResponse(leaseKeepAlive, keepAlive(m, id), headerContext(m))
+    // A renewal forwarded here by a member that took this one for the leader: it tries again itself.
+    if (request.headers.has(FORWARDED_HEADER)) throw Errors.noLeader()
+    const answer = await forwardToLeader(actor, request, `{"ID":"${id}"}`, m.fetch)
+    const text = answer.status === 200 ? await answer.text() : ''
+    // A result line; an error line (the leader lost its leadership meanwhile) or none is tried again.
+    if (text.startsWith('{"result"')) return text.slice(0, text.indexOf('\n') + 1) || `${text}\n`
+    if (performance.now() >= until) {
+      if (answer.status !== 200) throw errorFromBody(answer.status, await answer.text())
+      throw Errors.noLeader()
+    }
+    await sleep(actor.config.tickMs)
+  }
 }

@@ -98,7 +98,7 @@ export function streamingSuite(name: string, startGateway: StartGateway, test: S
       }
       keepalive.end()
       assert.equal(await keepalive.next(), undefined, 'the answer ends when the request body ends')
-      assert.deepEqual(cluster.hits('/v3/lease/keepalive'), [1, 0, 0], 'keepalive goes to the leader')
+      assert.equal(cluster.hits('/v3/lease/keepalive').reduce((a, b) => a + b, 0), 1, 'one member carries the stream')
     })
 
     test('watch: a refused member is skipped and the request body is replayed to the next', async () => {
