@@ -107,15 +107,18 @@ export class MemberDirectory {
   /**
    * Endpoints to try, in order, for one round of attempts. `leader`: the cached leader, then the
    * other live members, then the down ones. `spread`: live members starting one further round
-   * the ring on every call, then the down ones.
+   * the ring on every call, then the down ones. `follower`: as spread, the cached leader last of
+   * the live ones.
    */
   candidates(target: Target): string[] {
     const n = this.#endpoints.length
-    const start = target === 'spread' ? this.#cursor++ % n : 0
+    const start = target === 'leader' ? 0 : this.#cursor++ % n
     const ring = [...this.#endpoints.slice(start), ...this.#endpoints.slice(0, start)]
     const first = target === 'leader' && this.#leader !== undefined ? [this.#leader] : []
     const rest = ring.filter((e) => e !== this.#leader || target === 'spread')
-    return [...first, ...rest.filter((e) => this.isLive(e)), ...rest.filter((e) => !this.isLive(e))]
+    const last = target === 'follower' && this.#leader !== undefined ? [this.#leader] : []
+    const live = [...rest.filter((e) => this.isLive(e)), ...last.filter((e) => this.isLive(e))]
+    return [...first, ...live, ...rest.filter((e) => !this.isLive(e)), ...last.filter((e) => !this.isLive(e))]
   }
 
   /**
@@ -132,9 +135,9 @@ export class MemberDirectory {
     const start = this.#cursor++ % n
     for (let i = 0; i < n; i++) {
       const e = endpoints[(start + i) % n] as string
-      if (this.isLive(e)) return e
+      if (this.isLive(e) && (target === 'spread' || e !== this.#leader)) return e
     }
-    return endpoints[start]
+    return target === 'follower' && this.#leader !== undefined && this.isLive(this.#leader) ? this.#leader : endpoints[start]
   }
 
   /** Probes the members (one refresh at a time; concurrent callers share it). Resolves to the leader. */

@@ -12,7 +12,8 @@
  */
 import { parseRequestBody, type AnyEndpoint, type JsonValue } from '../api/index.ts'
 
-export type Target = 'leader' | 'spread'
+/** `follower`: spread over the members that do not lead first (a stream the leader's death should not cut). */
+export type Target = 'leader' | 'spread' | 'follower'
 
 export interface Route {
   /** Request and response bodies are streams (watch, keepalive, observe, snapshot). */
@@ -30,14 +31,15 @@ const SPREAD_READ: Route = { ...READ, target: 'spread' }
 const BLOCKING: Route = { ...WRITE, blocking: true }
 const STREAM: Route = { stream: true, idempotent: true, target: 'spread', blocking: false }
 const LEADER_STREAM: Route = { ...STREAM, target: 'leader' }
+const FOLLOWER_STREAM: Route = { ...STREAM, target: 'follower' }
 
 /** Endpoints (by src/api name) that are not plain writes. */
 const SPECIAL: ReadonlyMap<string, Route> = new Map([
   ['kv.range', READ],
   ['watch', STREAM],
-  // Any member serves it (a follower forwards each renewal), so a stream is not cut by the
-  // leader's going away unless it was carried by the leader itself.
-  ['lease.keepalive', STREAM],
+  // Any member serves it (a follower forwards each renewal to the leader, waiting out an
+  // election), so it goes to one that does not lead: the leader's going away does not cut it.
+  ['lease.keepalive', FOLLOWER_STREAM],
   ['lease.timetolive', READ],
   ['lease.leases', READ],
   ['cluster.member.list', READ],

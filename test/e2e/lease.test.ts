@@ -151,21 +151,24 @@ describe('lease', { timeout: 90_000 }, () => {
     cluster.assertAlive()
   })
 
-  test('a keepalive stream through a follower outlives the leader: after kill -9 of the leader the next renewal is answered', async () => {
+  test('keepalive streams through a follower and the gateway outlive the leader: after kill -9 of the leader the next renewals are answered', async () => {
     const leader = await cluster.leader()
     const follower = cluster.memberNames.find((n) => n !== leader.name) as string
-    const id = (await call(cluster.url(follower), '/v3/lease/grant', { TTL: 30 })).ID as string
-    const stream = await LineStream.open(cluster.url(follower), '/v3/lease/keepalive', { ID: id })
+    // The gateway knows the leader (a grant went there), so it carries the stream on a follower.
+    const id = (await call(cluster.gatewayUrl, '/v3/lease/grant', { TTL: 30 })).ID as string
+    const streams = await Promise.all([cluster.url(follower), cluster.gatewayUrl].map((url) => LineStream.open(url, '/v3/lease/keepalive', { ID: id })))
     try {
-      assert.equal((await stream.next()).result.TTL, '30')
+      for (const stream of streams) assert.equal((await stream.next()).result.TTL, '30')
       await cluster.kill(leader.name)
-      // As etcd's follower: the renewal waits for the next leader instead of ending the stream.
-      stream.send({ ID: id })
-      const answer = await stream.next(15_000)
-      assert.equal(answer?.result?.TTL, '30', JSON.stringify(answer))
+      // As etcd's follower: a renewal waits for the next leader instead of ending the stream.
+      for (const stream of streams) {
+        stream.send({ ID: id })
+        const answer = await stream.next(15_000)
+        assert.equal(answer?.result?.TTL, '30', JSON.stringify(answer))
+      }
       assert.notEqual((await cluster.waitForLeader()).name, leader.name)
     } finally {
-      stream.close()
+      for (const stream of streams) stream.close()
       await cluster.restart(leader.name)
     }
     await cluster.waitForLeader()

@@ -46,8 +46,34 @@ describe('gateway unary units', { timeout: 10_000 }, () => {
       for (let i = 0; i < 5; i++) {
         assert.equal(one.first('spread'), other.candidates('spread')[0], `spread ${i}, down ${down}`)
         assert.equal(one.first('leader'), other.candidates('leader')[0], `leader ${i}, down ${down}`)
+        assert.equal(one.first('follower'), other.candidates('follower')[0], `follower ${i}, down ${down}`)
       }
     }
+  })
+
+  test('directory: a follower target tries the members that do not lead first, the leader last of the live ones', async () => {
+    const endpoints = ['http://a:1', 'http://b:1', 'http://c:1']
+    // Every member answers its status: member IDs 1, 2, 3; b (2) leads.
+    const status: Exchange = async (r) => ({
+      kind: 'answered',
+      answer: {
+        status: 200,
+        headers: {},
+        body: new TextEncoder().encode(JSON.stringify({ header: { member_id: String(endpoints.indexOf(r.endpoint) + 1), raft_term: '2' }, leader: '2' })),
+      },
+    })
+    const dir = new MemberDirectory({ endpoints, exchange: status, probeTimeoutMs: 100, autoSync: false })
+    assert.equal(await dir.refreshLeader(), 'http://b:1')
+    for (let i = 0; i < 4; i++) {
+      const order = dir.candidates('follower')
+      assert.equal(order[2], 'http://b:1', `round ${i}: ${order}`)
+      assert.deepEqual([...order].sort(), endpoints)
+      assert.notEqual(dir.first('follower'), 'http://b:1')
+    }
+    dir.markDown('http://a:1')
+    dir.markDown('http://c:1')
+    assert.equal(dir.first('follower'), 'http://b:1', 'only the leader is live')
+    assert.equal(dir.candidates('follower')[0], 'http://b:1')
   })
 
   test('fetch exchange: status, lower-case headers without hop ones, and the bytes', async () => {

@@ -25,7 +25,7 @@ describe('gateway units', { timeout: 10_000 }, () => {
     assert.deepEqual(routeOf(ep('/v3/kv/put')), { stream: false, idempotent: false, target: 'leader', blocking: false })
     assert.equal(routeOf(ep('/v3/kv/range')).idempotent, true)
     assert.deepEqual(routeOf(ep('/v3/watch')), { stream: true, idempotent: true, target: 'spread', blocking: false })
-    assert.equal(routeOf(ep('/v3/lease/keepalive')).target, 'spread', 'any member serves it (a follower forwards each renewal)')
+    assert.equal(routeOf(ep('/v3/lease/keepalive')).target, 'follower', 'any member serves it: one that does not lead')
     assert.equal(routeOf(ep('/v3/election/observe')).stream, true)
     assert.equal(routeOf(ep('/v3/lock/lock')).blocking, true)
     assert.equal(routeOf(ep('/v3beta/kv/lease/revoke')).idempotent, false)
