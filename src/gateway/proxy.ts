@@ -195,7 +195,9 @@ async function round<A>(
   const { route, signal, member: pinned } = plan
   const directory = settings.directory
   const toLeader = pinned === undefined && route.target === 'leader'
-  if (toLeader && directory.leader() === undefined) await within(directory.refreshLeader(), deadline.left(), signal)
+  // A call for the leader, or for a member that is not the leader, first learns which one leads.
+  const leaderMatters = pinned === undefined && route.target !== 'spread'
+  if (leaderMatters && directory.leader() === undefined) await within(directory.refreshLeader(), deadline.left(), signal)
   // The first endpoint without building the whole order (the common case: it answers); the
   // order is computed only when a second endpoint is needed.
   const tried: string[] = []

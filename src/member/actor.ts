@@ -827,6 +827,12 @@ export class MemberActor {
     const ended = this.#events.onBackendCommit?.()
     const results = this.#store.applyBatch(batch)
     ended?.()
+    // As etcd's quota applier: a write applied here that took this member past its quota (its
+    // database may be larger than the proposer's) raises this member's NOSPACE alarm.
+    if (results.some((r) => r?.response?.type === 'put' || r?.response?.type === 'txn' || r?.response?.type === 'lease-grant') && this.#store.overQuota()) {
+      const alarm = this.#store.noSpaceAlarm(BigInt(this.config.id))
+      if (alarm !== null) this.propose(alarm).catch(() => undefined)
+    }
     run.forEach((i, at) => {
       const e = entries[i] as Entry
       const env = envelopes[i] ?? null

@@ -43,7 +43,7 @@ import {
   type ApiResponse,
 } from '../api/index.ts'
 import {
-  Errors, EtcdError, GrpcCode, txnWrites, type Command, type LeaseGrantRequest, type PutRequest, type RangeRequest, type TxnRequest,
+  Errors, EtcdError, GrpcCode, txnReadOnly, type Command, type LeaseGrantRequest, type PutRequest, type RangeRequest, type TxnRequest,
 } from '../mvcc/index.ts'
 import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
@@ -154,11 +154,11 @@ const QUOTA_CHECKED: Readonly<Record<string, (req: any) => Command>> = {
 
 /**
  * The InternalRaftRequest field `req` is proposed in, as etcd proposes it, so that it is checked
- * against --max-request-bytes; null when it is not proposed (a txn that only reads is served
+ * against --max-request-bytes; null when it is not proposed (a txn of ranges only is served
  * without a proposal). Lock and campaign propose txns: concurrency.ts checks those.
  */
 function proposedIn(ep: AnyEndpoint, req: unknown): number | null {
-  if (ep.name === 'kv.txn' && !txnWrites(req as TxnRequest)) return null
+  if (ep.name === 'kv.txn' && txnReadOnly(req as TxnRequest)) return null
   return proposalField(ep.name)
 }
 

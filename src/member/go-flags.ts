@@ -4,7 +4,8 @@
  * - `-name` is `--name` (Go takes one dash or two);
  * - a value flag takes the next argument whatever it starts with (`--quota-backend-bytes -1`),
  *   where parseArgs would refuse a value that starts with a dash;
- * - a boolean flag takes a value only after `=`, any of strconv.ParseBool's (`--auto-promote=false`).
+ * - a boolean flag takes a value only after `=`, any of strconv.ParseBool's (`--auto-promote=false`);
+ *   booleans are given apart from the arguments, the last one of each winning.
  *
  * Anything else is passed on as it is, for parseArgs to accept or refuse.
  *
@@ -12,9 +13,9 @@
  */
 
 export interface GoFlagArgs {
-  /** The arguments for parseArgs, every value flag as `--flag=value`. */
+  /** The arguments for parseArgs, every value flag as `--flag=value`, no boolean flag. */
   readonly args: string[]
-  /** Boolean flags given with `=value`, by name: their value (the last given; it wins over a bare `--flag`). */
+  /** Boolean flags given, by name: their value (the last one given wins, as in Go). */
   readonly booleans: Map<string, boolean>
 }
 
@@ -35,8 +36,7 @@ export function goFlagArgs(argv: readonly string[], valueFlags: ReadonlySet<stri
     }
     const inline = m[3]
     if (booleanFlags.has(name)) {
-      if (inline === undefined) args.push(`--${name}`)
-      else if (TRUE.has(inline)) booleans.set(name, true)
+      if (inline === undefined || TRUE.has(inline)) booleans.set(name, true)
       else if (FALSE.has(inline)) booleans.set(name, false)
       else throw new Error(`invalid boolean value ${JSON.stringify(inline)} for -${name}: parse error`)
       continue

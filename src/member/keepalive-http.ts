@@ -71,22 +71,32 @@ export async function handleKeepAlive(m: MemberContext, request: Request): Promi
   return new Response(body, { status: 200, headers: JSON_HEADERS })
 }
 
-/** The answer line renewing lease `id`: the lessor's here on the leader, else the leader's. */
+/**
+ * The answer line renewing lease `id`: the lessor's here on the leader, else the leader's. Tried
+ * again (the leadership moving, a leader not heard from yet, a broken forward) until the request
+ * timeout, each forward bounded by what is left of it; given up at once when the client left.
+ */
 async function renewal(m: MemberContext, id: bigint, request: Request): Promise<string> {
   const { actor } = m
   const until = performance.now() + actor.config.requestTimeoutMs
+  let failure: unknown = Errors.noLeader()
   for (;;) {
-    if (actor.isLeader) return encodeStreamResponse(leaseKeepAlive, keepAlive(m, id), headerContext(m))
-    // A renewal forwarded here by a member that took this one for the leader: it tries again itself.
-    if (request.headers.has(FORWARDED_HEADER)) throw Errors.noLeader()
-    const answer = await forwardToLeader(actor, request, `{"ID":"${id}"}`, m.fetch)
-    const text = answer.status === 200 ? await answer.text() : ''
-    // A result line; an error line (the leader lost its leadership meanwhile) or none is tried again.
-    if (text.startsWith('{"result"')) return text.slice(0, text.indexOf('\n') + 1) || `${text}\n`
-    if (performance.now() >= until) {
-      if (answer.status !== 200) throw errorFromBody(answer.status, await answer.text())
-      throw Errors.noLeader()
+    if (request.signal.aborted) throw failure
+    try {
+      if (actor.isLeader) return encodeStreamResponse(leaseKeepAlive, keepAlive(m, id), headerContext(m))
+      // A renewal forwarded here by a member that took this one for the leader: it tries again itself.
+      if (request.headers.has(FORWARDED_HEADER)) throw Errors.noLeader()
+      const left = AbortSignal.any([request.signal, AbortSignal.timeout(Math.max(1, Math.ceil(until - performance.now())))])
+      const answer = await forwardToLeader(actor, request, `{"ID":"${id}"}`, m.fetch, undefined, left)
+      const text = await answer.text()
+      // A result line; an error line (the leader lost its leadership meanwhile) or answer is tried again.
+      if (answer.status === 200 && text.startsWith('{"result"')) return `${text.split('\n', 1)[0] as string}\n`
+      failure = answer.status === 200 ? Errors.noLeader() : errorFromBody(answer.status, text)
+    } catch (err) {
+      if (request.headers.has(FORWARDED_HEADER)) throw err
+      failure = err
     }
+    if (performance.now() >= until) throw failure
     await sleep(actor.config.tickMs)
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The KV service: range, put, delete-range, txn and compaction, on top of the actor. Writes are
- * proposed through Raft and answered once applied here; a range, and a txn that writes nothing
+ * proposed through Raft and answered once applied here; a range, and a txn of ranges only
  * (as etcd's), is served from the local store, after a ReadIndex round unless the client asked for
  * a serializable read (for a txn: every op of it a serializable range).
  *
@@ -20,7 +20,7 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../mvcc/index.ts'
-import { txnWrites, type RequestOp } from '../mvcc/index.ts'
+import { txnReadOnly, type RequestOp } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
 import type { MemberContext } from './member-context.ts'
 
@@ -63,7 +63,7 @@ export function deleteRange(
 }
 
 export async function txn(m: MemberContext, request: TxnRequest, _signal?: AbortSignal, caller?: Caller): Promise<TxnResponse> {
-  if (txnWrites(request)) return proposeFor(m, { type: 'txn', request }, caller)
+  if (!txnReadOnly(request)) return proposeFor(m, { type: 'txn', request }, caller)
   if (!serializable(request)) await m.actor.linearizableRead()
   return m.actor.store.readTxn(request)
 }

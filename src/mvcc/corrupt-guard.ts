@@ -13,9 +13,14 @@ function opsWrite(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => op.type !== 'range' && (op.type !== 'txn' || opsWrite([...op.request.success, ...op.request.failure])))
 }
 
-/** Whether `r` may write: a put or a delete on either branch, nested txns included (etcd's !isTxnReadonly). */
-export function txnWrites(r: TxnRequest): boolean {
+/** Whether `r` may write: a put or a delete on either branch, nested txns included. */
+function txnWrites(r: TxnRequest): boolean {
   return opsWrite(r.success) || opsWrite(r.failure)
+}
+
+/** Whether every op of `r` is a range (etcd's isTxnReadonly: a nested txn counts as a write). */
+export function txnReadOnly(r: TxnRequest): boolean {
+  return r.success.every((op) => op.type === 'range') && r.failure.every((op) => op.type === 'range')
 }
 
 /** Whether `c` is refused while the CORRUPT alarm is raised. */

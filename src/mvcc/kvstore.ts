@@ -22,7 +22,7 @@
 import type { Database } from 'sql.js'
 import { AlarmTable } from './alarm-table.ts'
 import { decodeCommand, type Command, type CommandResponse } from './command.ts'
-import { refusedWhenCorrupt, txnWrites } from './corrupt-guard.ts'
+import { refusedWhenCorrupt, txnReadOnly } from './corrupt-guard.ts'
 import { runCompaction, scheduleCompaction, scheduledCompaction } from './compaction.ts'
 import { EtcdError, Errors } from './errors.ts'
 import { HashKvWalk, storeHash } from './hash.ts'
@@ -219,12 +219,12 @@ export class MvccStore implements HistorySource {
   }
 
   /**
-   * A txn that writes nothing (see txnWrites), answered from the current state as etcd answers
+   * A txn of ranges only (see txnReadOnly), answered from the current state as etcd answers
    * one, without a proposal: its compares and ranges at the current revision, the same checks and
    * errors as at apply, and no new revision.
    */
   readTxn(req: TxnRequest): TxnResponse {
-    if (txnWrites(req)) throw new Error('mvcc: readTxn of a txn that writes')
+    if (!txnReadOnly(req)) throw new Error('mvcc: readTxn of a txn that is not read-only')
     checkTxn(req, this.#maxTxnOps)
     return execTxn(this.#context(new WriteTxn(this.#sql, this.#layout, this.#rev)), req)
   }
@@ -366,6 +366,11 @@ export class MvccStore implements HistorySource {
   fits(command: Command): boolean {
     if (!needsSpace(command) || this.#quotaBytes < 0) return true
     return this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
+  }
+
+  /** Whether the usage (as of the last apply) has reached the quota: a write applied here did not fit. */
+  overQuota(): boolean {
+    return this.#quotaBytes >= 0 && this.#spaceUsedSinceApply() >= this.#quotaBytes
   }
 
   /**

@@ -70,6 +70,10 @@ describe('gateway unary units', { timeout: 10_000 }, () => {
       assert.deepEqual([...order].sort(), endpoints)
       assert.notEqual(dir.first('follower'), 'http://b:1')
     }
+    // first() is the head of candidates() with a leader known too.
+    const [one, other] = [0, 1].map(() => new MemberDirectory({ endpoints, exchange: status, probeTimeoutMs: 100, autoSync: false })) as [MemberDirectory, MemberDirectory]
+    await Promise.all([one.refreshLeader(), other.refreshLeader()])
+    for (let i = 0; i < 4; i++) assert.equal(one.first('follower'), other.candidates('follower')[0], `follower ${i}`)
     dir.markDown('http://a:1')
     dir.markDown('http://c:1')
     assert.equal(dir.first('follower'), 'http://b:1', 'only the leader is live')

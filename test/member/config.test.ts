@@ -29,6 +29,7 @@ test("a command line as Go's flag package reads it: one dash or two, a value tha
   const c = parseMemberConfig(['-name', 'm1', '--quota-backend-bytes', '-5', '-auto-promote=T', '--data-dir', '--d'], {})
   assert.deepEqual([c.name, c.quotaBackendBytes, c.autoPromote, c.dataDir], ['m1', -5, true, '--d'])
   assert.equal(parseMemberConfig(['--auto-promote=false'], { EDGECD_AUTO_PROMOTE: 'true' }).autoPromote, false, 'the flag wins')
+  assert.equal(parseMemberConfig(['--auto-promote=false', '--auto-promote'], {}).autoPromote, true, 'the last one given wins')
   assert.throws(() => parseMemberConfig(['--auto-promote=maybe'], {}), /invalid boolean value "maybe" for -auto-promote: parse error/)
   assert.throws(() => parseMemberConfig(['--name'], {}), /flag needs an argument: -name/)
   assert.throws(() => parseMemberConfig(['--no-such-flag', 'x'], {}), ConfigError)

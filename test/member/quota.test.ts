@@ -46,6 +46,12 @@ it('a member over its quota raises no alarm until a write is refused, which its 
     // The quota is checked first, as etcd's: a put also too large (over --max-request-bytes) is refused for space.
     const put = await solo.call('/v3/kv/put', { key: b64('k'), value: Buffer.alloc(1_600_000).toString('base64') })
     assert.deepEqual([put.status, put.json.message], [429, 'etcdserver: mvcc: database space exceeded'])
+    let alarms: unknown
+    for (let i = 0; i < 100 && alarms === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      alarms = (await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json.alarms
+    }
+    assert.deepEqual(alarms, [{ memberID: String(solo.member.actor.config.id), alarm: 'NOSPACE' }], 'the refusal raised it')
   } finally {
     await solo.stop()
   }
