@@ -422,9 +422,14 @@ export class MemberActor {
    */
   checkQuota(command: Command): void {
     if (this.store.fits(command)) return
+    this.#raiseNoSpace()
+    throw Errors.noSpace()
+  }
+
+  /** Proposes this member's NOSPACE alarm unless it is raised already. */
+  #raiseNoSpace(): void {
     const alarm = this.store.noSpaceAlarm(BigInt(this.config.id))
     if (alarm !== null) this.propose(alarm).catch(() => undefined)
-    throw Errors.noSpace()
   }
 
   /** Proposes a change to the auth store; resolves once it is applied on this member. */
@@ -829,10 +834,8 @@ export class MemberActor {
     ended?.()
     // As etcd's quota applier: a write applied here that took this member past its quota (its
     // database may be larger than the proposer's) raises this member's NOSPACE alarm.
-    if (results.some((r) => r?.response?.type === 'put' || r?.response?.type === 'txn' || r?.response?.type === 'lease-grant') && this.#store.overQuota()) {
-      const alarm = this.#store.noSpaceAlarm(BigInt(this.config.id))
-      if (alarm !== null) this.propose(alarm).catch(() => undefined)
-    }
+    const wrote = results.some((r) => r?.response?.type === 'put' || r?.response?.type === 'txn' || r?.response?.type === 'lease-grant')
+    if (wrote && this.#store.overQuota()) this.#raiseNoSpace()
     run.forEach((i, at) => {
       const e = entries[i] as Entry
       const env = envelopes[i] ?? null
