@@ -38,7 +38,7 @@ import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/inde
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
-  directGrpcCalls, withUnaryFastPath, type Member, type MemberContext,
+  callChannelRoute, directGrpcCalls, withUnaryFastPath, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -195,9 +195,12 @@ const context: MemberContext = {
   fetch: memberToMember,
 }
 const onRequest = metrics.observeRequest
+const connection = incomingConnection(security)
 const app = createMemberApp({
   member: context,
   peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
+  // A gateway's calls, many to a message (src/member/call-channel.ts); the rest of them by the app.
+  callChannel: callChannelRoute(context, upgradeWebSocket, { connection, onRequest, serve: (request, env) => app.fetch(request, env) }),
   upgradeWebSocket,
   metrics: () => metrics.render(),
   processVars: nodeProcessVars,
@@ -205,7 +208,6 @@ const app = createMemberApp({
   onStreamEnd: metrics.streamEnded,
   connection: connectionOf(security),
 })
-const connection = incomingConnection(security)
 const serverOptions = {
   fetch: app.fetch,
   hostname: url.hostname,

@@ -12,7 +12,8 @@
  * streams for a body that is read whole anyway, and a chunked answer written in pieces. Its
  * answers are the app's for the same request (same rules, same errors, same CORS headers:
  * test/gateway/node-server.test.ts runs the gateway suite against it). Members are reached over
- * the keep-alive pool of node-exchange.ts unless an exchange is injected.
+ * their call channels (channel-exchange.ts), and over the keep-alive pool of node-exchange.ts for
+ * what those do not carry, unless an exchange is injected.
  *
  * @module
  */
@@ -22,11 +23,14 @@ import { getRequestListener } from '@hono/node-server'
 import { Outbox, ApiErrors, MAX_HELD_REQUEST_BYTES, cleanPathRedirect } from '../api/index.ts'
 import { etcdErrorAnswer, type GatewayAnswer } from './answers.ts'
 import { createGateway, type Gateway, type GatewayOptions } from './app.ts'
+import { channelExchange } from './channel-exchange.ts'
 import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
 
 export interface NodeGatewayOptions extends GatewayOptions {
   /** The pool to the members, when no `exchange` is given. */
   readonly pool?: NodeExchangeOptions
+  /** Whether calls go over the members' call channels where they can (channel-exchange.ts; default true), when no `exchange` is given. */
+  readonly channels?: boolean
   /** A unary body longer than this is refused before it is whole (default {@link MAX_HELD_REQUEST_BYTES}). */
   readonly maxBodyBytes?: number
 }
@@ -41,7 +45,9 @@ export interface NodeGateway {
 
 export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
   const pool = options.exchange === undefined ? nodeExchange(options.pool) : undefined
-  const gateway = createGateway(pool === undefined ? options : { ...options, exchange: pool.exchange })
+  const channels = pool !== undefined && options.channels !== false ? channelExchange(pool.exchange) : undefined
+  const exchange = channels?.exchange ?? pool?.exchange
+  const gateway = createGateway(exchange === undefined ? options : { ...options, exchange })
   const fallback = getRequestListener(gateway.app.fetch)
   const maxBodyBytes = options.maxBodyBytes ?? MAX_HELD_REQUEST_BYTES
   const outbox = new Outbox()
@@ -86,7 +92,11 @@ export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
     })
   }
 
-  return { gateway, listener, close: () => pool?.close() }
+  const close = (): void => {
+    channels?.close()
+    pool?.close()
+  }
+  return { gateway, listener, close }
 }
 
 /** Per client connection: aborted when it closes (the client left). */

@@ -166,6 +166,8 @@ export interface MemberAppOptions {
   readonly member: MemberContext
   /** The peer mesh's WebSocket route (mounted as GET). */
   readonly peerRoute?: { readonly path: string; readonly handler: Handler }
+  /** The gateways' call channel (call-channel.ts; Node only). */
+  readonly callChannel?: { readonly path: string; readonly handler: Handler }
   /** The runtime's WebSocket upgrade: with it, the API is also served over WebSocket (api/websocket-json.ts). */
   readonly upgradeWebSocket?: UpgradeWebSocket<any>
   /** Prometheus text for /metrics. */
@@ -379,6 +381,7 @@ export function createMemberApp(options: MemberAppOptions): Hono {
     for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value)
   })
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
+  if (options.callChannel !== undefined) app.get(options.callChannel.path, options.callChannel.handler)
   getOnly(app, '/health', () => health(m))
   getOnly(app, '/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
   // Any method, as etcd's Prometheus handler.
