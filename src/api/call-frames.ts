@@ -7,7 +7,7 @@
  *
  *   call    [id, path, headers, body]        id: the gateway's number for the call, unique on
  *                                            the channel; path: e.g. `/v3/kv/put`; headers:
- *                                            lower-case names, as an HTTP request's; body: bytes
+ *                                            an HTTP request's, names in lower case; body: bytes
  *   answer  [id, status, headers, body]      the call's HTTP status, headers and body
  *
  * Invariants: every call gets at most one answer, with its id; answers come in any order (each
@@ -20,8 +20,11 @@
  */
 import { decode, encode } from '@msgpack/msgpack'
 
-/** The member's path that a gateway upgrades to the call channel (not an etcd path). */
-export const CALL_CHANNEL_PATH = '/edgecd/calls'
+/**
+ * The member's path that a gateway upgrades to the call channel (not an etcd path). It names the
+ * frames' version: a member without it refuses the upgrade, and the gateway uses HTTP.
+ */
+export const CALL_CHANNEL_PATH = '/edgecd/v1/calls'
 
 export interface ChannelCall {
   readonly id: number
@@ -61,7 +64,7 @@ export function decodeCalls(bytes: Uint8Array): ChannelCall[] {
 export function decodeAnswers(bytes: Uint8Array): ChannelAnswer[] {
   return entries(bytes).map((e) => {
     const [id, status, headers, body] = e
-    if (typeof status !== 'number' || !Number.isInteger(status)) throw new ChannelFrameError('an answer without a status')
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) throw new ChannelFrameError('an answer without an HTTP status')
     return { id: idOf(id), status, headers: headersOf(headers), body: bytesOf(body) }
   })
 }
@@ -82,10 +85,17 @@ function idOf(id: unknown): number {
   return id
 }
 
+/** An HTTP header name in lower case (RFC 9110's token), and a value without CR, LF or NUL. */
+const NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
+const BAD_VALUE = /[\r\n\0]/
+
 function headersOf(headers: unknown): Record<string, string> {
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || headers instanceof Uint8Array)
     throw new ChannelFrameError('headers that are not a map')
-  for (const value of Object.values(headers)) if (typeof value !== 'string') throw new ChannelFrameError('a header that is not text')
+  for (const [name, value] of Object.entries(headers)) {
+    if (!NAME.test(name)) throw new ChannelFrameError('a header name that is not a lower-case token')
+    if (typeof value !== 'string' || BAD_VALUE.test(value)) throw new ChannelFrameError('a header value that is not a line of text')
+  }
   return headers as Record<string, string>
 }
 

@@ -6,15 +6,21 @@
  *
  *   a call this member answers itself (app.ts `servesUnary`, no deadline header)
  *        ──▶ serveUnary, as node-unary.ts (the leader hint on it when this member does not lead)
- *   any other (a forward to the leader, a call with a deadline, an unknown path)
- *        ──▶ the Hono app (`serve`), as a Web Request, its Response read whole
+ *   any other unary call (a forward to the leader, a call with a deadline, an unknown path)
+ *        ──▶ the Hono app (`serve`), as a Web Request, its Response read whole; aborted when the
+ *            channel closes
+ *   a stream, or a call that waits on other clients (lock, campaign)
+ *        ──▶ refused: their answers do not end, or end only when their client is gone, which a
+ *            channel shared by many clients cannot tell; the gateway carries them over HTTP
  *
  * The answers that become ready during one event-loop turn go back in one message. The client's
  * identity is the channel's connection (its address, its TLS certificate) with each call's own
  * headers (a token, a forwarding member's claim), as tls.ts reads an HTTP request's. A message
- * that is not a batch of calls closes the channel (1008). Calls that wait on other clients (lock,
- * campaign) are not sent here: the gateway carries those over HTTP, where a client that leaves
- * closes the connection and so ends the call.
+ * that is not a batch of calls closes the channel (1008).
+ *
+ * Flow control: while {@link MAX_IN_FLIGHT} calls are being served, or more than
+ * {@link HIGH_WATER_BYTES} of answers wait in the socket (a gateway that stopped reading), the
+ * channel is not read further; TCP then holds the gateway back.
  *
  * @module
  */
@@ -23,10 +29,10 @@ import type { Context, Handler } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import {
   CALL_CHANNEL_PATH, ChannelFrameError, decodeCalls, encodeAnswers, errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER,
-  type ApiResponse, type ChannelAnswer, type ChannelCall,
+  type AnyEndpoint, type ApiResponse, type ChannelAnswer, type ChannelCall,
 } from '../api/index.ts'
-import { GrpcCode } from '../mvcc/index.ts'
-import { callError, leaderOnly, serveUnary, servesUnary } from './app.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
+import { callError, leaderOnly, serveUnary, servesUnary, waitsOnOthers } from './app.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
 import { bodyCap, bodyTooLarge } from './http-body.ts'
 import type { MemberContext } from './member-context.ts'
@@ -34,6 +40,15 @@ import type { NodeUnaryOptions } from './node-unary.ts'
 
 /** The answers ready in a turn go out at once when their bodies reach this many bytes. */
 const BATCH_BYTES = 1024 * 1024
+
+/** Calls served at once on one channel, at most, before it is read further. */
+export const MAX_IN_FLIGHT = 4096
+
+/** Bytes of answers waiting in the socket above which the channel is not read further. */
+export const HIGH_WATER_BYTES = 8 * 1024 * 1024
+
+/** How often a paused channel looks at its socket again, in milliseconds. */
+const DRAIN_POLL_MS = 5
 
 export interface CallChannelOptions extends NodeUnaryOptions {
   /** The member's Hono app, for the calls serveUnary does not answer (`env` as @hono/node-server's). */
@@ -45,6 +60,13 @@ export interface CallChannelRoute {
   readonly handler: Handler
 }
 
+/** What the `ws` socket under Hono's WSContext offers for flow control. */
+interface RawSocket {
+  readonly bufferedAmount: number
+  pause(): void
+  resume(): void
+}
+
 export function callChannelRoute<T>(m: MemberContext, upgradeWebSocket: UpgradeWebSocket<T>, options: CallChannelOptions): CallChannelRoute {
   return {
     path: CALL_CHANNEL_PATH,
@@ -52,53 +74,120 @@ export function callChannelRoute<T>(m: MemberContext, upgradeWebSocket: UpgradeW
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return c.text('WebSocket only\n', 426)
       const upgrade = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
       if (upgrade === undefined) return c.text('not served on this runtime\n', 501)
-      let open = true
-      let ready: ChannelAnswer[] = []
-      let readyBytes = 0
-      const flush = (ws: WSContext<T>): void => {
-        const batch = ready
-        ready = []
-        readyBytes = 0
-        if (open && batch.length > 0) ws.send(encodeAnswers(batch) as Uint8Array<ArrayBuffer>)
-      }
-      const answer = (ws: WSContext<T>, a: ChannelAnswer): void => {
-        if (ready.length === 0) setImmediate(() => flush(ws))
-        ready.push(a)
-        readyBytes += a.body.length
-        if (readyBytes >= BATCH_BYTES) flush(ws)
-      }
+      const channel = new ServedChannel<T>(m, upgrade, options)
       return upgradeWebSocket(c, {
-        onMessage: (event, ws) => {
-          let calls: ChannelCall[]
-          try {
-            if (!(event.data instanceof ArrayBuffer)) throw new ChannelFrameError('a text message')
-            calls = decodeCalls(new Uint8Array(event.data))
-          } catch (err) {
-            if (!(err instanceof ChannelFrameError)) throw err
-            open = false
-            ws.close(1008, err.message.slice(0, 120))
-            return
-          }
-          for (const call of calls) void serveCall(m, call, upgrade, options).then((a) => answer(ws, a))
-        },
-        onClose: () => {
-          open = false
-        },
-        onError: () => {
-          open = false
-        },
+        onMessage: (event, ws) => channel.message(event.data, ws),
+        onClose: () => channel.closed(),
+        onError: () => channel.closed(),
       })
     },
   }
 }
 
-/** One call's answer; never rejects. */
-async function serveCall(m: MemberContext, call: ChannelCall, upgrade: IncomingMessage, options: CallChannelOptions): Promise<ChannelAnswer> {
-  const query = call.path.indexOf('?')
-  const ep = findEndpoint(query < 0 ? call.path : call.path.slice(0, query))
-  // As an HTTP request on the channel's connection: its socket, this call's headers.
-  const incoming = { socket: upgrade.socket, headers: call.headers } as unknown as IncomingMessage
-  if (ep === null || !servesUnary(m, ep) || call.headers[GRPC_TIMEOUT_HEADER] !== undefined) return viaApp(call, incoming, options)
+/** One gateway's channel, as this member serves it. */
+class ServedChannel<T> {
+  readonly #m: MemberContext
+  readonly #upgrade: IncomingMessage
+  readonly #options: CallChannelOptions
+  /** Aborts the calls the app is still serving when the channel closes. */
+  readonly #gone = new AbortController()
+  #ready: ChannelAnswer[] = []
+  #readyBytes = 0
+  #inFlight = 0
+  #paused = false
+  #polling = false
+
+  constructor(m: MemberContext, upgrade: IncomingMessage, options: CallChannelOptions) {
+    this.#m = m
+    this.#upgrade = upgrade
+    this.#options = options
+  }
+
+  message(data: unknown, ws: WSContext<T>): void {
+    if (this.#gone.signal.aborted) return
+    let calls: ChannelCall[]
+    try {
+      if (!(data instanceof ArrayBuffer)) throw new ChannelFrameError('a text message')
+      calls = decodeCalls(new Uint8Array(data))
+    } catch (err) {
+      if (!(err instanceof ChannelFrameError)) throw err
+      this.closed()
+      ws.close(1008, 'not a batch of calls')
+      return
+    }
+    this.#inFlight += calls.length
+    for (const call of calls) void this.#serve(call).then((a) => this.#answer(ws, a))
+    this.#flow(ws)
+  }
+
+  closed(): void {
+    this.#gone.abort()
+    this.#ready = []
+  }
+
+  async #serve(call: ChannelCall): Promise<ChannelAnswer> {
+    const query = call.path.indexOf('?')
+    const ep = findEndpoint(query < 0 ? call.path : call.path.slice(0, query))
+    // As an HTTP request on the channel's connection: its socket, this call's headers.
+    const incoming = { socket: this.#upgrade.socket, headers: call.headers } as unknown as IncomingMessage
+    if (ep !== null && (ep.stream !== 'unary' || waitsOnOthers(ep))) return refused(call, ep)
+    if (ep === null || !servesUnary(this.#m, ep) || call.headers[GRPC_TIMEOUT_HEADER] !== undefined) return this.#viaApp(call, incoming)
+    return served(this.#m, ep, call, incoming, this.#options)
+  }
+
+  /** A call the app serves: as a POST to it, the answer read whole (a 500 if the app threw, which it should not). */
+  async #viaApp(call: ChannelCall, incoming: IncomingMessage): Promise<ChannelAnswer> {
+    try {
+      const init = { method: 'POST', headers: call.headers, body: call.body as Uint8Array<ArrayBuffer>, signal: this.#gone.signal }
+      const response = await this.#options.serve(new Request(`http://member${call.path}`, init), { incoming })
+      const body = new Uint8Array(await response.arrayBuffer())
+      return { id: call.id, status: response.status, headers: answerHeaders(response.headers.entries()), body }
+    } catch {
+      return { id: call.id, status: 500, headers: {}, body: new Uint8Array(0) }
+    }
+  }
+
+  #answer(ws: WSContext<T>, a: ChannelAnswer): void {
+    this.#inFlight--
+    if (this.#gone.signal.aborted) return
+    if (this.#ready.length === 0) setImmediate(() => this.#flush(ws))
+    this.#ready.push(a)
+    this.#readyBytes += a.body.length
+    if (this.#readyBytes >= BATCH_BYTES) this.#flush(ws)
+  }
+
+  #flush(ws: WSContext<T>): void {
+    const batch = this.#ready
+    this.#ready = []
+    this.#readyBytes = 0
+    if (batch.length > 0 && !this.#gone.signal.aborted) ws.send(encodeAnswers(batch) as Uint8Array<ArrayBuffer>)
+    this.#flow(ws)
+  }
+
+  /** Pauses or resumes reading the channel (see the module doc). */
+  #flow(ws: WSContext<T>): void {
+    const raw = ws.raw as RawSocket | undefined
+    if (raw === undefined || typeof raw.pause !== 'function' || this.#gone.signal.aborted) return
+    const backedUp = raw.bufferedAmount > HIGH_WATER_BYTES
+    const over = backedUp || this.#inFlight >= MAX_IN_FLIGHT
+    if (over !== this.#paused) {
+      this.#paused = over
+      if (over) raw.pause()
+      else raw.resume()
+    }
+    // Nothing tells when the socket's buffer drains: look again while it is what holds the channel.
+    if (backedUp && !this.#polling) {
+      this.#polling = true
+      setTimeout(() => {
+        this.#polling = false
+        this.#flow(ws)
+      }, DRAIN_POLL_MS)
+    }
+  }
+}
+
+/** A call this member answers itself (serveUnary), with node-unary.ts's checks and metrics. */
+async function served(m: MemberContext, ep: AnyEndpoint, call: ChannelCall, incoming: IncomingMessage, options: CallChannelOptions): Promise<ChannelAnswer> {
   const start = performance.now()
   let r: ApiResponse
   let code: GrpcCode = GrpcCode.OK
@@ -118,16 +207,9 @@ async function serveCall(m: MemberContext, call: ChannelCall, upgrade: IncomingM
   return { id: call.id, status: r.status, headers, body: Buffer.from(r.body) }
 }
 
-/** A call the app serves: as a POST to it, the answer read whole (the app never throws; a 500 if it did). */
-async function viaApp(call: ChannelCall, incoming: IncomingMessage, options: CallChannelOptions): Promise<ChannelAnswer> {
-  try {
-    const request = new Request(`http://member${call.path}`, { method: 'POST', headers: call.headers, body: call.body as Uint8Array<ArrayBuffer> })
-    const response = await options.serve(request, { incoming })
-    const headers = answerHeaders(response.headers.entries())
-    return { id: call.id, status: response.status, headers, body: new Uint8Array(await response.arrayBuffer()) }
-  } catch {
-    return { id: call.id, status: 500, headers: {}, body: new Uint8Array(0) }
-  }
+function refused(call: ChannelCall, ep: AnyEndpoint): ChannelAnswer {
+  const r = errorResponse(new EtcdError(GrpcCode.InvalidArgument, `edgecd: ${ep.path} is not carried by the call channel`))
+  return { id: call.id, status: r.status, headers: answerHeaders(Object.entries(r.headers)), body: Buffer.from(r.body) }
 }
 
 /** An answer's headers as the gateway takes them: lower-case names, no hop-by-hop ones. */

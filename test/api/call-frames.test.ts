@@ -9,7 +9,8 @@ import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
 import { ChannelFrameError, decodeAnswers, decodeCalls, encodeAnswers, encodeCalls } from '../../src/api/index.ts'
 
-const headers = fc.dictionary(fc.string({ minLength: 1 }).filter((k) => k !== '__proto__'), fc.string()).map((d) => ({ ...d }))
+const headerName = fc.stringMatching(/^[a-z0-9!#$%&'*+.^_`|~-]{1,20}$/).filter((k) => k !== '__proto__')
+const headers = fc.dictionary(headerName, fc.string().filter((v) => !/[\r\n\0]/.test(v))).map((d) => ({ ...d }))
 const id = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
 
 test('batches of calls come back as they were sent', () => {
@@ -41,9 +42,13 @@ test('a message that is not a batch is refused as a frame error', () => {
     ['a path that is not text', encode([[1, 5, {}, body]])],
     ['headers that are a list', encode([[1, '/p', ['a', 'b'], body]])],
     ['a header that is not text', encode([[1, '/p', { a: 1 }, body]])],
+    ['a header name in capitals', encode([[1, '/p', { 'Grpc-Timeout': 'bad' }, body]])],
+    ['a header name that is not a token', encode([[1, '/p', { 'a b': 'x' }, body]])],
+    ['a header value of two lines', encode([[1, '/p', { a: 'x\r\ny: z' }, body]])],
     ['a body that is text', encode([[1, '/p', {}, 'text']])],
   ]
   for (const [what, bytes] of notBatches) assert.throws(() => decodeCalls(bytes), ChannelFrameError, what)
   assert.throws(() => decodeAnswers(encode([[1, '200', {}, body]])), ChannelFrameError, 'a status that is text')
+  assert.throws(() => decodeAnswers(encode([[1, 1000, {}, body]])), ChannelFrameError, 'a status that is not HTTP')
   assert.throws(() => decodeAnswers(encode([[1, 200, null, body]])), ChannelFrameError, 'no headers')
 })

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { CALL_CHANNEL_PATH, decodeCalls, encodeAnswers, type ChannelCall } from '../../src/api/index.ts'
-import { channelExchange, type ChannelExchange } from '../../src/gateway/channel-exchange.ts'
+import { BATCH_BYTES, channelExchange, PONG_GRACE_MS, RETRY_AFTER_MS, type ChannelExchange } from '../../src/gateway/channel-exchange.ts'
 import type { Exchange, UnaryOutcome, UnaryRequest } from '../../src/gateway/exchange.ts'
 
 /** A member that upgrades its channel and hands every batch of calls to the test's script. */
@@ -147,6 +147,10 @@ describe('gateway call channels', { timeout: 30_000 }, () => {
     }
     assert.equal(fallback.calls.length, 5)
     assert.equal(member.upgrades, 1)
+    await new Promise((r) => setTimeout(r, RETRY_AFTER_MS))
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint))), 'http')
+    for (let i = 0; i < 100 && member.upgrades < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(member.upgrades, 2, 'asked again once the pause is over')
   })
 
   test('a channel that closes under sent calls: lost, not timed out; the next call opens a new one', async () => {
@@ -165,32 +169,45 @@ describe('gateway call channels', { timeout: 30_000 }, () => {
   test('no answer in time from a silent channel: lost and timed out, and the channel is taken down', async () => {
     const { member, fallback, channels } = await setUp()
     await untilOpen(channels, fallback, member.endpoint)
-    member.onBatch = () => undefined
+    // A hung process: it reads nothing more, so it does not answer pings either.
+    member.onBatch = (ws) => ws.pause()
     const outcome = await channels.exchange(request(member.endpoint, { timeoutMs: 100 }))
     assert.equal(outcome.kind, 'lost')
     assert.equal((outcome as Extract<UnaryOutcome, { kind: 'lost' }>).timedOut, true)
-    await member.closed
+    // Pinged when the call timed out; no pong within the grace: the channel is gone, and the next call uses HTTP.
+    await new Promise((r) => setTimeout(r, PONG_GRACE_MS + 200))
+    fallback.calls.length = 0
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint))), 'http')
+    assert.deepEqual(fallback.calls, ['/v3/kv/put'])
   })
 
-  test('a slow call on a channel that answers others times out alone; the channel stays', async () => {
+  test('a call that times out while the member is slow, not gone, takes no other call down with it', async () => {
     const { member, fallback, channels } = await setUp()
     await untilOpen(channels, fallback, member.endpoint)
-    member.onBatch = (ws, calls) => echo(ws, calls.filter((c) => c.path !== '/v3/lock/unlock'))
+    // A live member that answers everything late (it answers pings at once), and one call never.
+    member.onBatch = (ws, calls) => void setTimeout(() => echo(ws, calls.filter((c) => c.path !== '/v3/lock/unlock')), 150)
     let closed = false
     void member.closed.then(() => (closed = true))
-    const slow = channels.exchange(request(member.endpoint, { path: '/v3/lock/unlock', timeoutMs: 300 }))
-    // Answers keep coming while the slow call waits.
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 80))
-      bodyOf(await channels.exchange(request(member.endpoint)))
-    }
+    const slow = channels.exchange(request(member.endpoint, { path: '/v3/lock/unlock', timeoutMs: 50 }))
+    const others = Array.from({ length: 10 }, () => channels.exchange(request(member.endpoint)))
     const outcome = await slow
     assert.equal(outcome.kind, 'lost')
     assert.equal((outcome as Extract<UnaryOutcome, { kind: 'lost' }>).timedOut, true)
+    for (const o of await Promise.all(others)) bodyOf(o)
+    await new Promise((r) => setTimeout(r, PONG_GRACE_MS + 200))
     fallback.calls.length = 0
     bodyOf(await channels.exchange(request(member.endpoint)))
     assert.deepEqual(fallback.calls, [], 'still on the channel')
     assert.equal(closed, false)
+  })
+
+  test('a body over a batch goes over HTTP', async () => {
+    const { member, fallback, channels } = await setUp()
+    await untilOpen(channels, fallback, member.endpoint)
+    fallback.calls.length = 0
+    const batches = member.batches.length
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint, { body: new Uint8Array(BATCH_BYTES + 1) }))), 'http')
+    assert.equal(member.batches.length, batches)
   })
 
   test('a caller that leaves: cancelled, before or after its call was sent', async () => {

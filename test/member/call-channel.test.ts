@@ -9,12 +9,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import WebSocket, { WebSocketServer } from 'ws'
 import { CALL_CHANNEL_PATH, decodeAnswers, encodeCalls, type ChannelAnswer, type ChannelCall } from '../../src/api/index.ts'
 import { callChannelRoute } from '../../src/member/index.ts'
+import { HIGH_WATER_BYTES } from '../../src/member/call-channel.ts'
 import { channelExchange } from '../../src/gateway/channel-exchange.ts'
 import type { Exchange, UnaryOutcome } from '../../src/gateway/exchange.ts'
 import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
@@ -132,6 +133,42 @@ describe('member call channel', () => {
     assert.deepEqual(answers.get(2), await viaApp('/v3/kv/nothing', '{}'))
     assert.deepEqual(answers.get(3), await viaApp('/v3/kv/range', JSON.stringify({ key: b64('d') }), { ...JSON_HEADERS, 'grpc-timeout': 'bad' }))
     assert.equal(fast.length, before, 'none went through serveUnary')
+  })
+
+  test('streams and calls that wait on other clients are refused, and leave nothing behind', async () => {
+    const watch = JSON.stringify({ create_request: { key: b64('w') } })
+    const lock = JSON.stringify({ name: b64('held'), lease: '1' })
+    const messages = await exchangeRaw([call(1, '/v3/watch', watch), call(2, '/v3/lock/lock', lock), call(3, '/v3/lease/keepalive', '{"ID":"1"}')])
+    const answers = messages.flat().sort((a, b) => a.id - b.id).map(asAnswer)
+    for (const [i, path] of ['/v3/watch', '/v3/lock/lock', '/v3/lease/keepalive'].entries()) {
+      assert.equal(answers[i]?.status, 400)
+      assert.deepEqual(JSON.parse(answers[i]?.body ?? ''), {
+        error: `edgecd: ${path} is not carried by the call channel`,
+        message: `edgecd: ${path} is not carried by the call channel`,
+        code: 3,
+      })
+    }
+    const held = await s.call('/v3/kv/range', { key: b64('held'), range_end: b64('helf') })
+    assert.equal(held.json.count, undefined, 'no lock waiter was created')
+  })
+
+  test('a gateway that stops reading: the member stops reading its calls, and what waits in its socket stays bounded', async () => {
+    assert.equal((await s.call('/v3/kv/put', { key: b64('ten-k'), value: Buffer.alloc(10_000, 1).toString('base64') })).status, 200)
+    const sockets = new Set<Socket>()
+    const onConnection = (socket: Socket): void => void sockets.add(socket)
+    server.on('connection', onConnection)
+    const ws = await openChannel()
+    server.off('connection', onConnection)
+    ws.pause()
+    const range = JSON.stringify({ key: b64('ten-k'), serializable: true })
+    // ~13.5 KB of answer each: 300 MB unbounded.
+    for (let b = 0; b < 200; b++) ws.send(encodeCalls(Array.from({ length: 100 }, (_, i) => call(b * 100 + i, '/v3/kv/range', range))))
+    await new Promise((r) => setTimeout(r, 2_000))
+    const waiting = Math.max(...[...sockets].map((socket) => socket.writableLength))
+    ws.terminate()
+    assert.ok(waiting > 0, 'answers wait in the member\'s socket')
+    // The high-water mark, plus the answers to what was already read from the socket when it paused (a few messages).
+    assert.ok(waiting < HIGH_WATER_BYTES + 24 * 1024 * 1024, `${waiting} bytes wait in the member's socket`)
   })
 
   test('an oversized body is refused as the app refuses it', async () => {
