@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decode, encode } from '@msgpack/msgpack'
+import { Decoder, Encoder } from '@msgpack/msgpack'
 
 /**
  * The member's path that a gateway upgrades to the call channel (not an etcd path). It names the
@@ -40,15 +40,19 @@ export interface ChannelAnswer {
   readonly body: Uint8Array
 }
 
+// One of each per process: a decoder keeps its cache of map keys (header names) warm.
+const encoder = new Encoder()
+const decoder = new Decoder()
+
 /** A message that is not a batch of calls or of answers. */
 export class ChannelFrameError extends Error {}
 
 export function encodeCalls(calls: readonly ChannelCall[]): Uint8Array {
-  return encode(calls.map((c) => [c.id, c.path, c.headers, c.body]))
+  return encoder.encode(calls.map((c) => [c.id, c.path, c.headers, c.body]))
 }
 
 export function encodeAnswers(answers: readonly ChannelAnswer[]): Uint8Array {
-  return encode(answers.map((a) => [a.id, a.status, a.headers, a.body]))
+  return encoder.encode(answers.map((a) => [a.id, a.status, a.headers, a.body]))
 }
 
 /** The calls of one message; throws ChannelFrameError when it is not a batch of calls. */
@@ -72,7 +76,7 @@ export function decodeAnswers(bytes: Uint8Array): ChannelAnswer[] {
 function entries(bytes: Uint8Array): unknown[][] {
   let value: unknown
   try {
-    value = decode(bytes)
+    value = decoder.decode(bytes)
   } catch (err) {
     throw new ChannelFrameError(`not msgpack: ${(err as Error).message}`)
   }
