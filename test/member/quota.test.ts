@@ -67,3 +67,31 @@ it('a negative quota refuses nothing for space', async () => {
     await solo.stop()
   }
 })
+
+it('a write that fits by its cost but takes the database past its quota once applied raises NOSPACE, and is kept', async () => {
+  const quota = 600_000
+  const solo = await startSingleMember({ flags: ['--quota-backend-bytes', String(quota)] })
+  const alarms = async (): Promise<unknown> => (await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json.alarms
+  try {
+    // Puts whose cost (~1.3 KB) is far below a page allocation's (8 KiB pages): as the database
+    // nears the quota, one is admitted by its cost, and the pages its apply takes go past it.
+    const value = Buffer.alloc(1000, 7).toString('base64')
+    let crossed = -1
+    for (let i = 0; i < 2000 && crossed < 0; i++) {
+      const put = await solo.call('/v3/kv/put', { key: b64(`q/${i}`), value })
+      assert.equal(put.status, 200, `put ${i} is refused (${put.text}) before any applied one took the database past its quota`)
+      if (solo.member.actor.store.overQuota()) crossed = i
+    }
+    assert.ok(crossed >= 0, 'the puts reached the quota')
+    let raised: unknown
+    for (let i = 0; i < 100 && raised === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      raised = await alarms()
+    }
+    assert.deepEqual(raised, [{ memberID: String(solo.member.actor.config.id), alarm: 'NOSPACE' }], 'the apply raised it, no refusal')
+    assert.equal((await solo.call('/v3/kv/range', { key: b64(`q/${crossed}`), count_only: true })).json.count, '1', 'the write that crossed is kept')
+    assert.equal((await solo.call('/v3/kv/put', { key: b64('after'), value: b64('v') })).status, 429)
+  } finally {
+    await solo.stop()
+  }
+})
