@@ -3,7 +3,8 @@
  * write whose cost (256 bytes + key + value) would take the database past --quota-backend-bytes
  * is refused with `database space exceeded` (429 / 8) and raises the member's NOSPACE alarm,
  * so nothing oversized is stored; once the alarm is disarmed, small writes go through again.
- * Only a refused write raises it: a member over its quota that is not written to raises nothing.
+ * Only a write raises it: one refused, or one admitted by its cost whose apply takes the database
+ * past the quota (etcd's quota applier); a member over its quota that is not written to raises nothing.
  * A negative quota turns it off.
  */
 import { after, before, describe, it } from 'node:test'
