@@ -53,7 +53,7 @@ import { LeaseTable } from './lease-table.ts'
 import { Lessor, type LessorConfig } from './lessor.ts'
 import { keyString } from './key-string.ts'
 import { PointCache } from './point-cache.ts'
-import { cost, fileSize, needsSpace, spaceUsed } from './quota.ts'
+import { cost, fileSize, needsSpace, quotaChecked, spaceUsed } from './quota.ts'
 import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
@@ -360,11 +360,11 @@ export class MvccStore implements HistorySource {
   }
 
   /**
-   * Whether `command` needs no space, or the usage plus what it costs stays under the quota
-   * (etcd's backend quota, which a refused write raises NOSPACE for).
+   * Whether `command` is one etcd does not check against the quota, or the usage plus what it
+   * costs stays under the quota (etcd's backend quota, which a refused call raises NOSPACE for).
    */
   fits(command: Command): boolean {
-    if (!needsSpace(command) || this.#quotaBytes < 0) return true
+    if (!quotaChecked(command) || this.#quotaBytes < 0) return true
     return this.#spaceUsedSinceApply() + cost(command) < this.#quotaBytes
   }
 

@@ -51,6 +51,15 @@ function opsPut(ops: readonly RequestOp[]): boolean {
   return ops.some((op) => op.type === 'put' || (op.type === 'txn' && opsPut([...op.request.success, ...op.request.failure])))
 }
 
+/**
+ * Whether etcd checks the command against its backend quota before proposing it (its quota
+ * servers: Put, Txn, LeaseGrant), whatever it costs: a txn that writes nothing costs 0, so it is
+ * refused only once the database has reached the quota.
+ */
+export function quotaChecked(c: Command): boolean {
+  return c.type === 'put' || c.type === 'txn' || c.type === 'lease-grant'
+}
+
 /** Whether the command can grow the database: a put, a txn with a put anywhere, a lease grant. */
 export function needsSpace(c: Command): boolean {
   switch (c.type) {

@@ -96,3 +96,25 @@ it('a write that fits by its cost but takes the database past its quota once app
     await solo.stop()
   }
 })
+
+it('once the database has reached the quota, a txn that writes nothing is refused too and raises NOSPACE; a range and a delete are not checked', async () => {
+  // The database of a new member is larger than 16 KiB: at its quota from the start.
+  const solo = await startSingleMember({ flags: ['--quota-backend-bytes', '16384'] })
+  try {
+    assert.equal((await solo.call('/v3/kv/range', { key: b64('k') })).status, 200)
+    assert.equal((await solo.call('/v3/kv/deleterange', { key: b64('k') })).status, 200)
+    assert.deepEqual((await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json, {}, 'neither raised anything')
+    for (const txn of [{ success: [{ request_range: { key: b64('k') } }] }, { success: [{ request_delete_range: { key: b64('k') } }] }, {}]) {
+      const answer = await solo.call('/v3/kv/txn', txn)
+      assert.deepEqual([answer.status, answer.json.message], [429, 'etcdserver: mvcc: database space exceeded'], JSON.stringify(txn))
+    }
+    let alarms: unknown
+    for (let i = 0; i < 100 && alarms === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      alarms = (await solo.call('/v3/maintenance/alarm', { action: 'GET' })).json.alarms
+    }
+    assert.deepEqual(alarms, [{ memberID: String(solo.member.actor.config.id), alarm: 'NOSPACE' }])
+  } finally {
+    await solo.stop()
+  }
+})
