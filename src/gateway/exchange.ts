@@ -6,6 +6,8 @@
  *   fetchExchange(fetch)   Web fetch: the default, and the only one on a Workers runtime
  *   nodeExchange()         undici's keep-alive pools (node-exchange.ts; Node only, injected
  *                          by workers/gateway-node.ts)
+ *   channelExchange(x)     the members' call channels, and `x` for what they do not carry
+ *                          (channel-exchange.ts; Node only, injected by node-server.ts)
  *
  * An exchange never throws: every failure is an outcome with the meaning of client/attempt.ts
  * (`unsent` only when the member provably saw nothing).
