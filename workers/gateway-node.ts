@@ -1,9 +1,10 @@
 /**
  * The gateway under Node: the same app as workers/gateway.ts, served from node:http by
  * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
- * through @hono/node-server, WebSocket upgrades too), reaching the members over their call channels
- * (src/gateway/channel-exchange.ts) and a keep-alive connection pool (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: each call carried
- * by the app as JSON; grpc-listener.ts tells the protocols apart).
+ * through @hono/node-server, WebSocket upgrades too), reaching the members over their call
+ * channels (src/gateway/channel-exchange.ts) and a keep-alive connection pool
+ * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: each call
+ * carried by the app as JSON; grpc-listener.ts tells the protocols apart).
  *
  *   node --import tsx workers/gateway-node.ts --listen 127.0.0.1:2379 --endpoints http://127.0.0.1:2381,…
  *
