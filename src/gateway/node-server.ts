@@ -29,8 +29,6 @@ import { nodeExchange, type NodeExchangeOptions } from './node-exchange.ts'
 export interface NodeGatewayOptions extends GatewayOptions {
   /** The pool to the members, when no `exchange` is given. */
   readonly pool?: NodeExchangeOptions
-  /** Whether calls go over the members' call channels where they can (channel-exchange.ts; default true), when no `exchange` is given. */
-  readonly channels?: boolean
   /** A unary body longer than this is refused before it is whole (default {@link MAX_HELD_REQUEST_BYTES}). */
   readonly maxBodyBytes?: number
 }
@@ -45,7 +43,7 @@ export interface NodeGateway {
 
 export function createNodeGateway(options: NodeGatewayOptions): NodeGateway {
   const pool = options.exchange === undefined ? nodeExchange(options.pool) : undefined
-  const channels = pool !== undefined && options.channels !== false ? channelExchange(pool.exchange) : undefined
+  const channels = pool === undefined ? undefined : channelExchange(pool.exchange)
   const exchange = channels?.exchange ?? pool?.exchange
   const gateway = createGateway(exchange === undefined ? options : { ...options, exchange })
   const fallback = getRequestListener(gateway.app.fetch)

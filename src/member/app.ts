@@ -194,15 +194,15 @@ export function leaderOnly(ep: AnyEndpoint): boolean {
   return LEADER_ONLY.has(ep.name)
 }
 
-/**
- * Whether `ep` may be served by {@link serveUnary} on this member now (no stream, no forward, no
- * abort, and the member has known a leader: calls before that wait in the app).
- */
 /** Whether `ep` waits on other clients (lock, campaign): only its connection's closing tells that its client left. */
 export function waitsOnOthers(ep: AnyEndpoint): boolean {
   return WAITS.has(ep.name)
 }
 
+/**
+ * Whether `ep` may be served by {@link serveUnary} on this member now (no stream, no forward, no
+ * abort, and the member has known a leader: calls before that wait in the app).
+ */
 export function servesUnary(m: MemberContext, ep: AnyEndpoint): boolean {
   return m.actor.led && UNARY[ep.name] !== undefined && !waitsOnOthers(ep) && !(LEADER_ONLY.has(ep.name) && !m.actor.isLeader)
 }
