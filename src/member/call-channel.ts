@@ -116,7 +116,11 @@ class ServedChannel<T> {
       return
     }
     this.#inFlight += calls.length
-    for (const call of calls) void this.#serve(call).then((a) => this.#answer(ws, a))
+    for (const call of calls) {
+      // (#serve answers every failure itself; a 500 if something still threw, never an unhandled rejection.)
+      const failed = (): ChannelAnswer => ({ id: call.id, status: 500, headers: {}, body: new Uint8Array(0) })
+      void this.#serve(call).then((a) => this.#answer(ws, a), () => this.#answer(ws, failed()))
+    }
     this.#flow(ws)
   }
 
