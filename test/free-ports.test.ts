@@ -1,8 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { FETCH_BLOCKED, freeConsecutivePorts, freePort, mayHandOut } from './free-ports.ts'
+import { join } from 'node:path'
+import { FETCH_BLOCKED, freeConsecutivePorts, freePort, mayHandOut, reserve, RESERVATIONS } from './free-ports.ts'
 
 const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
 
@@ -34,4 +36,21 @@ test('ports that fetch refuses, and ports handed out before, are never handed ou
     assert.equal(refused, 'bad port', `fetch to ${port}`)
   }
   assert.equal(mayHandOut(await freePort()), false, 'a port handed out may be handed out again')
+})
+
+test('a port another live process reserved is not taken; one a dead process reserved is', () => {
+  mkdirSync(RESERVATIONS, { recursive: true })
+  // Ports no test hands out (below LOW), so no run of the suite holds them.
+  const [held, left] = [9_001, 9_002]
+  writeFileSync(join(RESERVATIONS, String(held)), String(process.ppid))
+  try {
+    assert.equal(reserve(held), false, 'reserved by the live parent process')
+  } finally {
+    unlinkSync(join(RESERVATIONS, String(held)))
+  }
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout
+  writeFileSync(join(RESERVATIONS, String(left)), dead)
+  assert.equal(reserve(left), true, 'left by a process that is gone')
+  assert.equal(readFileSync(join(RESERVATIONS, String(left)), 'utf8'), String(process.pid))
+  assert.equal(reserve(left), false, 'now held by this process')
 })
