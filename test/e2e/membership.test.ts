@@ -207,7 +207,9 @@ test('--auto-promote: the leader promotes a learner once it has caught up', { ti
 })
 
 test('a one-member cluster grows by adding a voter directly, then starting it (as with etcd)', { timeout: 60_000 }, async (t) => {
-  const cluster = await startCluster(t, { size: 1 })
+  // Once the second voter is added, m1 has no quorum and steps down at its next quorum check,
+  // up to an election timeout later: a long one leaves the checks below time to reach its leader.
+  const cluster = await startCluster(t, { size: 1, electionMs: 3000 })
   await writeKeys(cluster.url('m1'), 'g/', 20)
   const url2 = await cluster.reservePeer('m2')
   const added = await call(cluster.url('m1'), '/v3/cluster/member/add', { peerURLs: [url2] })
