@@ -118,8 +118,7 @@ class ServedChannel<T> {
     this.#inFlight += calls.length
     for (const call of calls) {
       // (#serve answers every failure itself; a 500 if something still threw, never an unhandled rejection.)
-      const failed = (): ChannelAnswer => ({ id: call.id, status: 500, headers: {}, body: new Uint8Array(0) })
-      void this.#serve(call).then((a) => this.#answer(ws, a), () => this.#answer(ws, failed()))
+      void this.#serve(call).then((a) => this.#answer(ws, a), () => this.#answer(ws, failedAnswer(call)))
     }
     this.#flow(ws)
   }
@@ -147,7 +146,7 @@ class ServedChannel<T> {
       const body = new Uint8Array(await response.arrayBuffer())
       return { id: call.id, status: response.status, headers: answerHeaders(response.headers.entries()), body }
     } catch {
-      return { id: call.id, status: 500, headers: {}, body: new Uint8Array(0) }
+      return failedAnswer(call)
     }
   }
 
@@ -206,14 +205,23 @@ async function served(m: MemberContext, ep: AnyEndpoint, call: ChannelCall, inco
     r = errorResponse(e)
   }
   options.onRequest?.(ep.path, r.status, performance.now() - start, code)
-  const headers = answerHeaders(Object.entries(r.headers))
-  if (!m.actor.isLeader) headers[LEADER_HINT_HEADER] = String(m.actor.leader)
-  return { id: call.id, status: r.status, headers, body: Buffer.from(r.body) }
+  const a = apiAnswer(call, r)
+  if (!m.actor.isLeader) a.headers[LEADER_HINT_HEADER] = String(m.actor.leader)
+  return a
 }
 
 function refused(call: ChannelCall, ep: AnyEndpoint): ChannelAnswer {
-  const r = errorResponse(new EtcdError(GrpcCode.InvalidArgument, `edgecd: ${ep.path} is not carried by the call channel`))
+  return apiAnswer(call, errorResponse(new EtcdError(GrpcCode.InvalidArgument, `edgecd: ${ep.path} is not carried by the call channel`)))
+}
+
+/** `r` as the answer to `call`. */
+function apiAnswer(call: ChannelCall, r: ApiResponse): ChannelAnswer {
   return { id: call.id, status: r.status, headers: answerHeaders(Object.entries(r.headers)), body: Buffer.from(r.body) }
+}
+
+/** What a call whose serving threw is answered (it should never be): 500, nothing else. */
+function failedAnswer(call: ChannelCall): ChannelAnswer {
+  return { id: call.id, status: 500, headers: {}, body: new Uint8Array(0) }
 }
 
 /** An answer's headers as the gateway takes them: lower-case names, no hop-by-hop ones. */
