@@ -9,13 +9,17 @@
 import { ApiErrors } from './api-errors.ts'
 import { defaultOf } from './fields.ts'
 import { isLengthDelimited } from './proto-size.ts'
-import { isZero, type FieldDef, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
+import { isZero, type EnumDef, type FieldDef, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** Nesting beyond this is refused (as the JSON decoder refuses deep txns). */
 const MAX_DEPTH = 64
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const LOW_32 = 0xffffffffn
+const TWO_32 = 2 ** 32
 
 // ---- encoding ---------------------------------------------------------------------------------
 
@@ -35,20 +39,57 @@ class Writer {
   /** An unsigned varint of a non-negative safe integer, or any int64/uint64 as a bigint. */
   varint(v: number | bigint): void {
     this.#room(10)
-    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-      while (v >= 128) {
-        this.#buf[this.#pos++] = (v % 128) | 128
-        v = Math.floor(v / 128)
-      }
-      this.#buf[this.#pos++] = v
+    if (typeof v === 'bigint') {
+      if (v >= 0n && v <= MAX_SAFE) return this.#number(Number(v))
+      // Two 32-bit halves of its 64-bit two's complement: no BigInt work per byte.
+      const u = BigInt.asUintN(64, v)
+      return this.#halves(Number(u >> 32n), Number(u & LOW_32))
+    }
+    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) return this.#number(v)
+    const u = BigInt.asUintN(64, BigInt(v))
+    this.#halves(Number(u >> 32n), Number(u & LOW_32))
+  }
+
+  /** A non-negative safe integer; room for it is made. */
+  #number(v: number): void {
+    const buf = this.#buf
+    let pos = this.#pos
+    // Bit operations while the value fits in 31 bits, division above.
+    while (v > 0x7fffffff) {
+      buf[pos++] = (v % 128) | 128
+      v = Math.floor(v / 128)
+    }
+    while (v >= 128) {
+      buf[pos++] = (v & 127) | 128
+      v >>>= 7
+    }
+    buf[pos++] = v
+    this.#pos = pos
+  }
+
+  /** A 64-bit value given as its high and low unsigned 32-bit halves; room for it is made. */
+  #halves(hi: number, lo: number): void {
+    const buf = this.#buf
+    let pos = this.#pos
+    // The low 28 bits, then 4 low and 3 high bits (byte 5), then the high bits 7 at a time.
+    for (let i = 0; i < 4; i++) {
+      buf[pos++] = (lo & 127) | 128
+      lo >>>= 7
+    }
+    let mixed = lo | ((hi & 7) << 4)
+    hi >>>= 3
+    if (hi === 0) {
+      buf[pos++] = mixed
+      this.#pos = pos
       return
     }
-    let u = BigInt.asUintN(64, BigInt(v))
-    while (u >= 128n) {
-      this.#buf[this.#pos++] = Number(u & 127n) | 128
-      u >>= 7n
+    buf[pos++] = mixed | 128
+    while (hi >= 128) {
+      buf[pos++] = (hi & 127) | 128
+      hi >>>= 7
     }
-    this.#buf[this.#pos++] = Number(u)
+    buf[pos++] = hi
+    this.#pos = pos
   }
 
   bytes(b: Uint8Array): void {
@@ -158,14 +199,27 @@ class Reader {
     this.end = end
   }
 
-  /** A varint as a bigint (64 bits, as written). */
-  varint(): bigint {
-    let result = 0n
-    for (let shift = 0n; shift < 70n; shift += 7n) {
+  /**
+   * A varint: a number when it is under 2^49 (up to seven bytes: tags, lengths, revisions, small
+   * IDs), else a bigint of its 64 bits, as written.
+   */
+  varint(): number | bigint {
+    const buf = this.#buf
+    let result = 0
+    let scale = 1
+    for (let i = 0; i < 7; i++) {
       if (this.pos >= this.end) throw malformed('truncated varint')
-      const b = this.#buf[this.pos++] as number
-      result |= BigInt(b & 127) << shift
-      if (b < 128) return BigInt.asUintN(64, result)
+      const b = buf[this.pos++] as number
+      result += (b & 127) * scale
+      if (b < 128) return result
+      scale *= 128
+    }
+    let big = BigInt(result)
+    for (let shift = 49n; shift < 70n; shift += 7n) {
+      if (this.pos >= this.end) throw malformed('truncated varint')
+      const b = buf[this.pos++] as number
+      big |= BigInt(b & 127) << shift
+      if (b < 128) return BigInt.asUintN(64, big)
     }
     throw malformed('varint longer than 10 bytes')
   }
@@ -207,8 +261,6 @@ function malformed(what: string): Error {
   return ApiErrors.badProto(what)
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-
 /**
  * An int64 held as a JS number (revisions, counts, limits, TTLs: exact up to 2^53): beyond that it
  * is taken as ±(2^53 − 1), so a client's "as far as it goes" (MaxInt64 as a revision or limit)
@@ -218,7 +270,20 @@ function safeNumber(v: bigint): number {
   return v > MAX_SAFE ? Number.MAX_SAFE_INTEGER : v < -MAX_SAFE ? -Number.MAX_SAFE_INTEGER : Number(v)
 }
 
-function fromVarint(kind: Kind, u: bigint): unknown {
+/** A varint's value as `kind` holds it; `u` is a number below 2^49 or a bigint of 64 bits (Reader.varint). */
+function fromVarint(kind: Kind, u: number | bigint): unknown {
+  if (typeof u === 'number') {
+    switch (kind.t) {
+      case 'bool': return u !== 0
+      case 'int64':
+      case 'uint64': return u
+      case 'int64n':
+      case 'uint64n': return BigInt(u)
+      case 'uint32': return u % TWO_32
+      case 'enum': return enumValue(kind.def, (u % TWO_32) | 0)
+      default: throw malformed(`a varint for a ${kind.t} field`)
+    }
+  }
   switch (kind.t) {
     case 'bool': return u !== 0n
     case 'int64': return safeNumber(BigInt.asIntN(64, u))
@@ -226,15 +291,17 @@ function fromVarint(kind: Kind, u: bigint): unknown {
     case 'int64n': return BigInt.asIntN(64, u)
     case 'uint64n': return u
     case 'uint32': return Number(BigInt.asUintN(32, u))
-    case 'enum': {
-      const n = Number(BigInt.asIntN(32, u))
-      const name = kind.def.names[n]
-      if (name !== undefined) return name
-      if (kind.def.open === true) return n
-      throw malformed(`${u} is not a ${kind.def.goName}`)
-    }
+    case 'enum': return enumValue(kind.def, Number(BigInt.asIntN(32, u)))
     default: throw malformed(`a varint for a ${kind.t} field`)
   }
+}
+
+/** The enum value numbered `n` (an int32): its name, the number itself for an open enum, else refused. */
+function enumValue(def: EnumDef, n: number): unknown {
+  const name = def.names[n]
+  if (name !== undefined) return name
+  if (def.open === true) return n
+  throw malformed(`${n} is not a ${def.goName}`)
 }
 
 function readValue(r: Reader, kind: Kind, wireType: number, depth: number): unknown {
@@ -256,19 +323,30 @@ function readValue(r: Reader, kind: Kind, wireType: number, depth: number): unkn
   return fromVarint(kind, r.varint())
 }
 
+/** Each schema's fields by number, made once (schemas are fixed). */
+const fieldsByNum = new WeakMap<MessageSchema<unknown>, ReadonlyMap<number, FieldDef>>()
+
+function fieldsOf(schema: MessageSchema<unknown>): ReadonlyMap<number, FieldDef> {
+  let byNum = fieldsByNum.get(schema)
+  if (byNum === undefined) {
+    byNum = new Map(schema.fields.map((f) => [f.num, f]))
+    fieldsByNum.set(schema, byNum)
+  }
+  return byNum
+}
+
 function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): unknown {
   if (depth > MAX_DEPTH) throw malformed('messages nested too deeply')
-  const byNum = new Map<number, FieldDef>()
+  const byNum = fieldsOf(schema)
   const raw: Raw = {}
   for (const f of schema.fields) {
-    byNum.set(f.num, f)
     if (f.oneof === null) raw[f.prop] = f.kind.t === 'repeated' ? [] : undefined
     else raw[f.oneof] = null
   }
   while (r.pos < r.end) {
     const tag = r.varint()
-    const num = Number(tag >> 3n)
-    const wireType = Number(tag & 7n)
+    const num = typeof tag === 'number' ? Math.floor(tag / 8) : Number(tag >> 3n)
+    const wireType = typeof tag === 'number' ? tag % 8 : Number(tag & 7n)
     const f = byNum.get(num)
     if (f === undefined) {
       r.skip(wireType)

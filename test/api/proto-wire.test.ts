@@ -6,7 +6,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { decodeRequest, ENDPOINTS, kvRange, kvTxn, watch } from '../../src/api/index.ts'
+import { decodeRequest, ENDPOINTS, kvRange, kvTxn, leaseGrant, watch } from '../../src/api/index.ts'
+import { ResponseHeaderSchema } from '../../src/api/header.ts'
 import { decodeProto, encodeProto } from '../../src/api/proto-wire.ts'
 import { KeyValueSchema, PutRequestSchema, RangeResponseSchema } from '../../src/api/kv-schemas.ts'
 import { EtcdError } from '../../src/mvcc/index.ts'
@@ -72,6 +73,43 @@ describe('protobuf wire format from the schemas', () => {
     for (let size = 0; size < 600; size++) check([size])
     const sizes = fc.oneof(fc.constantFrom(0, 116, 117, 118, 16_371, 16_372, 16_373, 2_097_140), fc.integer({ min: 0, max: 40_000 }))
     fc.assert(fc.property(fc.array(sizes, { maxLength: 4 }), check), { numRuns: 60 })
+  })
+
+  test('varints over the whole 64-bit range: the bytes of the wire format, and the same values read back', () => {
+    // The wire format's rule, one BigInt at a time: 7 bits per byte, low first, of the two's complement.
+    const reference = (v: bigint): string => {
+      let u = BigInt.asUintN(64, v)
+      const out: number[] = []
+      while (u >= 128n) {
+        out.push(Number(u & 127n) | 128)
+        u >>= 7n
+      }
+      out.push(Number(u))
+      return Buffer.from(out).toString('hex')
+    }
+    const edges = [0n, 1n, 127n, 128n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 49n - 1n, 2n ** 49n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 64n - 1n]
+    const unsigned = fc.oneof(fc.constantFrom(...edges), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 40n }))
+    fc.assert(
+      fc.property(unsigned, fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (id, revision) => {
+        // cluster_id (1) is a uint64 kept as a bigint, revision (3) an int64 kept as a number.
+        const header = { clusterId: id, memberId: 0n, revision, raftTerm: 0 }
+        const expected = (id === 0n ? '' : '08' + reference(id)) + (revision === 0 ? '' : '18' + reference(BigInt(revision)))
+        const encoded = encodeProto(ResponseHeaderSchema, header)
+        assert.equal(hex(encoded), expected)
+        assert.deepEqual(decodeProto(ResponseHeaderSchema, encoded), header)
+      }),
+      { numRuns: 500 },
+    )
+    // Signed: a lease ID (an int64 kept as a bigint) of any sign.
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.constantFrom(-1n, -(2n ** 63n), -(2n ** 49n))), (id) => {
+        const grant = { ttl: 0, id }
+        const encoded = encodeProto(leaseGrant.request, grant)
+        assert.equal(hex(encoded), id === 0n ? '' : '10' + reference(id))
+        assert.deepEqual(decodeProto(leaseGrant.request, encoded), grant)
+      }),
+      { numRuns: 500 },
+    )
   })
 
   test('an int64 beyond 2^53 (MaxInt64 as a revision) is taken as 2^53 - 1, not rounded out of range', () => {
