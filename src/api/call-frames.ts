@@ -16,6 +16,12 @@
  * HTTP on that connection. A message that does not decode as this says is an error: whoever
  * receives it closes the channel.
  *
+ * A call whose `content-type` is {@link PROTOBUF_CALL} (new in version 2) carries its request as the
+ * endpoint's protobuf message instead of JSON (what a gRPC client sent the gateway, passed on),
+ * and a 200 answer to it carries the response's protobuf message, with that content type; every
+ * other answer is the JSON one. The JSON API over HTTP does not take it: etcd reads any body as
+ * JSON, and so do members over HTTP.
+ *
  * @module
  */
 import { Decoder, Encoder } from '@msgpack/msgpack'
@@ -24,7 +30,10 @@ import { Decoder, Encoder } from '@msgpack/msgpack'
  * The member's path that a gateway upgrades to the call channel (not an etcd path). It names the
  * frames' version: a member without it refuses the upgrade, and the gateway uses HTTP.
  */
-export const CALL_CHANNEL_PATH = '/edgecd/v1/calls'
+export const CALL_CHANNEL_PATH = '/edgecd/v2/calls'
+
+/** The content type of a call (and of its 200 answer) carried as protobuf messages. */
+export const PROTOBUF_CALL = 'application/x-edgecd-protobuf'
 
 export interface ChannelCall {
   readonly id: number

@@ -79,7 +79,7 @@ export {
 } from './election.ts'
 export { LEADER_HINT_HEADER } from './leader-hint.ts'
 export {
-  CALL_CHANNEL_PATH, ChannelFrameError, decodeAnswers, decodeCalls, encodeAnswers, encodeCalls, type ChannelAnswer, type ChannelCall,
+  CALL_CHANNEL_PATH, ChannelFrameError, PROTOBUF_CALL, decodeAnswers, decodeCalls, encodeAnswers, encodeCalls, type ChannelAnswer, type ChannelCall,
 } from './call-frames.ts'
 export { GRPC_TIMEOUT_HEADER, grpcTimeoutMs } from './grpc-timeout.ts'
 export { NO_LEADER_CHECKS, REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, requiresLeader } from './require-leader.ts'

@@ -179,8 +179,17 @@ function writeRaw(w: Writer, schema: MessageSchema<unknown>, value: unknown, dep
   }
 }
 
-/** The protobuf encoding of `value`. */
-export function encodeProto<T>(schema: MessageSchema<T>, value: T): Uint8Array {
+/**
+ * A message that arrived encoded and is passed on as it is (a member's answer to a gateway's gRPC
+ * call, api/call-frames.ts): {@link encodeProto} writes its bytes, never decoding them.
+ */
+export class EncodedMessage {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/** The protobuf encoding of `value` (an {@link EncodedMessage}'s own bytes). */
+export function encodeProto<T>(schema: MessageSchema<T>, value: T | EncodedMessage): Uint8Array {
+  if (value instanceof EncodedMessage) return value.bytes
   const w = new Writer()
   writeRaw(w, schema as MessageSchema<unknown>, value, 0)
   return w.finish()

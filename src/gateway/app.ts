@@ -42,7 +42,7 @@ import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './login-li
 import { MemberDirectory } from './members.ts'
 import { proxy, proxyUnary, type ProxySettings } from './proxy.ts'
 import { ReplayableBody } from './replayable-body.ts'
-import { refine, routeOf } from './routes.ts'
+import { refine, refineDecoded, routeOf } from './routes.ts'
 import { mountUi } from './ui.ts'
 
 export interface GatewayOptions {
@@ -99,8 +99,16 @@ export interface Gateway {
   /**
    * Carries one unary API call (a POST to `endpoint` with `body`) and gives the answer with the
    * CORS headers the app adds to everything. Never rejects. `signal`: the caller went away.
+   * `decoded`: the same call as its decoded request and its protobuf message (a gRPC call), routed
+   * by the request and carried as protobuf where the exchange can (a 200 answer is then protobuf).
    */
-  unary(endpoint: AnyEndpoint, header: HeaderLookup, body: Uint8Array, signal: AbortSignal): Promise<GatewayAnswer>
+  unary(endpoint: AnyEndpoint, header: HeaderLookup, body: Uint8Array, signal: AbortSignal, decoded?: DecodedCall): Promise<GatewayAnswer>
+}
+
+/** A unary call as its decoded request and that request's protobuf message. */
+export interface DecodedCall {
+  readonly request: unknown
+  readonly protobuf: Uint8Array
 }
 
 /** The CORS headers under lower-case names (member answers come with lower-case names). */
@@ -149,6 +157,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     header: HeaderLookup,
     body: Uint8Array,
     signal: AbortSignal,
+    decoded?: DecodedCall,
   ): Promise<GatewayAnswer> => {
     const headers: Record<string, string> = {}
     for (const name of FORWARDED) {
@@ -158,8 +167,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const named = header(MEMBER_HEADER_LOWER)
     const member = named === undefined ? undefined : await directory.resolve(named)
     if (named !== undefined && member === undefined) return withCors(etcdErrorAnswer(Errors.memberNotFound()))
+    const route = decoded === undefined ? refine(endpoint, routeOf(endpoint), body) : refineDecoded(endpoint, routeOf(endpoint), decoded.request)
     const answer = await proxyUnary(
-      { method: 'POST', path: endpoint.path, headers, body, signal, member, route: refine(endpoint, routeOf(endpoint), body) },
+      { method: 'POST', path: endpoint.path, headers, body, protobuf: decoded?.protobuf, signal, member, route },
       settings,
     )
     return withCors(answer)

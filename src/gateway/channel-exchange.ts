@@ -14,6 +14,9 @@
  * use a channel opens it; a channel that could not be opened, or that the member closed for a
  * protocol error, is tried again after {@link RETRY_AFTER_MS}.
  *
+ * A request that comes with its protobuf message (a gateway's gRPC call) is carried as that
+ * (PROTOBUF_CALL), and its 200 answer comes back as protobuf; over HTTP it goes as JSON.
+ *
  * Outcomes keep client/attempt.ts's meanings: a call still in the unsent batch when it times out,
  * is cancelled or its channel closes is `unsent`; once its message was handed to the socket it
  * is `lost` (the member may have served it). Liveness: a member that hangs keeps its socket open,
@@ -24,7 +27,7 @@
  * @module
  */
 import WebSocket from 'ws'
-import { CALL_CHANNEL_PATH, decodeAnswers, encodeCalls, type ChannelAnswer, type ChannelCall } from '../api/index.ts'
+import { CALL_CHANNEL_PATH, decodeAnswers, encodeCalls, PROTOBUF_CALL, type ChannelAnswer, type ChannelCall } from '../api/index.ts'
 import type { Exchange, UnaryOutcome, UnaryRequest } from './exchange.ts'
 
 /** After a channel could not be opened (or failed the protocol), calls use HTTP for this long before it is tried again. */
@@ -99,7 +102,10 @@ class Channel {
     return new Promise((resolve) => {
       const { signal } = request
       if (signal.aborted) return resolve(CANCELLED)
-      const call: ChannelCall = { id: this.#nextId++, path: request.path, headers: request.headers, body: request.body ?? EMPTY }
+      const call: ChannelCall =
+        request.protobuf === undefined
+          ? { id: this.#nextId++, path: request.path, headers: request.headers, body: request.body ?? EMPTY }
+          : { id: this.#nextId++, path: request.path, headers: { ...request.headers, 'content-type': PROTOBUF_CALL }, body: request.protobuf }
       let done = false
       const finish = (outcome: UnaryOutcome): void => {
         if (done) return
@@ -244,7 +250,8 @@ export function channelExchange(fallback: Exchange): ChannelExchange {
     return channel
   }
   const exchange: Exchange = (request) => {
-    if (request.method !== 'POST' || request.timeoutMs === undefined || (request.body?.length ?? 0) > BATCH_BYTES) return fallback(request)
+    const carried = request.protobuf ?? request.body
+    if (request.method !== 'POST' || request.timeoutMs === undefined || (carried?.length ?? 0) > BATCH_BYTES) return fallback(request)
     return channelOf(request.endpoint)?.call(request, request.timeoutMs) ?? fallback(request)
   }
   return {

@@ -26,6 +26,12 @@ export interface UnaryRequest {
   /** Request headers for the member, lower-case names (content-length is the exchange's). */
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
+  /**
+   * The same request as its endpoint's protobuf message, for an exchange that can carry it (a
+   * call channel: api/call-frames.ts's PROTOBUF_CALL); a 200 answer to it is then protobuf too,
+   * as its content-type says. Others send `body`.
+   */
+  readonly protobuf?: Uint8Array | undefined
   /** Milliseconds for the whole exchange (status line and body); undefined: no deadline. */
   readonly timeoutMs: number | undefined
   /** The caller's signal: aborting it ends the exchange as `cancelled`. */

@@ -1,14 +1,17 @@
 /**
- * The gateway's unary gRPC calls, carried as node-server.ts carries JSON ones (Node only): the
- * request the gRPC front decoded is encoded as the same JSON call's body and handed to
- * Gateway.unary, and the member's answer decoded back; no Web Request, Response or Hono routing
- * in between; a call the caller cancels (or whose deadline passes) is given up as the app's would
- * be. Calls the gateway's app must see itself (logins, which it limits per client address;
- * streams) are null here and go through the app.
+ * The gateway's unary gRPC calls, carried as node-server.ts carries JSON ones (Node only): no Web
+ * Request, Response or Hono routing in between; a call the caller cancels (or whose deadline
+ * passes) is given up as the app's would be. Each call goes to Gateway.unary with its decoded
+ * request (which routes it) and its protobuf message: over a member's call channel it travels as
+ * protobuf both ways, and the member's answer is passed on as it came (EncodedMessage), never
+ * decoded here; over HTTP it goes as the same JSON call, whose answer is decoded. Calls the
+ * gateway's app must see itself (logins, which it limits per client address; streams) are null
+ * here and go through the app.
  *
  * @module
  */
-import { decodeResponse, encodeRequest, errorFromBody, type AnyEndpoint } from '../api/index.ts'
+import { decodeResponse, encodeRequest, errorFromBody, PROTOBUF_CALL, type AnyEndpoint } from '../api/index.ts'
+import { EncodedMessage, encodeProto } from '../api/proto-wire.ts'
 import type { Gateway } from './app.ts'
 
 const utf8 = new TextEncoder()
@@ -27,7 +30,11 @@ export function gatewayGrpcCalls(gateway: Gateway): GatewayDirectCall {
   return (ep, request, headers, _client, cancel) => {
     if (gateway.unaryEndpoint(ep.path) === undefined) return null
     const body = utf8.encode(encodeRequest(ep, request))
-    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, cancel.signal).then((answer) => {
+    const decoded = { request, protobuf: encodeProto(ep.request, request) }
+    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, cancel.signal, decoded).then((answer) => {
+      if (answer.status === 200 && answer.headers['content-type'] === PROTOBUF_CALL && typeof answer.body !== 'string') {
+        return new EncodedMessage(answer.body)
+      }
       const json = typeof answer.body === 'string' ? answer.body : text.decode(answer.body)
       if (answer.status === 200) return decodeResponse(ep, json)
       throw errorFromBody(answer.status, json)

@@ -75,6 +75,8 @@ export interface UnaryProxyRequest extends Plan {
   /** Headers for the member, lower-case names. */
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
+  /** The request as protobuf too, for an exchange that carries it (exchange.ts). */
+  readonly protobuf?: Uint8Array | undefined
 }
 
 /** What one attempt at one member came to. */
@@ -109,6 +111,7 @@ export function proxyUnary(request: UnaryProxyRequest, settings: ProxySettings):
         path: request.path,
         headers: request.headers,
         body: request.body,
+        protobuf: request.protobuf,
         timeoutMs,
         signal: request.signal,
       })

@@ -11,6 +11,7 @@
  * @module
  */
 import { parseRequestBody, type AnyEndpoint, type JsonValue } from '../api/index.ts'
+import type { AlarmRequest, RangeRequest } from '../mvcc/kv.ts'
 
 /** `follower`: spread over the members that do not lead first (a stream the leader's death should not cut). */
 export type Target = 'leader' | 'spread' | 'follower'
@@ -93,6 +94,13 @@ export function refine(endpoint: AnyEndpoint, route: Route, body: Uint8Array): R
     (action.kind === 'string' && action.value === 'GET') ||
     (action.kind === 'number' && Number(action.text) === 0)
   return get ? READ : route
+}
+
+/** {@link refine} for a request already decoded (a gRPC call's): the same routes for the same request. */
+export function refineDecoded(endpoint: AnyEndpoint, route: Route, request: unknown): Route {
+  if (endpoint.name === 'kv.range') return (request as RangeRequest).serializable ? SPREAD_READ : route
+  if (endpoint.name === 'maintenance.alarm') return (request as AlarmRequest).action === 'GET' ? READ : route
+  return route
 }
 
 const SERIALIZABLE = new TextEncoder().encode('serializable')

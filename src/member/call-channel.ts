@@ -5,10 +5,12 @@
  * would be:
  *
  *   a call this member answers itself (app.ts `servesUnary`, no deadline header)
- *        ──▶ serveUnary, as node-unary.ts (the leader hint on it when this member does not lead)
+ *        ──▶ serveUnary, as node-unary.ts (the leader hint on it when this member does not lead);
+ *            one carried as protobuf (PROTOBUF_CALL): serveDecoded, as the gRPC port serves it
  *   any other unary call (a forward to the leader, a call with a deadline, an unknown path)
  *        ──▶ the Hono app (`serve`), as a Web Request, its Response read whole; aborted when the
- *            channel closes
+ *            channel closes. One carried as protobuf goes as the same call in JSON, and a 200
+ *            answer comes back as protobuf.
  *   a stream, or a call that waits on other clients (lock, campaign)
  *        ──▶ refused: their answers do not end, or end only when their client is gone, which a
  *            channel shared by many clients cannot tell; the gateway carries them over HTTP
@@ -28,15 +30,20 @@ import type { IncomingMessage } from 'node:http'
 import type { Context, Handler } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import {
-  CALL_CHANNEL_PATH, ChannelFrameError, decodeCalls, encodeAnswers, errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_HINT_HEADER,
-  type AnyEndpoint, type ApiResponse, type ChannelAnswer, type ChannelCall,
+  CALL_CHANNEL_PATH, ChannelFrameError, decodeCalls, decodeResponse, encodeAnswers, encodeRequest, errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER,
+  HOP_HEADERS, LEADER_HINT_HEADER, PROTOBUF_CALL, type AnyEndpoint, type ChannelAnswer, type ChannelCall,
 } from '../api/index.ts'
+import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { EtcdError, GrpcCode } from '../mvcc/index.ts'
-import { callError, leaderOnly, serveUnary, servesUnary, waitsOnOthers } from './app.ts'
+import { callError, leaderOnly, serveDecoded, serveUnary, servesUnary, waitsOnOthers } from './app.ts'
+import type { Connection, HeaderSource } from './auth-gate.ts'
 import { settleForwardedClaim } from './forwarded-user.ts'
 import { bodyCap, bodyTooLarge } from './http-body.ts'
 import type { MemberContext } from './member-context.ts'
 import type { NodeUnaryOptions } from './node-unary.ts'
+
+const utf8 = new TextEncoder()
+const text = new TextDecoder()
 
 /** The answers ready in a turn go out at once when their bodies reach this many bytes. */
 const BATCH_BYTES = 1024 * 1024
@@ -134,8 +141,31 @@ class ServedChannel<T> {
     // As an HTTP request on the channel's connection: its socket, this call's headers.
     const incoming = { socket: this.#upgrade.socket, headers: call.headers } as unknown as IncomingMessage
     if (ep !== null && (ep.stream !== 'unary' || waitsOnOthers(ep))) return refused(call, ep)
-    if (ep === null || !servesUnary(this.#m, ep) || call.headers[GRPC_TIMEOUT_HEADER] !== undefined) return this.#viaApp(call, incoming)
-    return served(this.#m, ep, call, incoming, this.#options)
+    const answeredHere = ep !== null && servesUnary(this.#m, ep) && call.headers[GRPC_TIMEOUT_HEADER] === undefined
+    if (ep !== null && call.headers['content-type'] === PROTOBUF_CALL) {
+      return answeredHere ? served(this.#m, ep, call, incoming, this.#options, protobufAnswer(this.#m, ep, call)) : this.#protobufViaApp(ep, call, incoming)
+    }
+    if (!answeredHere || ep === null) return this.#viaApp(call, incoming)
+    return served(this.#m, ep, call, incoming, this.#options, (headers, connection) => serveUnary(this.#m, ep, call.body, headers, connection))
+  }
+
+  /** A protobuf call the app serves: as the same call in JSON; a 200 answer turned back into protobuf. */
+  async #protobufViaApp(ep: AnyEndpoint, call: ChannelCall, incoming: IncomingMessage): Promise<ChannelAnswer> {
+    let json: ChannelCall
+    try {
+      const request = decodeProto(ep.request, call.body)
+      json = { ...call, headers: { ...call.headers, 'content-type': 'application/json' }, body: utf8.encode(encodeRequest(ep, request)) }
+    } catch (err) {
+      return apiAnswer(call, errorResponse(callError(this.#m, ep, err)))
+    }
+    const a = await this.#viaApp(json, incoming)
+    if (a.status !== 200) return a
+    try {
+      const body = encodeProto(ep.response, decodeResponse(ep, text.decode(a.body)))
+      return { ...a, headers: { ...a.headers, 'content-type': PROTOBUF_CALL }, body }
+    } catch {
+      return failedAnswer(call)
+    }
   }
 
   /** A call the app serves: as a POST to it, the answer read whole (a 500 if the app threw, which it should not). */
@@ -189,16 +219,33 @@ class ServedChannel<T> {
   }
 }
 
-/** A call this member answers itself (serveUnary), with node-unary.ts's checks and metrics. */
-async function served(m: MemberContext, ep: AnyEndpoint, call: ChannelCall, incoming: IncomingMessage, options: CallChannelOptions): Promise<ChannelAnswer> {
+/** An answer of the API: an ApiResponse, or a protobuf message's. */
+interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | Uint8Array
+}
+
+/** How a call this member answers itself is run, given its headers and its client. */
+type Answer = (headers: HeaderSource, connection: Connection) => Promise<Reply>
+
+/** A call this member answers itself (`answer`), with node-unary.ts's checks and metrics. */
+async function served(
+  m: MemberContext,
+  ep: AnyEndpoint,
+  call: ChannelCall,
+  incoming: IncomingMessage,
+  options: CallChannelOptions,
+  answer: Answer,
+): Promise<ChannelAnswer> {
   const start = performance.now()
-  let r: ApiResponse
+  let r: Reply
   let code: GrpcCode = GrpcCode.OK
   try {
     const cap = bodyCap(m.limits.maxRequestBytes)
     if (call.body.length > cap) throw bodyTooLarge(call.body.length, cap, m.limits.maxRequestBytes)
     const connection = settleForwardedClaim(m, options.connection(incoming), { method: 'POST', path: ep.path }, leaderOnly(ep))
-    r = await serveUnary(m, ep, call.body, { get: (name) => call.headers[name] ?? null }, connection)
+    r = await answer({ get: (name) => call.headers[name] ?? null }, connection)
   } catch (err) {
     const e = callError(m, ep, err)
     code = e.code
@@ -210,13 +257,23 @@ async function served(m: MemberContext, ep: AnyEndpoint, call: ChannelCall, inco
   return a
 }
 
+/** A protobuf call answered from its decoded request (serveDecoded, as the gRPC port answers it). */
+function protobufAnswer(m: MemberContext, ep: AnyEndpoint, call: ChannelCall): Answer {
+  return async (headers, connection) => {
+    const message = await serveDecoded(m, ep, decodeProto(ep.request, call.body), headers, connection)
+    return { status: 200, headers: PROTOBUF_HEADERS, body: encodeProto(ep.response, message) }
+  }
+}
+
+const PROTOBUF_HEADERS: Readonly<Record<string, string>> = { 'content-type': PROTOBUF_CALL }
+
 function refused(call: ChannelCall, ep: AnyEndpoint): ChannelAnswer {
   return apiAnswer(call, errorResponse(new EtcdError(GrpcCode.InvalidArgument, `edgecd: ${ep.path} is not carried by the call channel`)))
 }
 
 /** `r` as the answer to `call`. */
-function apiAnswer(call: ChannelCall, r: ApiResponse): ChannelAnswer {
-  return { id: call.id, status: r.status, headers: answerHeaders(Object.entries(r.headers)), body: Buffer.from(r.body) }
+function apiAnswer(call: ChannelCall, r: Reply): ChannelAnswer {
+  return { id: call.id, status: r.status, headers: answerHeaders(Object.entries(r.headers)), body: typeof r.body === 'string' ? Buffer.from(r.body) : r.body }
 }
 
 /** What a call whose serving threw is answered (it should never be): 500, nothing else. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { CALL_CHANNEL_PATH, decodeCalls, encodeAnswers, type ChannelCall } from '../../src/api/index.ts'
+import { CALL_CHANNEL_PATH, decodeCalls, encodeAnswers, PROTOBUF_CALL, type ChannelCall } from '../../src/api/index.ts'
 import { BATCH_BYTES, channelExchange, PONG_GRACE_MS, RETRY_AFTER_MS, type ChannelExchange } from '../../src/gateway/channel-exchange.ts'
 import type { Exchange, UnaryOutcome, UnaryRequest } from '../../src/gateway/exchange.ts'
 
@@ -127,6 +127,22 @@ describe('gateway call channels', { timeout: 30_000 }, () => {
     assert.equal(member.batches.length, 1)
     assert.equal(member.batches[0]?.length, 10)
     assert.deepEqual(member.batches[0]?.[0]?.headers, { 'content-type': 'application/json' })
+  })
+
+  test('a call that comes with its protobuf message travels as protobuf on the channel (its JSON body left behind)', async () => {
+    const { member, fallback, channels } = await setUp()
+    await untilOpen(channels, fallback, member.endpoint)
+    member.batches.length = 0
+    fallback.calls.length = 0
+    const protobuf = new Uint8Array([0x0a, 0x01, 0x61])
+    const headers = { 'content-type': 'application/json', 'grpc-metadata-token': 't' }
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint, { headers, protobuf }))), '\n\u0001a')
+    const sent = member.batches[0]?.[0]
+    assert.deepEqual(sent?.headers, { 'content-type': PROTOBUF_CALL, 'grpc-metadata-token': 't' })
+    assert.deepEqual([...(sent?.body ?? [])], [...protobuf])
+    // Its size is the protobuf message's: a large one goes over HTTP, whatever the JSON body's size.
+    await channels.exchange(request(member.endpoint, { protobuf: new Uint8Array(BATCH_BYTES + 1) }))
+    assert.deepEqual(fallback.calls, ['/v3/kv/put'])
   })
 
   test('GETs, calls without a deadline and https members go over HTTP', async () => {

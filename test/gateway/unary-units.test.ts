@@ -1,11 +1,16 @@
 /**
  * Small parts of the gateway's unary path: refine's shortcut for range bodies that cannot be
  * serializable, the directory's first endpoint (the head of its candidate order, without the
- * list), and the fetch exchange's plain answers.
+ * list), the fetch exchange's plain answers, and what the gateway's gRPC calls send and pass on.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { findEndpoint, type AnyEndpoint } from '../../src/api/index.ts'
+import { decodeRequest, decodeResponse, encodeRequest, findEndpoint, PROTOBUF_CALL, type AnyEndpoint } from '../../src/api/index.ts'
+import { EncodedMessage, encodeProto } from '../../src/api/proto-wire.ts'
+import type { GatewayAnswer } from '../../src/gateway/answers.ts'
+import type { DecodedCall, Gateway } from '../../src/gateway/app.ts'
+import { gatewayGrpcCalls } from '../../src/gateway/grpc-direct.ts'
+import { EtcdError } from '../../src/mvcc/index.ts'
 import { fetchExchange, type Exchange } from '../../src/gateway/exchange.ts'
 import { MemberDirectory } from '../../src/gateway/members.ts'
 import { refine, routeOf } from '../../src/gateway/routes.ts'
@@ -97,5 +102,37 @@ describe('gateway unary units', { timeout: 10_000 }, () => {
     assert.equal(outcome.answer.status, 201)
     assert.deepEqual(outcome.answer.headers, { 'content-type': 'application/json', 'x-y': 'z' })
     assert.equal(new TextDecoder().decode(outcome.answer.body), '{"a":1}')
+  })
+
+  test("gRPC calls: sent with their decoded request and protobuf; a protobuf answer passed on undecoded, a JSON one decoded, an error thrown", async () => {
+    const range = ep('/v3/kv/range')
+    const request = decodeRequest(range, '{"key":"YQ==","serializable":true}')
+    const sent: Array<{ body: string; decoded: DecodedCall | undefined }> = []
+    let answer: GatewayAnswer = { status: 200, headers: {}, body: '' }
+    const gateway = {
+      unaryEndpoint: (path: string) => findEndpoint(path) ?? undefined,
+      unary: async (_e: AnyEndpoint, _h: unknown, body: Uint8Array, _s: AbortSignal, decoded?: DecodedCall) => {
+        sent.push({ body: new TextDecoder().decode(body), decoded })
+        return answer
+      },
+    } as unknown as Gateway
+    const call = gatewayGrpcCalls(gateway)
+    const run = () => call(range, request, { get: () => null }, undefined, { signal: new AbortController().signal })!
+
+    const message = new Uint8Array([0x10, 0x01])
+    answer = { status: 200, headers: { 'content-type': PROTOBUF_CALL }, body: message }
+    const passed = await run()
+    assert.ok(passed instanceof EncodedMessage)
+    assert.equal(passed.bytes, message, 'the same bytes, not a copy')
+    assert.equal(sent[0]?.body, encodeRequest(range, request))
+    assert.equal(sent[0]?.decoded?.request, request)
+    assert.deepEqual([...(sent[0]?.decoded?.protobuf ?? [])], [...encodeProto(range.request, request)])
+
+    const json = '{"header":{"revision":"7"},"count":"1"}'
+    answer = { status: 200, headers: { 'content-type': 'application/json' }, body: enc(json) }
+    assert.deepEqual(await run(), decodeResponse(range, json))
+
+    answer = { status: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"etcdserver: mvcc: required revision has been compacted","code":11}' }
+    await assert.rejects(run(), (err: unknown) => err instanceof EtcdError && err.code === 11 && /compacted/.test(err.message))
   })
 })

@@ -1,15 +1,15 @@
 /**
- * The gateway's small pure parts: route refinement by body, configuration from the environment,
+ * The gateway's small pure parts: route refinement by body (and by a decoded request), configuration from the environment,
  * the replayable request body, whole-line streaming, and which fetch errors prove nothing was sent.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { findEndpoint, type AnyEndpoint } from '../../src/api/index.ts'
+import { decodeRequest, findEndpoint, type AnyEndpoint } from '../../src/api/index.ts'
 import { neverSent } from '../../src/client/index.ts'
 import { gatewayOptionsFromEnv, GatewayConfigError, parseListen } from '../../src/gateway/index.ts'
 import { wholeLines } from '../../src/gateway/line-stream.ts'
 import { ReplayableBody } from '../../src/gateway/replayable-body.ts'
-import { refine, routeOf } from '../../src/gateway/routes.ts'
+import { refine, refineDecoded, routeOf } from '../../src/gateway/routes.ts'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const ep = (path: string): AnyEndpoint => findEndpoint(path)!
@@ -40,6 +40,26 @@ describe('gateway units', { timeout: 10_000 }, () => {
     assert.equal(refine(alarm, routeOf(alarm), enc('')).idempotent, true)
     assert.equal(refine(alarm, routeOf(alarm), enc('{"action":"GET"}')).idempotent, true)
     assert.equal(refine(alarm, routeOf(alarm), enc('{"action":"ACTIVATE","alarm":"NOSPACE"}')).idempotent, false)
+  })
+
+  test('refineDecoded (a gRPC call\'s decoded request) routes each request as refine routes its JSON', () => {
+    const cases: Array<[string, string]> = [
+      ['/v3/kv/range', '{"key":"YQ==","serializable":true}'],
+      ['/v3/kv/range', '{"key":"YQ==","serializable":false}'],
+      ['/v3/kv/range', '{"key":"YQ==","limit":"1"}'],
+      ['/v3/maintenance/alarm', '{}'],
+      ['/v3/maintenance/alarm', '{"action":"GET"}'],
+      ['/v3/maintenance/alarm', '{"action":0}'],
+      ['/v3/maintenance/alarm', '{"action":"ACTIVATE","alarm":"NOSPACE"}'],
+      ['/v3/maintenance/alarm', '{"action":"DEACTIVATE","alarm":"NOSPACE"}'],
+      ['/v3/kv/put', '{"key":"YQ==","serializable":true}'],
+    ]
+    for (const [path, body] of cases) {
+      const e = ep(path)
+      assert.deepEqual(refineDecoded(e, routeOf(e), decodeRequest(e, body)), refine(e, routeOf(e), enc(body)), `${path} ${body}`)
+    }
+    const range = ep('/v3/kv/range')
+    assert.equal(refineDecoded(range, routeOf(range), decodeRequest(range, '{"key":"YQ==","serializable":true}')).target, 'spread')
   })
 
   test('config: endpoints, timeout and auto-sync from EDGECD_*; bad values name the variable', () => {

@@ -13,7 +13,10 @@ import type { AddressInfo, Socket } from 'node:net'
 import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import WebSocket, { WebSocketServer } from 'ws'
-import { CALL_CHANNEL_PATH, decodeAnswers, encodeCalls, type ChannelAnswer, type ChannelCall } from '../../src/api/index.ts'
+import {
+  CALL_CHANNEL_PATH, decodeAnswers, decodeRequest, decodeResponse, encodeCalls, findEndpoint, kvRange, PROTOBUF_CALL, type ChannelAnswer, type ChannelCall,
+} from '../../src/api/index.ts'
+import { encodeProto } from '../../src/api/proto-wire.ts'
 import { callChannelRoute } from '../../src/member/index.ts'
 import { HIGH_WATER_BYTES } from '../../src/member/call-channel.ts'
 import { channelExchange } from '../../src/gateway/channel-exchange.ts'
@@ -135,6 +138,38 @@ describe('member call channel', () => {
     assert.equal(fast.length, before, 'none went through serveUnary')
   })
 
+
+  test('calls carried as protobuf: a 200 answer is the protobuf of what the JSON call answers, served here or through the app; errors are JSON', async () => {
+    assert.equal((await s.call('/v3/kv/put', { key: b64('p'), value: b64('proto') })).status, 200)
+    const protobuf = { 'content-type': PROTOBUF_CALL }
+    const rangeJson = JSON.stringify({ key: b64('p') })
+    const put = findEndpoint('/v3/kv/put')!
+    const putJson = JSON.stringify({ key: b64('q'), value: b64('\u0001'), lease: '12345' })
+    const before = fast.length
+    const messages = await exchangeRaw([
+      { id: 1, path: '/v3/kv/range', headers: protobuf, body: encodeProto(kvRange.request, decodeRequest(kvRange, rangeJson)) },
+      // A deadline header sends it through the app, as JSON.
+      { id: 2, path: '/v3/kv/range', headers: { ...protobuf, 'grpc-timeout': '5S' }, body: encodeProto(kvRange.request, decodeRequest(kvRange, rangeJson)) },
+      { id: 3, path: '/v3/kv/put', headers: protobuf, body: encodeProto(put.request, decodeRequest(put, putJson)) },
+      { id: 4, path: '/v3/kv/range', headers: protobuf, body: new Uint8Array([0x0a, 0x05, 0x61]) },
+    ])
+    const answers = new Map(messages.flat().map((a) => [a.id, a]))
+    const expected = decodeResponse(kvRange, (await viaApp('/v3/kv/range', rangeJson)).body)
+    for (const id of [1, 2]) {
+      const a = answers.get(id)!
+      assert.equal(a.status, 200, `call ${id}`)
+      assert.equal(a.headers['content-type'], PROTOBUF_CALL, `call ${id}`)
+      assert.equal(Buffer.from(a.body).toString('hex'), Buffer.from(encodeProto(kvRange.response, expected)).toString('hex'), `call ${id}`)
+    }
+    const refused = asAnswer(answers.get(3)!)
+    assert.deepEqual(stable(refused), stable(await viaApp('/v3/kv/put', putJson)))
+    assert.match(refused.body, /requested lease not found/)
+    const malformed = asAnswer(answers.get(4)!)
+    assert.notEqual(malformed.status, 200)
+    assert.equal(malformed.type, 'application/json')
+    assert.match(malformed.body, /"code":\d+/)
+    assert.equal(fast.length - before, 3, 'calls 1, 3 and 4 served here, call 2 through the app')
+  })
   test('streams and calls that wait on other clients are refused, and leave nothing behind', async () => {
     const watch = JSON.stringify({ create_request: { key: b64('w') } })
     const lock = JSON.stringify({ name: b64('held'), lease: '1' })
