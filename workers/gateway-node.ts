@@ -3,8 +3,9 @@
  * src/gateway/node-server.ts (unary API calls straight to the gateway's core, everything else
  * through @hono/node-server, WebSocket upgrades too), reaching the members over their call
  * channels (src/gateway/channel-exchange.ts) and a keep-alive connection pool
- * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: each call
- * carried by the app as JSON; grpc-listener.ts tells the protocols apart).
+ * (src/gateway/node-exchange.ts); and etcd's gRPC API on the same port (src/grpc: unary calls
+ * carried as protobuf over the call channels, or as JSON; streams by the app as JSON;
+ * grpc-listener.ts tells the protocols apart).
  *
  *   node --import tsx workers/gateway-node.ts --listen 127.0.0.1:2379 --endpoints http://127.0.0.1:2381,…
  *
@@ -57,8 +58,8 @@ try {
     createServer: ((serverOptions: ServerOptions) => createServer({ ...serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, gateway.listener)) as typeof createServer,
   }) as Server
   serveOtherUpgradesPlainly(http)
-  // etcd's gRPC API on the same port (grpc-front.ts), each call carried as JSON: unary ones as
-  // the listener carries them (grpc-direct.ts), the rest by the app.
+  // etcd's gRPC API on the same port (grpc-front.ts): unary calls as the listener carries them
+  // (grpc-direct.ts: protobuf over a call channel, JSON over HTTP), the rest by the app as JSON.
   const shared = sharedPort(http, () =>
     createGrpcFront(
       async (request, client) => gateway.gateway.app.fetch(request, { incoming: { socket: client ?? {} } }),

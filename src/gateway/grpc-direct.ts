@@ -27,8 +27,15 @@ export type GatewayDirectCall = (
 ) => Promise<unknown> | null
 
 export function gatewayGrpcCalls(gateway: Gateway): GatewayDirectCall {
+  // Whether the listener carries an endpoint's calls, found once per endpoint (it depends on the path only).
+  const carried = new Map<AnyEndpoint, boolean>()
   return (ep, request, headers, _client, cancel) => {
-    if (gateway.unaryEndpoint(ep.path) === undefined) return null
+    let carries = carried.get(ep)
+    if (carries === undefined) {
+      carries = gateway.unaryEndpoint(ep.path) !== undefined
+      carried.set(ep, carries)
+    }
+    if (!carries) return null
     const body = utf8.encode(encodeRequest(ep, request))
     const decoded = { request, protobuf: encodeProto(ep.request, request) }
     return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, cancel.signal, decoded).then((answer) => {

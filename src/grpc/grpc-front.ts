@@ -8,7 +8,9 @@
  * Every call is carried as the same call of the JSON API through the app (the gateway's routes
  * to the leader and fails over; a member forwards as it does for JSON), so the two protocols
  * cannot answer differently; a member answers the unary calls it serves itself from the decoded
- * request instead (DirectCall: the same checks and answers, without the JSON in between):
+ * request instead (DirectCall: the same checks and answers, without the JSON in between), and the
+ * gateway carries its unary calls as protobuf where it can (an answer that comes back as protobuf
+ * is an EncodedMessage, passed on as it is):
  *
  *   protobuf request ─ decodeProto ─▶ typed ─ encodeRequest ─▶ JSON ─▶ app (gateway or member)
  *   protobuf answer ◀─ encodeProto ── typed ◀─ decodeResponse ── JSON ◀──┘
