@@ -36,7 +36,10 @@ class Writer {
     this.#buf = next
   }
 
-  /** An unsigned varint of a non-negative safe integer, or any int64/uint64 as a bigint. */
+  /**
+   * A varint of a non-negative safe integer, or of any int64/uint64 (a negative number or bigint
+   * is written as its 64-bit two's complement: ten bytes).
+   */
   varint(v: number | bigint): void {
     this.#room(10)
     if (typeof v === 'bigint') {
@@ -209,8 +212,9 @@ class Reader {
   }
 
   /**
-   * A varint: a number when it is under 2^49 (up to seven bytes: tags, lengths, revisions, small
-   * IDs), else a bigint of its 64 bits, as written.
+   * A varint: a number when it takes at most seven bytes (so it is below 2^49: tags, lengths,
+   * revisions, small IDs), else a bigint of its 64 bits, as written (a small value written with
+   * more bytes than it needs comes back as a bigint too; fromVarint takes either).
    */
   varint(): number | bigint {
     const buf = this.#buf

@@ -36,7 +36,7 @@ import {
 import { Errors } from '../mvcc/errors.ts'
 import { CORS_HEADERS, etcdErrorAnswer, healthResponse, toResponse, type GatewayAnswer } from './answers.ts'
 import { runtimeClientAddress, type ClientAddress } from './client-address.ts'
-import { fetchExchange, type Exchange } from './exchange.ts'
+import { fetchExchange, type Exchange, type ProtobufCall } from './exchange.ts'
 import { guardLogin } from './login-guard.ts'
 import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './login-limiter.ts'
 import { MemberDirectory } from './members.ts'
@@ -97,18 +97,18 @@ export interface Gateway {
    */
   unaryEndpoint(path: string): AnyEndpoint | undefined
   /**
-   * Carries one unary API call (a POST to `endpoint` with `body`) and gives the answer with the
-   * CORS headers the app adds to everything. Never rejects. `signal`: the caller went away.
-   * `decoded`: the same call as its decoded request and its protobuf message (a gRPC call), routed
-   * by the request and carried as protobuf where the exchange can (a 200 answer is then protobuf).
+   * Carries one unary API call (a POST to `endpoint` with `body`: its JSON, or a gRPC call's
+   * decoded request) and gives the answer with the CORS headers the app adds to everything. Never
+   * rejects. `signal`: the caller went away. A decoded call is routed by its request and carried
+   * as protobuf where the exchange can (a 200 answer is then protobuf, as its content-type says).
    */
-  unary(endpoint: AnyEndpoint, header: HeaderLookup, body: Uint8Array, signal: AbortSignal, decoded?: DecodedCall): Promise<GatewayAnswer>
+  unary(endpoint: AnyEndpoint, header: HeaderLookup, body: Uint8Array | DecodedCall, signal: AbortSignal): Promise<GatewayAnswer>
 }
 
-/** A unary call as its decoded request and that request's protobuf message. */
+/** A unary call as its decoded request, and as protobuf (its JSON made only if an exchange sends JSON). */
 export interface DecodedCall {
   readonly request: unknown
-  readonly protobuf: Uint8Array
+  readonly protobuf: ProtobufCall
 }
 
 /** The CORS headers under lower-case names (member answers come with lower-case names). */
@@ -155,9 +155,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const unary = async (
     endpoint: AnyEndpoint,
     header: HeaderLookup,
-    body: Uint8Array,
+    body: Uint8Array | DecodedCall,
     signal: AbortSignal,
-    decoded?: DecodedCall,
   ): Promise<GatewayAnswer> => {
     const headers: Record<string, string> = {}
     for (const name of FORWARDED) {
@@ -167,11 +166,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     const named = header(MEMBER_HEADER_LOWER)
     const member = named === undefined ? undefined : await directory.resolve(named)
     if (named !== undefined && member === undefined) return withCors(etcdErrorAnswer(Errors.memberNotFound()))
-    const route = decoded === undefined ? refine(endpoint, routeOf(endpoint), body) : refineDecoded(endpoint, routeOf(endpoint), decoded.request)
-    const answer = await proxyUnary(
-      { method: 'POST', path: endpoint.path, headers, body, protobuf: decoded?.protobuf, signal, member, route },
-      settings,
-    )
+    const request =
+      body instanceof Uint8Array
+        ? { body, route: refine(endpoint, routeOf(endpoint), body) }
+        : { body: undefined, protobuf: body.protobuf, route: refineDecoded(endpoint, routeOf(endpoint), body.request) }
+    const answer = await proxyUnary({ method: 'POST', path: endpoint.path, headers, signal, member, ...request }, settings)
     return withCors(answer)
   }
 

@@ -104,8 +104,8 @@ class Channel {
       if (signal.aborted) return resolve(CANCELLED)
       const call: ChannelCall =
         request.protobuf === undefined
-          ? { id: this.#nextId++, path: request.path, headers: request.headers, body: request.body ?? EMPTY }
-          : { id: this.#nextId++, path: request.path, headers: { ...request.headers, 'content-type': PROTOBUF_CALL }, body: request.protobuf }
+          ? { id: this.#nextId++, path: request.path, headers: jsonHeaders(request.headers), body: request.body ?? EMPTY }
+          : { id: this.#nextId++, path: request.path, headers: { ...request.headers, 'content-type': PROTOBUF_CALL }, body: request.protobuf.message }
       let done = false
       const finish = (outcome: UnaryOutcome): void => {
         if (done) return
@@ -237,6 +237,14 @@ class Channel {
   }
 }
 
+/**
+ * A JSON call's headers on the channel: the protobuf marker is the gateway's alone, so a client's
+ * `content-type` that spells it is sent as JSON's (over HTTP, and on etcd, any body is JSON).
+ */
+function jsonHeaders(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return headers['content-type'] === PROTOBUF_CALL ? { ...headers, 'content-type': 'application/json' } : headers
+}
+
 /** An exchange that carries what it can over call channels, the rest over `fallback`. */
 export function channelExchange(fallback: Exchange): ChannelExchange {
   const channels = new Map<string, Channel | null>()
@@ -250,7 +258,7 @@ export function channelExchange(fallback: Exchange): ChannelExchange {
     return channel
   }
   const exchange: Exchange = (request) => {
-    const carried = request.protobuf ?? request.body
+    const carried = request.protobuf?.message ?? request.body
     if (request.method !== 'POST' || request.timeoutMs === undefined || (carried?.length ?? 0) > BATCH_BYTES) return fallback(request)
     return channelOf(request.endpoint)?.call(request, request.timeoutMs) ?? fallback(request)
   }

@@ -25,13 +25,14 @@ export interface UnaryRequest {
   readonly path: string
   /** Request headers for the member, lower-case names (content-length is the exchange's). */
   readonly headers: Readonly<Record<string, string>>
+  /** JSON (none for a GET, or for a call given as `protobuf`). */
   readonly body: Uint8Array | undefined
   /**
-   * The same request as its endpoint's protobuf message, for an exchange that can carry it (a
-   * call channel: api/call-frames.ts's PROTOBUF_CALL); a 200 answer to it is then protobuf too,
-   * as its content-type says. Others send `body`.
+   * The request as its endpoint's protobuf message, for an exchange that can carry it (a call
+   * channel: api/call-frames.ts's PROTOBUF_CALL); a 200 answer to it is then protobuf too, as its
+   * content-type says. An exchange that sends JSON sends {@link jsonBody}.
    */
-  readonly protobuf?: Uint8Array | undefined
+  readonly protobuf?: ProtobufCall | undefined
   /** Milliseconds for the whole exchange (status line and body); undefined: no deadline. */
   readonly timeoutMs: number | undefined
   /** The caller's signal: aborting it ends the exchange as `cancelled`. */
@@ -53,6 +54,17 @@ export type UnaryOutcome =
 
 export type Exchange = (request: UnaryRequest) => Promise<UnaryOutcome>
 
+/** A call that can travel as its protobuf message; the same call's JSON body is made only when asked for. */
+export interface ProtobufCall {
+  readonly message: Uint8Array
+  json(): Uint8Array
+}
+
+/** What an exchange that sends JSON sends: the body, or a protobuf call's JSON (made now). */
+export function jsonBody(request: UnaryRequest): Uint8Array | undefined {
+  return request.body ?? request.protobuf?.json()
+}
+
 /** An exchange over Web fetch (client/attempt.ts), for any runtime. */
 export function fetchExchange(fetchImpl: typeof fetch): Exchange {
   return async (request) => {
@@ -60,7 +72,7 @@ export function fetchExchange(fetchImpl: typeof fetch): Exchange {
       method: request.method,
       url: request.endpoint + request.path,
       headers: new Headers(request.headers as Record<string, string>),
-      body: request.body,
+      body: jsonBody(request),
       streamAnswer: false,
       timeoutMs: request.timeoutMs,
       signal: request.signal,

@@ -36,9 +36,8 @@ export function gatewayGrpcCalls(gateway: Gateway): GatewayDirectCall {
       carried.set(ep, carries)
     }
     if (!carries) return null
-    const body = utf8.encode(encodeRequest(ep, request))
-    const decoded = { request, protobuf: encodeProto(ep.request, request) }
-    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, body, cancel.signal, decoded).then((answer) => {
+    const protobuf = { message: encodeProto(ep.request, request), json: () => utf8.encode(encodeRequest(ep, request)) }
+    return gateway.unary(ep, (name) => headers.get(name) ?? undefined, { request, protobuf }, cancel.signal).then((answer) => {
       if (answer.status === 200 && answer.headers['content-type'] === PROTOBUF_CALL && typeof answer.body !== 'string') {
         return new EncodedMessage(answer.body)
       }

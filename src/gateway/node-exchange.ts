@@ -24,7 +24,7 @@
 import { Agent, type Dispatcher } from 'undici'
 import { HOP_HEADERS } from '../api/index.ts'
 import { neverSent } from '../client/index.ts'
-import type { Exchange, UnaryOutcome, UnaryRequest } from './exchange.ts'
+import { jsonBody, type Exchange, type UnaryOutcome, type UnaryRequest } from './exchange.ts'
 
 export interface NodeExchangeOptions {
   /**
@@ -146,7 +146,7 @@ export function nodeExchange(options: NodeExchangeOptions = {}): NodeExchange {
           path: target.base + request.path,
           method: request.method,
           headers: request.headers,
-          body: request.body,
+          body: jsonBody(request),
         },
         handler,
       )

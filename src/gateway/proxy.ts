@@ -24,7 +24,7 @@ import { errorFromBody, HOP_HEADERS, LEADER_HINT_HEADER } from '../api/index.ts'
 import { attempt, Deadline, refusedByLearner, retryable, sleep, within } from '../client/index.ts'
 import type { EtcdError } from '../mvcc/errors.ts'
 import { etcdErrorAnswer, etcdErrorResponse, GatewayErrors, type GatewayAnswer } from './answers.ts'
-import type { Exchange } from './exchange.ts'
+import type { Exchange, ProtobufCall } from './exchange.ts'
 import type { MemberDirectory } from './members.ts'
 import { wholeLines } from './line-stream.ts'
 import { ReplayableBody } from './replayable-body.ts'
@@ -75,8 +75,8 @@ export interface UnaryProxyRequest extends Plan {
   /** Headers for the member, lower-case names. */
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
-  /** The request as protobuf too, for an exchange that carries it (exchange.ts). */
-  readonly protobuf?: Uint8Array | undefined
+  /** The request as protobuf instead, for an exchange that carries it (exchange.ts). */
+  readonly protobuf?: ProtobufCall | undefined
 }
 
 /** What one attempt at one member came to. */

@@ -156,15 +156,19 @@ class ServedChannel<T> {
       const request = decodeProto(ep.request, call.body)
       json = { ...call, headers: { ...call.headers, 'content-type': 'application/json' }, body: utf8.encode(encodeRequest(ep, request)) }
     } catch (err) {
-      return apiAnswer(call, errorResponse(callError(this.#m, ep, err)))
+      const e = callError(this.#m, ep, err)
+      const r = errorResponse(e)
+      this.#options.onRequest?.(ep.path, r.status, 0, e.code)
+      return apiAnswer(call, r)
     }
     const a = await this.#viaApp(json, incoming)
     if (a.status !== 200) return a
     try {
       const body = encodeProto(ep.response, decodeResponse(ep, text.decode(a.body)))
       return { ...a, headers: { ...a.headers, 'content-type': PROTOBUF_CALL }, body }
-    } catch {
-      return failedAnswer(call)
+    } catch (err) {
+      // The app's own answer that does not decode (it should not happen): logged, and Unknown.
+      return apiAnswer(call, errorResponse(callError(this.#m, ep, err)))
     }
   }
 

@@ -153,3 +153,20 @@ test('enum numbers without a name: taken where etcd serves them (as over JSON), 
   assert.deepEqual(txn.compare.map((c) => [c.target, c.result, c.createRevision]), [['CREATE', 'GREATER', 0]], 'VALUE with no result: holds where a key is')
   assert.deepEqual(decodeRequest(kvTxn, '{"compare":[{"key":"YQ==","target":"VALUE","result":9}]}').compare, txn.compare, 'the same as over JSON')
 })
+
+test('varints written longer than they need (any encoder may): the same values, whichever way they are read', () => {
+  // 8 bytes for a value below 128: past the seven a number holds, so read as a bigint.
+  const long = (v: number): number[] => [v | 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]
+  // key (1) "a", sort_order (5) DESCEND, serializable (7) true, limit (3) 5.
+  const canonical = [0x0a, 0x01, 0x61, 0x28, 0x02, 0x38, 0x01, 0x18, 0x05]
+  const stretched = [...long(0x0a), ...long(0x01), 0x61, ...long(0x28), ...long(0x02), 0x38, ...long(0x01), 0x18, ...long(0x05)]
+  const expected = decodeProto(kvRange.request, Uint8Array.from(canonical))
+  assert.deepEqual([expected.sortOrder, expected.serializable, expected.limit], ['DESCEND', true, 5])
+  assert.deepEqual(decodeProto(kvRange.request, Uint8Array.from(stretched)), expected)
+  // An int32 of -1 as five bytes (its 32 bits) reads as the ten-byte form does.
+  const five = decodeProto(kvRange.request, Uint8Array.from([0x0a, 0x01, 0x61, 0x28, 0xff, 0xff, 0xff, 0xff, 0x0f]))
+  const ten = decodeProto(kvRange.request, Uint8Array.from([0x0a, 0x01, 0x61, 0x28, ...Array(9).fill(0xff), 0x01]))
+  assert.deepEqual(five, ten)
+  // Cut off inside the eighth byte's run: truncated, an EtcdError.
+  assert.throws(() => decodeProto(kvRange.request, Uint8Array.from([0x0a, 0x01, 0x61, 0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80])), EtcdError)
+})

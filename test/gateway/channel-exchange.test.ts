@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { CALL_CHANNEL_PATH, decodeCalls, encodeAnswers, PROTOBUF_CALL, type ChannelCall } from '../../src/api/index.ts'
 import { BATCH_BYTES, channelExchange, PONG_GRACE_MS, RETRY_AFTER_MS, type ChannelExchange } from '../../src/gateway/channel-exchange.ts'
-import type { Exchange, UnaryOutcome, UnaryRequest } from '../../src/gateway/exchange.ts'
+import { jsonBody, type Exchange, type UnaryOutcome, type UnaryRequest } from '../../src/gateway/exchange.ts'
 
 /** A member that upgrades its channel and hands every batch of calls to the test's script. */
 interface FakeMember {
@@ -129,20 +129,35 @@ describe('gateway call channels', { timeout: 30_000 }, () => {
     assert.deepEqual(member.batches[0]?.[0]?.headers, { 'content-type': 'application/json' })
   })
 
-  test('a call that comes with its protobuf message travels as protobuf on the channel (its JSON body left behind)', async () => {
+  test('a call given as protobuf travels as protobuf on the channel, its JSON never made; over HTTP as JSON', async () => {
     const { member, fallback, channels } = await setUp()
     await untilOpen(channels, fallback, member.endpoint)
     member.batches.length = 0
     fallback.calls.length = 0
-    const protobuf = new Uint8Array([0x0a, 0x01, 0x61])
+    let jsonMade = 0
+    const protobufCall = (message: Uint8Array) => ({ message, json: () => (jsonMade++, new TextEncoder().encode('{"key":"YQ=="}')) })
+    const message = new Uint8Array([0x0a, 0x01, 0x61])
     const headers = { 'content-type': 'application/json', 'grpc-metadata-token': 't' }
-    assert.equal(bodyOf(await channels.exchange(request(member.endpoint, { headers, protobuf }))), '\n\u0001a')
+    const over = { headers, body: undefined, protobuf: protobufCall(message) }
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint, over))), '\n\u0001a')
     const sent = member.batches[0]?.[0]
     assert.deepEqual(sent?.headers, { 'content-type': PROTOBUF_CALL, 'grpc-metadata-token': 't' })
-    assert.deepEqual([...(sent?.body ?? [])], [...protobuf])
-    // Its size is the protobuf message's: a large one goes over HTTP, whatever the JSON body's size.
-    await channels.exchange(request(member.endpoint, { protobuf: new Uint8Array(BATCH_BYTES + 1) }))
+    assert.deepEqual([...(sent?.body ?? [])], [...message])
+    assert.equal(jsonMade, 0)
+    // Its size is the protobuf message's: a large one goes over HTTP (as JSON: jsonBody), whatever the JSON's size.
+    const large = request(member.endpoint, { body: undefined, protobuf: protobufCall(new Uint8Array(BATCH_BYTES + 1)) })
+    await channels.exchange(large)
     assert.deepEqual(fallback.calls, ['/v3/kv/put'])
+    assert.equal(new TextDecoder().decode(jsonBody(large)), '{"key":"YQ=="}')
+  })
+
+  test("a JSON call whose client's content-type spells the protobuf marker still goes as JSON", async () => {
+    const { member, fallback, channels } = await setUp()
+    await untilOpen(channels, fallback, member.endpoint)
+    member.batches.length = 0
+    const headers = { 'content-type': PROTOBUF_CALL, 'grpc-metadata-token': 't' }
+    assert.equal(bodyOf(await channels.exchange(request(member.endpoint, { headers }))), '{"key":"YQ=="}')
+    assert.deepEqual(member.batches[0]?.[0]?.headers, { 'content-type': 'application/json', 'grpc-metadata-token': 't' })
   })
 
   test('GETs, calls without a deadline and https members go over HTTP', async () => {

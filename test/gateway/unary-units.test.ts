@@ -107,12 +107,13 @@ describe('gateway unary units', { timeout: 10_000 }, () => {
   test("gRPC calls: sent with their decoded request and protobuf; a protobuf answer passed on undecoded, a JSON one decoded, an error thrown", async () => {
     const range = ep('/v3/kv/range')
     const request = decodeRequest(range, '{"key":"YQ==","serializable":true}')
-    const sent: Array<{ body: string; decoded: DecodedCall | undefined }> = []
+    const sent: DecodedCall[] = []
     let answer: GatewayAnswer = { status: 200, headers: {}, body: '' }
     const gateway = {
       unaryEndpoint: (path: string) => findEndpoint(path) ?? undefined,
-      unary: async (_e: AnyEndpoint, _h: unknown, body: Uint8Array, _s: AbortSignal, decoded?: DecodedCall) => {
-        sent.push({ body: new TextDecoder().decode(body), decoded })
+      unary: async (_e: AnyEndpoint, _h: unknown, body: Uint8Array | DecodedCall) => {
+        assert.ok(!(body instanceof Uint8Array), 'a gRPC call is given decoded')
+        sent.push(body)
         return answer
       },
     } as unknown as Gateway
@@ -124,9 +125,9 @@ describe('gateway unary units', { timeout: 10_000 }, () => {
     const passed = await run()
     assert.ok(passed instanceof EncodedMessage)
     assert.equal(passed.bytes, message, 'the same bytes, not a copy')
-    assert.equal(sent[0]?.body, encodeRequest(range, request))
-    assert.equal(sent[0]?.decoded?.request, request)
-    assert.deepEqual([...(sent[0]?.decoded?.protobuf ?? [])], [...encodeProto(range.request, request)])
+    assert.equal(sent[0]?.request, request)
+    assert.deepEqual([...(sent[0]?.protobuf.message ?? [])], [...encodeProto(range.request, request)])
+    assert.equal(new TextDecoder().decode(sent[0]?.protobuf.json()), encodeRequest(range, request))
 
     const json = '{"header":{"revision":"7"},"count":"1"}'
     answer = { status: 200, headers: { 'content-type': 'application/json' }, body: enc(json) }
