@@ -138,6 +138,13 @@ export function eachKv(
   sql.each(s.each, s.params, (row) => visit(kvOf(row)))
 }
 
+/** The live keys of a span, in key order (only the keys: a kv's other columns cost their reading). */
+export function eachLiveKey(sql: Sql, span: KeySpan, visit: (key: Uint8Array) => void): void {
+  if (span.kind === 'none') return
+  const s = spanSql(span, 'key')
+  sql.each(`SELECT key FROM mvcc_kv WHERE ${s.where} ORDER BY key`, s.params, (row) => visit(row[0] as Uint8Array))
+}
+
 /** The kv of `key` as of `rev` (see {@link eachKv}), or null when it has none there. */
 export function oneKv(sql: Sql, key: Uint8Array, rev: number, latest: boolean, withValue: boolean): KeyValue | null {
   let found: KeyValue | null = null

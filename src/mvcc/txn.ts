@@ -159,8 +159,8 @@ export function execPut(ctx: ExecContext, r: PutRequest): PutResponse {
 }
 
 export function execDelete(ctx: ExecContext, r: DeleteRangeRequest): DeleteRangeResponse {
-  const prevs = ctx.w.deleteRange(keySpan(r.key, r.rangeEnd), r.prevKv || ctx.prevKvWatched())
-  return { header: { revision: ctx.w.rev }, deleted: prevs.length, prevKvs: r.prevKv ? prevs : [] }
+  const { deleted, prevs } = ctx.w.deleteRange(keySpan(r.key, r.rangeEnd), r.prevKv || ctx.prevKvWatched())
+  return { header: { revision: ctx.w.rev }, deleted, prevKvs: r.prevKv ? prevs : [] }
 }
 
 function run(ctx: ExecContext, r: TxnRequest, path: Path, revision: number): TxnResponse {

@@ -18,7 +18,7 @@
  * @module
  */
 import { spanSql, type KeySpan } from './key-range.ts'
-import { eachKv, oneKv } from './reader.ts'
+import { eachKv, eachLiveKey, oneKv } from './reader.ts'
 import type { Event, KeyValue } from './kv.ts'
 import { int64Param, type Sql } from './sql.ts'
 import { insertRevision, type ValueLayout } from './value-parts.ts'
@@ -82,21 +82,28 @@ export class WriteTxn {
   }
 
   /**
-   * Deletes the live keys of `span`; returns their previous kvs in key order, with their values
-   * only when `withValues` (asked for by prev_kv, in the answer or by a watcher): each DELETE
-   * event's prevKv is then that kv, else null. Several keys take two statements for the whole
-   * span (their tombstones numbered in key order, as the events), not two per key.
+   * Deletes the live keys of `span`; returns how many, and their previous kvs in key order only
+   * when `withValues` (asked for by prev_kv, in the answer or by a watcher): each DELETE event's
+   * prevKv is then that kv, else null (and only the keys are read). Several keys take two
+   * statements for the whole span (their tombstones numbered in key order, as the events), not
+   * two per key.
    */
-  deleteRange(span: KeySpan, withValues: boolean): KeyValue[] {
+  deleteRange(span: KeySpan, withValues: boolean): { readonly deleted: number; readonly prevs: KeyValue[] } {
     const prevs: KeyValue[] = []
-    eachKv(this.#sql, span, this.rev, true, withValues, (kv) => {
-      prevs.push(kv)
-    })
-    if (prevs.length === 0) return prevs
+    const keys: Uint8Array[] = []
+    if (withValues) {
+      eachKv(this.#sql, span, this.rev, true, true, (kv) => {
+        prevs.push(kv)
+        keys.push(kv.key)
+      })
+    } else {
+      eachLiveKey(this.#sql, span, (key) => keys.push(key))
+    }
+    if (keys.length === 0) return { deleted: 0, prevs }
     const main = this.beginRev + 1
     const first = this.#events.length
-    if (prevs.length === 1) {
-      const key = (prevs[0] as KeyValue).key
+    if (keys.length === 1) {
+      const key = keys[0] as Uint8Array
       this.#sql.run("INSERT INTO mvcc_rev VALUES (?, ?, ?, 0, 0, x'', 0, 1, 0)", [key, main, first])
       this.#sql.run('DELETE FROM mvcc_kv WHERE key = ?', [key])
     } else {
@@ -107,10 +114,10 @@ export class WriteTxn {
       )
       this.#sql.run(`DELETE FROM mvcc_kv WHERE ${s.where}`, s.params)
     }
-    for (const prev of prevs) {
-      const kv: KeyValue = { key: prev.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n }
-      this.#events.push({ type: 'DELETE', kv, prevKv: withValues ? prev : null })
+    for (const [i, key] of keys.entries()) {
+      const kv: KeyValue = { key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n }
+      this.#events.push({ type: 'DELETE', kv, prevKv: withValues ? (prevs[i] as KeyValue) : null })
     }
-    return prevs
+    return { deleted: keys.length, prevs }
   }
 }
