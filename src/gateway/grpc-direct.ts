@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { decodeResponse, encodeRequest, errorFromBody, PROTOBUF_CALL, type AnyEndpoint } from '../api/index.ts'
+import { decodeResponse, encodeRequest, ENDPOINTS, errorFromBody, PROTOBUF_CALL, type AnyEndpoint } from '../api/index.ts'
 import { EncodedMessage, encodeProto } from '../api/proto-wire.ts'
 import type { Gateway } from './app.ts'
 
@@ -27,15 +27,10 @@ export type GatewayDirectCall = (
 ) => Promise<unknown> | null
 
 export function gatewayGrpcCalls(gateway: Gateway): GatewayDirectCall {
-  // Whether the listener carries an endpoint's calls, found once per endpoint (it depends on the path only).
-  const carried = new Map<AnyEndpoint, boolean>()
+  // The endpoints the listener carries (it depends on the path only).
+  const carried = new Set(ENDPOINTS.filter((ep) => gateway.unaryEndpoint(ep.path) !== undefined))
   return (ep, request, headers, _client, cancel) => {
-    let carries = carried.get(ep)
-    if (carries === undefined) {
-      carries = gateway.unaryEndpoint(ep.path) !== undefined
-      carried.set(ep, carries)
-    }
-    if (!carries) return null
+    if (!carried.has(ep)) return null
     const protobuf = { message: encodeProto(ep.request, request), json: () => utf8.encode(encodeRequest(ep, request)) }
     return gateway.unary(ep, (name) => headers.get(name) ?? undefined, { request, protobuf }, cancel.signal).then((answer) => {
       if (answer.status === 200 && answer.headers['content-type'] === PROTOBUF_CALL && typeof answer.body !== 'string') {

@@ -140,12 +140,13 @@ class ServedChannel<T> {
     const ep = findEndpoint(query < 0 ? call.path : call.path.slice(0, query))
     // As an HTTP request on the channel's connection: its socket, this call's headers.
     const incoming = { socket: this.#upgrade.socket, headers: call.headers } as unknown as IncomingMessage
-    if (ep !== null && (ep.stream !== 'unary' || waitsOnOthers(ep))) return refused(call, ep)
-    const answeredHere = ep !== null && servesUnary(this.#m, ep) && call.headers[GRPC_TIMEOUT_HEADER] === undefined
-    if (ep !== null && call.headers['content-type'] === PROTOBUF_CALL) {
-      return answeredHere ? served(this.#m, ep, call, incoming, this.#options, protobufAnswer(this.#m, ep, call)) : this.#protobufViaApp(ep, call, incoming)
+    if (ep === null) return this.#viaApp(call, incoming)
+    if (ep.stream !== 'unary' || waitsOnOthers(ep)) return refused(call, ep)
+    const here = servesUnary(this.#m, ep) && call.headers[GRPC_TIMEOUT_HEADER] === undefined
+    if (call.headers['content-type'] === PROTOBUF_CALL) {
+      return here ? served(this.#m, ep, call, incoming, this.#options, protobufAnswer(this.#m, ep, call)) : this.#protobufViaApp(ep, call, incoming)
     }
-    if (!answeredHere || ep === null) return this.#viaApp(call, incoming)
+    if (!here) return this.#viaApp(call, incoming)
     return served(this.#m, ep, call, incoming, this.#options, (headers, connection) => serveUnary(this.#m, ep, call.body, headers, connection))
   }
 
