@@ -9,6 +9,9 @@
  * Then put and both gets over etcd's gRPC API (grpc-put, grpc-get-linearizable,
  * grpc-get-serializable; h2load), which is how etcd's own clients reach it.
  *
+ * With `--rounds N` it does all that N times, the systems alternating (keys and failover in the
+ * first round only), and the tables give median runs and per-round ratio ranges (lib/rounds.ts).
+ *
  * Installs etcd-server, etcd-client, wrk and nghttp2-client (h2load) with apt-get when they are
  * missing and it runs as root; otherwise says what to install. Writes `bench/results/<date>-compare.md` and `.json`.
  *
@@ -21,7 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startEdgecd, startEtcd, type Cluster } from './lib/clusters.ts'
 import { driveSystem } from './lib/drive.ts'
-import { generatorTools, needsH2load, parseOptions, stamp } from './lib/options.ts'
+import { generatorTools, needsH2load, parseOptions, stamp, type BenchOptions } from './lib/options.ts'
 import { renderMarkdown, type Report } from './lib/report.ts'
 import { ensureTools, machineDescription } from './lib/system.ts'
 
@@ -31,6 +34,36 @@ const log = (s: string): void => console.log(s)
 function version(cmd: string, args: string[], pattern: RegExp): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' })
   return pattern.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?'
+}
+
+/**
+ * Starts `system`, drives it and stops it, adding what it measured to `report`. Keys are loaded
+ * and failover is run in the first round only: RSS and disk after a load, and one failover, are
+ * what those tables show.
+ */
+async function runSystem(system: string, round: number, o: BenchOptions, report: Report): Promise<void> {
+  log(`starting a 3-member ${system} on loopback…`)
+  let cluster: Cluster
+  if (system === 'etcd') cluster = await startEtcd()
+  else if (system === 'edgecd')
+    cluster = await startEdgecd({
+      nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+      gatewayNodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+      ...(o.root === null ? {} : { root: resolve(o.root) }),
+    })
+  else throw new Error(`unknown system ${system}`)
+  const stopOnSignal = (): void => void cluster.stop().then(() => process.exit(130))
+  process.once('SIGINT', stopOnSignal)
+  try {
+    const first = round === 1
+    const r = await driveSystem(cluster, { ...o, keys: first ? o.keys : 0, failover: first && o.failover }, log)
+    report.runs.push(...r.runs.map((run) => (o.rounds > 1 ? { ...run, round } : run)))
+    if (r.loaded !== null) report.loaded[system] = r.loaded
+    if (r.failover !== null) report.failover[system] = r.failover
+  } finally {
+    await cluster.stop()
+    process.removeListener('SIGINT', stopOnSignal)
+  }
 }
 
 async function main(): Promise<void> {
@@ -49,35 +82,17 @@ async function main(): Promise<void> {
       edgecd: version('git', ['rev-parse', '--short', 'HEAD'], /(\S+)/),
       node: process.version,
     },
-    options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, keys: o.keys, idleLoad: o.idleThreshold },
+    options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, keys: o.keys, idleLoad: o.idleThreshold, rounds: o.rounds },
     runs: [],
     loaded: {},
     failover: {},
     notes: [],
   }
-  for (const system of o.systems) {
-    log(`starting a 3-member ${system} on loopback…`)
-    let cluster: Cluster
-    if (system === 'etcd') cluster = await startEtcd()
-    else if (system === 'edgecd')
-      cluster = await startEdgecd({
-        nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
-        gatewayNodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
-        ...(o.root === null ? {} : { root: resolve(o.root) }),
-      })
-    else throw new Error(`unknown system ${system}`)
-    const stopOnSignal = (): void => void cluster.stop().then(() => process.exit(130))
-    process.once('SIGINT', stopOnSignal)
-    try {
-      const r = await driveSystem(cluster, o, log)
-      report.runs.push(...r.runs)
-      if (r.loaded !== null) report.loaded[system] = r.loaded
-      if (r.failover !== null) report.failover[system] = r.failover
-    } finally {
-      await cluster.stop()
-      process.removeListener('SIGINT', stopOnSignal)
+  for (let round = 1; round <= o.rounds; round++)
+    for (const system of o.systems) {
+      if (o.rounds > 1) log(`round ${round} of ${o.rounds}:`)
+      await runSystem(system, round, o, report)
     }
-  }
   mkdirSync(o.outDir, { recursive: true })
   const base = join(o.outDir, `${stamp(date)}-compare`)
   const md = renderMarkdown(report)

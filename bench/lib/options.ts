@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { commandLine, usageCheck, UsageError, type CommandLineValues } from '../../test/command-line.ts'
+import { commandLine, usageCheck, UsageError, wholeNumber, type CommandLineValues } from '../../test/command-line.ts'
 import type { Load } from './suite.ts'
 
 export interface BenchOptions {
@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly save: boolean
   /** The edgecd checkout to run (default: this one). */
   readonly root: string | null
+  /** How many times compare.ts runs every system, alternating them (keys and failover in the first round only). */
+  readonly rounds: number
 }
 
 const ALL_LOADS: readonly Load[] = [
@@ -60,6 +62,8 @@ export const USAGE = `options:
   --idle-load 1.5         wait before each run until the 1-min load average is below this …
   --idle-wait 60s         … but at most this long (then run anyway and record it)
   --systems etcd,edgecd   (compare only)
+  --rounds 1              (compare only) run the systems this many times, alternating; the tables
+                          give each figure's median run and the range of the per-round ratios
   --no-gateway            skip the edgecd-through-gateway runs
   --gateway               (run.ts) also run every load through the gateway
   --gateway-only          run edgecd loads through the gateway only, not the leader
@@ -87,6 +91,7 @@ const OPTIONS = {
   quick: { type: 'boolean' },
   save: { type: 'boolean' },
   root: { type: 'string' },
+  rounds: { type: 'string' },
 } as const
 
 export function parseOptions(argv: readonly string[], defaults: Partial<BenchOptions>): BenchOptions {
@@ -109,6 +114,7 @@ function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<Ben
   for (const s of systems) if (s !== 'etcd' && s !== 'edgecd') throw new UsageError(`unknown system ${s} (etcd or edgecd)`)
   const keys = values.keys === undefined ? (quick ? 20_000 : (defaults.keys ?? 100_000)) : Number(values.keys)
   if (!Number.isInteger(keys) || keys < 0) throw new UsageError(`bad --keys ${values.keys}`)
+  const rounds = values.rounds === undefined ? 1 : wholeNumber('rounds', values.rounds, 1)
   return {
     durationS: values.duration === undefined ? (quick ? 3 : (defaults.durationS ?? 10)) : parseDurationS(values.duration),
     connections,
@@ -126,6 +132,7 @@ function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<Ben
     profileDir: values.profile ?? null,
     save: values.save === true,
     root: values.root ?? null,
+    rounds,
   }
 }
 

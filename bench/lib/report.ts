@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { medianRun, ratioRange } from './rounds.ts'
 import { perProcess, WARMUP_S, type FailoverResult, type LoadKeysResult, type RunResult } from './suite.ts'
 
 export interface Report {
@@ -25,11 +26,24 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`
 const mib = (b: number | undefined): string => (b === undefined || !Number.isFinite(b) ? '–' : (b / 1024 / 1024).toFixed(0))
 
-function find(runs: readonly RunResult[], system: string, via: string, load: string, c: number): RunResult | undefined {
-  return runs.find((r) => r.system === system && r.via === via && r.load === load && r.connections === c)
+/** The runs (one per round) of `system` through `via` of `load` at `c` connections. */
+function runsOf(runs: readonly RunResult[], system: string, via: string, load: string, c: number): RunResult[] {
+  return runs.filter((r) => r.system === system && r.via === via && r.load === load && r.connections === c)
 }
 
-const errors = (r: RunResult | undefined): string => (r === undefined ? '–' : String(r.figures.non2xx + r.figures.socketErrors))
+/** Errors over all of `runs`; '–' when there are none. */
+const errors = (runs: readonly RunResult[]): string =>
+  runs.length === 0 ? '–' : String(runs.reduce((n, r) => n + r.figures.non2xx + r.figures.socketErrors, 0))
+
+/** The ratio of the median runs, then (over several rounds) the range of the per-round ratios. */
+function ratioCell(runs: readonly RunResult[], base: readonly RunResult[]): string {
+  const median = ratio(medianRun(runs)?.figures.rps, medianRun(base)?.figures.rps)
+  const range = ratioRange(runs, base)
+  return range === null || range.rounds < 2 ? median : `${median} (${range.min.toFixed(2)}–${range.max.toFixed(2)})`
+}
+
+/** `| round ` cells, when the report has rounds. */
+const roundCell = (r: RunResult, rounds: boolean): string => (rounds ? `| ${r.round ?? '–'} ` : '')
 
 export function renderMarkdown(rep: Report): string {
   const out: string[] = []
@@ -53,6 +67,15 @@ export function renderMarkdown(rep: Report): string {
     `  gRPC API on the same ports, h2load with one thread, "conns" calls in flight over min(conns, 4) connections,`,
     `  every call the same message (grpc-put: one key per run). Each run follows ${WARMUP_S} s of the same load, not measured.`,
   )
+  const rounds = rep.runs.some((r) => r.round !== undefined)
+  if (rounds) {
+    const n = Math.max(...rep.runs.map((r) => r.round ?? 1))
+    out.push(
+      `- ${n} rounds, etcd and edgecd alternating: each throughput and latency figure is from the run of median req/s among`,
+      `  a system's ${n} runs (for an even count, the lower middle one), each ratio is of those medians, and in brackets are`,
+      "  the lowest and highest ratio of one round's runs; errors are counted over all rounds.",
+    )
+  }
   for (const n of rep.notes) out.push(`- ${n}`)
   out.push('')
 
@@ -63,14 +86,15 @@ export function renderMarkdown(rep: Report): string {
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const load of loads)
     for (const c of conns) {
-      const e = find(rep.runs, 'etcd', 'leader', load, c)
-      const l = find(rep.runs, 'edgecd', 'leader', load, c)
-      const g = find(rep.runs, 'edgecd', 'gateway', load, c)
-      if (e === undefined && l === undefined && g === undefined) continue
+      const es = runsOf(rep.runs, 'etcd', 'leader', load, c)
+      const ls = runsOf(rep.runs, 'edgecd', 'leader', load, c)
+      const gs = runsOf(rep.runs, 'edgecd', 'gateway', load, c)
+      if (es.length + ls.length + gs.length === 0) continue
+      const [e, l, g] = [medianRun(es), medianRun(ls), medianRun(gs)]
       const lat = (r: RunResult | undefined): string => (r === undefined ? '–' : `${ms(r.figures.p50Ms)} / ${ms(r.figures.p99Ms)}`)
       out.push(
-        `| ${load} | ${c} | ${num(e?.figures.rps)} | ${lat(e)} | ${num(l?.figures.rps)} | ${lat(l)} | ${ratio(l?.figures.rps, e?.figures.rps)} | ` +
-          `${num(g?.figures.rps)} | ${lat(g)} | ${ratio(g?.figures.rps, e?.figures.rps)} | ${errors(e)}/${errors(l)}/${errors(g)} |`,
+        `| ${load} | ${c} | ${num(e?.figures.rps)} | ${lat(e)} | ${num(l?.figures.rps)} | ${lat(l)} | ${ratioCell(ls, es)} | ` +
+          `${num(g?.figures.rps)} | ${lat(g)} | ${ratioCell(gs, es)} | ${errors(es)}/${errors(ls)}/${errors(gs)} |`,
       )
     }
   out.push('')
@@ -78,12 +102,12 @@ export function renderMarkdown(rep: Report): string {
   const watches = rep.runs.filter((r) => r.watch !== undefined)
   if (watches.length > 0) {
     out.push('## Watch delivery (one watcher on the prefix the puts write)', '')
-    out.push('| system | via | conns | puts/s | events/s | delivered / expected | lag p50 / p99 ms (probe put sent → event) |')
-    out.push('|---|---|---:|---:|---:|---:|---:|')
+    out.push(`${rounds ? '| round ' : ''}| system | via | conns | puts/s | events/s | delivered / expected | lag p50 / p99 ms (probe put sent → event) |`)
+    out.push(`${rounds ? '|---:' : ''}|---|---|---:|---:|---:|---:|---:|`)
     for (const r of watches) {
       const w = r.watch!
       out.push(
-        `| ${r.system} | ${r.via} | ${r.connections} | ${num(r.figures.rps)} | ${num(w.eventsPerS)} | ${w.delivered} / ${w.expected} | ` +
+        `${roundCell(r, rounds)}| ${r.system} | ${r.via} | ${r.connections} | ${num(r.figures.rps)} | ${num(w.eventsPerS)} | ${w.delivered} / ${w.expected} | ` +
           `${ms(w.lagP50Ms)} / ${ms(w.lagP99Ms)} |`,
       )
     }
@@ -96,11 +120,11 @@ export function renderMarkdown(rep: Report): string {
       '(/proc schedstat); on a host whose cores are all busy, what each process lost to the others.',
     '',
   )
-  out.push('| system | via | load | conns | processes | waiting for a CPU | others on the machine | load avg at start |')
-  out.push('|---|---|---|---:|---|---|---:|---:|')
+  out.push(`${rounds ? '| round ' : ''}| system | via | load | conns | processes | waiting for a CPU | others on the machine | load avg at start |`)
+  out.push(`${rounds ? '|---:' : ''}|---|---|---|---:|---|---|---:|---:|`)
   for (const r of rep.runs) {
     out.push(
-      `| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${perProcess(r.cpu, ', ')} | ${perProcess(r.waits, ', ')} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`,
+      `${roundCell(r, rounds)}| ${r.system} | ${r.via} | ${r.load} | ${r.connections} | ${perProcess(r.cpu, ', ')} | ${perProcess(r.waits, ', ')} | ${r.otherCores.toFixed(2)} | ${r.idle.loadavg[0].toFixed(2)} |`,
     )
   }
   out.push('')

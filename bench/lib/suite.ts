@@ -56,6 +56,8 @@ export interface RunResult {
   readonly otherCores: number
   readonly idle: IdleReport
   readonly watch?: WatchFigures
+  /** Which of compare.ts's rounds the run belongs to (1 and up); absent outside compare.ts. */
+  readonly round?: number
 }
 
 export interface WatchFigures {
