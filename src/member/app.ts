@@ -246,7 +246,6 @@ function checkServed(m: MemberContext, ep: AnyEndpoint): void {
   if (m.actor.isLearner && !servedByLearner(ep)) throw Errors.notSupportedForLearner()
 }
 
-/** `err` as an etcd error; anything else is logged first, as it should not happen. */
 /** What a call that threw `err` fails with: an EtcdError (anything else is logged, and becomes Unknown). */
 export function callError(m: MemberContext, ep: AnyEndpoint, err: unknown): EtcdError {
   if (!(err instanceof EtcdError)) m.actor.log.error({ path: ep.path, err: String(err) }, 'request failed unexpectedly')
