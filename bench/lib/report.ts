@@ -71,8 +71,8 @@ export function renderMarkdown(rep: Report): string {
   if (rounds) {
     const n = Math.max(...rep.runs.map((r) => r.round ?? 1))
     out.push(
-      `- ${n} rounds, etcd and edgecd alternating: each throughput and latency figure is from the run of median req/s among`,
-      `  a system's ${n} runs (for an even count, the lower middle one), each ratio is of those medians, and in brackets are`,
+      `- ${n} rounds, the systems alternating: each throughput and latency figure is from the run of median req/s among a`,
+      `  system's ${n} runs (for an even count, the lower middle one), each ratio is of those medians, and in brackets are`,
       "  the lowest and highest ratio of one round's runs; errors are counted over all rounds.",
     )
   }

@@ -63,7 +63,7 @@ test('a report in rounds shows median figures, the ratio of the medians with its
   assert.equal(cells[5], `${(1000 / 300).toFixed(2)} / 3.00`) // the latencies of edgecd's median run
   assert.equal(cells[6], '1.50× (1.10–2.50)')
   assert.equal(cells[10], '0/3/–')
-  assert.match(md, /3 rounds, etcd and edgecd alternating/)
+  assert.match(md, /3 rounds, the systems alternating/)
   assert.match(md, /\| round \| system \| via \| load \|/)
   assert.match(md, /\| 2 \| edgecd \| leader \| put \| 64 \|/)
 })
