@@ -85,7 +85,7 @@ export function refine(endpoint: AnyEndpoint, route: Route, body: Uint8Array): R
   if (value.kind !== 'object') return route
   if (endpoint.name === 'kv.range') {
     const serializable = value.entries.get('serializable')
-    return serializable?.kind === 'bool' && serializable.value ? SPREAD_READ : route
+    return refineDecoded(endpoint, route, { serializable: serializable?.kind === 'bool' && serializable.value })
   }
   const action = value.entries.get('action')
   const get =
@@ -93,10 +93,13 @@ export function refine(endpoint: AnyEndpoint, route: Route, body: Uint8Array): R
     action.kind === 'null' ||
     (action.kind === 'string' && action.value === 'GET') ||
     (action.kind === 'number' && Number(action.text) === 0)
-  return get ? READ : route
+  return refineDecoded(endpoint, route, { action: get ? 'GET' : undefined })
 }
 
-/** {@link refine} for a request already decoded (a gRPC call's): the same routes for the same request. */
+/**
+ * The route for one unary request already decoded (a gRPC call's; {@link refine} reads the same
+ * fields from JSON): a serializable range is spread, an alarm GET is a read.
+ */
 export function refineDecoded(endpoint: AnyEndpoint, route: Route, request: unknown): Route {
   if (endpoint.name === 'kv.range') return (request as RangeRequest).serializable ? SPREAD_READ : route
   if (endpoint.name === 'maintenance.alarm') return (request as AlarmRequest).action === 'GET' ? READ : route
