@@ -22,8 +22,9 @@ test('leases cost an idle member no log entries: its raft index stays put while 
   // Election timeout 200 ms: checkpoints every election timeout would add an entry 5 times a second.
   const solo = await startSingleMember()
   try {
-    // The member publishes its name once it leads (an entry of its own): wait for it first.
-    while ((await solo.call('/v3/cluster/member/list', {})).json.members[0].name !== 'solo')
+    // The member publishes its client URLs once it leads (an entry of its own; its name it has
+    // from --initial-cluster from the start): wait for them first.
+    while ((await solo.call('/v3/cluster/member/list', {})).json.members[0].clientURLs === undefined)
       await new Promise((resolve) => setTimeout(resolve, 20))
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push((await solo.call('/v3/lease/grant', { TTL: 60 })).json.ID)
