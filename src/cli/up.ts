@@ -10,8 +10,8 @@
  * and the gateway fails over to the members still up. Only when every member has exited does the
  * cluster stop the rest (the gateway) and `runUp` return 1.
  *
- *   edgecd up [--size 3] [--gateway-port 2379] [--member-base-port 2381] [--data-dir ./data]
- *             [--token edgecd-local] [--host 127.0.0.1]
+ *   edgecd up [--size 3] [--gateway-port 2379] [--gateway-processes 1] [--member-base-port 2381]
+ *             [--data-dir ./data] [--token edgecd-local] [--host 127.0.0.1]
  *
  * @module
  */
@@ -29,6 +29,8 @@ export interface UpOptions {
   readonly host: string
   /** The gateway's port; members use memberBasePort, memberBasePort+1, … */
   readonly gatewayPort: number
+  /** Processes serving the gateway's port (its `--processes`). */
+  readonly gatewayProcesses: number
   readonly memberBasePort: number
   readonly dataDir: string
   readonly clusterToken: string
@@ -41,6 +43,7 @@ export const DEFAULT_UP_OPTIONS: UpOptions = {
   size: 3,
   host: '127.0.0.1',
   gatewayPort: 2379,
+  gatewayProcesses: 1,
   memberBasePort: 2381,
   dataDir: './data',
   clusterToken: 'edgecd-local',
@@ -104,8 +107,10 @@ export async function waitForLeader(gatewayUrl: string, timeoutMs: number): Prom
 }
 
 export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<RunningCluster> {
-  const { size, host, gatewayPort, memberBasePort, dataDir, clusterToken, log } = options
+  const { size, host, gatewayPort, gatewayProcesses, memberBasePort, dataDir, clusterToken, log } = options
   if (!Number.isInteger(size) || size < 1 || size > 9) throw new Error(`cluster size must be 1 to 9, got ${size}`)
+  // (The gateway checks the upper bound itself, and says so.)
+  if (!Number.isInteger(gatewayProcesses) || gatewayProcesses < 1) throw new Error(`gateway processes must be a positive integer, got ${gatewayProcesses}`)
   const names = Array.from({ length: size }, (_, i) => `m${i + 1}`)
   const memberUrls = names.map((_, i) => `http://${host}:${memberBasePort + i}`)
   const initialCluster = names.map((n, i) => `${n}=${memberUrls[i]}`).join(',')
@@ -135,9 +140,13 @@ export async function up(options: UpOptions = DEFAULT_UP_OPTIONS): Promise<Runni
   })
   const gatewayUrl = `http://${host}:${gatewayPort}`
   const gateway = startChild(
-    await gatewayCommand([]), ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(',')], 'gateway', log,
+    await gatewayCommand([]),
+    ['--listen', `${host}:${gatewayPort}`, '--endpoints', memberUrls.join(','), '--processes', String(gatewayProcesses)],
+    'gateway',
+    log,
   )
-  log(`starting the gateway (pid ${gateway.pid}) on ${gatewayUrl}`)
+  const processes = gatewayProcesses === 1 ? '' : ` with ${gatewayProcesses} processes`
+  log(`starting the gateway (pid ${gateway.pid}) on ${gatewayUrl}${processes}`)
   children.push(gateway)
 
   let stopping: Promise<void> | null = null
@@ -240,6 +249,7 @@ export function registerUp(program: Command): void {
     .description('Starts a local cluster (members + gateway) and keeps it up until Ctrl-C, like npm start')
     .option('--size <n>', 'number of members (1 to 9)', String(DEFAULT_UP_OPTIONS.size))
     .option('--gateway-port <port>', "the gateway's port", String(DEFAULT_UP_OPTIONS.gatewayPort))
+    .option('--gateway-processes <n>', "processes serving the gateway's port", String(DEFAULT_UP_OPTIONS.gatewayProcesses))
     .option('--member-base-port <port>', "the first member's port", String(DEFAULT_UP_OPTIONS.memberBasePort))
     .option('--data-dir <dir>', 'where the members keep their data (one dir per member)', DEFAULT_UP_OPTIONS.dataDir)
     .option('--token <token>', 'the cluster token', DEFAULT_UP_OPTIONS.clusterToken)
@@ -249,6 +259,7 @@ export function registerUp(program: Command): void {
         ...DEFAULT_UP_OPTIONS,
         size: Number(flags['size']),
         gatewayPort: portFlag(flags['gatewayPort'] as string),
+        gatewayProcesses: Number(flags['gatewayProcesses']),
         memberBasePort: portFlag(flags['memberBasePort'] as string),
         dataDir: flags['dataDir'] as string,
         clusterToken: flags['token'] as string,

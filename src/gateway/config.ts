@@ -9,6 +9,7 @@
  *   EDGECD_AUTH_FAILURE_LIMIT   failed logins per client address in the window before the gateway
  *                               answers 429 itself (default 49; 0: the gateway does not limit)
  *   EDGECD_AUTH_FAILURE_WINDOW_MS  that window (default 10000)
+ *   EDGECD_PROCESSES            Node only: processes serving the port (default 1; node-processes.ts)
  *
  * The options carry `authFailures` only when one of the last two is set (the app's default
  * otherwise).
@@ -49,6 +50,16 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
   }
   const authFailures = authFailuresFromEnv(env)
   return { endpoints, requestTimeoutMs, autoSync: sync === 'true', ...(authFailures === undefined ? {} : { authFailures }) }
+}
+
+/** The most processes EDGECD_PROCESSES may ask for. */
+export const MAX_PROCESSES = 64
+
+/** How many processes serve the gateway's port (EDGECD_PROCESSES, 1 to {@link MAX_PROCESSES}; default 1). */
+export function gatewayProcessesFromEnv(env: GatewayEnv): number {
+  const count = integerFrom(env, 'EDGECD_PROCESSES', 1) ?? 1
+  if (count > MAX_PROCESSES) throw new GatewayConfigError(`EDGECD_PROCESSES: more than ${MAX_PROCESSES}: ${count}`)
+  return count
 }
 
 /** The login limits the env sets: undefined when it sets none, null when it turns them off. */

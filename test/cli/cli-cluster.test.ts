@@ -216,6 +216,8 @@ describe('edgecd against a running cluster', { timeout: 120_000 }, () => {
     const cluster = await up({
       ...DEFAULT_UP_OPTIONS,
       gatewayPort: base,
+      // (The restored cluster's gateway runs as two processes: `up --gateway-processes`.)
+      gatewayProcesses: 2,
       memberBasePort: base + 1,
       dataDir: restored,
       clusterToken: 'cli-restored',
@@ -232,5 +234,6 @@ describe('edgecd against a running cluster', { timeout: 120_000 }, () => {
     assert.equal(txn.stdout, 'one\n')
     assert.equal(list.stdout.trim().split('\n').length, 3)
     assert.equal((await edgecd(cluster.gatewayUrl, ['put', 'after', 'restore'])).stdout, 'OK\n')
+    assert.ok(logs.some((l) => /gateway listening on .*, 2 processes$/.test(l)), 'the gateway says it runs 2 processes')
   })
 })

@@ -60,6 +60,7 @@ export async function startCluster(size = 3): Promise<UiCluster> {
     size,
     host: '127.0.0.1',
     gatewayPort: base,
+    gatewayProcesses: 1,
     memberBasePort: base + 1,
     dataDir: dir,
     clusterToken: `ui-${base}`,
