@@ -24,7 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startEdgecd, startEtcd, type Cluster } from './lib/clusters.ts'
 import { driveSystem } from './lib/drive.ts'
-import { generatorTools, needsH2load, parseOptions, stamp, type BenchOptions } from './lib/options.ts'
+import { gatewayProcessesOption, generatorTools, needsH2load, parseOptions, stamp, type BenchOptions } from './lib/options.ts'
 import { renderMarkdown, type Report } from './lib/report.ts'
 import { ensureTools, machineDescription } from './lib/system.ts'
 
@@ -49,6 +49,7 @@ async function runSystem(system: string, round: number, o: BenchOptions, report:
     cluster = await startEdgecd({
       nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
       gatewayNodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+      gatewayProcesses: o.gatewayProcesses,
       ...(o.root === null ? {} : { root: resolve(o.root) }),
     })
   else throw new Error(`unknown system ${system}`)
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
       edgecd: version('git', ['rev-parse', '--short', 'HEAD'], /(\S+)/),
       node: process.version,
     },
-    options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, keys: o.keys, idleLoad: o.idleThreshold, rounds: o.rounds },
+    options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, keys: o.keys, idleLoad: o.idleThreshold, rounds: o.rounds, ...gatewayProcessesOption(o) },
     runs: [],
     loaded: {},
     failover: {},

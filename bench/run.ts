@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startEdgecd } from './lib/clusters.ts'
 import { driveSystem } from './lib/drive.ts'
-import { generatorTools, parseOptions, stamp } from './lib/options.ts'
+import { gatewayProcessesOption, generatorTools, parseOptions, stamp } from './lib/options.ts'
 import { renderProfile } from './lib/profile.ts'
 import { renderMarkdown } from './lib/report.ts'
 import { ensureTools, machineDescription } from './lib/system.ts'
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     gateway: o.gateway,
     nodeFlags: profFlags,
     gatewayNodeFlags: profFlags,
+    gatewayProcesses: o.gatewayProcesses,
     ...(o.root === null ? {} : { root: resolve(o.root) }),
   })
   const stopOnSignal = (): void => void cluster.stop().then(() => process.exit(130))
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
       date: date.toISOString(),
       machine: machineDescription(),
       versions: { node: process.version },
-      options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads },
+      options: { duration: `${o.durationS}s`, connections: o.connections, loads: o.loads, ...gatewayProcessesOption(o) },
       runs: r.runs,
       loaded: r.loaded === null ? {} : { edgecd: r.loaded },
       failover: r.failover === null ? {} : { edgecd: r.failover },

@@ -186,6 +186,8 @@ export interface EdgecdOptions {
   readonly gateway?: boolean
   /** Extra node flags for the gateway (e.g. --cpu-prof --cpu-prof-dir=…). */
   readonly gatewayNodeFlags?: readonly string[]
+  /** Processes serving the gateway's port (its `--processes`; default 1). */
+  readonly gatewayProcesses?: number
   /** The edgecd checkout whose workers/ to run (default: this one), for before/after comparisons. */
   readonly root?: string
 }
@@ -219,7 +221,8 @@ export async function startEdgecd(options: EdgecdOptions = {}): Promise<Cluster>
   let gateway: Proc | null = null
   if (options.gateway !== false) {
     const port = await freePort()
-    const gw = await gatewayCommand(['--listen', `127.0.0.1:${port}`, '--endpoints', urls.join(',')], options.gatewayNodeFlags ?? [], root)
+    const processes = String(options.gatewayProcesses ?? 1)
+    const gw = await gatewayCommand(['--listen', `127.0.0.1:${port}`, '--endpoints', urls.join(','), '--processes', processes], options.gatewayNodeFlags ?? [], root)
     const { child, logFile } = startProc(dir, 'gateway', gw.command, gw.args, root, gw.env)
     gateway = { name: 'gateway', pid: child.pid as number, url: `http://127.0.0.1:${port}`, dataDir: null, child, logFile }
   }

@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly gateway: boolean
   /** Skip the runs through the leader (only the gateway's). */
   readonly gatewayOnly: boolean
+  /** Processes serving edgecd's gateway port (its `--processes`). */
+  readonly gatewayProcesses: number
   readonly failover: boolean
   readonly profileDir: string | null
   readonly save: boolean
@@ -67,6 +69,7 @@ export const USAGE = `options:
   --no-gateway            skip the edgecd-through-gateway runs
   --gateway               (run.ts) also run every load through the gateway
   --gateway-only          run edgecd loads through the gateway only, not the leader
+  --gateway-processes 1   processes serving edgecd's gateway port (its --processes); their CPU is the gateway's
   --no-failover           skip the kill -9 failover run
   --profile DIR           run edgecd members (and the gateway) under node --cpu-prof, profiles in DIR
   --out bench/results     where the Markdown and JSON go
@@ -85,6 +88,7 @@ const OPTIONS = {
   'no-gateway': { type: 'boolean' },
   gateway: { type: 'boolean' },
   'gateway-only': { type: 'boolean' },
+  'gateway-processes': { type: 'string' },
   'no-failover': { type: 'boolean' },
   profile: { type: 'string' },
   out: { type: 'string' },
@@ -128,12 +132,18 @@ function derive(values: CommandLineValues<typeof OPTIONS>, defaults: Partial<Ben
       values['no-gateway'] !== true &&
       (values.gateway === true || values['gateway-only'] === true || (defaults.gateway ?? true)),
     gatewayOnly: values['no-gateway'] !== true && values['gateway-only'] === true,
+    gatewayProcesses: values['gateway-processes'] === undefined ? 1 : wholeNumber('gateway-processes', values['gateway-processes'], 1),
     failover: values['no-failover'] !== true && (defaults.failover ?? true),
     profileDir: values.profile ?? null,
     save: values.save === true,
     root: values.root ?? null,
     rounds,
   }
+}
+
+/** What a report's options say of the gateway's processes: nothing for the usual one. */
+export function gatewayProcessesOption(o: BenchOptions): { gatewayProcesses?: number } {
+  return o.gatewayProcesses === 1 ? {} : { gatewayProcesses: o.gatewayProcesses }
 }
 
 /** `2025-01-31T14-05` (local time), for file names. */

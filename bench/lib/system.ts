@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, hostname } from 'node:os'
 import { join } from 'node:path'
+import { childrenOf } from '../../test/proc-fs.ts'
 export { freePort } from '../../test/free-ports.ts'
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -22,23 +23,30 @@ export const CLK_TCK = (() => {
   }
 })()
 
-/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
+/**
+ * CPU seconds (user + system) a process and its child processes have used so far: its own, its
+ * children's that ended and were waited for (cutime, cstime), and those of the children still
+ * running (a gateway run as several processes: its workers); NaN once it is gone.
+ */
 export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15,
+    // cutime 16, cstime 17.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+    const own = (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / CLK_TCK
+    return own + sumOverChildren(pid, cpuSeconds)
   } catch {
     return Number.NaN
   }
 }
 
 /**
- * Seconds the threads of a process have spent runnable but waiting for a CPU, summed over the
- * threads it has now (field 2 of /proc/<pid>/task/<tid>/schedstat, in ns); NaN when the kernel
- * does not keep these figures or the process is gone. On a host whose cores are all busy, this
- * is the time a process lost to the others: the leader's share of it caps its throughput.
+ * Seconds the threads of a process (and of its running child processes) have spent runnable but
+ * waiting for a CPU, summed over the threads they have now (field 2 of
+ * /proc/<pid>/task/<tid>/schedstat, in ns); NaN when the kernel does not keep these figures or
+ * the process is gone. On a host whose cores are all busy, this is the time a process lost to
+ * the others: the leader's share of it caps its throughput.
  */
 export function cpuWaitSeconds(pid: number): number {
   try {
@@ -50,10 +58,20 @@ export function cpuWaitSeconds(pid: number): number {
         // The thread ended meanwhile: its wait is lost with it.
       }
     }
-    return ns / 1e9
+    return ns / 1e9 + sumOverChildren(pid, cpuWaitSeconds)
   } catch {
     return Number.NaN
   }
+}
+
+/** `f` summed over the running child processes of `pid` (a child that ends meanwhile counts 0). */
+function sumOverChildren(pid: number, f: (child: number) => number): number {
+  let sum = 0
+  for (const child of childrenOf(pid)) {
+    const v = f(child)
+    if (!Number.isNaN(v)) sum += v
+  }
+  return sum
 }
 
 /** Resident set size in bytes (VmRSS); NaN once the process is gone. */
