@@ -30,6 +30,8 @@ export interface ClusterOptions {
   readonly dir: string
   readonly heartbeatMs: number
   readonly electionMs: number
+  /** The members' `--log-level` (default warn; info logs elections and restarts). */
+  readonly logLevel?: string
   /** Extra flags for every member. */
   readonly memberFlags?: readonly string[]
   /** Extra environment for every member unless `spawn` is given its own. */
@@ -65,6 +67,8 @@ export class ChaosCluster {
   readonly members: MemberProc[] = []
   #token = ''
   #initial = ''
+  /** Members that exited on their own and were started again since, with how they ended. */
+  readonly #crashes: string[] = []
 
   constructor(options: ClusterOptions) {
     this.options = options
@@ -119,6 +123,8 @@ export class ChaosCluster {
   spawn(name: string, env: Readonly<Record<string, string>> = this.options.env ?? {}): void {
     const m = this.member(name)
     if (this.isRunning(name)) throw new Error(`${name} is running`)
+    // A crash stays on record when the member is started again (by a fault, or by the heal).
+    if (m.child !== null && !m.expectedExit) this.#crashes.push(`${name} (${m.lastExit})`)
     const args = [
       '--import',
       'tsx',
@@ -140,7 +146,7 @@ export class ChaosCluster {
       '--election-timeout',
       String(this.options.electionMs),
       '--log-level',
-      'warn',
+      this.options.logLevel ?? 'warn',
       ...(this.options.memberFlags ?? []),
     ]
     const fd = openSync(m.log, 'a')
@@ -172,6 +178,20 @@ export class ChaosCluster {
     if (m.paused) m.child.kill('SIGCONT')
     m.paused = false
     await m.exited
+  }
+
+  /** The PID of the member's process while it runs; null when it does not. */
+  pidOf(name: string): number | null {
+    return this.isRunning(name) ? (this.member(name).child?.pid ?? null) : null
+  }
+
+  /** Whether the member's process answers a status call (so it has started: its signal handlers are set). */
+  async answers(name: string): Promise<boolean> {
+    if (!this.isRunning(name)) return false
+    return this.status(name).then(
+      () => true,
+      () => false,
+    )
   }
 
   signal(name: string, signal: NodeJS.Signals): void {
@@ -255,7 +275,7 @@ export class ChaosCluster {
     }
   }
 
-  /** Throws (with the log tail) if a member exited without the test stopping it. */
+  /** Throws (with the log tail) if a member is down after exiting without the test stopping it. */
   assertNoCrash(): void {
     for (const m of this.members) {
       if (m.child !== null && !m.expectedExit && !this.isRunning(m.name))
@@ -263,10 +283,12 @@ export class ChaosCluster {
     }
   }
 
+  /** Every exit of a member that the test did not cause, as `name (how it ended)`, restarted ones included. */
   crashed(): string[] {
-    return this.members
+    const now = this.members
       .filter((m) => m.child !== null && !m.expectedExit && !this.isRunning(m.name))
-      .map((m) => m.name)
+      .map((m) => `${m.name} (${m.lastExit})`)
+    return [...this.#crashes, ...now]
   }
 
   logTail(name: string, lines = 20): string {

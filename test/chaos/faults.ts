@@ -37,8 +37,11 @@ export class Nemesis {
   readonly #now: () => number
   readonly #faults: FaultRecord[]
   readonly #kinds: readonly FaultKind[]
-  /** Members whose slow disk is armed. */
-  readonly #slow = new Set<string>()
+  /**
+   * Members whose slow disk is armed, with the PID of the process it was armed in: SIGUSR2 toggles
+   * it, and a process started since (after a kill) starts disarmed, so it must not be signalled.
+   */
+  readonly #slow = new Map<string, number>()
 
   constructor(
     cluster: ChaosCluster,
@@ -132,12 +135,19 @@ export class Nemesis {
         return r
       }
       case 'slow-disk': {
-        const target = this.#rng.pick(names.filter((n) => c.isRunning(n)))
+        // Only a member that answers: one still starting has no SIGUSR2 handler yet, and the
+        // signal's default action would end it.
+        const ready = await Promise.all(names.map((n) => c.answers(n)))
+        const candidates = names.filter((_, i) => ready[i] === true)
+        if (candidates.length === 0) return null
+        const target = this.#rng.pick(candidates)
+        const pid = c.pidOf(target)
+        if (pid === null) return null
         const r = record(target, SLOW_DISK_ENV.EDGECD_FAULT_DISK.split(',')[0])
-        this.#slow.add(target)
+        this.#slow.set(target, pid)
         c.signal(target, 'SIGUSR2')
         await sleep(duration)
-        if (this.#slow.delete(target)) c.signal(target, 'SIGUSR2')
+        this.#disarm(target)
         r.end = this.#now()
         return r
       }
@@ -170,8 +180,14 @@ export class Nemesis {
       if (m.paused) c.signal(m.name, 'SIGCONT')
       if (!c.isRunning(m.name)) c.spawn(m.name, SLOW_DISK_ENV)
     }
-    for (const name of this.#slow) c.signal(name, 'SIGUSR2')
-    this.#slow.clear()
+    for (const name of [...this.#slow.keys()]) this.#disarm(name)
+  }
+
+  /** Disarms the member's slow disk if the process it was armed in still runs. */
+  #disarm(name: string): void {
+    const armedIn = this.#slow.get(name)
+    this.#slow.delete(name)
+    if (armedIn !== undefined && armedIn === this.#cluster.pidOf(name)) this.#cluster.signal(name, 'SIGUSR2')
   }
 
   #cut(a: readonly string[], b: readonly string[], aToB: boolean, bToA: boolean): void {

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- --seed N --time 60 [--out DIR] [--size 3] [--clients 8] [--faults kill-leader,pause]`:
+ * `npm run chaos -- --seed N --time 60 [--out DIR] [--size 3] [--clients 8] [--faults kill-leader,pause] [--log-level info]`:
  * one chaos run (runner.ts); with no seed, one is drawn and printed. Exits 1 on any violation.
  *
  * @module
@@ -15,6 +15,7 @@ const USAGE = `usage: npm run chaos -- [options]
   --size 3             members
   --clients 8          concurrent clients
   --faults K,K         some of ${FAULT_KINDS.join(', ')} (default: all)
+  --log-level warn     the members' log level (info: elections, restarts, snapshots)
   --help               this text`
 const values = commandLine(USAGE, {
   seed: { type: 'string' },
@@ -23,6 +24,7 @@ const values = commandLine(USAGE, {
   size: { type: 'string', default: '3' },
   clients: { type: 'string', default: '8' },
   faults: { type: 'string' },
+  'log-level': { type: 'string', default: 'warn' },
 })
 const { seed, timeSec, size, clients, kinds } = usageCheck(USAGE, () => {
   const kinds = values.faults === undefined ? FAULT_KINDS : (values.faults.split(',') as FaultKind[])
@@ -42,6 +44,7 @@ const result = await runChaos({
   size,
   clients,
   kinds,
+  logLevel: values['log-level'],
   ...(values.out === undefined ? {} : { out: values.out }),
 })
 console.log(`${result.ok ? 'PASS' : 'FAIL'} seed ${seed}; history, faults and verdict in ${result.dir}`)

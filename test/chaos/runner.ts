@@ -33,6 +33,8 @@ export interface ChaosOptions {
   readonly size?: number
   readonly clients?: number
   readonly kinds?: readonly FaultKind[]
+  /** The members' log level (default warn). */
+  readonly logLevel?: string
   readonly log?: (line: string) => void
 }
 
@@ -60,6 +62,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     heartbeatMs: HEARTBEAT_MS,
     electionMs: ELECTION_MS,
     env: SLOW_DISK_ENV,
+    ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   })
   const history = emptyHistory()
   try {
