@@ -22,6 +22,8 @@
  * delays every fsync (and atomic write) by that many milliseconds; `EDGECD_FAULT_DISK=eio-after:<n>`
  * lets n more fsyncs succeed, then fails every later one with EIO (the member must stop). A trailing
  * `,off` starts the fault disarmed; SIGUSR2 arms or disarms it, so a test can bound it in time.
+ * The handler is set as the member starts: a SIGUSR2 before then ends the process (Node's default
+ * action), so a test signals only a member that already answers.
  *
  * @module
  */
