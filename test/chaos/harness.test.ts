@@ -40,6 +40,20 @@ describe('chaos harness', { concurrency: false, timeout: 120_000 }, () => {
     assert.deepEqual(cluster.crashed(), [])
   })
 
+  it('slow-disk does not signal a process started after it armed the disk', async () => {
+    const nemesis = new Nemesis(cluster, new Rng(2), () => 0, [], ['slow-disk'])
+    await cluster.waitForLeader(30_000)
+    const fault = nemesis.inject('slow-disk', 1500)
+    await new Promise((r) => setTimeout(r, 1000))
+    await cluster.kill('m1')
+    cluster.spawn('m1', SLOW_DISK_ENV)
+    // The fault ends while the new process starts: a SIGUSR2 now would end it.
+    assert.equal((await fault)?.target, 'm1')
+    await cluster.waitForLeader(30_000)
+    assert.ok(cluster.isRunning('m1'))
+    assert.deepEqual(cluster.crashed(), [])
+  })
+
   it('a member that died on its own is still reported once it was started again', async () => {
     const pid = cluster.pidOf('m1')
     assert.ok(pid !== null)
