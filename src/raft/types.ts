@@ -270,7 +270,9 @@ export const DEFAULT_CONFIG = {
   heartbeatTick: 1,
   maxSizePerMsg: 1024 * 1024,
   maxInflightMsgs: 256,
-  maxCommittedSizePerReady: 16 * 1024 * 1024,
+  // A member applies a Ready's committed entries in one turn of its event loop: bounded, a long
+  // catch-up (a restart replaying its journal) leaves turns between Readies for peers and clients.
+  maxCommittedSizePerReady: 64 * 1024,
   preVote: true,
   checkQuorum: true,
 } as const
