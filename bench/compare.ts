@@ -36,6 +36,11 @@ function version(cmd: string, args: string[], pattern: RegExp): string {
   return pattern.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?'
 }
 
+/** Node's flags for a profiled edgecd process: none without --profile. */
+function profFlags(o: BenchOptions): string[] {
+  return o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`]
+}
+
 /**
  * Starts `system`, drives it and stops it, adding what it measured to `report`. Keys are loaded
  * and failover is run in the first round only: RSS and disk after a load, and one failover, are
@@ -47,8 +52,8 @@ async function runSystem(system: string, round: number, o: BenchOptions, report:
   if (system === 'etcd') cluster = await startEtcd()
   else if (system === 'edgecd')
     cluster = await startEdgecd({
-      nodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
-      gatewayNodeFlags: o.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(o.profileDir)}`],
+      nodeFlags: profFlags(o),
+      gatewayNodeFlags: profFlags(o),
       gatewayProcesses: o.gatewayProcesses,
       ...(o.root === null ? {} : { root: resolve(o.root) }),
     })
