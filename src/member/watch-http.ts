@@ -104,6 +104,9 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
       const { done, value } = await reader.read()
       if (push.closed) return
       const batch = done ? requests.end() : requests.push(value)
+      // Open before answering: the answers wait for a reader once 16 are buffered (push.room),
+      // and the client reads only once the stream is open.
+      if (batch.requests.length > 0) push.open()
       for (const req of batch.requests) {
         await push.room()
         if (push.closed) return
@@ -124,7 +127,6 @@ export function handleWatch(m: MemberContext, request: Request, connection: Conn
         }
         m.actor.log.debug({ err: batch.error.message }, 'watch stream: bad request after the first; ignored')
       }
-      if (batch.requests.length > 0) push.open()
       if (done) return
     }
   }

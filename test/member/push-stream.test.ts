@@ -2,11 +2,12 @@
  * PushStream (src/member/push-stream.ts), the streamed response of watch and election observe:
  * items are taken only as the HTTP stream has room (at most 16 lines the reader has not read),
  * in push order; the answer is 499 when the client goes before the stream is opened, the 200
- * stream on open() or on the first line, or the answer given to fail(); closing runs onClose once.
+ * stream on open() or on the first line, or the answer given to fail(); closing runs onClose once;
+ * a reader that keeps up gets a bounded number of lines per turn of the event loop.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PushStream, type PushStreamHooks } from '../../src/member/push-stream.ts'
+import { LINES_PER_TURN, PushStream, type PushStreamHooks } from '../../src/member/push-stream.ts'
 
 interface Recorder {
   readonly taken: number[]
@@ -121,4 +122,19 @@ test('room() holds a producer back while more than 16 items wait, and lets it go
   push.close()
   await new Promise((res) => setImmediate(res))
   assert.equal(released, true, 'closing releases the producer')
+})
+
+test('a reader that keeps up gets at most LINES_PER_TURN lines per turn of the event loop, in order, all of them in the end', async () => {
+  const r: Recorder = { taken: [], closes: 0 }
+  const push = new PushStream(new AbortController().signal, hooks(r, true))
+  const ITEMS = 5 * LINES_PER_TURN
+  push.push(...Array.from({ length: ITEMS }, (_, i) => i))
+  const reader = ((await push.response).body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  let takenWhenQueuedRan: number | null = null
+  void new Promise((res) => setImmediate(res)).then(() => (takenWhenQueuedRan = r.taken.length))
+  while (text.split('\n').length - 1 < ITEMS) text += decoder.decode((await reader.read()).value)
+  assert.deepEqual(text.split('\n').slice(0, ITEMS), Array.from({ length: ITEMS }, (_, i) => `{"n":${i}}`))
+  assert.ok(takenWhenQueuedRan !== null && takenWhenQueuedRan <= LINES_PER_TURN, `${takenWhenQueuedRan} lines in the first turn`)
 })
