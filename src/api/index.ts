@@ -88,6 +88,7 @@ export {
   acceptedProtocol, bearerOnly, BODY_HIGH_WATER_BYTES, HIGH_WATER_BYTES, upgradeToken, webSocketJson, type Serve, type WebSocketJsonOptions,
 } from './websocket-json.ts'
 export { KeyValueSchema } from './kv-schemas.ts'
+export { writeItemsInSlices, WrittenItems } from './json-writer.ts'
 export { AlarmMemberSchema, alarmText } from './maintenance.ts'
 export {
   BackendLeaseSchema, BackendRoleSchema, BackendUserSchema,

@@ -5,12 +5,43 @@
  * escaped like Go's json.Marshal. A oneof member that is set is printed even when zero, and a
  * present sub-message with nothing in it prints as `{}`.
  *
+ * A repeated field's items may come already written ({@link WrittenItems}): a long list (a range
+ * of 100,000 kvs) is written a slice at a time, the event loop given back between slices
+ * ({@link writeItemsInSlices}), and the rest of the message around it at once.
+ *
  * @module
  */
 
 import { encodeBase64 } from './base64.ts'
 import { jsonString } from './go-strings.ts'
 import { isZero, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
+
+/** A repeated field's items, already written: their JSON, joined by commas. */
+export class WrittenItems {
+  /** `length` is the items' count (a list of none is left out, as an empty array is). */
+  constructor(
+    readonly json: string,
+    readonly length: number,
+  ) {}
+}
+
+/**
+ * The items of a repeated message field written as {@link writeMessage} writes them in the
+ * list, `sliceItems` at a time, awaiting `pause()` between two slices.
+ */
+export async function writeItemsInSlices<T>(
+  schema: MessageSchema<T>,
+  items: readonly T[],
+  sliceItems: number,
+  pause: () => Promise<void>,
+): Promise<WrittenItems> {
+  const slices: string[] = []
+  for (let at = 0; at < items.length; at += sliceItems) {
+    if (at > 0) await pause()
+    slices.push(items.slice(at, at + sliceItems).map((item) => writeMessage(schema, item)).join(','))
+  }
+  return new WrittenItems(slices.join(','), items.length)
+}
 
 function writeKind(kind: Kind, v: unknown): string {
   switch (kind.t) {
@@ -22,6 +53,7 @@ function writeKind(kind: Kind, v: unknown): string {
     case 'enum': return '"' + (v as string) + '"'
     case 'message': return v === null || v === undefined ? '{}' : writeMessage(kind.schema(), v)
     case 'repeated': {
+      if (v instanceof WrittenItems) return '[' + v.json + ']'
       const of = kind.of.t === 'message' ? { ...kind.of, present: true } : kind.of
       return '[' + (v as readonly unknown[]).map((item) => writeKind(of, item)).join(',') + ']'
     }

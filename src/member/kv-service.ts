@@ -20,7 +20,8 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../mvcc/index.ts'
-import { txnReadOnly, type RequestOp } from '../mvcc/index.ts'
+import { setImmediate } from 'node:timers/promises'
+import { PagedRange, txnReadOnly, type RequestOp } from '../mvcc/index.ts'
 import type { Caller } from './auth-gate.ts'
 import type { MemberContext } from './member-context.ts'
 
@@ -44,9 +45,36 @@ export async function proposeFor<T extends CommandResponse['type']>(
   return response.response as unknown as ResponseOf<T>
 }
 
-export async function range(m: MemberContext, req: RangeRequest): Promise<RangeResponse> {
+/** Keys a range reads between two yields to the event loop: a page takes ~30 ms here. */
+export const RANGE_PAGE_ROWS = 5000
+
+/**
+ * A range of many keys (100,000 near the 32 MiB cap) is read a page at a time with a yield to the
+ * event loop between pages (mvcc's PagedRange), so it does not hold a member's loop, and a
+ * leader's heartbeats, for the whole read. Every page reads as of the revision the first one
+ * did. Should a leader's snapshot replace the store, or a compaction past that revision be
+ * scheduled, between pages, the range is read again from the start (one asked at that revision
+ * then fails as compacted, as it would have from the start).
+ */
+export function range(m: MemberContext, req: RangeRequest): Promise<RangeResponse> {
+  return rangeInPages(m, req, RANGE_PAGE_ROWS)
+}
+
+/** {@link range} with `pageRows` keys per page. */
+export async function rangeInPages(m: MemberContext, req: RangeRequest, pageRows: number): Promise<RangeResponse> {
   if (!req.serializable) await m.actor.linearizableRead()
-  return m.actor.store.range(req)
+  for (;;) {
+    const store = m.actor.store
+    const opened = store.openRange(req, pageRows)
+    if (!(opened instanceof PagedRange)) return opened
+    let answer = opened.next(pageRows)
+    while (answer === null) {
+      await setImmediate()
+      if (m.actor.store !== store || store.compactMainRevision() > opened.revision) break
+      answer = opened.next(pageRows)
+    }
+    if (answer !== null) return answer
+  }
 }
 
 export function put(m: MemberContext, request: PutRequest, _signal?: AbortSignal, caller?: Caller): Promise<PutResponse> {

@@ -6,6 +6,7 @@
  */
 export * from './kv.ts'
 export { EtcdError, Errors, GrpcCode } from './errors.ts'
+export { PagedRange } from './reader.ts'
 export { MvccStore, MAX_LEASE_TTL, DEFAULT_QUOTA_BYTES, type ApplyEntry, type ApplyResult, type StoreConfig } from './kvstore.ts'
 export { encodeCommand, decodeCommand, type Command, type CommandResponse } from './command.ts'
 export { txnReadOnly } from './corrupt-guard.ts'

@@ -54,7 +54,7 @@ import { Lessor, type LessorConfig } from './lessor.ts'
 import { keyString } from './key-string.ts'
 import { PointCache } from './point-cache.ts'
 import { cost, fileSize, needsSpace, quotaChecked, spaceUsed } from './quota.ts'
-import { passesFilters, range, readRevision, type ReadView } from './reader.ts'
+import { openRange, passesFilters, range, readRevision, whole, type PagedRange, type ReadView } from './reader.ts'
 import { getMeta, META, openSchema, setMeta } from './schema.ts'
 import { Sql } from './sql.ts'
 import { historyPage, loadContents, type HistoryRow, type RowPosition, type StoreSummary } from './store-contents.ts'
@@ -211,10 +211,18 @@ export class MvccStore implements HistorySource {
   }
 
   range(req: RangeRequest): RangeResponse {
+    return whole(this.openRange(req, Number.POSITIVE_INFINITY))
+  }
+
+  /**
+   * {@link range}, or, for one that may return more than `pageRows` kvs, a PagedRange to read a
+   * page at a time (reader.ts says what its caller must check between pages).
+   */
+  openRange(req: RangeRequest, pageRows: number): RangeResponse | PagedRange {
     checkRange(req)
     const view = this.#view()
     const point = this.#points !== null && req.rangeEnd.length === 0 && (req.revision <= 0 || req.revision === view.rev)
-    if (!point) return range(this.#sql, view, req, this.#maxResponseBytes)
+    if (!point) return openRange(this.#sql, view, req, this.#maxResponseBytes, pageRows)
     return this.#pointRead(req, view, this.#points as PointCache)
   }
 

@@ -14,7 +14,7 @@
  * @module
  */
 import { Errors } from './errors.ts'
-import { keySpan, spanSql, type KeySpan } from './key-range.ts'
+import { compareBytes, keySpan, spanSql, type KeySpan } from './key-range.ts'
 import type { KeyValue, RangeRequest, RangeResponse } from './kv.ts'
 import { int64Columns, int64Of, type Row, type Sql } from './sql.ts'
 import { valueSql } from './value-parts.ts'
@@ -226,6 +226,21 @@ export function readRevision(view: ReadView, requested: number): number {
  * kvs come back with `more` set (at least one kv is always returned).
  */
 export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: number): RangeResponse {
+  return whole(openRange(sql, view, req, maxBytes, Number.POSITIVE_INFINITY))
+}
+
+/** The answer of a range opened without pages (pageRows: infinity). */
+export function whole(opened: RangeResponse | PagedRange): RangeResponse {
+  if (opened instanceof PagedRange) throw new Error('mvcc: a range opened without pages came in pages')
+  return opened
+}
+
+/**
+ * {@link range}, or, for one that may return more than `pageRows` kvs in key order (either
+ * direction), a {@link PagedRange} that reads them a page at a time. Every other range (a point
+ * read, a count, one sorted on something else, which SQLite sorts whole) is answered at once.
+ */
+export function openRange(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: number, pageRows: number): RangeResponse | PagedRange {
   if (req.key.length === 0) throw Errors.keyNotProvided()
   const rev = readRevision(view, req.revision)
   const header = { revision: view.rev }
@@ -243,10 +258,11 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
 
   const count = countOf(sql, span, rev, latest)
   if (req.countOnly || count === 0) return { header, kvs: [], more: false, count }
+  const limit = req.limit > 0 ? req.limit : Number.MAX_SAFE_INTEGER
+  if (req.sortTarget === 'KEY' && Math.min(count, limit) > pageRows) return new PagedRange(sql, req, maxBytes, { header, count, rev, span })
 
   const s = source(span, rev, latest, withValue || req.sortTarget === 'VALUE')
   const f = filterSql(req, s)
-  const limit = req.limit > 0 ? req.limit : Number.MAX_SAFE_INTEGER
   // etcd's order of work: with a sort order or a revision filter it fetches the whole range, then
   // filters, sorts and truncates; without either it fetches limit + 1 keys in key order, and a
   // non-KEY target (which sorts ascending even with order NONE) sorts only those.
@@ -261,23 +277,132 @@ export function range(sql: Sql, view: ReadView, req: RangeRequest, maxBytes: num
   const query = sortsFetched
     ? `SELECT * FROM (${s.from} WHERE ${s.where} ORDER BY ${s.col.key} LIMIT ?) ORDER BY ${orderBy(req, RESULT_COLUMNS)}`
     : `${s.from} WHERE ${s.where}${f.where} ORDER BY ${orderBy(req, s.col)}${limited ? ' LIMIT ?' : ''}`
-  const kvs: KeyValue[] = []
-  let bytes = 0
-  let more = false
+  const answer = new Answer(limit, maxBytes)
   sql.each(
     query,
     limited ? [...s.params, ...f.params, req.limit > 0 ? req.limit + 1 : -1] : [...s.params, ...f.params],
     (row) => {
       const kv = kvOf(row)
-      const size = kv.key.length + kv.value.length + KV_OVERHEAD_BYTES
-      if (kvs.length === limit || (kvs.length > 0 && bytes + size > maxBytes)) {
-        more = true
-        return false
-      }
-      bytes += size
-      kvs.push(withValue ? kv : { ...kv, value: EMPTY })
-      return true
+      return answer.take(kv, withValue ? kv : { ...kv, value: EMPTY })
     },
   )
-  return { header, kvs, more, count }
+  return { header, kvs: answer.kvs, more: answer.more, count }
+}
+
+/** The kvs of a range answer as they are read: at most `limit`, and `maxBytes` of data unless just one. */
+class Answer {
+  readonly kvs: KeyValue[] = []
+  more = false
+  #bytes = 0
+
+  constructor(
+    readonly limit: number,
+    readonly maxBytes: number,
+  ) {}
+
+  /** Adds `kept` (`kv` as the answer holds it) if there is room for `kv`; else sets `more` and returns false. */
+  take(kv: KeyValue, kept: KeyValue): boolean {
+    const size = kv.key.length + kv.value.length + KV_OVERHEAD_BYTES
+    if (this.kvs.length === this.limit || (this.kvs.length > 0 && this.#bytes + size > this.maxBytes)) {
+      this.more = true
+      return false
+    }
+    this.#bytes += size
+    this.kvs.push(kept)
+    return true
+  }
+}
+
+/** Page queries by (span kind, descending, withValue), built once (see `sources`). */
+const pageQueries = new Map<string, string>()
+
+/**
+ * The newest row at or below a revision of each key of a span, tombstones included, in key order
+ * (either direction), at most a page of them. The aggregate runs as a co-routine along mvcc_rev's
+ * primary key and stops at the LIMIT: a page costs its own rows whatever the span's size (a
+ * LIMIT outside it would have SQLite aggregate the whole span for every page).
+ */
+function pageQuery(span: KeySpan, desc: boolean, withValue: boolean): string {
+  const id = `${span.kind}|${desc}|${withValue}`
+  let text = pageQueries.get(id)
+  if (text === undefined) {
+    const dir = desc ? ' DESC' : ''
+    text = `SELECT key, main, create_rev, version, ${withValue ? valueSql('r') : "x''"} AS value, ${int64Columns('lease')}, tombstone FROM (
+        SELECT key, max(main) AS main, sub, create_rev, version, value, parts, lease, tombstone FROM mvcc_rev
+        WHERE ${spanSql(span, 'key').where} AND main <= ? GROUP BY key ORDER BY key${dir} LIMIT ?) r ORDER BY key${dir}`
+    pageQueries.set(id, text)
+  }
+  return text
+}
+
+/** What {@link openRange} found before the first page. */
+interface RangeStart {
+  readonly header: { readonly revision: number }
+  readonly count: number
+  /** The revision every page reads at. */
+  readonly rev: number
+  readonly span: KeySpan
+}
+
+/**
+ * A range in key order read a page at a time, with the caller giving the event loop back between
+ * pages (a range near the 32 MiB cap reads 100,000 rows or more). Every page reads the history
+ * as of the revision the range was opened at (the live-key table moves on with every write in
+ * between) and starts after the last key the page before it read, so the pages add up to what
+ * {@link range} answers at that revision. Between pages the caller must make sure the store is
+ * the same one (a snapshot did not replace it) and that no compaction past `revision` was
+ * scheduled (it would remove rows the next pages read); one up to `revision` removes none of them.
+ */
+export class PagedRange {
+  readonly #sql: Sql
+  readonly #req: RangeRequest
+  readonly #start: RangeStart
+  /** What is left to read: the span, narrowed past each page's last key. */
+  #span: KeySpan
+  readonly #answer: Answer
+
+  constructor(sql: Sql, req: RangeRequest, maxBytes: number, start: RangeStart) {
+    this.#sql = sql
+    this.#req = req
+    this.#start = start
+    this.#span = start.span
+    this.#answer = new Answer(req.limit > 0 ? req.limit : Number.MAX_SAFE_INTEGER, maxBytes)
+  }
+
+  /** The revision every page reads at. */
+  get revision(): number {
+    return this.#start.rev
+  }
+
+  /** Reads up to `pageRows` more keys; the answer once the range is read, else null. */
+  next(pageRows: number): RangeResponse | null {
+    const req = this.#req
+    const desc = req.sortOrder === 'DESCEND'
+    const answer = this.#answer
+    let rows = 0
+    let last: Uint8Array | null = null
+    this.#sql.each(pageQuery(this.#span, desc, !req.keysOnly), [...spanSql(this.#span, '').params, this.#start.rev, pageRows], (row) => {
+      rows++
+      last = row[0] as Uint8Array
+      if (row[7] !== 0) return true
+      const kv = kvOf(row)
+      return !passesFilters(req, kv) || answer.take(kv, kv)
+    })
+    const rest = last === null || answer.more || rows < pageRows ? null : remainingSpan(this.#span, last, desc)
+    if (rest !== null && rest.kind !== 'none') {
+      this.#span = rest
+      return null
+    }
+    return { header: this.#start.header, kvs: answer.kvs, more: answer.more, count: this.#start.count }
+  }
+}
+
+/** What is left of `span` after `last`, read in key order (descending: before it). */
+function remainingSpan(span: KeySpan, last: Uint8Array, desc: boolean): KeySpan {
+  if (span.kind !== 'from' && span.kind !== 'between') return { kind: 'none' }
+  if (desc) return compareBytes(last, span.key) > 0 ? { kind: 'between', key: span.key, end: last } : { kind: 'none' }
+  // The smallest key after `last`: `last` and a zero byte.
+  const after = new Uint8Array(last.length + 1)
+  after.set(last)
+  return span.kind === 'from' ? { kind: 'from', key: after } : keySpan(after, span.end)
 }
