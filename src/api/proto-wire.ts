@@ -97,6 +97,11 @@ class Writer {
 
   bytes(b: Uint8Array): void {
     this.varint(b.length)
+    this.raw(b)
+  }
+
+  /** `b` as it is: bytes already encoded. */
+  raw(b: Uint8Array): void {
     this.#room(b.length)
     this.#buf.set(b, this.#pos)
     this.#pos += b.length
@@ -154,6 +159,7 @@ function writeValue(w: Writer, kind: Kind, v: unknown, depth: number): void {
 
 function writeField(w: Writer, f: FieldDef, kind: Kind, v: unknown, depth: number): void {
   if (kind.t === 'repeated') {
+    if (v instanceof EncodedItems) return w.raw(v.bytes)
     const items = v as readonly unknown[]
     if (isLengthDelimited(kind.of)) {
       for (const item of items) writeField(w, f, kind.of, item, depth)
@@ -188,6 +194,42 @@ function writeRaw(w: Writer, schema: MessageSchema<unknown>, value: unknown, dep
  */
 export class EncodedMessage {
   constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
+ * A repeated field's items already encoded, each with its tag, as {@link encodeProto} writes them
+ * in their message: a long list (a range of 100,000 kvs) is encoded a slice at a time, the event
+ * loop given back between slices ({@link encodeItemsInSlices}), and the message around it at once.
+ */
+export class EncodedItems {
+  /** `length` is the items' count (a list of none is left out, as an empty one is). */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly length: number,
+  ) {}
+}
+
+/**
+ * The items of the repeated field `prop` of `schema` (of messages, strings or bytes: a packed list
+ * of numbers is one field, not one per item), encoded `sliceItems` at a time, awaiting `pause()`
+ * between two slices.
+ */
+export async function encodeItemsInSlices<T>(
+  schema: MessageSchema<T>,
+  prop: string,
+  items: readonly unknown[],
+  sliceItems: number,
+  pause: () => Promise<void>,
+): Promise<EncodedItems> {
+  const f = schema.fields.find((field) => field.prop === prop)
+  if (f === undefined || f.kind.t !== 'repeated' || !isLengthDelimited(f.kind.of))
+    throw new Error(`proto-wire: ${schema.name}.${prop} is not a list of length-delimited items`)
+  const w = new Writer()
+  for (let at = 0; at < items.length; at += sliceItems) {
+    if (at > 0) await pause()
+    writeField(w, f, f.kind, items.slice(at, at + sliceItems), 0)
+  }
+  return new EncodedItems(w.finish(), items.length)
 }
 
 /** The protobuf encoding of `value` (an {@link EncodedMessage}'s own bytes). */

@@ -49,6 +49,7 @@ import {
   Errors, EtcdError, GrpcCode, txnReadOnly, type Command, type LeaseGrantRequest, type PutRequest, type RangeRequest, type RangeResponse,
   type TxnRequest,
 } from '../mvcc/index.ts'
+import { encodeItemsInSlices } from '../api/proto-wire.ts'
 import { authGate, UNKNOWN_CONNECTION, type Caller, type Connection, type HeaderSource } from './auth-gate.ts'
 import * as auth from './auth-service.ts'
 import * as cluster from './cluster-service.ts'
@@ -231,14 +232,14 @@ export async function serveUnary(
   return jsonResponse(encodeResponse(ep, written, headerContext(m)))
 }
 
-/** Kvs of a range answer written as JSON between two yields to the event loop: ~30 ms here. */
+/** Kvs of a range answer written as JSON (or protobuf) between two yields to the event loop: ~30 ms here. */
 export const KVS_PER_SLICE = 5000
 
 /**
  * `res` when it is a range answer of more than KVS_PER_SLICE kvs, else null. Such an answer's
- * kvs are written as JSON a slice at a time with a yield between slices (json-writer.ts), so
- * that writing a 40 MB answer (100,000 kvs, 0.6 s) does not hold the member's loop, and a
- * leader's heartbeats, in one piece.
+ * kvs are written as JSON (json-writer.ts), or encoded as protobuf (proto-wire.ts), a slice at a
+ * time with a yield between slices, so that writing a 40 MB answer (100,000 kvs, 0.6 s as JSON,
+ * 0.25 s as protobuf) does not hold the member's loop, and a leader's heartbeats, in one piece.
  */
 function manyKvs(ep: AnyEndpoint, res: unknown): RangeResponse | null {
   return ep.name === 'kv.range' && (res as RangeResponse).kvs.length > KVS_PER_SLICE ? (res as RangeResponse) : null
@@ -253,7 +254,9 @@ export async function serveDecoded(m: MemberContext, ep: AnyEndpoint, wire: unkn
   try {
     checkServed(m, ep)
     const res = await runUnaryCall(m, ep, checkRequest(ep, wire, m.limits), headers, connection, NEVER_ABORTED)
-    return withHeader(ep, res, headerContext(m))
+    const many = manyKvs(ep, res)
+    const encoded = many === null ? res : { ...many, kvs: await encodeItemsInSlices(ep.response, 'kvs', many.kvs, KVS_PER_SLICE, () => setImmediate()) }
+    return withHeader(ep, encoded, headerContext(m))
   } catch (err) {
     throw callError(m, ep, err)
   }

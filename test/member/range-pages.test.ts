@@ -1,17 +1,19 @@
 /**
  * A range of many keys is read a page at a time with the event loop given back between pages
  * (kv-service.ts), so it does not hold a member's loop, and a leader's heartbeats, for the whole
- * read; its answer is the one read at once, and its JSON, written a slice of kvs at a time
- * (app.ts), is the JSON written at once. A compaction past the revision being read, landing
+ * read; its answer is the one read at once, and its JSON (its protobuf), written (encoded) a
+ * slice of kvs at a time (app.ts), is the JSON (protobuf) written at once. A compaction past the revision being read, landing
  * between pages, has the range read again at a newer revision, never answer with rows missing.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate } from 'node:timers/promises'
 import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
-import { encodeResponse } from '../../src/api/index.ts'
+import { encodeResponse, withHeader, type AnyEndpoint } from '../../src/api/index.ts'
 import { kvRange } from '../../src/api/kv-endpoints.ts'
-import { KVS_PER_SLICE } from '../../src/member/app.ts'
+import { encodeProto } from '../../src/api/proto-wire.ts'
+import { KVS_PER_SLICE, serveDecoded } from '../../src/member/app.ts'
+import { UNKNOWN_CONNECTION } from '../../src/member/auth-gate.ts'
 import { range, RANGE_PAGE_ROWS, rangeInPages } from '../../src/member/kv-service.ts'
 import { headerContext } from '../../src/member/member-context.ts'
 import type { RangeRequest } from '../../src/mvcc/index.ts'
@@ -66,6 +68,12 @@ describe('ranges of many keys are read in pages', () => {
     const res = await s.app.request('/v3/kv/range', { method: 'POST', body: JSON.stringify({ key: b64('k/'), range_end: b64('k0'), serializable: true }) })
     assert.equal(res.status, 200)
     assert.equal(await res.text(), encodeResponse(kvRange, s.member.actor.store.range(all()), headerContext(s.context)))
+  })
+
+  test('the protobuf of a range answer of many kvs, encoded a slice at a time, is the protobuf encoded at once', async () => {
+    const answer = await serveDecoded(s.context, kvRange, all(), { get: () => null }, UNKNOWN_CONNECTION)
+    const once = withHeader(kvRange as AnyEndpoint, s.member.actor.store.range(all()), headerContext(s.context))
+    assert.deepEqual(encodeProto(kvRange.response, answer as typeof once), encodeProto(kvRange.response, once))
   })
 
   test('a compaction past the revision read, between pages, has the range read again', async () => {
