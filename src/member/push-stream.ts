@@ -57,7 +57,10 @@ export class PushStream<T> {
   #roomWaiters: Array<() => void> = []
   /** The stream's last line (`finish`), put on it once the queue is empty. */
   #last: string | null = null
-  /** Lines and bytes put on the stream since the turn began (see LINES_PER_TURN). */
+  /**
+   * Lines and bytes put on the stream since it last waited for a turn (see LINES_PER_TURN): a
+   * wait comes once they reach the bound, so no turn puts more than it.
+   */
   #lines = 0
   #bytes = 0
   /** The next turn is awaited, to go on putting lines. */
