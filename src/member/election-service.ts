@@ -9,7 +9,8 @@
  *   deleted again. Runs on the leader (lease clock).
  * - `proclaim` rewrites the leader's value if `leader` still holds (same key, same create
  *   revision); otherwise `election: not leader`. A leader with lease 0 keeps the key's lease
- *   (etcd would attach a fresh 60 s lease).
+ *   (etcd would attach a fresh 60 s lease); with lease 0 and rev 0, an absent key is created
+ *   under a fresh 60 s lease, as etcd does.
  * - `leader`: the first key in line, or `election: no leader`.
  * - `resign` deletes the leader's key if it still holds; idempotent.
  * - `observe` is the streaming observe-http.ts.
@@ -67,10 +68,11 @@ export function campaign(m: MemberContext, req: CampaignRequest, signal: AbortSi
 }
 
 async function proclaimAs(m: MemberContext, leader: LeaderKey, value: Uint8Array): Promise<HeaderResponse> {
-  const put = {
-    key: leader.key, value, lease: leader.lease, prevKv: false, ignoreValue: false,
-    ignoreLease: leader.lease === 0n,
-  }
+  // etcd proclaims through a session, which for lease 0 is a fresh 60 s lease. Only an absent key
+  // passes the compare at rev 0: etcd then creates it under that lease, and so does this. A key
+  // that exists keeps its own lease here (etcd would move it to the fresh one).
+  const lease = leader.lease === 0n && leader.rev === 0 ? await sessionLease(m, 0n) : leader.lease
+  const put = { key: leader.key, value, lease, prevKv: false, ignoreValue: false, ignoreLease: lease === 0n }
   const r = await txn(m, [createdAt(leader.key, leader.rev)], [{ type: 'put', request: put }])
   if (!r.succeeded) throw ApiErrors.electionNotLeader()
   return { header: r.header }

@@ -77,6 +77,20 @@ describe('v3election', { timeout: 120_000 }, () => {
     }
     await call(g, '/v3/lease/revoke', { ID: 8001 })
     await call(g, '/v3/lease/revoke', { ID: 8002 })
+
+    // As etcd's server: lease 0 and rev 0 proclaim an absent key into being, under a fresh 60 s
+    // lease; once it exists, its create revision is not 0 and the same call is not the leader.
+    const fresh = { leader: { name: b64('el0'), key: b64('el0/x') }, value: b64('p') }
+    const created = await call(g, '/v3/election/proclaim', fresh)
+    const kv = (await call(g, '/v3/kv/range', { key: b64('el0/x') })).kvs[0]
+    assert.equal(kv.create_revision, created.header.revision)
+    assert.equal(unb64(kv.value), 'p')
+    const ttl = await call(g, '/v3/lease/timetolive', { ID: kv.lease })
+    assert.equal(ttl.grantedTTL, '60')
+    const twice = await post(g, '/v3/election/proclaim', fresh)
+    assert.equal(twice.status, 500)
+    assert.deepEqual(twice.json, concurrencyError('election: not leader'))
+    await call(g, '/v3/lease/revoke', { ID: kv.lease })
   })
 
   test('the election hands over when the leader resigns, then when it dies', async () => {
