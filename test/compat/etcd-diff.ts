@@ -29,7 +29,7 @@ import { freePort } from '../free-ports.ts'
 import { commandLine, usageCheck, wholeNumber } from '../command-line.ts'
 import { exitOnSignals, killOnExit } from '../kill-on-exit.ts'
 import { COMPARED_HEADERS, normalize, render, same, type Answer, type SystemIds } from './compare-answers.ts'
-import { generateRequest, generateWatch, type GeneratorState } from './requests.ts'
+import { generateRequest, generateWatch, type GeneratedRequest, type GeneratorState } from './requests.ts'
 import { WatchRecorder } from './watch-recorder.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -43,6 +43,16 @@ function inverted(body: unknown): boolean {
   }
   return Object.values(body).some((v) => (Array.isArray(v) ? v.some(inverted) : inverted(v)))
 }
+/** The body a request sends, as JSON: its raw text parsed when that is JSON (else null), or its body. */
+function sentBody(req: GeneratedRequest): unknown {
+  if (req.raw === undefined) return req.body
+  try {
+    return JSON.parse(req.raw) as unknown
+  } catch {
+    return null
+  }
+}
+
 /** Watches per seed open for the whole request sequence (four more from old revisions at the end). */
 const WATCHES = 4
 
@@ -199,11 +209,11 @@ async function runSeed(seed: number, requests: number, etcdBinary: string, auth:
       // keys (etcd 3.4.23 lists them to anyone, CVE-2023-32082) and nested txns (whose ops etcd
       // 3.4.23 does not check at all): edgecd repeats neither hole.
       const keysOfLease = req.path === '/v3/lease/timetolive' && (req.body as { keys?: boolean } | null)?.keys === true
-      const nested = req.path === '/v3/kv/txn' && JSON.stringify(req.body).includes('request_txn')
+      const nested = req.path === '/v3/kv/txn' && (req.raw ?? JSON.stringify(req.body)).includes('request_txn')
       // And leader transfers (etcd 3.4 lets anyone move the leader, even with a bad token), and
       // inverted ranges (range_end before key: etcd 3.4's verdict depends on the shape of its
       // permission interval tree, unrelated grants included; edgecd checks the key itself).
-      if (auth && (req.path === '/v3/auth/authenticate' || req.path === '/v3/maintenance/transfer-leadership' || keysOfLease || nested || inverted(req.body))) continue
+      if (auth && (req.path === '/v3/auth/authenticate' || req.path === '/v3/maintenance/transfer-leadership' || keysOfLease || nested || inverted(sentBody(req)))) continue
       // Left out always: a nested txn while NOSPACE is raised (etcd 3.4 counts only the top
       // level's puts against the quota, so it lets a nested put through; edgecd refuses it).
       if (nested && state.alarm?.alarm === 'NOSPACE') continue

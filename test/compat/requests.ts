@@ -3,8 +3,9 @@
  * puts, ranges (limits, sorts, filters, revisions), deletes, txns (compares of every target and
  * result, nested txns), compactions, lease grant / revoke / time-to-live / list, user and role
  * management (auth stays off), locks and elections, alarms, status, defragment, leader transfer,
- * member list / add (learners) / remove / update / promote, and malformed bodies. Keys come from
- * a small set so that requests hit each other's keys.
+ * member list / add (learners) / remove / update / promote, malformed bodies, and KV requests
+ * with a field or a byte of their JSON mutated (mutations.ts). Keys come from a small set so
+ * that requests hit each other's keys.
  *
  * A request names leases by the order they were granted in (`{ $lease: n }`) and members by the
  * order they were added in (`{ $member: n }`, -1 for the system's own): each system gets its own
@@ -14,6 +15,7 @@
  * @module
  */
 import type { Rng } from '../chaos/prng.ts'
+import { mutateRequest } from './mutations.ts'
 
 export interface LeaseRef {
   readonly $lease: number
@@ -54,8 +56,16 @@ const RAW = [
   '{"key":"YQ==","value":"dg==","ignore_value":true}', '{"key":"YQ==","ignore_lease":true,"lease":5}',
 ]
 
+/** The share of KV requests sent mutated (mutations.ts). */
+const MUTATED_SHARE = 0.08
+
 /** The `index`-th request of a sequence (it names locks and elections, so that none waits). */
 export function generateRequest(rng: Rng, index: number, state: GeneratorState): GeneratedRequest {
+  const request = wellFormedRequest(rng, index, state)
+  return rng.chance(MUTATED_SHARE) ? mutateRequest(rng, request) : request
+}
+
+function wellFormedRequest(rng: Rng, index: number, state: GeneratorState): GeneratedRequest {
   const key = (): string => b64(rng.pick(KEYS))
   const rangeEnd = (): string | undefined => rng.pick([undefined, undefined, 'AA==', b64('b'), b64('a0'), b64('c'), b64('a'), b64('\xff\xff')])
   const lease = (): LeaseRef => ({ $lease: rng.int(0, 3) })
