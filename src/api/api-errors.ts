@@ -14,8 +14,6 @@ const C = GrpcCode
 export const ApiErrors = {
   /** A request body the gateway could not decode (Go's encoding/json or jsonpb message). */
   badJson: (message: string) => new EtcdError(C.InvalidArgument, message),
-  /** A gRPC request whose protobuf bytes do not decode (grpc-go's answer: Internal). */
-  badProto: (what: string) => new EtcdError(C.Internal, `grpc: error unmarshalling request: ${what}`),
   /** Above the gRPC receive limit (max-request-bytes + 512 KiB). */
   messageTooLarge: (size: number, limit: number) =>
     new EtcdError(C.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${limit})`),
@@ -34,4 +32,22 @@ export const ApiErrors = {
  */
 export function concurrencyError(err: EtcdError): EtcdError {
   return new EtcdError(C.Unknown, err.message)
+}
+
+/**
+ * A gRPC request whose protobuf bytes do not decode: grpc-go answers Internal, with what etcd's
+ * decoder (gogoproto) says of them (`detail`) after its own words, which depend on the call.
+ */
+export class ProtoDecodeError extends EtcdError {
+  readonly detail: string
+
+  constructor(detail: string) {
+    super(C.Internal, `grpc: error unmarshalling request: ${detail}`)
+    this.detail = detail
+  }
+
+  /** The message for a request message of a client stream (a watch, a keepalive): grpc-go's other wording. */
+  get inStream(): string {
+    return `grpc: failed to unmarshal the received message ${this.detail}`
+  }
 }

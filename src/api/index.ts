@@ -37,7 +37,7 @@ export {
   jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRefused, streamRequestError,
   type ApiResponse,
 } from './errors.ts'
-export { ApiErrors, concurrencyError } from './api-errors.ts'
+export { ApiErrors, concurrencyError, ProtoDecodeError } from './api-errors.ts'
 export { cleanPathRedirect, ENDPOINTS, findEndpoint, route, type Route } from './routes.ts'
 export { GRPC_METHODS } from './grpc-methods.ts'
 export { prefixRangeEnd, fromKeyRangeEnd } from './keys.ts'

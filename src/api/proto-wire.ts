@@ -6,13 +6,16 @@
  *
  * @module
  */
-import { ApiErrors } from './api-errors.ts'
+import { ProtoDecodeError } from './api-errors.ts'
 import { defaultOf } from './fields.ts'
 import { isLengthDelimited } from './proto-size.ts'
 import { isZero, type EnumDef, type FieldDef, type Kind, type MessageSchema, type OneofChoice, type Raw } from './schema.ts'
 
 const utf8 = new TextEncoder()
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+const utf8Decoder = new TextDecoder('utf-8')
+
+/** Go's io.ErrUnexpectedEOF: what etcd's decoder says of a message cut short. */
+const UNEXPECTED_EOF = 'unexpected EOF'
 
 /** Nesting beyond this is refused (as the JSON decoder refuses deep txns). */
 const MAX_DEPTH = 64
@@ -263,7 +266,7 @@ class Reader {
     let result = 0
     let scale = 1
     for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw malformed('truncated varint')
+      if (this.pos >= this.end) throw malformed(UNEXPECTED_EOF)
       const b = buf[this.pos++] as number
       result += (b & 127) * scale
       if (b < 128) return result
@@ -271,19 +274,22 @@ class Reader {
     }
     let big = BigInt(result)
     for (let shift = 49n; shift < 70n; shift += 7n) {
-      if (this.pos >= this.end) throw malformed('truncated varint')
+      if (this.pos >= this.end) throw malformed(UNEXPECTED_EOF)
       const b = buf[this.pos++] as number
       big |= BigInt(b & 127) << shift
       if (b < 128) return BigInt.asUintN(64, big)
     }
-    throw malformed('varint longer than 10 bytes')
+    throw malformed('proto: integer overflow')
   }
 
   /** A length-delimited part: its bounds, skipped over. */
   part(): [number, number] {
-    const len = Number(this.varint())
+    const v = this.varint()
+    // Go reads a length as an int: from 2^63 on it is negative.
+    if (typeof v === 'bigint' && v >= 2n ** 63n) throw malformed('proto: negative length found during unmarshaling')
+    const len = Number(v)
     const start = this.pos
-    if (len > this.end - start) throw malformed('truncated length-delimited field')
+    if (len > this.end - start) throw malformed(UNEXPECTED_EOF)
     this.pos = start + len
     return [start, start + len]
   }
@@ -296,24 +302,36 @@ class Reader {
     return new Reader(this.#buf, start, end)
   }
 
+  /** Skips an unknown field's value; a group (wire type 3) up to its end, groups inside it too. */
   skip(wireType: number): void {
-    switch (wireType) {
-      case 0: this.varint(); return
-      case 1: this.#advance(8); return
-      case 2: this.part(); return
-      case 5: this.#advance(4); return
-      default: throw malformed(`wire type ${wireType}`)
+    let depth = 0
+    for (let wt = wireType; ; ) {
+      switch (wt) {
+        case 0: this.varint(); break
+        case 1: this.#advance(8); break
+        case 2: this.part(); break
+        case 3: depth++; break
+        case 4:
+          if (depth === 0) throw malformed('proto: unexpected end of group')
+          depth--
+          break
+        case 5: this.#advance(4); break
+        default: throw malformed(`proto: illegal wireType ${wt}`)
+      }
+      if (depth === 0) return
+      const tag = this.varint()
+      wt = typeof tag === 'number' ? tag % 8 : Number(tag & 7n)
     }
   }
 
   #advance(n: number): void {
-    if (n > this.end - this.pos) throw malformed('truncated fixed-size field')
+    if (n > this.end - this.pos) throw malformed(UNEXPECTED_EOF)
     this.pos += n
   }
 }
 
 function malformed(what: string): Error {
-  return ApiErrors.badProto(what)
+  return new ProtoDecodeError(what)
 }
 
 /**
@@ -359,23 +377,25 @@ function enumValue(def: EnumDef, n: number): unknown {
   throw malformed(`${n} is not a ${def.goName}`)
 }
 
-function readValue(r: Reader, kind: Kind, wireType: number, depth: number): unknown {
+/** The value of field `f` (of kind `kind`: f's own, or what f repeats) sent with `wireType`. */
+function readValue(r: Reader, f: FieldDef, kind: Kind, wireType: number, depth: number): unknown {
   if (isLengthDelimited(kind)) {
-    if (wireType !== 2) throw malformed(`wire type ${wireType} for a ${kind.t} field`)
+    if (wireType !== 2) throw wrongWireType(wireType, f)
     const [start, end] = r.part()
     if (kind.t === 'bytes') return r.bytes(start, end)
-    if (kind.t === 'string') {
-      try {
-        return utf8Decoder.decode(r.bytes(start, end))
-      } catch {
-        throw malformed('a string that is not UTF-8')
-      }
-    }
+    // Not checked for UTF-8, as etcd's decoder does not check: what is not becomes U+FFFD.
+    if (kind.t === 'string') return utf8Decoder.decode(r.bytes(start, end))
     if (kind.t !== 'message') throw malformed(kind.t)
     return readMessage(kind.schema(), r.sub(start, end), depth + 1)
   }
-  if (wireType !== 0) throw malformed(`wire type ${wireType} for a ${kind.t} field`)
+  if (wireType !== 0) throw wrongWireType(wireType, f)
   return fromVarint(kind, r.varint())
+}
+
+/** etcd's (gogoproto's) error for a known field sent with another wire type; it names the Go field. */
+function wrongWireType(wireType: number, f: FieldDef): Error {
+  const goName = f.name.split('_').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')
+  return malformed(`proto: wrong wireType = ${wireType} for field ${goName}`)
 }
 
 /** Each schema's fields by number, made once (schemas are fixed). */
@@ -400,8 +420,13 @@ function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): 
   }
   while (r.pos < r.end) {
     const tag = r.varint()
-    const num = typeof tag === 'number' ? Math.floor(tag / 8) : Number(tag >> 3n)
+    // Go's int32(tag >> 3): a huge tag's field number wraps, and may come out 0 or negative.
+    const num = typeof tag === 'number' ? Math.floor(tag / 8) | 0 : Number(BigInt.asIntN(32, tag >> 3n))
     const wireType = typeof tag === 'number' ? tag % 8 : Number(tag & 7n)
+    // As etcd's decoder checks, in its order (a message's short name, as Go's type is named).
+    const short = schema.name.slice(schema.name.lastIndexOf('.') + 1)
+    if (wireType === 4) throw malformed(`proto: ${short}: wiretype end group for non-group`)
+    if (num <= 0) throw malformed(`proto: ${short}: illegal tag ${num} (wire type ${tag})`)
     const f = byNum.get(num)
     if (f === undefined) {
       r.skip(wireType)
@@ -415,12 +440,12 @@ function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): 
         const packed = r.sub(start, end)
         while (packed.pos < packed.end) list.push(fromVarint(of, packed.varint()))
       } else {
-        list.push(readValue(r, of, wireType, depth))
+        list.push(readValue(r, f, of, wireType, depth))
       }
     } else if (f.oneof !== null) {
-      raw[f.oneof] = { prop: f.prop, value: readValue(r, f.kind, wireType, depth) }
+      raw[f.oneof] = { prop: f.prop, value: readValue(r, f, f.kind, wireType, depth) }
     } else {
-      raw[f.prop] = readValue(r, f.kind, wireType, depth)
+      raw[f.prop] = readValue(r, f, f.kind, wireType, depth)
     }
   }
   for (const f of schema.fields) if (f.oneof === null && raw[f.prop] === undefined) raw[f.prop] = defaultOf(f.kind, depth)
@@ -428,9 +453,8 @@ function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): 
 }
 
 /**
- * Decodes a protobuf message. Malformed input (and an enum number the schema does not know, which
- * the JSON side refuses too) throws an EtcdError; grpc-js answers it as INTERNAL "Error
- * deserializing request", as grpc-go answers a request it cannot unmarshal.
+ * Decodes a protobuf message. Malformed input throws a ProtoDecodeError saying what etcd's decoder
+ * says of it; an enum number the schema does not know (refused over JSON too) throws one of its own.
  */
 export function decodeProto<T>(schema: MessageSchema<T>, bytes: Uint8Array): T {
   return readMessage(schema as MessageSchema<unknown>, new Reader(bytes), 0) as T

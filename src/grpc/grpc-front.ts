@@ -32,7 +32,7 @@ import type { Duplex } from 'node:stream'
 import type { PeerCertificate } from 'node:tls'
 import {
   decodeResponse, decodeStreamResponse, encodeRequest, ENDPOINTS, errorFromBody, GRPC_METHODS, MAX_HELD_REQUEST_BYTES,
-  REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, type AnyEndpoint,
+  ProtoDecodeError, REQUIRE_LEADER_HEADER, REQUIRE_LEADER_METADATA, type AnyEndpoint,
 } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
 import { lines } from '../client/lines.ts'
@@ -228,6 +228,7 @@ function unaryRun(api: ApiCall, direct: DirectCall | null): UnaryRun {
 /** grpc-js's handler for a unary call (one unary-streams.ts leaves to it): `run` answers it. */
 function unaryHandler(ep: AnyEndpoint, run: UnaryRun, clientOf: ClientOf): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
+    if (call.request instanceof Undecodable) return callback({ code: call.request.error.code, details: call.request.error.message })
     const gone = cancelled(call)
     run(ep, call.request, metadataOf(call.metadata), clientOf(call), gone).then(
       (message) => {
@@ -287,6 +288,8 @@ function drained(call: NodeJS.EventEmitter, gone: AbortSignal): Promise<void> {
 
 function serverStreamHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
+    // A server stream reads its one request as a stream's message: grpc-go's other wording.
+    if (call.request instanceof Undecodable) return void call.emit('error', { code: call.request.error.code, details: call.request.error.inStream })
     const gone = cancelled(call).signal
     const request = apiRequest(ep, encodeRequest(ep, call.request), callHeaders(metadataOf(call.metadata)), gone)
     api(request, clientOf(call))
@@ -309,6 +312,14 @@ function bidiHandler(ep: AnyEndpoint, api: ApiCall, clientOf: ClientOf): grpc.ha
     const gone = cancelled(call).signal
     call.on('data', (message: Boxed) => {
       if (!open) return
+      if (message.decoded instanceof Undecodable) {
+        open = false
+        try {
+          body.error(message.decoded.error)
+        } catch {}
+        call.emit('error', { code: message.decoded.error.code, details: message.decoded.error.inStream })
+        return
+      }
       try {
         body.enqueue(utf8.encode(encodeRequest(ep, message.decoded)))
         if ((body.desiredSize ?? 1) <= 0) call.pause()
@@ -343,6 +354,23 @@ interface Boxed {
   readonly decoded: unknown
 }
 
+/**
+ * A request message that did not decode, handed to the call's handler in its place: the handler
+ * ends the call with etcd's words for it (grpc-js would answer "Error deserializing request").
+ */
+class Undecodable {
+  constructor(readonly error: ProtoDecodeError) {}
+}
+
+function decodeRequestMessage(ep: AnyEndpoint, bytes: Buffer): unknown {
+  try {
+    return decodeProto(ep.request, bytes)
+  } catch (err) {
+    if (err instanceof ProtoDecodeError) return new Undecodable(err)
+    throw err
+  }
+}
+
 function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinition<unknown, unknown> {
   const bidi = ep.stream === 'bidi'
   return {
@@ -350,7 +378,7 @@ function method(ep: AnyEndpoint, path: string, name: string): grpc.MethodDefinit
     requestStream: bidi,
     responseStream: ep.stream !== 'unary',
     requestSerialize: (value: unknown) => Buffer.from(encodeProto(ep.request, bidi ? (value as Boxed).decoded : value)),
-    requestDeserialize: (bytes: Buffer): unknown => (bidi ? { decoded: decodeProto(ep.request, bytes) } : decodeProto(ep.request, bytes)),
+    requestDeserialize: (bytes: Buffer): unknown => (bidi ? { decoded: decodeRequestMessage(ep, bytes) } : decodeRequestMessage(ep, bytes)),
     responseSerialize: (value: unknown) => Buffer.from(encodeProto(ep.response, value)),
     responseDeserialize: (bytes: Buffer) => decodeProto(ep.response, bytes),
     originalName: name,

@@ -29,9 +29,9 @@
  * @module
  */
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
-import type { AnyEndpoint } from '../api/index.ts'
+import { asEtcdError, type AnyEndpoint } from '../api/index.ts'
 import { decodeProto, encodeProto } from '../api/proto-wire.ts'
-import { GrpcCode } from '../mvcc/index.ts'
+import { EtcdError, GrpcCode } from '../mvcc/index.ts'
 import type { CallCancel, CallClient } from './grpc-front.ts'
 
 /** A gRPC status: the code and its text. */
@@ -145,22 +145,21 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
   if (timeoutMs !== null) call.deadline(timeoutMs)
   const path = headers[':path'] as string
   const reader = new MessageReader(o.maxMessageBytes)
-  let request: { readonly message: unknown } | null = null
+  let request: { readonly message: unknown; readonly undecodable?: EtcdError } | null = null
   stream.on('data', (chunk: Buffer) => {
     if (call.ended) return
     const refused = reader.push(chunk)
     if (refused !== null) return call.fail({ code: GrpcCode.ResourceExhausted, details: refused })
     for (const bytes of reader.take()) {
-      let message: unknown
-      try {
-        message = decodeProto(ep.request, bytes)
-      } catch {
-        return call.fail({ code: GrpcCode.Internal, details: 'Error deserializing request' })
-      }
       if (request !== null) {
         return call.fail({ code: GrpcCode.Unimplemented, details: `Received a second request message for server streaming method ${path}` })
       }
-      request = { message }
+      // One that does not decode is a message all the same, refused once the call would run (as grpc-front.ts's Undecodable).
+      try {
+        request = { message: decodeProto(ep.request, bytes) }
+      } catch (err) {
+        request = { message: null, undecodable: asEtcdError(err) }
+      }
     }
   })
   stream.once('end', () => {
@@ -169,6 +168,8 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ep: AnyE
       call.fail({ code: GrpcCode.Unimplemented, details: `Received no request message for server streaming method ${path}` })
       return
     }
+    // etcd's answer: INTERNAL, "grpc: error unmarshalling request: " and what its decoder says.
+    if (request.undecodable !== undefined) return call.fail({ code: request.undecodable.code, details: request.undecodable.message })
     o.run(ep, request.message, metadataOf(headers), client, call).then(
       (answer) => {
         let bytes: Uint8Array

@@ -109,6 +109,14 @@ describe('gRPC front', { timeout: 90_000 }, () => {
     try {
       const truncated = await unary(client, '/etcdserverpb.KV/Range', Buffer.from('0a05616263', 'hex'))
       assert.equal((truncated as grpc.ServiceError).code, grpc.status.INTERNAL)
+      assert.equal((truncated as grpc.ServiceError).details, 'grpc: error unmarshalling request: unexpected EOF', "etcd's words")
+      // The same in a watch stream's message, in grpc-go's words for a stream.
+      const watch = client.makeBidiStreamRequest('/etcdserverpb.Watch/Watch', (b: Buffer) => b, (b: Buffer) => b)
+      const ended = new Promise<grpc.ServiceError>((resolve) => watch.on('error', resolve))
+      watch.on('data', () => undefined)
+      watch.write(Buffer.from('00', 'hex'))
+      const status = await ended
+      assert.deepEqual([status.code, status.details], [grpc.status.INTERNAL, 'grpc: failed to unmarshal the received message proto: WatchRequest: illegal tag 0 (wire type 0)'])
       const unknown = await unary(client, '/etcdserverpb.KV/Nope', Buffer.alloc(0))
       assert.equal((unknown as grpc.ServiceError).code, grpc.status.UNIMPLEMENTED)
       const empty = await unary(client, '/etcdserverpb.KV/Put', Buffer.alloc(0))

@@ -185,15 +185,17 @@ describe('gRPC unary calls served off their streams', { timeout: 60_000 }, () =>
     assert.match(text(await both(path, Buffer.alloc(0))), /^Received no request message/)
     assert.match(text(await both(path, Buffer.concat([putRequest('a'), putRequest('b')]))), /^Received a second request message/)
     const undecodable = message(Buffer.from([0xff, 0xff, 0xff]))
+    // A message that does not decode is a message: in a pair, the pair is what is refused.
     for (const pair of [[putRequest('a'), undecodable], [undecodable, putRequest('a')]]) {
-      assert.equal(text(await both(path, pair)), 'Error deserializing request', 'a pair with a message that does not decode')
+      assert.match(text(await both(path, pair)), /^Received a second request message/, 'a pair with a message that does not decode')
     }
     const large = Buffer.alloc(5)
     large.writeUInt32BE(MAX_HELD_REQUEST_BYTES + 1, 1)
     const refused = await both(path, large)
     assert.deepEqual([status(refused), text(refused)], ['8', `Received message larger than max (${MAX_HELD_REQUEST_BYTES + 1} vs ${MAX_HELD_REQUEST_BYTES})`])
     const garbage = await both(path, message(Buffer.from([0xff, 0xff, 0xff])))
-    assert.deepEqual([status(garbage), text(garbage)], ['13', 'Error deserializing request'])
+    // etcd's words for it (grpc-js's own would be "Error deserializing request"), on both paths.
+    assert.deepEqual([status(garbage), text(garbage)], ['13', 'grpc: error unmarshalling request: unexpected EOF'])
     assert.equal(status(await both(path, Buffer.concat([putRequest('t'), Buffer.from([0, 0, 0])]))), '0')
   })
 
