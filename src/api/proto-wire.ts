@@ -398,6 +398,11 @@ function wrongWireType(wireType: number, f: FieldDef): Error {
   return malformed(`proto: wrong wireType = ${wireType} for field ${goName}`)
 }
 
+/** The Go type of a message, as etcd's decoder names it: its proto name less the package. */
+function goType(schema: MessageSchema<unknown>): string {
+  return schema.name.slice(schema.name.lastIndexOf('.') + 1)
+}
+
 /** Each schema's fields by number, made once (schemas are fixed). */
 const fieldsByNum = new WeakMap<MessageSchema<unknown>, ReadonlyMap<number, FieldDef>>()
 
@@ -423,10 +428,9 @@ function readMessage(schema: MessageSchema<unknown>, r: Reader, depth: number): 
     // Go's int32(tag >> 3): a huge tag's field number wraps, and may come out 0 or negative.
     const num = typeof tag === 'number' ? Math.floor(tag / 8) | 0 : Number(BigInt.asIntN(32, tag >> 3n))
     const wireType = typeof tag === 'number' ? tag % 8 : Number(tag & 7n)
-    // As etcd's decoder checks, in its order (a message's short name, as Go's type is named).
-    const short = schema.name.slice(schema.name.lastIndexOf('.') + 1)
-    if (wireType === 4) throw malformed(`proto: ${short}: wiretype end group for non-group`)
-    if (num <= 0) throw malformed(`proto: ${short}: illegal tag ${num} (wire type ${tag})`)
+    // As etcd's decoder checks, in its order.
+    if (wireType === 4) throw malformed(`proto: ${goType(schema)}: wiretype end group for non-group`)
+    if (num <= 0) throw malformed(`proto: ${goType(schema)}: illegal tag ${num} (wire type ${tag})`)
     const f = byNum.get(num)
     if (f === undefined) {
       r.skip(wireType)
