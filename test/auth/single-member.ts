@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { after, before } from 'node:test'
+import assert from 'node:assert/strict'
 import initSqlJs from 'sql.js'
 import { Hono } from 'hono'
 import { MemoryHub } from '../../src/mesh/index.ts'
@@ -96,4 +98,34 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
 
 export function b64(text: string): string {
   return Buffer.from(text).toString('base64')
+}
+
+/**
+ * A single member for the tests of one describe block: started before them, stopped after them.
+ * The member's timers do not keep the process alive; an interval does, while the tests wait on them.
+ */
+export function useSingleMember(options: SingleMemberOptions = {}): () => SingleMember {
+  let s: SingleMember | null = null
+  let keepAlive: ReturnType<typeof setInterval> | undefined
+  before(async () => {
+    keepAlive = setInterval(() => undefined, 1000)
+    s = await startSingleMember(options)
+  })
+  after(async () => {
+    clearInterval(keepAlive)
+    await s?.stop()
+  })
+  return () => {
+    if (s === null) throw new Error('the member has not started')
+    return s
+  }
+}
+
+/** Puts `count` keys, key `i` named `name(i)`, each with value "v", 100 to a txn. */
+export async function putKeys(s: SingleMember, count: number, name: (i: number) => string): Promise<void> {
+  for (let i = 0; i < count; i += 100) {
+    const success = Array.from({ length: Math.min(100, count - i) }, (_, j) => ({ request_put: { key: b64(name(i + j)), value: b64('v') } }))
+    const r = await s.call('/v3/kv/txn', { success })
+    assert.equal(r.status, 200, r.text)
+  }
 }

@@ -4,31 +4,20 @@
  * one batch per macrotask, and HashKV hashes a page of rows per macrotask (and starts again when
  * a compaction lands between two pages, so its hash is of one state).
  */
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate } from 'node:timers/promises'
-import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
+import { b64, putKeys, useSingleMember, type SingleMember } from '../auth/single-member.ts'
 import { hashKv, hashKvInPages } from '../../src/member/maintenance-service.ts'
 
 describe('history walks yield to the event loop', () => {
   let s: SingleMember
   const EVENTS = 6000
-  // The member's timers do not keep the process alive; this does, while the tests wait on them.
-  let keepAlive: ReturnType<typeof setInterval>
+  const member = useSingleMember()
 
   before(async () => {
-    keepAlive = setInterval(() => undefined, 1000)
-    s = await startSingleMember()
-    for (let i = 0; i < EVENTS; i += 100) {
-      const success = Array.from({ length: 100 }, (_, j) => ({ request_put: { key: b64(`k/${i + j}`), value: b64('v') } }))
-      const r = await s.call('/v3/kv/txn', { success })
-      assert.equal(r.status, 200, r.text)
-    }
-  })
-
-  after(async () => {
-    clearInterval(keepAlive)
-    await s.stop()
+    s = member()
+    await putKeys(s, EVENTS, (i) => `k/${i}`)
   })
 
   test('a watch replaying history gets at most about two batches before a macrotask queued at the first runs', async () => {

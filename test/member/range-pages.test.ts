@@ -5,10 +5,10 @@
  * slice of kvs at a time (app.ts), is the JSON (protobuf) written at once. A compaction past the revision being read, landing
  * between pages, has the range read again at a newer revision, never answer with rows missing.
  */
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate } from 'node:timers/promises'
-import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
+import { b64, putKeys, useSingleMember, type SingleMember } from '../auth/single-member.ts'
 import { encodeResponse, withHeader, type AnyEndpoint } from '../../src/api/index.ts'
 import { kvRange } from '../../src/api/kv-endpoints.ts'
 import { encodeProto } from '../../src/api/proto-wire.ts'
@@ -29,23 +29,12 @@ function all(o: Partial<RangeRequest> = {}): RangeRequest {
 }
 
 describe('ranges of many keys are read in pages', () => {
+  const member = useSingleMember()
   let s: SingleMember
-  // The member's timers do not keep the process alive; this does, while the tests wait on them.
-  let keepAlive: ReturnType<typeof setInterval>
 
   before(async () => {
-    keepAlive = setInterval(() => undefined, 1000)
-    s = await startSingleMember()
-    for (let i = 0; i < KEYS; i += 100) {
-      const success = Array.from({ length: 100 }, (_, j) => ({ request_put: { key: b64(`k/${String(i + j).padStart(6, '0')}`), value: b64('v') } }))
-      const r = await s.call('/v3/kv/txn', { success })
-      assert.equal(r.status, 200, r.text)
-    }
-  })
-
-  after(async () => {
-    clearInterval(keepAlive)
-    await s.stop()
+    s = member()
+    await putKeys(s, KEYS, (i) => `k/${String(i).padStart(6, '0')}`)
   })
 
   test('a range over three pages yields between them and answers as the store does at once', async () => {

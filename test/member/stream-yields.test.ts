@@ -5,10 +5,10 @@
  * lines per macrotask (push-stream.ts). And a body whose first chunk holds many creates is
  * answered at all: the stream opens before its answers wait for a reader.
  */
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setImmediate } from 'node:timers/promises'
-import { b64, startSingleMember, type SingleMember } from '../auth/single-member.ts'
+import { b64, useSingleMember, type SingleMember } from '../auth/single-member.ts'
 import { LINES_PER_TURN } from '../../src/member/push-stream.ts'
 
 /** A request body of `count` creates on `key`, as HTTP delivers a large one: in 64 KiB chunks. */
@@ -52,18 +52,11 @@ async function readUntil(
 }
 
 describe('watch streams with many watchers yield to the event loop', () => {
+  const member = useSingleMember()
   let s: SingleMember
-  // The member's timers do not keep the process alive; this does, while the tests wait on them.
-  let keepAlive: ReturnType<typeof setInterval>
 
-  before(async () => {
-    keepAlive = setInterval(() => undefined, 1000)
-    s = await startSingleMember()
-  })
-
-  after(async () => {
-    clearInterval(keepAlive)
-    await s.stop()
+  before(() => {
+    s = member()
   })
 
   test('a first chunk of 300 creates gets its 300 answers', async () => {
