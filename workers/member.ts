@@ -5,12 +5,15 @@
  *   node --import tsx workers/member.ts --name m1 --listen-client-urls http://127.0.0.1:2381 \
  *     --initial-cluster m1=http://127.0.0.1:2381,m2=http://127.0.0.1:2382 --data-dir ./data/m1
  *
+ * It listens on every URL of --listen-client-urls, serving clients and peers there, or only
+ * clients when --listen-peer-urls gives peers URLs of their own (each listener: servedAs, listen).
+ *
  * The only place real implementations are picked: the node:fs disk, the ws mesh served through
  * @hono/node-server, the wall clock, Math.random for election jitter, pino for logs.
  * SIGTERM/SIGINT stop it cleanly; a storage failure or removal from the cluster exits non-zero.
  * Dropped database buffers are freed by a major GC once they add up (src/member/buffer-reclaim.ts).
- * With --cert-file (or --peer-cert-file) it serves https and dials peers over wss (src/member/tls.ts);
- * its client port also serves etcd's gRPC API (src/grpc), over TLS too, as etcd's does.
+ * On https URLs it serves TLS with --cert-file or --peer-cert-file, and dials https peers over wss
+ * (src/member/tls.ts); every port also serves etcd's gRPC API (src/grpc), over TLS too, as etcd's does.
  * Slow clients: request headers must arrive within 10 s, unary request bodies within 30 s
  * (http-body.ts); streams and idle connections have no time limit (grpc-listener.ts).
  *
@@ -27,20 +30,21 @@
  *
  * @module
  */
-import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http'
 import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
 import { pino } from 'pino'
 import initSqlJs from 'sql.js'
+import type { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { bearerOnly, MAX_HEADER_BYTES } from '../src/api/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
-import { sharedPort } from '../src/grpc/grpc-listener.ts'
+import { sharedPort, type SharedPort } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
-  callChannelRoute, directGrpcCalls, withUnaryFastPath, type Member, type MemberContext,
+  callChannelRoute, directGrpcCalls, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -66,9 +70,11 @@ const config = (() => {
 })()
 const log = pino({ level: config.logLevel, base: { member: config.name } })
 const security = config.security ?? DEFAULT_SECURITY
+/** Clients and peers on one port, or each on their own (--listen-peer-urls). */
+const roles: readonly ListenerRole[] = config.listenPeerUrls === null ? ['shared'] : ['client', 'peer']
 const tls = (() => {
   try {
-    return { server: serverTls(security), dial: dialTls(security) }
+    return { server: new Map(roles.map((role) => [role, serverTls(security, role)])), dial: dialTls(security) }
   } catch (err) {
     console.error(`edgecd member: cannot read the TLS files: ${(err as Error).message}`)
     process.exit(2)
@@ -127,14 +133,11 @@ const disk = new MeteredDisk(withDiskFault(new NodeDisk(), process.env['EDGECD_F
   now: () => performance.now(),
   onFsync: (kind, ms) => kind === 'file' && metrics.fsync.observe(ms / 1000),
 })
-let server: Server | null = null
-/** Stops listening (and, with gRPC on the port, drops every connection); set once serving. */
-let stopListening = (): void => undefined
 const exit = async (code: number, why: string): Promise<void> => {
   log.info({ why }, 'stopping')
-  server?.closeAllConnections()
+  for (const { server } of listeners) server.closeAllConnections()
   await member?.stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed'))
-  stopListening()
+  for (const { shared } of listeners) shared.close(() => undefined)
   process.exit(code)
 }
 exitWithParent(process.env, process.stdin, {
@@ -179,7 +182,6 @@ try {
   log.error({ err: (err as Error).message }, 'cannot start')
   process.exit(1)
 }
-const url = new URL(config.listenClientUrls[0] as string)
 const context: MemberContext = {
   actor: member.actor,
   identity: member.identity,
@@ -197,53 +199,77 @@ const context: MemberContext = {
   fetch: memberToMember,
 }
 const onRequest = metrics.observeRequest
-const connection = incomingConnection(security)
-const app = createMemberApp({
-  member: context,
-  peerRoute: guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security),
-  // A gateway's calls, many to a message (src/member/call-channel.ts); the rest of them by the app.
-  callChannel: callChannelRoute(context, upgradeWebSocket, { connection, onRequest, serve: (request, env) => app.fetch(request, env) }),
-  upgradeWebSocket,
-  metrics: () => metrics.render(),
-  processVars: nodeProcessVars,
-  onRequest,
-  onStreamEnd: metrics.streamEnded,
-  connection: connectionOf(security),
-})
-const serverOptions = {
-  fetch: app.fetch,
-  hostname: url.hostname,
-  port: Number(url.port),
-  websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES, handleProtocols: bearerOnly }) },
-  // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
-  // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
-  createServer: ((options: ServerOptions, listener: RequestListener) =>
-    createHttpServer({ ...options, maxHeaderSize: MAX_HEADER_BYTES }, withUnaryFastPath(context, listener, { connection, onRequest }))) as typeof createHttpServer,
+const peerRoute = guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security)
+
+/**
+ * The app a listener of `role` serves: the whole API on each (peers call the member list and
+ * forward to the leader's peer URL); the mesh on peer ports, the gateways' call channel on client
+ * ports (one port for all: both).
+ */
+function servedAs(role: ListenerRole): { app: Hono; connection: (incoming: IncomingMessage | null) => Connection } {
+  const connection = incomingConnection(security, role)
+  const app: Hono = createMemberApp({
+    member: context,
+    ...(role === 'client' ? {} : { peerRoute }),
+    // A gateway's calls, many to a message (src/member/call-channel.ts); the rest of them by the app.
+    ...(role === 'peer' ? {} : { callChannel: callChannelRoute(context, upgradeWebSocket, { connection, onRequest, serve: (request, env) => app.fetch(request, env) }) }),
+    upgradeWebSocket,
+    metrics: () => metrics.render(),
+    processVars: nodeProcessVars,
+    onRequest,
+    onStreamEnd: metrics.streamEnded,
+    connection: connectionOf(security, role),
+  })
+  return { app, connection }
 }
-const serving = (): void => log.info({ url: url.href, id: member?.identity.memberId }, 'serving clients and peers')
-const cannotListen = (err: Error): void => {
-  log.error({ url: url.href, err: err.message }, 'cannot listen')
-  void exit(1, `cannot listen on ${url.href}: ${err.message}`)
+
+/** What stops each listener (and, with gRPC on its port, drops every connection it took). */
+const listeners: Array<{ readonly server: Server; readonly shared: SharedPort }> = []
+
+/** Serves `served` on `href`: HTTP/1.1 and etcd's gRPC API on one port, over TLS when configured. */
+function listen(href: string, role: ListenerRole, served: ReturnType<typeof servedAs>): void {
+  const url = new URL(href)
+  // An IPv6 address is bracketed in a URL, not where it is listened on.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  const { app, connection } = served
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname,
+    port: Number(url.port),
+    websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES, handleProtocols: bearerOnly }) },
+    // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
+    // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
+    createServer: ((options: ServerOptions, listener: RequestListener) =>
+      createHttpServer({ ...options, maxHeaderSize: MAX_HEADER_BYTES }, withUnaryFastPath(context, listener, { connection, onRequest }))) as typeof createHttpServer,
+  }) as Server
+  serveOtherUpgradesPlainly(server)
+  // etcd's gRPC API on the same port (src/grpc), each call carried by the app, the unary ones this
+  // member answers itself straight from their decoded request.
+  const shared = sharedPort(
+    server,
+    // The caller's connection stands in for node:http's request: its address, and its certificate's CN.
+    () =>
+      createGrpcFront(
+        async (request, client) => app.fetch(request, { incoming: { socket: client ?? {}, headers: {} } }),
+        directGrpcCalls(context, { connection, onRequest }),
+      ),
+    url.protocol === 'https:' ? (tls.server.get(role) ?? null) : null,
+  )
+  listeners.push({ server, shared })
+  const what = role === 'shared' ? 'clients and peers' : `${role}s`
+  shared.server.on('error', (err: Error) => {
+    log.error({ url: url.href, err: err.message }, 'cannot listen')
+    void exit(1, `cannot listen on ${url.href}: ${err.message}`)
+  })
+  shared.server.listen(Number(url.port), hostname, () => log.info({ url: url.href, id: member?.identity.memberId }, `serving ${what}`))
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
+    log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
 }
-// etcd's gRPC API on the same port (src/grpc), each call carried by the app, the unary ones this
-// member answers itself straight from their decoded request; over TLS when configured.
-server = createAdaptorServer(serverOptions) as Server
-serveOtherUpgradesPlainly(server)
-const shared = sharedPort(
-  server,
-  // The caller's connection stands in for node:http's request: its address, and its certificate's CN.
-  () =>
-    createGrpcFront(
-      async (request, client) => app.fetch(request, { incoming: { socket: client ?? {}, headers: {} } }),
-      directGrpcCalls(context, { connection, onRequest }),
-    ),
-  tls.server,
-)
-shared.server.on('error', cannotListen)
-shared.server.listen(serverOptions.port, serverOptions.hostname, serving)
-stopListening = () => shared.close(() => undefined)
-if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
-  log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
+
+for (const role of roles) {
+  const served = servedAs(role)
+  for (const href of role === 'peer' ? (config.listenPeerUrls ?? []) : config.listenClientUrls) listen(href, role, served)
+}
 member.start()
 process.once('SIGTERM', () => void exit(0, 'SIGTERM'))
 process.once('SIGINT', () => void exit(0, 'SIGINT'))

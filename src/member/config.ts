@@ -9,15 +9,20 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_QUOTA_BYTES } from '../mvcc/index.ts'
 import { goFlagArgs } from './go-flags.ts'
-import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, type SecurityConfig } from './security-config.ts'
+import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, type ListenSchemes, type SecurityConfig } from './security-config.ts'
 
 export type AutoCompactionMode = 'periodic' | 'revision'
 
 export interface MemberConfig {
   readonly name: string
   readonly dataDir: string
-  /** Where this member serves clients and peers (one port for both). */
+  /** Where this member serves clients (and its peers too, without listenPeerUrls). */
   readonly listenClientUrls: readonly string[]
+  /**
+   * Where this member serves its peers (the mesh, and the API peers call: the member list, forwards),
+   * as etcd's --listen-peer-urls; null: on the client URLs, one port for both.
+   */
+  readonly listenPeerUrls: readonly string[] | null
   readonly advertiseClientUrls: readonly string[]
   /** This member's peer URLs as the cluster knows them. */
   readonly initialAdvertisePeerUrls: readonly string[]
@@ -56,6 +61,7 @@ const STRING_FLAGS = [
   'name',
   'data-dir',
   'listen-client-urls',
+  'listen-peer-urls',
   'advertise-client-urls',
   'initial-advertise-peer-urls',
   'initial-cluster',
@@ -130,6 +136,39 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
   return cluster
 }
 
+/** host:port of a listen URL (the address a listener binds). */
+function bindAddress(url: string): string {
+  const u = new URL(url)
+  return `${u.hostname}:${u.port}`
+}
+
+/** No address is listened on twice: within a list, or by a client URL and a peer URL. */
+function checkListenUrls(client: readonly string[], peer: readonly string[] | null): void {
+  const seen = new Map<string, string>()
+  for (const [flag, urls] of [['listen-client-urls', client], ['listen-peer-urls', peer ?? []]] as const) {
+    for (const url of urls) {
+      const address = bindAddress(url)
+      const first = seen.get(address)
+      if (first !== undefined)
+        throw new ConfigError(
+          first === flag
+            ? `--${flag}: ${address} is given twice`
+            : `--listen-peer-urls: ${address} is also a client URL (leave --listen-peer-urls out to serve peers on the client port)`,
+        )
+      seen.set(address, flag)
+    }
+  }
+}
+
+/** Which listeners are https, as the TLS flags must match them (security-config.ts). */
+function listenSchemes(client: readonly string[], peer: readonly string[] | null): ListenSchemes {
+  const https = (urls: readonly string[]): boolean | 'mixed' => {
+    const n = urls.filter((u) => u.startsWith('https:')).length
+    return n === 0 ? false : n === urls.length ? true : 'mixed'
+  }
+  return { client: https(client), peer: peer === null ? null : https(peer) }
+}
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
 /**
@@ -186,10 +225,13 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   const name = get('name') ?? 'default'
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`--name: only letters, digits, '.', '_' and '-' allowed: ${name}`)
   const listenClientUrls = urlList('listen-client-urls', get('listen-client-urls') ?? 'http://127.0.0.1:2381')
+  const peerFlag = get('listen-peer-urls')
+  const listenPeerUrls = peerFlag === undefined ? null : urlList('listen-peer-urls', peerFlag)
+  checkListenUrls(listenClientUrls, listenPeerUrls)
   const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? listenClientUrls.join(','))
   const initialAdvertisePeerUrls = urlList(
     'initial-advertise-peer-urls',
-    get('initial-advertise-peer-urls') ?? listenClientUrls.join(','),
+    get('initial-advertise-peer-urls') ?? (listenPeerUrls ?? listenClientUrls).join(','),
   )
   const initialCluster = parseInitialCluster(get('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls.join(',')}`)
   if (!initialCluster.has(name)) throw new ConfigError(`--initial-cluster: this member (${name}) is not listed`)
@@ -219,6 +261,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     name,
     dataDir: get('data-dir') ?? `./data/${name}`,
     listenClientUrls,
+    listenPeerUrls,
     advertiseClientUrls,
     initialAdvertisePeerUrls,
     initialCluster,
@@ -234,7 +277,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     autoCompactionRetention: parseRetention(mode, get('auto-compaction-retention') ?? '0'),
     autoPromote: autoPromote === 'true',
     logLevel,
-    security: parseSecurityConfig(get, listenClientUrls.some((u) => u.startsWith('https:')), {
+    security: parseSecurityConfig(get, listenSchemes(listenClientUrls, listenPeerUrls), {
       int: positiveInt,
       error: (message) => new ConfigError(message),
     }),

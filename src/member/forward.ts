@@ -70,9 +70,9 @@ export async function forwardToLeader(
   for (;;) {
     const id = actor.leader
     const leader = id === 0 || unreachable.has(`${id}@${actor.term}`) ? undefined : actor.member(id)
-    // A member serves clients and peers on one URL, so until the leader has published its client
-    // URLs (just after it started) its peer URL reaches the same API.
-    const base = leader?.clientUrls[0] ?? leader?.peerUrls[0]
+    // Member to member, as the mesh: every member serves the API on its peer URL (on its own
+    // port with --listen-peer-urls, else the client port), known before it publishes client URLs.
+    const base = leader?.peerUrls[0]
     if (base === undefined) {
       if (signal.aborted || performance.now() >= until) return noLeader()
       await sleep(actor.config.tickMs).catch(() => undefined)

@@ -10,9 +10,10 @@
 export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, meaning: string])[] = [
   ['name', 'default', 'member name'],
   ['data-dir', './data/<name>', 'journal and checkpoints (one member per dir, locked)'],
-  ['listen-client-urls', 'http://127.0.0.1:2381', 'where it serves clients (JSON and gRPC) and peers: one port for all'],
+  ['listen-client-urls', 'http://127.0.0.1:2381', 'where it serves clients (JSON and gRPC), and peers without --listen-peer-urls'],
+  ['listen-peer-urls', 'off', 'where it serves peers; off: on the client URLs, one port for all'],
   ['advertise-client-urls', 'the listen URLs', 'what it publishes in the member list'],
-  ['initial-advertise-peer-urls', 'the listen URLs', 'its peer URLs'],
+  ['initial-advertise-peer-urls', 'the listen URLs', 'its peer URLs (default: --listen-peer-urls, else --listen-client-urls)'],
   ['initial-cluster', '<name>=<peer url>', 'the founding members, name=url,…'],
   ['initial-cluster-state', 'new', 'existing: join a running cluster after member add'],
   ['initial-cluster-token', 'edgecd-cluster', 'names the cluster; peers must present it'],

@@ -1,12 +1,14 @@
 /**
  * The member's security settings, from etcd's flag names (read by config.ts with the others):
  *
- *   --cert-file, --key-file           TLS for the member's port (clients, and peers: one port)
+ *   --cert-file, --key-file           TLS for the member's client URLs (and its peer URLs, when
+ *                                     they share a port or no --peer-cert-file is given)
  *   --trusted-ca-file                 CA for client certificates
  *   --client-cert-auth                require a client certificate from that CA; its CN is the
  *                                     user of a request without token
  *   --peer-cert-file, --peer-key-file the certificate this member presents when it dials a peer
- *                                     (and serves with, when no --cert-file is given)
+ *                                     and serves on its --listen-peer-urls (on a port shared
+ *                                     with clients, when no --cert-file is given)
  *   --peer-trusted-ca-file            CA that peers' certificates (served and presented) chain to
  *   --peer-client-cert-auth           accept a peer connection only with a certificate of that CA
  *   --auth-token simple|jwt           token kind (default simple)
@@ -48,10 +50,10 @@ export interface TlsFiles {
 }
 
 export interface SecurityConfig {
-  /** Served on the member's port; null: plain HTTP. */
+  /** Served to clients (and on a shared port); null: none given. */
   readonly tls: TlsFiles | null
   readonly clientCertAuth: boolean
-  /** Presented when dialling peers (wss); null: no client certificate. */
+  /** Presented when dialling peers (wss) and served on --listen-peer-urls; null: --cert-file's, if any. */
   readonly peerTls: TlsFiles | null
   readonly peerClientCertAuth: boolean
   readonly authToken: TokenMode
@@ -92,18 +94,37 @@ function pair(
   return { certFile, keyFile, trustedCaFile: get(`${prefix}trusted-ca-file`) ?? null }
 }
 
-/** Reads the security flags; `httpsListen` tells whether the member's listen URL is https. */
+/** Which of a member's listen URLs are https: all of a list (true), none (false) or some ('mixed'). */
+export interface ListenSchemes {
+  readonly client: boolean | 'mixed'
+  /** null: peers are served on the client URLs (no --listen-peer-urls). */
+  readonly peer: boolean | 'mixed' | null
+}
+
+/**
+ * Reads the security flags; `schemes` tells which listen URLs are https. Each https listener
+ * needs a certificate to serve: client URLs --cert-file, peer URLs --peer-cert-file (else
+ * --cert-file); one port for both serves --cert-file, else --peer-cert-file. A certificate with
+ * no https listener at all is refused as a mistake.
+ */
 export function parseSecurityConfig(
   get: (flag: SecurityFlag) => string | undefined,
-  httpsListen: boolean,
+  schemes: ListenSchemes,
   helpers: SecurityParseHelpers,
 ): SecurityConfig {
   const fail = helpers.error
   const tls = pair(get, fail, '')
   const peerTls = pair(get, fail, 'peer-')
   const served = tls ?? peerTls
-  if (httpsListen && served === null) throw fail('an https listen URL needs --cert-file and --key-file')
-  if (!httpsListen && served !== null) throw fail('--cert-file / --peer-cert-file need an https listen URL')
+  const clientHttps = schemes.client !== false
+  const peerHttps = schemes.peer !== null && schemes.peer !== false
+  if (schemes.peer === null) {
+    if (clientHttps && served === null) throw fail('an https listen URL needs --cert-file and --key-file')
+  } else {
+    if (clientHttps && tls === null) throw fail('an https --listen-client-urls URL needs --cert-file and --key-file')
+    if (peerHttps && served === null) throw fail('an https --listen-peer-urls URL needs --peer-cert-file and --peer-key-file')
+  }
+  if (!clientHttps && !peerHttps && served !== null) throw fail('--cert-file / --peer-cert-file need an https listen URL')
   const clientCertAuth = get('client-cert-auth') === 'true'
   const peerClientCertAuth = get('peer-client-cert-auth') === 'true'
   if (clientCertAuth && (tls?.trustedCaFile ?? null) === null)

@@ -1,18 +1,19 @@
 /**
  * TLS for a member under Node, from its {@link SecurityConfig}: the options of the TLS server
- * that serves clients and peers on the member's one port, the options its mesh dials peers with
- * (wss), a `fetch` that calls other members with the same trust and certificate, and the checks
- * the HTTP layer needs (the client certificate's CN; a peer's certificate).
+ * in front of each of its listeners, the options its mesh dials peers with (wss), a `fetch` that
+ * calls other members with the same trust and certificate, and the checks the HTTP layer needs
+ * (the client certificate's CN; a peer's certificate).
  *
- *   server    cert = --cert-file (else --peer-cert-file); ca = --trusted-ca-file + --peer-trusted-ca-file;
+ *   one port  cert = --cert-file (else --peer-cert-file); ca = --trusted-ca-file + --peer-trusted-ca-file;
  *             a certificate is requested with --client-cert-auth or --peer-client-cert-auth, and
  *             required at the handshake with --client-cert-auth
  *   dialling  cert = --peer-cert-file (else --cert-file); ca = --peer-trusted-ca-file (else
  *             --trusted-ca-file, else the system's); the peer's certificate is always verified
  *
- * One port serves both, so the served certificate must verify under the peers' CA too (one CA
- * for both is simplest). A peer connection with --peer-client-cert-auth must present a
- * certificate issued by the peer CA itself.
+ * On one port for both, the served certificate must verify under the peers' CA too (one CA for
+ * both is simplest). With --listen-peer-urls each side has its own (see {@link serverTls}). A
+ * peer connection with --peer-client-cert-auth must present a certificate issued by the peer CA
+ * itself.
  *
  * @module
  */
@@ -40,17 +41,38 @@ function read(path: string): Buffer {
   return readFileSync(path)
 }
 
-/** The options of the TLS server in front of the client port (grpc-listener.ts); null for plain HTTP. */
-export function serverTls(sec: SecurityConfig): TlsOptions | null {
-  const served = sec.tls ?? sec.peerTls
+/**
+ * What a listener serves: clients and peers on one port (no --listen-peer-urls), or only one of
+ * them on its own port.
+ */
+export type ListenerRole = 'shared' | 'client' | 'peer'
+
+/**
+ * The options of the TLS server in front of a listener (grpc-listener.ts); null for plain HTTP.
+ *
+ *   shared  as the module doc says
+ *   client  cert = --cert-file; ca = --trusted-ca-file; a certificate required with --client-cert-auth
+ *   peer    cert = --peer-cert-file (else --cert-file); ca = --peer-trusted-ca-file (else
+ *           --trusted-ca-file); a certificate requested with either cert-auth flag, required
+ *           with --peer-client-cert-auth
+ */
+export function serverTls(sec: SecurityConfig, role: ListenerRole): TlsOptions | null {
+  const served = role === 'client' ? sec.tls : role === 'peer' ? (sec.peerTls ?? sec.tls) : (sec.tls ?? sec.peerTls)
   if (served === null) return null
-  const cas = [sec.tls?.trustedCaFile, sec.peerTls?.trustedCaFile].filter((f): f is string => f !== null && f !== undefined)
+  const cas =
+    role === 'client' ? [sec.tls?.trustedCaFile]
+    : role === 'peer' ? [sec.peerTls?.trustedCaFile ?? sec.tls?.trustedCaFile]
+    : [sec.tls?.trustedCaFile, sec.peerTls?.trustedCaFile]
+  const files = cas.filter((f): f is string => f !== null && f !== undefined)
+  const required = role === 'client' ? sec.clientCertAuth : role === 'peer' ? sec.peerClientCertAuth : sec.clientCertAuth
   return {
     cert: read(served.certFile),
     key: read(served.keyFile),
-    ...(cas.length === 0 ? {} : { ca: cas.map(read) }),
-    requestCert: sec.clientCertAuth || sec.peerClientCertAuth,
-    rejectUnauthorized: sec.clientCertAuth,
+    ...(files.length === 0 ? {} : { ca: files.map(read) }),
+    // A peer port asks for certificates with --client-cert-auth too: a forwarding member vouches
+    // for its client's certificate user only over a connection whose certificate was verified.
+    requestCert: role === 'client' ? required : sec.clientCertAuth || sec.peerClientCertAuth,
+    rejectUnauthorized: required,
     minVersion: 'TLSv1.2',
   }
 }
@@ -78,9 +100,10 @@ function socketOf(c: Context): TLSSocket | null {
  * the request as node:http has it. A request another member forwarded carries that member's
  * certificate, not the client's: its CN is ignored (the client's token travels with it), and the
  * user the forwarding member claims to have verified is handed on unverified as `forwardClaim`,
- * for app.ts to check (forwarded-user.ts).
+ * for app.ts to check (forwarded-user.ts). On a peer port of its own (`role` 'peer') a
+ * certificate is a peer's: its CN is never a user, only a forwarded claim counts.
  */
-export function incomingConnection(sec: SecurityConfig): (incoming: IncomingMessage | null) => Connection {
+export function incomingConnection(sec: SecurityConfig, role: ListenerRole = 'shared'): (incoming: IncomingMessage | null) => Connection {
   return (incoming) => {
     const socket = (incoming?.socket as TLSSocket | undefined) ?? null
     const address = socket?.remoteAddress ?? 'unknown'
@@ -89,14 +112,14 @@ export function incomingConnection(sec: SecurityConfig): (incoming: IncomingMess
       const claim = readForwardedClaim({ get: (name) => headerOf(incoming, name) })
       return claim === null ? { address, commonName: null } : { address, commonName: null, forwardClaim: claim }
     }
-    const cn = socket.getPeerCertificate().subject?.CN
+    const cn = role === 'peer' ? undefined : socket.getPeerCertificate().subject?.CN
     return { address, commonName: typeof cn === 'string' ? cn : null }
   }
 }
 
 /** {@link incomingConnection} for a request the Hono app serves. */
-export function connectionOf(sec: SecurityConfig): (c: Context) => Connection {
-  const of = incomingConnection(sec)
+export function connectionOf(sec: SecurityConfig, role: ListenerRole = 'shared'): (c: Context) => Connection {
+  const of = incomingConnection(sec, role)
   return (c) => of(incomingOf(c))
 }
 

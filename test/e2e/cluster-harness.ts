@@ -6,7 +6,7 @@
  *   …                                                 // stopped in after(), logs on failure
  *   await cluster.kill('m1')                          // kill -9, waits for the exit
  *   await cluster.restart('m1')                       // same flags, same data dir
- *   const url = await cluster.reservePeer('m4')       // a free port for a member to add
+ *   const url = await cluster.reservePeer('m4')       // free ports for a member to add (its peer URL)
  *   await cluster.addMember('m4')                     // --initial-cluster-state existing
  *
  * Every process writes its stdout and stderr to `<tmp>/<name>.log`; the tails of these logs are
@@ -89,6 +89,15 @@ export async function eventually<T>(
 }
 
 export { freePort }
+
+/** A member as member/list answers it. */
+export interface ApiMember {
+  ID: string
+  name?: string
+  peerURLs: string[]
+  clientURLs?: string[]
+  isLearner?: boolean
+}
 
 export interface HttpAnswer {
   readonly status: number
@@ -340,12 +349,16 @@ export interface ClusterOptions {
   /** Default 50 and 500, so elections are quick. */
   readonly heartbeatMs?: number
   readonly electionMs?: number
+  /** Serve peers on ports of their own (--listen-peer-urls), as etcd's members do. Default false: one port for all. */
+  readonly peerPorts?: boolean
 }
 
 interface Proc {
   readonly name: string
   readonly kind: 'member' | 'gateway'
   readonly url: string
+  /** A member's peer URL: `url` itself unless the cluster has peer ports. */
+  readonly peerUrl: string
   readonly log: string
   args: string[]
   child: ChildProcess | null
@@ -391,6 +404,7 @@ export class Cluster {
       memberFlags: options.memberFlags ?? [],
       heartbeatMs: options.heartbeatMs ?? 50,
       electionMs: options.electionMs ?? 500,
+      peerPorts: options.peerPorts ?? false,
     }
     this.dir = mkdtempSync(join(tmpdir(), 'edgecd-e2e-'))
     DIRS.add(this.dir)
@@ -399,18 +413,18 @@ export class Cluster {
   /** Starts the founding members (and the gateway) and waits for a leader everyone agrees on. */
   async start(): Promise<void> {
     const names = Array.from({ length: this.options.size }, (_, i) => `m${i + 1}`)
-    const urls = new Map<string, string>()
-    for (const name of names) urls.set(name, `http://127.0.0.1:${await freePort()}`)
-    const initial = names.map((n) => `${n}=${urls.get(n)}`).join(',')
+    const urls = new Map<string, { url: string; peerUrl: string }>()
+    for (const name of names) urls.set(name, await this.#freeUrls())
+    const initial = names.map((n) => `${n}=${urls.get(n)?.peerUrl}`).join(',')
     for (const name of names) {
-      const url = urls.get(name) as string
-      this.#add(name, 'member', url, this.#memberArgs(name, url, initial, 'new', []))
+      const { url, peerUrl } = urls.get(name) as { url: string; peerUrl: string }
+      this.#add(name, 'member', { url, peerUrl }, this.#memberArgs(name, url, peerUrl, initial, 'new', []))
     }
     if (this.options.gateway) {
       const url = `http://127.0.0.1:${await freePort()}`
-      const endpoints = names.map((n) => urls.get(n)).join(',')
+      const endpoints = names.map((n) => urls.get(n)?.url).join(',')
       const listen = url.slice('http://'.length)
-      this.#add('gateway', 'gateway', url, [GATEWAY_ENTRY, '--listen', listen, '--endpoints', endpoints])
+      this.#add('gateway', 'gateway', { url, peerUrl: url }, [GATEWAY_ENTRY, '--listen', listen, '--endpoints', endpoints])
     }
     for (const p of this.#procs.values()) this.#spawn(p)
     try {
@@ -439,8 +453,14 @@ export class Cluster {
     return this.memberNames.filter((n) => this.isRunning(n))
   }
 
+  /** Where the member serves clients. */
   url(name: string): string {
     return this.#proc(name).url
+  }
+
+  /** Where the member serves its peers: its client URL, unless the cluster has peer ports. */
+  peerUrl(name: string): string {
+    return this.#proc(name).peerUrl
   }
 
   get gatewayUrl(): string {
@@ -575,12 +595,12 @@ export class Cluster {
     this.#spawn(p)
   }
 
-  /** Reserves a free port for a member to add later; returns its URL (client and peer). */
+  /** Reserves free ports for a member to add later; returns its peer URL (its client URL too, without peer ports). */
   async reservePeer(name: string): Promise<string> {
     if (this.#procs.has(name)) throw new Error(`${name} exists`)
-    const url = `http://127.0.0.1:${await freePort()}`
-    this.#add(name, 'member', url, [])
-    return url
+    const urls = await this.#freeUrls()
+    this.#add(name, 'member', urls, [])
+    return urls.peerUrl
   }
 
   /**
@@ -591,9 +611,9 @@ export class Cluster {
     const p = this.#proc(name)
     const initial = this.memberNames
       .filter((n) => n === name || this.#proc(n).args.length > 0)
-      .map((n) => `${n}=${this.url(n)}`)
+      .map((n) => `${n}=${this.peerUrl(n)}`)
       .join(',')
-    p.args = this.#memberArgs(name, p.url, initial, 'existing', flags)
+    p.args = this.#memberArgs(name, p.url, p.peerUrl, initial, 'existing', flags)
     this.#spawn(p)
   }
 
@@ -651,9 +671,16 @@ export class Cluster {
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /** A client URL on a free port, and a peer URL: on another free port with peer ports, else the same. */
+  async #freeUrls(): Promise<{ url: string; peerUrl: string }> {
+    const url = `http://127.0.0.1:${await freePort()}`
+    return { url, peerUrl: this.options.peerPorts ? `http://127.0.0.1:${await freePort()}` : url }
+  }
+
   #memberArgs(
     name: string,
     url: string,
+    peerUrl: string,
     initial: string,
     state: 'new' | 'existing',
     flags: readonly string[],
@@ -663,6 +690,7 @@ export class Cluster {
       '--name', name,
       '--data-dir', this.dataDir(name),
       '--listen-client-urls', url,
+      ...(peerUrl === url ? [] : ['--listen-peer-urls', peerUrl]),
       '--initial-cluster', initial,
       '--initial-cluster-token', `e2e-${this.dir.slice(-6)}`,
       '--initial-cluster-state', state,
@@ -673,9 +701,9 @@ export class Cluster {
     ]
   }
 
-  #add(name: string, kind: Proc['kind'], url: string, args: string[]): void {
+  #add(name: string, kind: Proc['kind'], urls: { url: string; peerUrl: string }, args: string[]): void {
     this.#procs.set(name, {
-      name, kind, url, args,
+      name, kind, ...urls, args,
       log: join(this.dir, `${name}.log`),
       child: null,
       exited: Promise.resolve(),

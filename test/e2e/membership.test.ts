@@ -7,15 +7,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { b64, call, eventually, post, prefixEnd, type Cluster, startCluster, unb64 } from './cluster-harness.ts'
-
-interface ApiMember {
-  ID: string
-  name?: string
-  peerURLs: string[]
-  clientURLs?: string[]
-  isLearner?: boolean
-}
+import { b64, call, eventually, post, prefixEnd, type ApiMember, type Cluster, startCluster, unb64 } from './cluster-harness.ts'
 
 async function memberList(url: string): Promise<ApiMember[]> {
   const list = await call(url, '/v3/cluster/member/list')

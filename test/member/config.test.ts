@@ -59,12 +59,60 @@ test('etcd flag names are read, and a flag wins over its EDGECD_ variable', () =
   assert.equal(envName('initial-cluster-token'), 'EDGECD_INITIAL_CLUSTER_TOKEN')
 })
 
+test("etcd's usual command line: peers on their own URLs, clients on two", () => {
+  const c = parseMemberConfig(
+    [
+      '--name', 'infra0',
+      '--listen-peer-urls', 'http://10.0.1.10:2380',
+      '--listen-client-urls', 'http://10.0.1.10:2379,http://127.0.0.1:2379',
+      '--advertise-client-urls', 'http://10.0.1.10:2379',
+      '--initial-cluster', 'infra0=http://10.0.1.10:2380,infra1=http://10.0.1.11:2380',
+    ],
+    {},
+  )
+  assert.deepEqual(c.listenPeerUrls, ['http://10.0.1.10:2380'])
+  assert.deepEqual(c.listenClientUrls, ['http://10.0.1.10:2379', 'http://127.0.0.1:2379'])
+  assert.deepEqual(c.initialAdvertisePeerUrls, ['http://10.0.1.10:2380'], 'the peer listen URLs are advertised by default')
+  assert.equal(parseMemberConfig([], {}).listenPeerUrls, null, 'without the flag, peers share the client port')
+  assert.deepEqual(parseMemberConfig([], { EDGECD_LISTEN_PEER_URLS: 'http://127.0.0.1:2480' }).initialCluster.get('default'), ['http://127.0.0.1:2480'])
+})
+
+test('a listen address given twice is refused: in one list, or as a client and a peer URL', () => {
+  assert.throws(() => parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379,https://127.0.0.1:2379'], {}), /--listen-client-urls: 127.0.0.1:2379 is given twice/)
+  assert.throws(
+    () => parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:2379'], {}),
+    /--listen-peer-urls: 127.0.0.1:2379 is also a client URL/,
+  )
+  assert.doesNotThrow(() => parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.2:2379'], {}))
+})
+
+test('each https listener needs the certificate it serves, and a certificate needs an https listener', () => {
+  const cert = ['--cert-file', 'c.pem', '--key-file', 'k.pem']
+  const peerCert = ['--peer-cert-file', 'pc.pem', '--peer-key-file', 'pk.pem']
+  const apart = (client: string, peer: string): string[] => ['--listen-client-urls', client, '--listen-peer-urls', peer]
+  const refused = (argv: string[], re: RegExp): void => assert.throws(() => parseMemberConfig(argv, {}), (e: unknown) => e instanceof ConfigError && re.test((e as Error).message), argv.join(' '))
+  const tlsOf = (argv: string[]) => parseMemberConfig(argv, {}).security
+  // etcd's common set-up: plain clients on loopback, peers over TLS.
+  const s = tlsOf([...apart('http://127.0.0.1:2379', 'https://127.0.0.1:2380'), ...peerCert])
+  assert.deepEqual([s?.tls, s?.peerTls?.certFile], [null, 'pc.pem'])
+  refused(apart('http://127.0.0.1:2379', 'https://127.0.0.1:2380'), /an https --listen-peer-urls URL needs --peer-cert-file/)
+  refused([...apart('https://127.0.0.1:2379', 'http://127.0.0.1:2380'), ...peerCert], /an https --listen-client-urls URL needs --cert-file/)
+  refused([...apart('http://127.0.0.1:2379', 'http://127.0.0.1:2380'), ...cert], /need an https listen URL/)
+  assert.equal(tlsOf([...apart('https://127.0.0.1:2379', 'https://127.0.0.1:2380'), ...cert])?.tls?.certFile, 'c.pem', "the peers' port may serve --cert-file")
+  // One port for both: either certificate serves it.
+  assert.equal(tlsOf(['--listen-client-urls', 'https://127.0.0.1:2379', ...peerCert])?.peerTls?.certFile, 'pc.pem')
+  refused(['--listen-client-urls', 'https://127.0.0.1:2379'], /an https listen URL needs --cert-file/)
+  refused([...cert], /need an https listen URL/)
+})
+
 test('bad values are refused with the flag named', () => {
   const cases: Array<[string[], RegExp]> = [
     [['--heartbeat-interval', 'abc'], /--heartbeat-interval/],
     [['--heartbeat-interval', '300', '--election-timeout', '1000'], /--election-timeout/],
     [['--listen-client-urls', 'not a url'], /--listen-client-urls/],
     [['--listen-client-urls', 'http://127.0.0.1'], /explicit port/],
+    [['--listen-peer-urls', 'tcp://127.0.0.1:2380'], /--listen-peer-urls: URL scheme must be http or https/],
+    [['--listen-peer-urls', ''], /--listen-peer-urls: no URL given/],
     [['--initial-cluster-state', 'old'], /--initial-cluster-state/],
     [['--name', 'a', '--initial-cluster', 'b=http://127.0.0.1:1'], /not listed/],
     [['--bogus-flag', 'x'], /bogus-flag/],

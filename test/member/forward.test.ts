@@ -22,7 +22,8 @@ function fakeActor(requestTimeoutMs = 2000): { state: FakeActor; actor: MemberAc
     get term() {
       return state.term
     },
-    member: (id: number) => ({ id, clientUrls: [`http://member-${id}`], peerUrls: [] }),
+    // Forwards go to the peer URL: a member's client URLs may be another port, or a proxy's.
+    member: (id: number) => ({ id, clientUrls: [`http://client-${id}`], peerUrls: [`http://member-${id}`] }),
     config: { id: 9, tickMs: 5, requestTimeoutMs },
   }
   return { state, actor: actor as unknown as MemberActor }

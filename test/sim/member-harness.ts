@@ -52,6 +52,7 @@ function memberConfig(
     name: `n${id}`,
     dataDir: `/data/n${id}`,
     listenClientUrls: [clientUrl(id)],
+    listenPeerUrls: [peerUrl(id)],
     advertiseClientUrls: [clientUrl(id)],
     initialAdvertisePeerUrls: [peerUrl(id)],
     initialCluster: new Map(known.map((k) => [`n${k}`, [peerUrl(k)]])),

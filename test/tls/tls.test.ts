@@ -11,7 +11,12 @@
  *   CN (no token) is served leader-only calls through a follower (lease time to live and
  *   keepalive; a member change as root, denied as a non-root user); forwarded-user headers a
  *   client sends itself (no, a garbage, or a guessable proof) grant nothing, straight to the
- *   leader or through a follower, and a marked call is not forwarded again.
+ *   leader or through a follower, and a marked call is not forwarded again;
+ * - three members with peers on ports of their own (--listen-peer-urls), each side with its own
+ *   CA: clients over https with --client-cert-auth, peers over https with --peer-client-cert-auth.
+ *   They elect and replicate; a CN-only client is served a leader-only call through a follower
+ *   (forwarded over the peer ports); the peer port refuses a client's certificate and the client
+ *   port a peer's; on the peer port a peer certificate's CN is no user.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -291,5 +296,93 @@ describe('certificate-only users through a follower (--client-cert-auth, auth on
       const again = await post(alice, follower.url + path, update, { [FORWARDED_HEADER]: '1', ...claim })
       assert.deepEqual([again.status, again.json.message], [503, 'etcdserver: no leader'], `follower, marked, ${name}`)
     }
+  })
+})
+
+describe('peers on ports of their own, with a CA of their own (--listen-peer-urls)', () => {
+  let dir = ''
+  let clientCa: Ca
+  let peerCa: Ca
+  const members: Array<{ process: MemberProcess; peerUrl: string }> = []
+  let root: typeof fetch
+  let alice: typeof fetch
+
+  before(async () => {
+    dir = tempDir('edgecd-peer-ports-tls-')
+    clientCa = makeCa(dir, 'client-ca')
+    peerCa = makeCa(dir, 'peer-ca')
+    const names = ['s1', 's2', 's3']
+    const ports = await Promise.all(names.map(async () => ({ client: await freePort(), peer: await freePort() })))
+    const peerUrls = ports.map((p) => `https://127.0.0.1:${p.peer}`)
+    const initialCluster = names.map((n, i) => `${n}=${peerUrls[i]}`).join(',')
+    names.forEach((name, i) => {
+      const served = issue(clientCa, name, name)
+      const peer = issue(peerCa, `${name}-peer`, name)
+      const flags = [
+        '--listen-peer-urls', peerUrls[i] as string,
+        '--cert-file', served.cert, '--key-file', served.key, '--trusted-ca-file', clientCa.cert, '--client-cert-auth',
+        '--peer-cert-file', peer.cert, '--peer-key-file', peer.key, '--peer-trusted-ca-file', peerCa.cert, '--peer-client-cert-auth',
+      ]
+      const port = (ports[i] as { client: number }).client
+      members.push({ process: spawnMember({ name, scheme: 'https', port, dir, initialCluster, flags }), peerUrl: peerUrls[i] as string })
+    })
+    root = client(clientCa, issue(clientCa, 'root', 'root'))
+    alice = client(clientCa, issue(clientCa, 'alice', 'alice'))
+    for (const m of members) await waitHealthy(m.process.url, root, 30_000)
+  })
+
+  after(async () => {
+    await Promise.all(members.map((m) => m.process.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('elects and replicates over the peer ports; a CN-only client is served a leader-only call through a follower', async () => {
+    const urls = members.map((m) => m.process.url)
+    const leaderId = (await post(root, `${urls[0]}/v3/maintenance/status`, {})).json.leader
+    let leaderUrl = ''
+    let followerUrl = ''
+    for (const url of urls) {
+      if ((await post(root, `${url}/v3/maintenance/status`, {})).json.header.member_id === leaderId) leaderUrl = url
+      else followerUrl = url
+    }
+    assert.notEqual(leaderUrl, '')
+    const setup: readonly [string, unknown][] = [
+      ['/v3/auth/user/add', { name: 'root', password: 'rootpw' }],
+      ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+      ['/v3/auth/user/add', { name: 'alice', options: { no_password: true } }],
+      ['/v3/auth/enable', {}],
+    ]
+    for (const [path, body] of setup) assert.equal((await post(root, leaderUrl + path, body)).status, 200, path)
+    let enabled = false
+    for (let i = 0; i < 100 && !enabled; i++) {
+      enabled = (await post(root, `${followerUrl}/v3/auth/status`, {})).json.enabled === true
+      if (!enabled) await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.ok(enabled, 'the follower sees auth enabled')
+    assert.equal((await post(root, `${followerUrl}/v3/kv/put`, { key: b64('k'), value: b64('v') })).status, 200)
+    for (const url of urls) {
+      let count: string | undefined
+      for (let i = 0; i < 50 && count !== '1'; i++) {
+        count = (await post(root, `${url}/v3/kv/range`, { key: b64('k'), serializable: true })).json.count
+        if (count !== '1') await new Promise((r) => setTimeout(r, 100))
+      }
+      assert.equal(count, '1', url)
+    }
+    const lease = await post(alice, `${followerUrl}/v3/lease/grant`, { TTL: 60 })
+    assert.equal(lease.status, 200, JSON.stringify(lease.json))
+    const ttl = await post(alice, `${followerUrl}/v3/lease/timetolive`, { ID: lease.json.ID })
+    assert.equal(ttl.status, 200, JSON.stringify(ttl.json))
+    assert.ok(Number(ttl.json.TTL) > 0, JSON.stringify(ttl.json))
+  })
+
+  it("the peer port refuses a client's certificate and the client port a peer's; a peer certificate's CN is no user", async () => {
+    const { process: first, peerUrl } = members[0] as { process: MemberProcess; peerUrl: string }
+    const clientOnPeerPort = memberFetch({ ...dial(clientCa, issue(clientCa, 'root-2', 'root')), ca: readFileSync(peerCa.cert) })
+    await assert.rejects(post(clientOnPeerPort, `${peerUrl}/v3/kv/range`, { key: b64('k') }))
+    const peerAsRoot = issue(peerCa, 'peer-root', 'root')
+    const peerOnClientPort = memberFetch({ ...dial(peerCa, peerAsRoot), ca: readFileSync(clientCa.cert) })
+    await assert.rejects(post(peerOnClientPort, `${first.url}/v3/kv/range`, { key: b64('k') }))
+    const onPeerPort = await post(client(peerCa, peerAsRoot), `${peerUrl}/v3/kv/range`, { key: b64('k') })
+    assert.deepEqual([onPeerPort.status, onPeerPort.json.message], [400, 'etcdserver: user name is empty'])
   })
 })
