@@ -31,20 +31,22 @@
  * @module
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http'
-import { createAdaptorServer, upgradeWebSocket } from '@hono/node-server'
-import { pino } from 'pino'
+import { createServer as createHttpsServer } from 'node:https'
+import type { Server as NetServer } from 'node:net'
+import { createAdaptorServer, getRequestListener, upgradeWebSocket } from '@hono/node-server'
+import { pino, type DestinationStream } from 'pino'
 import initSqlJs from 'sql.js'
 import type { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { bearerOnly, MAX_HEADER_BYTES } from '../src/api/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
-import { sharedPort, type SharedPort } from '../src/grpc/grpc-listener.ts'
+import { sharedPort } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
-  callChannelRoute, directGrpcCalls, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
+  callChannelRoute, createMetricsApp, directGrpcCalls, unknownEtcdVariables, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -68,13 +70,34 @@ const config = (() => {
     process.exit(2)
   }
 })()
-const log = pino({ level: config.logLevel, base: { member: config.name } })
+/** Where log lines go (--log-outputs): standard output by default, else each output given. */
+function logDestination(outputs: readonly string[]): DestinationStream | undefined {
+  if (outputs.length === 1 && outputs[0] === 'stdout') return undefined
+  const streams = outputs.map((o) => pino.destination({ dest: o === 'stdout' ? 1 : o === 'stderr' ? 2 : o, append: true, mkdir: true, sync: true }))
+  return streams.length === 1 ? streams[0] : pino.multistream(streams.map((stream) => ({ stream, level: 'trace' as const })))
+}
+const log = (() => {
+  try {
+    const level = config.logLevel === 'panic' ? 'fatal' : config.logLevel
+    return pino({ level, base: { member: config.name } }, logDestination(config.logOutputs) as DestinationStream)
+  } catch (err) {
+    console.error(`edgecd member: --log-outputs: ${(err as Error).message}`)
+    process.exit(2)
+  }
+})()
+const unknownVariables = unknownEtcdVariables(process.env)
+if (unknownVariables.length > 0) log.warn({ variables: unknownVariables }, 'ignored: etcd variables that name no flag of edgecd')
 const security = config.security ?? DEFAULT_SECURITY
 /** Clients and peers on one port, or each on their own (--listen-peer-urls). */
 const roles: readonly ListenerRole[] = config.listenPeerUrls === null ? ['shared'] : ['client', 'peer']
 const tls = (() => {
   try {
-    return { server: new Map(roles.map((role) => [role, serverTls(security, role)])), dial: dialTls(security) }
+    const server = new Map(roles.map((role) => [role, serverTls(security, role)]))
+    // A metrics URL is served as a client URL is (on one port for both, with its certificate).
+    const metrics = config.listenMetricsUrls.some((u) => u.startsWith('https:'))
+      ? (serverTls(security, 'client') ?? server.get('shared') ?? null)
+      : null
+    return { server, metrics, dial: dialTls(security) }
   } catch (err) {
     console.error(`edgecd member: cannot read the TLS files: ${(err as Error).message}`)
     process.exit(2)
@@ -137,7 +160,7 @@ const exit = async (code: number, why: string): Promise<void> => {
   log.info({ why }, 'stopping')
   for (const { server } of listeners) server.closeAllConnections()
   await member?.stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed'))
-  for (const { shared } of listeners) shared.close(() => undefined)
+  for (const { close } of listeners) close()
   process.exit(code)
 }
 exitWithParent(process.env, process.stdin, {
@@ -223,19 +246,29 @@ function servedAs(role: ListenerRole): { app: Hono; connection: (incoming: Incom
   return { app, connection }
 }
 
-/** What stops each listener (and, with gRPC on its port, drops every connection it took). */
-const listeners: Array<{ readonly server: Server; readonly shared: SharedPort }> = []
+/** Each listener's server, and what stops it (with gRPC on its port, dropping every connection it took). */
+const listeners: Array<{ readonly server: Server; readonly close: () => void }> = []
+
+/** Listens on `url`'s address with `server`, which serves `what`; a failure to listen stops the member. */
+function listenOn(server: Server | NetServer, url: URL, what: string): void {
+  server.on('error', (err: Error) => {
+    log.error({ url: url.href, err: err.message }, 'cannot listen')
+    void exit(1, `cannot listen on ${url.href}: ${err.message}`)
+  })
+  // An IPv6 address is bracketed in a URL, not where it is listened on.
+  server.listen(Number(url.port), url.hostname.replace(/^\[(.*)\]$/, '$1'), () =>
+    log.info({ url: url.href, id: member?.identity.memberId }, `serving ${what}`),
+  )
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
+    log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
+}
 
 /** Serves `served` on `href`: HTTP/1.1 and etcd's gRPC API on one port, over TLS when configured. */
 function listen(href: string, role: ListenerRole, served: ReturnType<typeof servedAs>): void {
   const url = new URL(href)
-  // An IPv6 address is bracketed in a URL, not where it is listened on.
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
   const { app, connection } = served
   const server = createAdaptorServer({
     fetch: app.fetch,
-    hostname,
-    port: Number(url.port),
     websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES, handleProtocols: bearerOnly }) },
     // Unary calls are answered straight from node:http; the rest (streams, forwards, /health…) by the app.
     // (TLS, when on, is the shared port's: this server takes connections already decrypted.)
@@ -255,20 +288,26 @@ function listen(href: string, role: ListenerRole, served: ReturnType<typeof serv
       ),
     url.protocol === 'https:' ? (tls.server.get(role) ?? null) : null,
   )
-  listeners.push({ server, shared })
-  const what = role === 'shared' ? 'clients and peers' : `${role}s`
-  shared.server.on('error', (err: Error) => {
-    log.error({ url: url.href, err: err.message }, 'cannot listen')
-    void exit(1, `cannot listen on ${url.href}: ${err.message}`)
-  })
-  shared.server.listen(Number(url.port), hostname, () => log.info({ url: url.href, id: member?.identity.memberId }, `serving ${what}`))
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol === 'http:')
-    log.warn({ url: url.href }, 'serving plain HTTP on a non-loopback address')
+  listeners.push({ server, close: () => shared.close(() => undefined) })
+  listenOn(shared.server, url, role === 'shared' ? 'clients and peers' : `${role}s`)
 }
 
 for (const role of roles) {
   const served = servedAs(role)
   for (const href of role === 'peer' ? (config.listenPeerUrls ?? []) : config.listenClientUrls) listen(href, role, served)
+}
+/**
+ * --listen-metrics-urls: /metrics and /health only, on node:http alone (no gRPC, no WebSocket),
+ * over TLS with the client certificate on an https URL.
+ */
+if (config.listenMetricsUrls.length > 0) {
+  const listener = getRequestListener(createMetricsApp(context, () => metrics.render()).fetch)
+  for (const href of config.listenMetricsUrls) {
+    const url = new URL(href)
+    const server = url.protocol === 'https:' ? createHttpsServer(tls.metrics ?? {}, listener) : createHttpServer(listener)
+    listeners.push({ server, close: () => server.close() })
+    listenOn(server, url, 'metrics and health')
+  }
 }
 member.start()
 process.once('SIGTERM', () => void exit(0, 'SIGTERM'))

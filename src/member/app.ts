@@ -38,7 +38,6 @@ import {
   requiresLeader,
   route,
   streamRefused,
-  TEXT_HEADERS,
   webSocketJson,
   withHeader,
   writeItemsInSlices,
@@ -59,6 +58,7 @@ import { forwardToLeader, toResponse } from './forward.ts'
 import { settleForwardedClaim, vouchForCaller } from './forwarded-user.ts'
 import { deadlineBound, withinDeadline } from './call-deadline.ts'
 import { bodyCap, readBody } from './http-body.ts'
+import { mountHealthRoutes, type MetricsText } from './health-routes.ts'
 import { handleKeepAlive } from './keepalive-http.ts'
 import * as kv from './kv-service.ts'
 import * as lease from './lease-service.ts'
@@ -176,7 +176,7 @@ export interface MemberAppOptions {
   /** The runtime's WebSocket upgrade: with it, the API is also served over WebSocket (api/websocket-json.ts). */
   readonly upgradeWebSocket?: UpgradeWebSocket<any>
   /** Prometheus text for /metrics. */
-  readonly metrics?: () => Promise<{ contentType: string; body: string }>
+  readonly metrics?: MetricsText
   /** The process's variables for /debug/vars (the page then has only `raft.status` without it). */
   readonly processVars?: () => ProcessVars
   /** The client's address and verified certificate CN, from the runtime's connection. */
@@ -356,23 +356,6 @@ async function serveCallWithin(
   return deadlineBound(await serveCall(m, ep, request, connection, forwardable), timeoutMs)
 }
 
-async function health(m: MemberContext): Promise<Response> {
-  const { actor } = m
-  let ok = actor.leader !== 0 && actor.store.alarms().length === 0
-  if (ok) {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), 2 * actor.config.tickMs * actor.config.electionTicks)
-    })
-    ok = await Promise.race([actor.linearizableRead(), timeout]).then(
-      () => true,
-      () => false,
-    )
-    clearTimeout(timer)
-  }
-  return new Response(JSON.stringify({ health: String(ok) }), { status: ok ? 200 : 503, headers: TEXT_HEADERS })
-}
-
 export function createMemberApp(options: MemberAppOptions): Hono {
   const m = options.member
   const app = new Hono()
@@ -408,14 +391,8 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   })
   if (options.peerRoute !== undefined) app.get(options.peerRoute.path, options.peerRoute.handler)
   if (options.callChannel !== undefined) app.get(options.callChannel.path, options.callChannel.handler)
-  getOnly(app, '/health', () => health(m))
+  mountHealthRoutes(app, m, options.metrics)
   getOnly(app, '/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
-  // Any method, as etcd's Prometheus handler.
-  app.all('/metrics', async () => {
-    if (options.metrics === undefined) return toResponse(pageNotFound())
-    const { contentType, body } = await options.metrics()
-    return new Response(body, { headers: { 'Content-Type': contentType } })
-  })
   getOnly(app, '/debug/vars', () => {
     const vars = { ...options.processVars?.(), 'raft.status': raftStatusJson(m.actor.status()) }
     return new Response(renderDebugVars(vars), { headers: { 'Content-Type': 'application/json; charset=utf-8' } })

@@ -13,6 +13,10 @@ import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, typ
 
 export type AutoCompactionMode = 'periodic' | 'revision'
 
+/** etcd's levels; panic and fatal log only what stops the member. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal'
+const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'panic', 'fatal']
+
 export interface MemberConfig {
   readonly name: string
   readonly dataDir: string
@@ -23,6 +27,8 @@ export interface MemberConfig {
    * as etcd's --listen-peer-urls; null: on the client URLs, one port for both.
    */
   readonly listenPeerUrls: readonly string[] | null
+  /** Where it serves only /metrics and /health, as etcd's --listen-metrics-urls; none by default. */
+  readonly listenMetricsUrls: readonly string[]
   readonly advertiseClientUrls: readonly string[]
   /** This member's peer URLs as the cluster knows them. */
   readonly initialAdvertisePeerUrls: readonly string[]
@@ -45,7 +51,9 @@ export interface MemberConfig {
   readonly autoCompactionRetention: number
   /** Promote a learner to voter automatically once it has caught up. */
   readonly autoPromote: boolean
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  readonly logLevel: LogLevel
+  /** Where log lines go: 'stdout', 'stderr' or a file path (appended to); --log-outputs. */
+  readonly logOutputs: readonly string[]
   /** TLS, auth tokens and per-stream limits (security-config.ts); absent: DEFAULT_SECURITY. */
   readonly security?: SecurityConfig
 }
@@ -62,6 +70,7 @@ const STRING_FLAGS = [
   'data-dir',
   'listen-client-urls',
   'listen-peer-urls',
+  'listen-metrics-urls',
   'advertise-client-urls',
   'initial-advertise-peer-urls',
   'initial-cluster',
@@ -76,6 +85,8 @@ const STRING_FLAGS = [
   'auto-compaction-mode',
   'auto-compaction-retention',
   'log-level',
+  'logger',
+  'log-outputs',
   ...SECURITY_STRING_FLAGS,
 ] as const
 const BOOLEAN_FLAGS = ['auto-promote', ...SECURITY_BOOLEAN_FLAGS] as const
@@ -85,9 +96,19 @@ type FlagName = (typeof STRING_FLAGS)[number] | (typeof BOOLEAN_FLAGS)[number]
 /** Every flag a member takes (its usage text lists them all). */
 export const MEMBER_FLAGS: readonly FlagName[] = [...STRING_FLAGS, ...BOOLEAN_FLAGS]
 
-/** `initial-cluster-token` → `EDGECD_INITIAL_CLUSTER_TOKEN`. */
-export function envName(flag: string): string {
-  return `EDGECD_${flag.toUpperCase().replace(/-/g, '_')}`
+/** `initial-cluster-token` → `EDGECD_INITIAL_CLUSTER_TOKEN` (or, with prefix 'ETCD', etcd's `ETCD_INITIAL_CLUSTER_TOKEN`). */
+export function envName(flag: string, prefix: 'EDGECD' | 'ETCD' = 'EDGECD'): string {
+  return `${prefix}_${flag.toUpperCase().replace(/-/g, '_')}`
+}
+
+/**
+ * The `ETCD_*` variables in `env` that name no flag a member takes (etcd's own that edgecd does
+ * not have, or a misspelling): the member warns of them at start, as etcd warns of the ones it
+ * does not know, rather than ignore them silently.
+ */
+export function unknownEtcdVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = new Set(MEMBER_FLAGS.map((f) => envName(f, 'ETCD')))
+  return Object.keys(env).filter((name) => name.startsWith('ETCD_') && !known.has(name)).sort()
 }
 
 function urlList(flag: string, text: string): string[] {
@@ -136,25 +157,35 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
   return cluster
 }
 
+/**
+ * --log-outputs as etcd reads it: `,`-separated, `default` and `stderr` for standard error,
+ * `stdout`, or a file path; unset, standard output (edgecd's default: etcd's is stderr).
+ */
+function logOutputList(text: string | undefined): string[] {
+  if (text === undefined) return ['stdout']
+  const outputs = text.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  if (outputs.length === 0) throw new ConfigError('--log-outputs: no output given')
+  return [...new Set(outputs.map((o) => (o === 'default' ? 'stderr' : o)))]
+}
+
 /** host:port of a listen URL (the address a listener binds). */
 function bindAddress(url: string): string {
   const u = new URL(url)
   return `${u.hostname}:${u.port}`
 }
 
-/** No address is listened on twice: within a list, or by a client URL and a peer URL. */
-function checkListenUrls(client: readonly string[], peer: readonly string[] | null): void {
+/** No address is listened on twice: within a list, or by two of the lists. */
+function checkListenUrls(client: readonly string[], peer: readonly string[] | null, metrics: readonly string[]): void {
   const seen = new Map<string, string>()
-  for (const [flag, urls] of [['listen-client-urls', client], ['listen-peer-urls', peer ?? []]] as const) {
+  const lists = [['listen-client-urls', client], ['listen-peer-urls', peer ?? []], ['listen-metrics-urls', metrics]] as const
+  for (const [flag, urls] of lists) {
     for (const url of urls) {
       const address = bindAddress(url)
       const first = seen.get(address)
-      if (first !== undefined)
-        throw new ConfigError(
-          first === flag
-            ? `--${flag}: ${address} is given twice`
-            : `--listen-peer-urls: ${address} is also a client URL (leave --listen-peer-urls out to serve peers on the client port)`,
-        )
+      if (first === flag) throw new ConfigError(`--${flag}: ${address} is given twice`)
+      if (first === 'listen-client-urls' && flag === 'listen-peer-urls')
+        throw new ConfigError(`--listen-peer-urls: ${address} is also a client URL (leave --listen-peer-urls out to serve peers on the client port)`)
+      if (first !== undefined) throw new ConfigError(`--${flag}: ${address} is also in --${first}`)
       seen.set(address, flag)
     }
   }
@@ -219,7 +250,8 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     const v = booleans.get(flag) ?? values[flag]
     if (typeof v === 'string') return v
     if (typeof v === 'boolean') return String(v)
-    return env[envName(flag)]
+    // A flag, else edgecd's variable, else etcd's (so an etcd set-up's environment carries over).
+    return env[envName(flag)] ?? env[envName(flag, 'ETCD')]
   }
 
   const name = get('name') ?? 'default'
@@ -227,7 +259,9 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   const listenClientUrls = urlList('listen-client-urls', get('listen-client-urls') ?? 'http://127.0.0.1:2381')
   const peerFlag = get('listen-peer-urls')
   const listenPeerUrls = peerFlag === undefined ? null : urlList('listen-peer-urls', peerFlag)
-  checkListenUrls(listenClientUrls, listenPeerUrls)
+  const metricsFlag = get('listen-metrics-urls')
+  const listenMetricsUrls = metricsFlag === undefined ? [] : urlList('listen-metrics-urls', metricsFlag)
+  checkListenUrls(listenClientUrls, listenPeerUrls, listenMetricsUrls)
   const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? listenClientUrls.join(','))
   const initialAdvertisePeerUrls = urlList(
     'initial-advertise-peer-urls',
@@ -250,8 +284,11 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     throw new ConfigError(`--auto-compaction-mode: must be periodic or revision, got ${mode}`)
 
   const logLevel = get('log-level') ?? 'info'
-  if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error')
-    throw new ConfigError(`--log-level: must be debug, info, warn or error, got ${logLevel}`)
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level: must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`)
+  // Log lines are JSON either way; etcd 3.4's two loggers are both taken.
+  const logger = get('logger') ?? 'zap'
+  if (logger !== 'zap' && logger !== 'capnslog') throw new ConfigError(`--logger: must be zap or capnslog, got ${logger}`)
+  const logOutputs = logOutputList(get('log-outputs'))
 
   const autoPromote = get('auto-promote')
   if (autoPromote !== undefined && autoPromote !== 'true' && autoPromote !== 'false')
@@ -262,6 +299,7 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     dataDir: get('data-dir') ?? `./data/${name}`,
     listenClientUrls,
     listenPeerUrls,
+    listenMetricsUrls,
     advertiseClientUrls,
     initialAdvertisePeerUrls,
     initialCluster,
@@ -276,8 +314,10 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     autoCompactionMode: mode,
     autoCompactionRetention: parseRetention(mode, get('auto-compaction-retention') ?? '0'),
     autoPromote: autoPromote === 'true',
-    logLevel,
-    security: parseSecurityConfig(get, listenSchemes(listenClientUrls, listenPeerUrls), {
+    logLevel: logLevel as LogLevel,
+    logOutputs,
+    // A metrics URL is served as a client one is (etcd's: with the client certificate).
+    security: parseSecurityConfig(get, listenSchemes([...listenClientUrls, ...listenMetricsUrls], listenPeerUrls), {
       int: positiveInt,
       error: (message) => new ConfigError(message),
     }),

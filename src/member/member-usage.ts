@@ -12,6 +12,7 @@ export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, m
   ['data-dir', './data/<name>', 'journal and checkpoints (one member per dir, locked)'],
   ['listen-client-urls', 'http://127.0.0.1:2381', 'where it serves clients (JSON and gRPC), and peers without --listen-peer-urls'],
   ['listen-peer-urls', 'off', 'where it serves peers; off: on the client URLs, one port for all'],
+  ['listen-metrics-urls', 'off', 'where it also serves /metrics and /health (and nothing else)'],
   ['advertise-client-urls', 'the listen URLs', 'what it publishes in the member list'],
   ['initial-advertise-peer-urls', 'the listen URLs', 'its peer URLs (default: --listen-peer-urls, else --listen-client-urls)'],
   ['initial-cluster', '<name>=<peer url>', 'the founding members, name=url,…'],
@@ -26,7 +27,9 @@ export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, m
   ['auto-compaction-mode', 'periodic', 'periodic or revision'],
   ['auto-compaction-retention', '0 (off)', 'periodic: 1h, 30m or hours; revision: revisions to keep'],
   ['auto-promote', 'off', 'promote learners once they have caught up'],
-  ['log-level', 'info', 'debug, info, warn or error (JSON lines on stdout)'],
+  ['log-level', 'info', 'debug, info, warn, error, panic or fatal'],
+  ['logger', 'zap', 'zap or capnslog: JSON lines either way'],
+  ['log-outputs', 'stdout', 'stdout, stderr (or default), or file paths to append to; comma-separated'],
   ['auth-token', 'simple', 'simple or jwt tokens (auth is off until enabled)'],
   ['auth-token-ttl', '300', 'token lifetime, seconds'],
   ['auth-token-key', 'replicated', 'the JWT signing secret (16 characters or more)'],
@@ -47,7 +50,8 @@ const defaultWidth = Math.max(...MEMBER_FLAG_HELP.map(([, d]) => d.length))
 
 export const MEMBER_USAGE = `usage: node --import tsx workers/member.ts [flags]   (or node dist/member.mjs [flags])
 
-flags (each also an environment variable: --initial-cluster-token = EDGECD_INITIAL_CLUSTER_TOKEN; a flag wins):
+flags (each also an environment variable: --initial-cluster-token = EDGECD_INITIAL_CLUSTER_TOKEN, or etcd's
+ETCD_INITIAL_CLUSTER_TOKEN; a flag wins, then EDGECD_, then ETCD_; an ETCD_ variable naming no flag is warned of):
 ${MEMBER_FLAG_HELP.map(([flag, dflt, meaning]) => `  --${flag.padEnd(width)} ${dflt.padEnd(defaultWidth)}  ${meaning}`).join('\n')}
   --${'help'.padEnd(width)} ${''.padEnd(defaultWidth)}  this text
 

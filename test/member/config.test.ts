@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, envName, MEMBER_FLAGS, parseMemberConfig, parseRetention } from '../../src/member/config.ts'
+import { ConfigError, envName, MEMBER_FLAGS, parseMemberConfig, parseRetention, unknownEtcdVariables } from '../../src/member/config.ts'
 import { MEMBER_FLAG_HELP, MEMBER_USAGE } from '../../src/member/member-usage.ts'
 import { clusterIdFor, memberIdFor } from '../../src/member/identity.ts'
 
@@ -75,6 +75,30 @@ test("etcd's usual command line: peers on their own URLs, clients on two", () =>
   assert.deepEqual(c.initialAdvertisePeerUrls, ['http://10.0.1.10:2380'], 'the peer listen URLs are advertised by default')
   assert.equal(parseMemberConfig([], {}).listenPeerUrls, null, 'without the flag, peers share the client port')
   assert.deepEqual(parseMemberConfig([], { EDGECD_LISTEN_PEER_URLS: 'http://127.0.0.1:2480' }).initialCluster.get('default'), ['http://127.0.0.1:2480'])
+})
+
+test("etcd's ETCD_ variables are read after the flag and edgecd's own; one that names no flag is reported", () => {
+  const env = { ETCD_NAME: 'e', ETCD_INITIAL_CLUSTER: 'e=http://127.0.0.1:2380', ETCD_HEARTBEAT_INTERVAL: '20', EDGECD_HEARTBEAT_INTERVAL: '30' }
+  const c = parseMemberConfig(['--heartbeat-interval', '40'], env)
+  assert.deepEqual([c.name, [...c.initialCluster.keys()], c.heartbeatInterval], ['e', ['e'], 40])
+  assert.equal(parseMemberConfig([], env).heartbeatInterval, 30, "edgecd's variable wins over etcd's")
+  assert.equal(parseMemberConfig([], { ...env, EDGECD_HEARTBEAT_INTERVAL: undefined }).heartbeatInterval, 20)
+  assert.equal(parseMemberConfig([], { ETCD_CLIENT_CERT_AUTH: 'true', ETCD_CERT_FILE: 'c', ETCD_KEY_FILE: 'k', ETCD_TRUSTED_CA_FILE: 'ca', ETCD_LISTEN_CLIENT_URLS: 'https://127.0.0.1:2379' }).security?.clientCertAuth, true)
+  assert.deepEqual(unknownEtcdVariables({ ETCD_NAME: 'e', ETCD_ENABLE_V2: 'false', ETCD_EXPERIMENTAL_X: '1', ETCDCTL_API: '3', EDGECD_BOGUS: '1' }), ['ETCD_ENABLE_V2', 'ETCD_EXPERIMENTAL_X'])
+})
+
+test('--listen-metrics-urls, --logger and --log-outputs as etcd takes them', () => {
+  const c = parseMemberConfig(['--listen-metrics-urls', 'http://127.0.0.1:2381,http://127.0.0.1:2382', '--listen-client-urls', 'http://127.0.0.1:2379'], {})
+  assert.deepEqual(c.listenMetricsUrls, ['http://127.0.0.1:2381', 'http://127.0.0.1:2382'])
+  assert.deepEqual(parseMemberConfig([], {}).listenMetricsUrls, [])
+  assert.throws(() => parseMemberConfig(['--listen-metrics-urls', 'http://127.0.0.1:2381'], {}), /--listen-metrics-urls: 127.0.0.1:2381 is also in --listen-client-urls/)
+  assert.throws(() => parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379', '--listen-metrics-urls', 'https://127.0.0.1:2381'], {}), /an https listen URL needs --cert-file/)
+  assert.deepEqual(parseMemberConfig([], {}).logOutputs, ['stdout'])
+  assert.deepEqual(parseMemberConfig(['--log-outputs', 'default,/var/log/m.log,stderr'], {}).logOutputs, ['stderr', '/var/log/m.log'])
+  assert.equal(parseMemberConfig(['--log-level', 'panic', '--logger', 'capnslog'], {}).logLevel, 'panic')
+  assert.throws(() => parseMemberConfig(['--logger', 'glog'], {}), /--logger: must be zap or capnslog, got glog/)
+  assert.throws(() => parseMemberConfig(['--log-level', 'trace'], {}), /--log-level: must be one of debug, info, warn, error, panic, fatal, got trace/)
+  assert.throws(() => parseMemberConfig(['--log-outputs', ','], {}), /--log-outputs: no output given/)
 })
 
 test('a listen address given twice is refused: in one list, or as a client and a peer URL', () => {

@@ -53,6 +53,7 @@ function memberConfig(
     dataDir: `/data/n${id}`,
     listenClientUrls: [clientUrl(id)],
     listenPeerUrls: [peerUrl(id)],
+    listenMetricsUrls: [],
     advertiseClientUrls: [clientUrl(id)],
     initialAdvertisePeerUrls: [peerUrl(id)],
     initialCluster: new Map(known.map((k) => [`n${k}`, [peerUrl(k)]])),
@@ -68,6 +69,7 @@ function memberConfig(
     autoCompactionRetention: m.autoCompactionMs,
     autoPromote: m.autoPromote,
     logLevel: 'debug',
+    logOutputs: ['stdout'],
   }
 }
 
