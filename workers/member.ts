@@ -87,6 +87,7 @@ const log = (() => {
 })()
 const unknownVariables = unknownEtcdVariables(process.env)
 if (unknownVariables.length > 0) log.warn({ variables: unknownVariables }, 'ignored: etcd variables that name no flag of edgecd')
+if (config.ineffectiveFlags.length > 0) log.warn({ flags: config.ineffectiveFlags }, 'taken without effect: etcd tuning that edgecd has no use for (see --help)')
 const security = config.security ?? DEFAULT_SECURITY
 /** Clients and peers on one port, or each on their own (--listen-peer-urls). */
 const roles: readonly ListenerRole[] = config.listenPeerUrls === null ? ['shared'] : ['client', 'peer']
@@ -220,6 +221,7 @@ const context: MemberContext = {
   ),
   streams: { maxWatchers: security.maxWatchersPerStream, maxLeases: security.maxLeasesPerStream },
   fetch: memberToMember,
+  bcryptCost: config.bcryptCost,
 }
 const onRequest = metrics.observeRequest
 const peerRoute = guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security)

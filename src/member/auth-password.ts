@@ -33,12 +33,13 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
 /** etcd's password hashes (Go's bcrypt writes `$2a$`). */
 const BCRYPT = /^\$2[aby]\$\d\d\$/
 
-/** etcd's cost (Go's bcrypt.DefaultCost). */
-const BCRYPT_COST = 10
+/** etcd's default cost (Go's bcrypt.DefaultCost; --bcrypt-cost). */
+export const DEFAULT_BCRYPT_COST = 10
 
-export async function hashPassword(password: string): Promise<string> {
+/** Both hashes of `password`, the bcrypt one at `bcryptCost`. */
+export async function hashPassword(password: string, bcryptCost = DEFAULT_BCRYPT_COST): Promise<string> {
   const salt = randomBytes(16)
-  const [key, etcd] = await Promise.all([derive(password, salt, N, R, P), bcrypt.hash(password, BCRYPT_COST)])
+  const [key, etcd] = await Promise.all([derive(password, salt, N, R, P), bcrypt.hash(password, bcryptCost)])
   return `${['scrypt', N, R, P, salt.toString('base64'), key.toString('base64')].join('$')} ${etcd}`
 }
 

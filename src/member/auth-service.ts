@@ -93,7 +93,7 @@ async function verify(m: MemberContext, req: AuthenticateRequest): Promise<Verif
 
 export async function userAdd(m: MemberContext, req: UserAddRequest): Promise<HeaderResponse> {
   if (req.name === '') throw AuthErrors.userEmpty()
-  const hash = req.options?.noPassword === true ? null : await hashPassword(req.password)
+  const hash = req.options?.noPassword === true ? null : await hashPassword(req.password, m.bcryptCost)
   return change(m, { type: 'user-add', name: req.name, hash })
 }
 
@@ -115,7 +115,7 @@ export function userDelete(m: MemberContext, req: NameRequest): Promise<HeaderRe
 
 export async function userChangePassword(m: MemberContext, req: NamePasswordRequest): Promise<HeaderResponse> {
   if (m.actor.auth.user(req.name) === null) throw AuthErrors.userNotFound()
-  return change(m, { type: 'user-changepw', name: req.name, hash: await hashPassword(req.password) })
+  return change(m, { type: 'user-changepw', name: req.name, hash: await hashPassword(req.password, m.bcryptCost) })
 }
 
 export function userGrantRole(m: MemberContext, req: UserGrantRoleRequest): Promise<HeaderResponse> {

@@ -8,7 +8,8 @@
  */
 import { parseArgs } from 'node:util'
 import { DEFAULT_QUOTA_BYTES } from '../mvcc/index.ts'
-import { goFlagArgs } from './go-flags.ts'
+import { checkEtcdOnlyFlags, ETCD_ONLY_FLAGS, goDurationMs } from './etcd-flags.ts'
+import { goBool, goFlagArgs } from './go-flags.ts'
 import { parseSecurityConfig, SECURITY_BOOLEAN_FLAGS, SECURITY_STRING_FLAGS, type ListenSchemes, type SecurityConfig } from './security-config.ts'
 
 export type AutoCompactionMode = 'periodic' | 'revision'
@@ -54,6 +55,12 @@ export interface MemberConfig {
   readonly logLevel: LogLevel
   /** Where log lines go: 'stdout', 'stderr' or a file path (appended to); --log-outputs. */
   readonly logOutputs: readonly string[]
+  /** How often a watch with progress_notify hears of the revision when idle (etcd's --experimental-watch-progress-notify-interval). */
+  readonly watchProgressNotifyMs: number
+  /** The cost of the bcrypt hashes of passwords (etcd's --bcrypt-cost). */
+  readonly bcryptCost: number
+  /** etcd tuning flags given a value that has no effect in edgecd (etcd-flags.ts): warned of at start. */
+  readonly ineffectiveFlags: readonly string[]
   /** TLS, auth tokens and per-stream limits (security-config.ts); absent: DEFAULT_SECURITY. */
   readonly security?: SecurityConfig
 }
@@ -87,14 +94,20 @@ const STRING_FLAGS = [
   'log-level',
   'logger',
   'log-outputs',
+  'experimental-watch-progress-notify-interval',
+  'bcrypt-cost',
   ...SECURITY_STRING_FLAGS,
 ] as const
-const BOOLEAN_FLAGS = ['auto-promote', ...SECURITY_BOOLEAN_FLAGS] as const
+const BOOLEAN_FLAGS = ['auto-promote', 'debug', ...SECURITY_BOOLEAN_FLAGS] as const
 
 type FlagName = (typeof STRING_FLAGS)[number] | (typeof BOOLEAN_FLAGS)[number]
 
+/** Every flag read as a string, and every boolean one: edgecd's own, then etcd's others (etcd-flags.ts). */
+const VALUE_FLAGS: ReadonlySet<string> = new Set([...STRING_FLAGS, ...ETCD_ONLY_FLAGS.filter((f) => f.form !== 'boolean').map((f) => f.flag)])
+const BOOL_FLAGS: ReadonlySet<string> = new Set([...BOOLEAN_FLAGS, ...ETCD_ONLY_FLAGS.filter((f) => f.form === 'boolean').map((f) => f.flag)])
+
 /** Every flag a member takes (its usage text lists them all). */
-export const MEMBER_FLAGS: readonly FlagName[] = [...STRING_FLAGS, ...BOOLEAN_FLAGS]
+export const MEMBER_FLAGS: readonly string[] = [...STRING_FLAGS, ...BOOLEAN_FLAGS, ...ETCD_ONLY_FLAGS.map((f) => f.flag)]
 
 /** `initial-cluster-token` → `EDGECD_INITIAL_CLUSTER_TOKEN` (or, with prefix 'ETCD', etcd's `ETCD_INITIAL_CLUSTER_TOKEN`). */
 export function envName(flag: string, prefix: 'EDGECD' | 'ETCD' = 'EDGECD'): string {
@@ -168,6 +181,20 @@ function logOutputList(text: string | undefined): string[] {
   return [...new Set(outputs.map((o) => (o === 'default' ? 'stderr' : o)))]
 }
 
+/** A positive Go duration, in milliseconds. */
+function durationMs(flag: string, text: string): number {
+  const ms = goDurationMs(text)
+  if (ms === null || ms <= 0) throw new ConfigError(`--${flag}: expected a positive duration such as 5s, got ${JSON.stringify(text)}`)
+  return Math.round(ms)
+}
+
+/** --bcrypt-cost, in Go's bcrypt bounds (4 to 31). */
+function bcryptCost(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN
+  if (!(n >= 4 && n <= 31)) throw new ConfigError(`--bcrypt-cost: must be between 4 and 31, got ${JSON.stringify(text)}`)
+  return n
+}
+
 /** host:port of a listen URL (the address a listener binds). */
 function bindAddress(url: string): string {
   const u = new URL(url)
@@ -200,8 +227,6 @@ function listenSchemes(client: readonly string[], peer: readonly string[] | null
   return { client: https(client), peer: peer === null ? null : https(peer) }
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
 /**
  * The retention as etcd reads it: a bare number is hours in periodic mode and revisions in
  * revision mode; anything else is a Go-style duration (`1h30m`, `90s`, `500ms`), which in
@@ -210,20 +235,9 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function parseRetention(mode: AutoCompactionMode, text: string): number {
   const t = text.trim()
   if (/^\d+$/.test(t)) return mode === 'periodic' ? Number(t) * 3_600_000 : Number(t)
-  const ms = parseDuration(t)
-  return mode === 'periodic' ? ms : Math.round(ms * 1e6)
-}
-
-function parseDuration(t: string): number {
-  let total = 0
-  let rest = t
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest)
-    if (m === null) throw new ConfigError(`--auto-compaction-retention: invalid duration ${JSON.stringify(t)}`)
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number)
-    rest = rest.slice(m[0].length)
-  }
-  return Math.round(total)
+  const ms = goDurationMs(t)
+  if (ms === null) throw new ConfigError(`--auto-compaction-retention: invalid duration ${JSON.stringify(t)}`)
+  return mode === 'periodic' ? Math.round(ms) : Math.round(ms * 1e6)
 }
 
 /** Reads flags from `argv` (without the node and script paths) and variables from `env`. */
@@ -231,28 +245,32 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   let parsed: ReturnType<typeof parseArgs>
   let booleans: ReadonlyMap<string, boolean>
   try {
-    const goArgs = goFlagArgs(argv, new Set<string>(STRING_FLAGS), new Set<string>(BOOLEAN_FLAGS))
+    const goArgs = goFlagArgs(argv, VALUE_FLAGS, BOOL_FLAGS)
     booleans = goArgs.booleans
     parsed = parseArgs({
       args: goArgs.args,
       strict: true,
       allowPositionals: false,
       options: {
-        ...Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' as const }])),
-        ...Object.fromEntries(BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])),
+        ...Object.fromEntries([...VALUE_FLAGS].map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries([...BOOL_FLAGS].map((f) => [f, { type: 'boolean' as const }])),
       },
     })
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
   const values = parsed.values as Record<string, string | boolean | undefined>
-  const get = (flag: FlagName): string | undefined => {
+  const get = (flag: FlagName | string): string | undefined => {
     const v = booleans.get(flag) ?? values[flag]
     if (typeof v === 'string') return v
     if (typeof v === 'boolean') return String(v)
     // A flag, else edgecd's variable, else etcd's (so an etcd set-up's environment carries over).
-    return env[envName(flag)] ?? env[envName(flag, 'ETCD')]
+    const variable = env[envName(flag)] ?? env[envName(flag, 'ETCD')]
+    // A boolean variable is read as Go reads it (1, t, TRUE…); anything else is left to be refused.
+    const b = variable !== undefined && BOOL_FLAGS.has(flag) ? goBool(variable) : null
+    return b === null ? variable : String(b)
   }
+  const ineffectiveFlags = checkEtcdOnlyFlags(get, (message) => new ConfigError(message))
 
   const name = get('name') ?? 'default'
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`--name: only letters, digits, '.', '_' and '-' allowed: ${name}`)
@@ -283,7 +301,8 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   if (mode !== 'periodic' && mode !== 'revision')
     throw new ConfigError(`--auto-compaction-mode: must be periodic or revision, got ${mode}`)
 
-  const logLevel = get('log-level') ?? 'info'
+  // etcd's --debug is --log-level debug.
+  const logLevel = get('debug') === 'true' ? 'debug' : (get('log-level') ?? 'info')
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level: must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`)
   // Log lines are JSON either way; etcd 3.4's two loggers are both taken.
   const logger = get('logger') ?? 'zap'
@@ -316,6 +335,9 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     autoPromote: autoPromote === 'true',
     logLevel: logLevel as LogLevel,
     logOutputs,
+    watchProgressNotifyMs: durationMs('experimental-watch-progress-notify-interval', get('experimental-watch-progress-notify-interval') ?? '10m'),
+    bcryptCost: bcryptCost(get('bcrypt-cost') ?? '10'),
+    ineffectiveFlags,
     // A metrics URL is served as a client one is (etcd's: with the client certificate).
     security: parseSecurityConfig(get, listenSchemes([...listenClientUrls, ...listenMetricsUrls], listenPeerUrls), {
       int: positiveInt,

@@ -22,6 +22,11 @@ export interface GoFlagArgs {
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False'])
 
+/** strconv.ParseBool: true or false, or null for anything else. */
+export function goBool(text: string): boolean | null {
+  return TRUE.has(text) ? true : FALSE.has(text) ? false : null
+}
+
 /** Rewrites `argv`; throws an Error worded as Go's for a bad boolean value or a missing value. */
 export function goFlagArgs(argv: readonly string[], valueFlags: ReadonlySet<string>, booleanFlags: ReadonlySet<string>): GoFlagArgs {
   const args: string[] = []
@@ -36,8 +41,8 @@ export function goFlagArgs(argv: readonly string[], valueFlags: ReadonlySet<stri
     }
     const inline = m[3]
     if (booleanFlags.has(name)) {
-      if (inline === undefined || TRUE.has(inline)) booleans.set(name, true)
-      else if (FALSE.has(inline)) booleans.set(name, false)
+      const value = inline === undefined ? true : goBool(inline)
+      if (value !== null) booleans.set(name, value)
       else throw new Error(`invalid boolean value ${JSON.stringify(inline)} for -${name}: parse error`)
       continue
     }

@@ -31,6 +31,8 @@ export interface MemberContext {
   readonly fetch?: typeof fetch
   /** Per-stream caps (--max-watchers-per-stream, --max-leases-per-stream); absent: DEFAULT_STREAM_LIMITS. */
   readonly streams?: StreamLimits
+  /** The bcrypt cost of new password hashes (--bcrypt-cost); absent: etcd's 10. */
+  readonly bcryptCost?: number
 }
 
 export interface StreamLimits {

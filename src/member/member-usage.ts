@@ -1,3 +1,5 @@
+import { ETCD_ONLY_FLAGS } from './etcd-flags.ts'
+
 /**
  * What `workers/member.ts --help` prints: every flag of MEMBER_FLAGS (config.ts) with its default
  * and meaning, and the environment variables that stand for them. A test keeps the flags and the
@@ -6,8 +8,13 @@
  * @module
  */
 
+type HelpLine = readonly [flag: string, dflt: string, meaning: string]
+
+/** etcd's other flags (etcd-flags.ts), printed after edgecd's own. */
+const ETCD_ONLY_HELP: readonly HelpLine[] = ETCD_ONLY_FLAGS.map((f) => [f.flag, f.dflt === '' ? '""' : f.dflt, f.meaning])
+
 /** flag, default (as printed), meaning; in the order they are printed. */
-export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, meaning: string])[] = [
+export const MEMBER_FLAG_HELP: readonly HelpLine[] = [
   ['name', 'default', 'member name'],
   ['data-dir', './data/<name>', 'journal and checkpoints (one member per dir, locked)'],
   ['listen-client-urls', 'http://127.0.0.1:2381', 'where it serves clients (JSON and gRPC), and peers without --listen-peer-urls'],
@@ -30,6 +37,9 @@ export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, m
   ['log-level', 'info', 'debug, info, warn, error, panic or fatal'],
   ['logger', 'zap', 'zap or capnslog: JSON lines either way'],
   ['log-outputs', 'stdout', 'stdout, stderr (or default), or file paths to append to; comma-separated'],
+  ['debug', 'off', 'the same as --log-level debug'],
+  ['experimental-watch-progress-notify-interval', '10m', 'how often an idle watch with progress_notify hears the revision'],
+  ['bcrypt-cost', '10', 'cost of the bcrypt hash of new passwords (4 to 31)'],
   ['auth-token', 'simple', 'simple or jwt tokens (auth is off until enabled)'],
   ['auth-token-ttl', '300', 'token lifetime, seconds'],
   ['auth-token-key', 'replicated', 'the JWT signing secret (16 characters or more)'],
@@ -43,16 +53,24 @@ export const MEMBER_FLAG_HELP: readonly (readonly [flag: string, dflt: string, m
   ['peer-key-file', 'off', 'peer TLS key'],
   ['peer-trusted-ca-file', 'off', 'CA for peer certificates'],
   ['peer-client-cert-auth', 'off', 'require peer certificates'],
+  ...ETCD_ONLY_HELP,
 ]
 
 const width = Math.max(...MEMBER_FLAG_HELP.map(([flag]) => flag.length)) + 2
 const defaultWidth = Math.max(...MEMBER_FLAG_HELP.map(([, d]) => d.length))
+const line = ([flag, dflt, meaning]: HelpLine): string => `  --${flag.padEnd(width)} ${dflt.padEnd(defaultWidth)}  ${meaning}`
+const own = MEMBER_FLAG_HELP.slice(0, MEMBER_FLAG_HELP.length - ETCD_ONLY_HELP.length)
 
 export const MEMBER_USAGE = `usage: node --import tsx workers/member.ts [flags]   (or node dist/member.mjs [flags])
 
 flags (each also an environment variable: --initial-cluster-token = EDGECD_INITIAL_CLUSTER_TOKEN, or etcd's
 ETCD_INITIAL_CLUSTER_TOKEN; a flag wins, then EDGECD_, then ETCD_; an ETCD_ variable naming no flag is warned of):
-${MEMBER_FLAG_HELP.map(([flag, dflt, meaning]) => `  --${flag.padEnd(width)} ${dflt.padEnd(defaultWidth)}  ${meaning}`).join('\n')}
+${own.map(line).join('\n')}
   --${'help'.padEnd(width)} ${''.padEnd(defaultWidth)}  this text
+
+etcd's other flags, so that an etcd command line starts a member or says why not: tuning taken
+without effect (named in a warning at start when not at etcd's default), and features edgecd
+does not have, taken only at the value that leaves them off:
+${ETCD_ONLY_HELP.map(line).join('\n')}
 
 EDGECD_EXIT_WITH_PARENT=1 (a variable only): also stop when stdin ends.`

@@ -42,7 +42,6 @@ export interface MemberTuning {
   readonly storage?: StorageOptions
   readonly store?: StoreConfig
   readonly requestTimeoutMs?: number
-  readonly progressNotifyMs?: number
 }
 
 export class Member {
@@ -179,7 +178,7 @@ export async function openMember(
     autoCompactionMode: config.autoCompactionMode,
     autoCompactionRetention: config.autoCompactionRetention,
     autoPromote: config.autoPromote,
-    progressNotifyMs: tuning.progressNotifyMs ?? 10 * 60_000,
+    progressNotifyMs: config.watchProgressNotifyMs,
     maxRevokesPerTick: 100,
     fetchMembers: ports.fetchMembers,
   })

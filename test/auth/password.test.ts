@@ -22,6 +22,12 @@ test('a password set here: scrypt, then the bcrypt hash etcd checks; both match 
   assert.equal(await verifyPassword('other', etcdPasswordHash(stored)), false)
 })
 
+test('--bcrypt-cost sets the cost of the bcrypt part', async () => {
+  const stored = await hashPassword('s3cret', 4)
+  assert.match(etcdPasswordHash(stored), /^\$2[ab]\$04\$/)
+  assert.equal(await verifyPassword('s3cret', etcdPasswordHash(stored)), true)
+})
+
 test("etcd's own bcrypt hash is checked as etcd checks it", async () => {
   assert.equal(await verifyPassword('pw1', ETCD_HASH_OF_PW1), true)
   assert.equal(await verifyPassword('pw2', ETCD_HASH_OF_PW1), false)

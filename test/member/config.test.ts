@@ -84,7 +84,8 @@ test("etcd's ETCD_ variables are read after the flag and edgecd's own; one that 
   assert.equal(parseMemberConfig([], env).heartbeatInterval, 30, "edgecd's variable wins over etcd's")
   assert.equal(parseMemberConfig([], { ...env, EDGECD_HEARTBEAT_INTERVAL: undefined }).heartbeatInterval, 20)
   assert.equal(parseMemberConfig([], { ETCD_CLIENT_CERT_AUTH: 'true', ETCD_CERT_FILE: 'c', ETCD_KEY_FILE: 'k', ETCD_TRUSTED_CA_FILE: 'ca', ETCD_LISTEN_CLIENT_URLS: 'https://127.0.0.1:2379' }).security?.clientCertAuth, true)
-  assert.deepEqual(unknownEtcdVariables({ ETCD_NAME: 'e', ETCD_ENABLE_V2: 'false', ETCD_EXPERIMENTAL_X: '1', ETCDCTL_API: '3', EDGECD_BOGUS: '1' }), ['ETCD_ENABLE_V2', 'ETCD_EXPERIMENTAL_X'])
+  const env35 = { ETCD_NAME: 'e', ETCD_ENABLE_V2: 'false', ETCD_EXPERIMENTAL_MAX_LEARNERS: '2', ETCD_UNSAFE_NO_FSYNC: 'true', ETCDCTL_API: '3', EDGECD_BOGUS: '1' }
+  assert.deepEqual(unknownEtcdVariables(env35), ['ETCD_EXPERIMENTAL_MAX_LEARNERS', 'ETCD_UNSAFE_NO_FSYNC'])
 })
 
 test('--listen-metrics-urls, --logger and --log-outputs as etcd takes them', () => {
@@ -99,6 +100,35 @@ test('--listen-metrics-urls, --logger and --log-outputs as etcd takes them', () 
   assert.throws(() => parseMemberConfig(['--logger', 'glog'], {}), /--logger: must be zap or capnslog, got glog/)
   assert.throws(() => parseMemberConfig(['--log-level', 'trace'], {}), /--log-level: must be one of debug, info, warn, error, panic, fatal, got trace/)
   assert.throws(() => parseMemberConfig(['--log-outputs', ','], {}), /--log-outputs: no output given/)
+})
+
+test("etcd's other flags: tuning taken (warned of off its default), features edgecd lacks taken only when off", () => {
+  const c = parseMemberConfig(['--max-wals=10', '--grpc-keepalive-interval', '2h', '--pre-vote', '--metrics', 'extensive', '--enable-v2=false', '--cors', '*'], {})
+  assert.deepEqual(c.ineffectiveFlags, ['max-wals', 'pre-vote', 'metrics'], '2h is the default 2h0m0s')
+  assert.deepEqual(parseMemberConfig(['--strict-reconfig-check', '--proxy', 'off', '--wal-dir', ''], {}).ineffectiveFlags, [])
+  const refused: Array<[string[], RegExp]> = [
+    [['--enable-v2'], /^--enable-v2=true is not supported by edgecd: only false: the v3 API alone is served$/],
+    [['--wal-dir', '/ssd/wal'], /--wal-dir=\/ssd\/wal is not supported by edgecd: only the default: the journal lives in --data-dir/],
+    [['--strict-reconfig-check=false'], /--strict-reconfig-check=false is not supported/],
+    [['--cors', 'https://a.example'], /--cors=https:\/\/a.example is not supported by edgecd: only \*/],
+    [['--client-crl-file', 'crl.pem'], /no certificate revocation lists/],
+    [['--max-wals', 'many'], /^--max-wals: expected a whole number, got "many"$/],
+    [['--grpc-keepalive-time', '5s'], /grpc-keepalive-time/],
+    [['--grpc-keepalive-timeout', '5'], /^--grpc-keepalive-timeout: expected a duration such as 5s, got "5"$/],
+    [['--metrics', 'all'], /^--metrics: expected basic or extensive, got "all"$/],
+    [['--pre-vote=maybe'], /invalid boolean value "maybe" for -pre-vote/],
+  ]
+  for (const [argv, re] of refused) assert.throws(() => parseMemberConfig(argv, {}), (e: unknown) => e instanceof ConfigError && re.test((e as Error).message), argv.join(' '))
+  assert.throws(() => parseMemberConfig([], { ETCD_AUTO_TLS: '1' }), /--auto-tls=true is not supported/, "a variable in Go's boolean spelling")
+})
+
+test('--experimental-watch-progress-notify-interval, --bcrypt-cost and --debug take effect', () => {
+  const d = parseMemberConfig([], {})
+  assert.deepEqual([d.watchProgressNotifyMs, d.bcryptCost, d.logLevel], [600_000, 10, 'info'])
+  const c = parseMemberConfig(['--experimental-watch-progress-notify-interval', '1m30s', '--bcrypt-cost', '4', '--debug'], {})
+  assert.deepEqual([c.watchProgressNotifyMs, c.bcryptCost, c.logLevel], [90_000, 4, 'debug'])
+  assert.throws(() => parseMemberConfig(['--bcrypt-cost', '3'], {}), /--bcrypt-cost: must be between 4 and 31, got "3"/)
+  assert.throws(() => parseMemberConfig(['--experimental-watch-progress-notify-interval', '0s'], {}), /expected a positive duration/)
 })
 
 test('a listen address given twice is refused: in one list, or as a client and a peer URL', () => {
@@ -171,5 +201,5 @@ test('--help lists every flag the parser takes, with the defaults it falls back 
   const literal = MEMBER_FLAG_HELP.filter(([, dflt]) => /^[\w.:/-]+$/.test(dflt) && dflt !== 'off' && dflt !== 'replicated')
   assert.ok(literal.length >= 15, `${literal.length} defaults compared`)
   for (const [flag, dflt] of literal)
-    assert.deepEqual(parseMemberConfig([`--${flag}`, dflt], {}), defaults, `--${flag} ${dflt} is the default`)
+    assert.deepEqual(parseMemberConfig([`--${flag}=${dflt}`], {}), defaults, `--${flag}=${dflt} is the default`)
 })

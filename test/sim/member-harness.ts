@@ -70,6 +70,9 @@ function memberConfig(
     autoPromote: m.autoPromote,
     logLevel: 'debug',
     logOutputs: ['stdout'],
+    watchProgressNotifyMs: 10 * 60_000,
+    bcryptCost: 4,
+    ineffectiveFlags: [],
   }
 }
 
