@@ -31,6 +31,7 @@
  * @module
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from 'node:http'
+import { readFileSync } from 'node:fs'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Server as NetServer } from 'node:net'
 import { createAdaptorServer, getRequestListener, upgradeWebSocket } from '@hono/node-server'
@@ -46,7 +47,7 @@ import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/inde
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
-  callChannelRoute, createMetricsApp, directGrpcCalls, unknownEtcdVariables, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
+  callChannelRoute, createMetricsApp, directGrpcCalls, jwtKeys, unknownEtcdVariables, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -105,6 +106,13 @@ const tls = (() => {
   }
 })()
 const memberToMember = memberFetch(tls.dial)
+/** etcd's JWT keys (--auth-token jwt,sign-method=…,priv-key=…), read once. */
+const jwt = security.jwt === null
+  ? null
+  : await jwtKeys(security.jwt, (path) => readFileSync(path)).catch((err: Error) => {
+    console.error(`edgecd member: --auth-token: cannot read the jwt keys: ${err.message}`)
+    process.exit(2)
+  })
 const reclaim = startBufferReclaim()
 let member: Member | null = null
 const VERSIONS = { server: '3.4.23', cluster: '3.4.0' }
@@ -214,7 +222,12 @@ const context: MemberContext = {
   versions: VERSIONS,
   auth: new AuthGate(
     {
-      tokens: { mode: security.authToken, ttlMs: security.authTokenTtlMs, key: security.authTokenKey },
+      tokens: {
+        mode: security.authToken,
+        ttlMs: security.jwt?.ttlMs ?? security.authTokenTtlMs,
+        key: security.authTokenKey,
+        ...(jwt === null ? {} : { jwt }),
+      },
       failures: DEFAULT_FAILURE_LIMITS,
     },
     realClock.now,

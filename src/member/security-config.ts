@@ -11,7 +11,8 @@
  *                                     with clients, when no --cert-file is given)
  *   --peer-trusted-ca-file            CA that peers' certificates (served and presented) chain to
  *   --peer-client-cert-auth           accept a peer connection only with a certificate of that CA
- *   --auth-token simple|jwt           token kind (default simple)
+ *   --auth-token simple|jwt           token kind (default simple); `jwt,sign-method=…,priv-key=…,
+ *                                     pub-key=…,ttl=…` as etcd takes it (jwt-options.ts)
  *   --auth-token-ttl <seconds>        token lifetime (default 300)
  *   --auth-token-key <secret>         jwt signing secret (EDGECD_AUTH_TOKEN_KEY keeps it out of
  *                                     `ps`); default: the key replicated when auth was enabled
@@ -23,6 +24,7 @@
  * @module
  */
 import type { TokenMode } from './auth-tokens.ts'
+import { parseJwtOptions, type JwtOptions } from './jwt-options.ts'
 import { DEFAULT_STREAM_LIMITS } from './member-context.ts'
 
 export const SECURITY_STRING_FLAGS = [
@@ -57,6 +59,8 @@ export interface SecurityConfig {
   readonly peerTls: TlsFiles | null
   readonly peerClientCertAuth: boolean
   readonly authToken: TokenMode
+  /** etcd's `--auth-token jwt,sign-method=…,priv-key=…` options; null: simple, or edgecd's HS256 jwt. */
+  readonly jwt: JwtOptions | null
   readonly authTokenTtlMs: number
   readonly authTokenKey: string | null
   readonly maxWatchersPerStream: number
@@ -70,6 +74,7 @@ export const DEFAULT_SECURITY: SecurityConfig = {
   peerTls: null,
   peerClientCertAuth: false,
   authToken: 'simple',
+  jwt: null,
   authTokenTtlMs: 300_000,
   authTokenKey: null,
   maxWatchersPerStream: DEFAULT_STREAM_LIMITS.maxWatchers,
@@ -131,16 +136,20 @@ export function parseSecurityConfig(
     throw fail('--client-cert-auth needs --cert-file, --key-file and --trusted-ca-file')
   if (peerClientCertAuth && (peerTls?.trustedCaFile ?? tls?.trustedCaFile ?? null) === null)
     throw fail('--peer-client-cert-auth needs --peer-trusted-ca-file')
-  const authToken = get('auth-token') ?? 'simple'
-  if (authToken !== 'simple' && authToken !== 'jwt') throw fail(`--auth-token: must be simple or jwt, got ${authToken}`)
+  const [authToken, ...jwtOptions] = (get('auth-token') ?? 'simple').split(',')
+  if ((authToken !== 'simple' && authToken !== 'jwt') || (authToken === 'simple' && jwtOptions.length > 0))
+    throw fail(`--auth-token: must be simple, jwt, or jwt with etcd's options (sign-method=…,priv-key=…), got ${get('auth-token')}`)
+  const jwt = jwtOptions.length === 0 ? null : parseJwtOptions(jwtOptions, fail)
   const authTokenKey = get('auth-token-key') ?? null
   if (authTokenKey !== null && authTokenKey.length < 16) throw fail('--auth-token-key: use at least 16 characters')
+  if (authTokenKey !== null && jwt !== null) throw fail("--auth-token-key: not with --auth-token's jwt options (priv-key is the key)")
   return {
     tls,
     clientCertAuth,
     peerTls,
     peerClientCertAuth,
     authToken,
+    jwt,
     authTokenTtlMs: helpers.int('auth-token-ttl', get('auth-token-ttl') ?? '300') * 1000,
     authTokenKey,
     maxWatchersPerStream: helpers.int('max-watchers-per-stream', get('max-watchers-per-stream') ?? String(DEFAULT_STREAM_LIMITS.maxWatchers)),

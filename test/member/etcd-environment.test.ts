@@ -3,14 +3,16 @@
  * unit or `etcdctl member add`'s output sets one up): peers on a port of their own, a metrics
  * port (--listen-metrics-urls) serving /metrics and /health and nothing else, log lines to a
  * file and stderr (--log-outputs), and warnings naming the `ETCD_*` variable it does not take
- * and the etcd tuning it takes without effect; the watch progress interval it takes. An etcd
+ * and the etcd tuning it takes without effect; the watch progress interval and etcd's JWT
+ * options (RS256 from an openssl-style key) it takes. An etcd
  * feature edgecd lacks, asked for, stops
  * the member at start with the reason.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -24,6 +26,9 @@ test('a member set up by ETCD_* variables: peer port, metrics port, log outputs,
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()].map((p) => `http://127.0.0.1:${p}`) as [string, string, string]
   const logFile = join(dir, 'logs', 'member.log')
+  // An RSA key as `openssl genrsa` writes it, for etcd's JWT options.
+  const jwtKey = join(dir, 'jwt.key')
+  writeFileSync(jwtKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs1' }))
   const env = {
     ...process.env,
     ETCD_NAME: 'infra0',
@@ -45,6 +50,7 @@ test('a member set up by ETCD_* variables: peer port, metrics port, log outputs,
     // A feature left off, as etcd's default: taken (Go's boolean spelling).
     ETCD_ENABLE_V2: 'FALSE',
     ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: '300ms',
+    ETCD_AUTH_TOKEN: `jwt,priv-key=${jwtKey},sign-method=RS256,ttl=10m`,
   }
   let stderr = ''
   let stdout = ''
@@ -79,6 +85,18 @@ test('a member set up by ETCD_* variables: peer port, metrics port, log outputs,
   const text = (await post(metrics, '/metrics', undefined, { method: 'GET' })).text
   assert.match(text, /^etcd_server_has_leader 1$/m)
   assert.equal((await post(metrics, '/v3/kv/range', { key: btoa('k') })).status, 404)
+
+  // Tokens are RS256 JWTs living 10 minutes.
+  for (const [path, body] of [
+    ['/v3/auth/user/add', { name: 'root', password: 'rootpw' }],
+    ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+    ['/v3/auth/enable', {}],
+  ] as const)
+    await call(client, path, body)
+  const token = (await call(client, '/v3/auth/authenticate', { name: 'root', password: 'rootpw' })).token as string
+  const [header, claims] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+  assert.equal(header.alg, 'RS256')
+  assert.ok(Math.abs(claims.exp - (Date.now() / 1000 + 600)) < 30, `exp ${claims.exp}`)
 
   // Log lines went to the file and to stderr, none to stdout; the unknown variable was named.
   await eventually('the log file has the start lines', () => {
