@@ -162,11 +162,22 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
     }
     // e.g. a module-scope `new AbortController()` anywhere in the bundle: workerd refuses to load it.
     if (log().includes('runtime failed to start')) throw new Error(`the Worker did not start:\n${log()}`)
+    // A timer of our own, not AbortSignal.timeout's (unreferenced, and Node 20 may collect the
+    // signal): an answer whose body never ends must not hold the test forever.
+    const abort = new AbortController()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => {
+      abort.abort()
+      reject(new Error('no answer within 1 s'))
+    }, 1000)))
     try {
-      const res = await fetch(`${url}/edgecd-ready`, { signal: AbortSignal.timeout(1000) })
-      if (res.status === 404 && (await res.text()) === '404 page not found\n') return
+      const answer = fetch(`${url}/edgecd-ready`, { signal: abort.signal }).then(async (res) => [res.status, await res.text()] as const)
+      const [status, text] = await Promise.race([answer, late])
+      if (status === 404 && text === '404 page not found\n') return
     } catch {
       // not listening yet
+    } finally {
+      clearTimeout(timer)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
