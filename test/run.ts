@@ -27,9 +27,16 @@ if (files.length === 0) {
   process.exit(1)
 }
 
+/**
+ * A test file that runs longer than this fails, and its process is ended: a hang (a promise that
+ * never settles, with no timer left to time it out) costs 10 minutes, not the whole run. The
+ * longest file takes about 2.5 minutes on 2 loaded cores.
+ */
+const FILE_TIMEOUT_MS = 10 * 60_000
+
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
 // A SIGTERM or SIGHUP to this process (npm passes a SIGTERM to it, see the `exec` in package.json)
