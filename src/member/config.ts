@@ -195,6 +195,16 @@ function bcryptCost(text: string): number {
   return n
 }
 
+/**
+ * Listen URLs as the default of the URLs a member advertises: refused when one listens on every
+ * address (0.0.0.0, [::]), which names no address another host can reach; `flag` must then be given.
+ */
+function advertisable(flag: string, listen: readonly string[]): string {
+  const any = listen.find((u) => ['0.0.0.0', '[::]'].includes(new URL(u).hostname))
+  if (any !== undefined) throw new ConfigError(`--${flag} is needed: ${any} listens on every address, which is no address to advertise`)
+  return listen.join(',')
+}
+
 /** host:port of a listen URL (the address a listener binds). */
 function bindAddress(url: string): string {
   const u = new URL(url)
@@ -280,10 +290,10 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   const metricsFlag = get('listen-metrics-urls')
   const listenMetricsUrls = metricsFlag === undefined ? [] : urlList('listen-metrics-urls', metricsFlag)
   checkListenUrls(listenClientUrls, listenPeerUrls, listenMetricsUrls)
-  const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? listenClientUrls.join(','))
+  const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? advertisable('advertise-client-urls', listenClientUrls))
   const initialAdvertisePeerUrls = urlList(
     'initial-advertise-peer-urls',
-    get('initial-advertise-peer-urls') ?? (listenPeerUrls ?? listenClientUrls).join(','),
+    get('initial-advertise-peer-urls') ?? advertisable('initial-advertise-peer-urls', listenPeerUrls ?? listenClientUrls),
   )
   const initialCluster = parseInitialCluster(get('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls.join(',')}`)
   if (!initialCluster.has(name)) throw new ConfigError(`--initial-cluster: this member (${name}) is not listed`)

@@ -131,6 +131,14 @@ test('--experimental-watch-progress-notify-interval, --bcrypt-cost and --debug t
   assert.throws(() => parseMemberConfig(['--experimental-watch-progress-notify-interval', '0s'], {}), /expected a positive duration/)
 })
 
+test('a URL that listens on every address is no default for the advertised ones', () => {
+  assert.throws(() => parseMemberConfig(['--listen-client-urls', 'http://0.0.0.0:2379'], {}), /--advertise-client-urls is needed: http:\/\/0.0.0.0:2379 listens on every address/)
+  const apart = ['--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://10.0.0.1:2379', '--listen-peer-urls', 'http://[::]:2380']
+  assert.throws(() => parseMemberConfig(apart, {}), /--initial-advertise-peer-urls is needed: http:\/\/\[::\]:2380 listens on every address/)
+  const c = parseMemberConfig([...apart, '--initial-advertise-peer-urls', 'http://10.0.0.1:2380', '--initial-cluster', 'default=http://10.0.0.1:2380'], {})
+  assert.deepEqual([c.advertiseClientUrls, c.initialAdvertisePeerUrls], [['http://10.0.0.1:2379'], ['http://10.0.0.1:2380']])
+})
+
 test('a listen address given twice is refused: in one list, or as a client and a peer URL', () => {
   assert.throws(() => parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379,https://127.0.0.1:2379'], {}), /--listen-client-urls: 127.0.0.1:2379 is given twice/)
   assert.throws(
