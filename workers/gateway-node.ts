@@ -64,7 +64,9 @@ try {
   const processes = gatewayProcessesFromEnv(env)
   const { host, port } = parseListen(values.listen ?? process.env['EDGECD_LISTEN'] ?? '127.0.0.1:2379')
   const members = options.endpoints.join(',')
-  const listening = (at: number, what: string): string => `edgecd gateway listening on http://${host}:${at} (HTTP and gRPC), members ${members}${what}`
+  // An IPv6 address is bracketed in a URL.
+  const shown = host.includes(':') ? `[${host}]` : host
+  const listening = (at: number, what: string): string => `edgecd gateway listening on http://${shown}:${at} (HTTP and gRPC), members ${members}${what}`
   if (processes > 1 && cluster.isPrimary) {
     superviseGatewayProcesses({ count: processes, log: (line) => console.log(line), listening: (at) => listening(at, `, ${processes} processes`) })
   } else {

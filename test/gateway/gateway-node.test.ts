@@ -78,6 +78,17 @@ describe('gateway-node entry point', { timeout: 30_000 }, () => {
     }
   })
 
+  test('an IPv6 --listen address is served, and named bracketed', async () => {
+    const child = start(['--listen', '[::1]:0', '--endpoints', cluster.urls.join(',')])
+    try {
+      const url = /listening on (http:\/\/\[::1\]:\d+) /.exec(await firstLine(child))?.[1]
+      assert.ok(url !== undefined)
+      assert.equal((await fetch(`${url}/health`)).status, 200)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   test('EDGECD_ENDPOINTS and EDGECD_LISTEN stand in for the flags; a bad one exits 2 naming it', async () => {
     const child = start([], { EDGECD_ENDPOINTS: cluster.urls.join(','), EDGECD_LISTEN: '127.0.0.1:0' })
     try {
