@@ -47,7 +47,7 @@ import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/inde
 import {
   AuthGate, connectionOf, createMemberApp, DEFAULT_FAILURE_LIMITS, DEFAULT_SECURITY, dialTls, fetchMembersOver,
   guardPeerRoute, incomingConnection, MEMBER_USAGE, memberFetch, MemberMetrics, MemberRemovedError, openMember, parseMemberConfig, realClock, serverTls,
-  callChannelRoute, createMetricsApp, directGrpcCalls, jwtKeys, unknownEtcdVariables, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
+  callChannelRoute, createMetricsApp, createPeerApp, directGrpcCalls, jwtKeys, unknownEtcdVariables, withUnaryFastPath, type Connection, type ListenerRole, type Member, type MemberContext,
 } from '../src/member/index.ts'
 import { exitWithParent } from '../src/member/exit-with-parent.ts'
 import { startBufferReclaim } from '../src/member/buffer-reclaim.ts'
@@ -165,6 +165,8 @@ const disk = new MeteredDisk(withDiskFault(new NodeDisk(), process.env['EDGECD_F
   now: () => performance.now(),
   onFsync: (kind, ms) => kind === 'file' && metrics.fsync.observe(ms / 1000),
 })
+/** Each listener's server, and what stops it (with gRPC on its port, dropping every connection it took). */
+const listeners: Array<{ readonly server: Server; readonly close: () => void }> = []
 const exit = async (code: number, why: string): Promise<void> => {
   log.info({ why }, 'stopping')
   for (const { server } of listeners) server.closeAllConnections()
@@ -240,17 +242,16 @@ const onRequest = metrics.observeRequest
 const peerRoute = guardPeerRoute(createPeerRoute(upgradeWebSocket, member.mesh as WsMesh), security)
 
 /**
- * The app a listener of `role` serves: the whole API on each (peers call the member list and
- * forward to the leader's peer URL); the mesh on peer ports, the gateways' call channel on client
- * ports (one port for all: both).
+ * The app a client port serves: the whole API and the gateways' call channel, and on one port for
+ * all (`shared`) the mesh too.
  */
-function servedAs(role: ListenerRole): { app: Hono; connection: (incoming: IncomingMessage | null) => Connection } {
+function servedAs(role: 'shared' | 'client'): { app: Hono; connection: (incoming: IncomingMessage | null) => Connection } {
   const connection = incomingConnection(security, role)
   const app: Hono = createMemberApp({
     member: context,
-    ...(role === 'client' ? {} : { peerRoute }),
+    ...(role === 'shared' ? { peerRoute } : {}),
     // A gateway's calls, many to a message (src/member/call-channel.ts); the rest of them by the app.
-    ...(role === 'peer' ? {} : { callChannel: callChannelRoute(context, upgradeWebSocket, { connection, onRequest, serve: (request, env) => app.fetch(request, env) }) }),
+    callChannel: callChannelRoute(context, upgradeWebSocket, { connection, onRequest, serve: (request, env) => app.fetch(request, env) }),
     upgradeWebSocket,
     metrics: () => metrics.render(),
     processVars: nodeProcessVars,
@@ -261,8 +262,22 @@ function servedAs(role: ListenerRole): { app: Hono; connection: (incoming: Incom
   return { app, connection }
 }
 
-/** Each listener's server, and what stops it (with gRPC on its port, dropping every connection it took). */
-const listeners: Array<{ readonly server: Server; readonly close: () => void }> = []
+/**
+ * A peer port of its own: the mesh and what members ask each other (src/member/peer-app.ts), over
+ * HTTP/1.1 alone (no gRPC), with the peer port's TLS on an https URL.
+ */
+function listenPeer(href: string, app: Hono): void {
+  const url = new URL(href)
+  const serverTlsOptions = url.protocol === 'https:' ? tls.server.get('peer') : null
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
+    ...(serverTlsOptions === null || serverTlsOptions === undefined ? {} : { createServer: createHttpsServer, serverOptions: serverTlsOptions }),
+  }) as Server
+  listeners.push({ server, close: () => server.close() })
+  listenOn(server, url, 'peers')
+}
+
 
 /** Listens on `url`'s address with `server`, which serves `what`; a failure to listen stops the member. */
 function listenOn(server: Server | NetServer, url: URL, what: string): void {
@@ -279,7 +294,7 @@ function listenOn(server: Server | NetServer, url: URL, what: string): void {
 }
 
 /** Serves `served` on `href`: HTTP/1.1 and etcd's gRPC API on one port, over TLS when configured. */
-function listen(href: string, role: ListenerRole, served: ReturnType<typeof servedAs>): void {
+function listen(href: string, role: 'shared' | 'client', served: ReturnType<typeof servedAs>): void {
   const url = new URL(href)
   const { app, connection } = served
   const server = createAdaptorServer({
@@ -308,8 +323,15 @@ function listen(href: string, role: ListenerRole, served: ReturnType<typeof serv
 }
 
 for (const role of roles) {
+  if (role === 'peer') {
+    // The API behind it answers as on a client port, with the peer port's view of the caller.
+    const api = createMemberApp({ member: context, processVars: nodeProcessVars, onRequest, onStreamEnd: metrics.streamEnded, connection: connectionOf(security, 'peer') })
+    const app = createPeerApp(api, peerRoute)
+    for (const href of config.listenPeerUrls ?? []) listenPeer(href, app)
+    continue
+  }
   const served = servedAs(role)
-  for (const href of role === 'peer' ? (config.listenPeerUrls ?? []) : config.listenClientUrls) listen(href, role, served)
+  for (const href of config.listenClientUrls) listen(href, role, served)
 }
 /**
  * --listen-metrics-urls: /metrics and /health only, on node:http alone (no gRPC, no WebSocket),

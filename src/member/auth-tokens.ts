@@ -61,8 +61,12 @@ export async function jwtKeys(options: JwtOptions, read: (path: string) => Buffe
   const privateKey = createPrivateKey(priv)
   const publicKey = options.pubKeyFile === null ? createPublicKey(privateKey) : createPublicKey(read(options.pubKeyFile))
   const expected = alg.startsWith('ES') ? 'ec' : 'rsa'
-  for (const [what, key] of [['priv-key', privateKey], ['pub-key', publicKey]] as const)
+  const curve = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }[alg as string]
+  for (const [what, key] of [['priv-key', privateKey], ['pub-key', publicKey]] as const) {
     if (key.asymmetricKeyType !== expected) throw new Error(`${what} is a ${key.asymmetricKeyType} key, ${alg} needs ${expected}`)
+    const named = key.asymmetricKeyDetails?.namedCurve
+    if (curve !== undefined && named !== curve) throw new Error(`${what} is on curve ${named}, ${alg} needs ${curve}`)
+  }
   return {
     alg,
     signKey: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,

@@ -173,12 +173,13 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
 /**
  * --log-outputs as etcd reads it: `,`-separated, `default` and `stderr` for standard error,
  * `stdout`, or a file path; unset, standard output (edgecd's default: etcd's is stderr).
+ * etcd's `systemd/journal` is standard error, which a systemd unit's journal takes.
  */
 function logOutputList(text: string | undefined): string[] {
   if (text === undefined) return ['stdout']
   const outputs = text.split(',').map((o) => o.trim()).filter((o) => o !== '')
   if (outputs.length === 0) throw new ConfigError('--log-outputs: no output given')
-  return [...new Set(outputs.map((o) => (o === 'default' ? 'stderr' : o)))]
+  return [...new Set(outputs.map((o) => (o === 'default' || o === 'systemd/journal' ? 'stderr' : o)))]
 }
 
 /** A positive Go duration, in milliseconds. */
@@ -196,8 +197,9 @@ function bcryptCost(text: string): number {
 }
 
 /**
- * Listen URLs as the default of the URLs a member advertises: refused when one listens on every
- * address (0.0.0.0, [::]), which names no address another host can reach; `flag` must then be given.
+ * Listen URLs as the default of the client URLs a member advertises: refused when one listens on
+ * every address (0.0.0.0, [::]), which names no address another host can reach; `flag` must then
+ * be given.
  */
 function advertisable(flag: string, listen: readonly string[]): string {
   const any = listen.find((u) => ['0.0.0.0', '[::]'].includes(new URL(u).hostname))
@@ -275,10 +277,13 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
     if (typeof v === 'string') return v
     if (typeof v === 'boolean') return String(v)
     // A flag, else edgecd's variable, else etcd's (so an etcd set-up's environment carries over).
-    const variable = env[envName(flag)] ?? env[envName(flag, 'ETCD')]
-    // A boolean variable is read as Go reads it (1, t, TRUE…); anything else is left to be refused.
-    const b = variable !== undefined && BOOL_FLAGS.has(flag) ? goBool(variable) : null
-    return b === null ? variable : String(b)
+    const name = env[envName(flag)] !== undefined ? envName(flag) : envName(flag, 'ETCD')
+    const variable = env[name]
+    if (variable === undefined || !BOOL_FLAGS.has(flag)) return variable
+    // A boolean variable is read as Go reads it (1, t, TRUE…), and anything else refused.
+    const b = goBool(variable)
+    if (b === null) throw new ConfigError(`${name}: invalid boolean value ${JSON.stringify(variable)}`)
+    return String(b)
   }
   const ineffectiveFlags = checkEtcdOnlyFlags(get, (message) => new ConfigError(message))
 
@@ -291,11 +296,14 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   const listenMetricsUrls = metricsFlag === undefined ? [] : urlList('listen-metrics-urls', metricsFlag)
   checkListenUrls(listenClientUrls, listenPeerUrls, listenMetricsUrls)
   const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? advertisable('advertise-client-urls', listenClientUrls))
+  // Its peer URLs: as given, else its own entry of --initial-cluster, else where it listens for peers.
+  const clusterFlag = get('initial-cluster')
+  const listed = clusterFlag === undefined ? undefined : parseInitialCluster(clusterFlag).get(name)
   const initialAdvertisePeerUrls = urlList(
     'initial-advertise-peer-urls',
-    get('initial-advertise-peer-urls') ?? advertisable('initial-advertise-peer-urls', listenPeerUrls ?? listenClientUrls),
+    get('initial-advertise-peer-urls') ?? (listed ?? listenPeerUrls ?? listenClientUrls).join(','),
   )
-  const initialCluster = parseInitialCluster(get('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls.join(',')}`)
+  const initialCluster = parseInitialCluster(clusterFlag ?? initialAdvertisePeerUrls.map((u) => `${name}=${u}`).join(','))
   if (!initialCluster.has(name)) throw new ConfigError(`--initial-cluster: this member (${name}) is not listed`)
 
   const state = get('initial-cluster-state') ?? 'new'

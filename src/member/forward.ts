@@ -24,10 +24,24 @@ import { errorResponse, findEndpoint, GRPC_TIMEOUT_HEADER, HOP_HEADERS, LEADER_H
 import { neverSent } from '../api/never-sent.ts'
 import { Errors } from '../mvcc/index.ts'
 import type { MemberActor } from './actor.ts'
+import type { MemberInfo } from './cluster-table.ts'
 import { answeredBy } from './forwarded-header.ts'
 import { cuttable } from './stream-cut.ts'
 
 export const FORWARDED_HEADER = 'x-edgecd-forwarded'
+
+/**
+ * Where a forward to `leader` goes: member to member, as the mesh, its peer URL (every member
+ * serves forwarded calls there, on its own port with --listen-peer-urls, else the client port;
+ * known before the leader publishes client URLs). But not a plain-HTTP peer URL of a leader that
+ * serves clients over https: the call, its token and a vouched certificate user then go to that
+ * https client URL.
+ */
+export function forwardBase(leader: Pick<MemberInfo, 'peerUrls' | 'clientUrls'>): string | undefined {
+  const peer = leader.peerUrls[0]
+  const secure = leader.clientUrls.find((u) => u.startsWith('https:'))
+  return peer !== undefined && peer.startsWith('http:') && secure !== undefined ? secure : (peer ?? leader.clientUrls[0])
+}
 
 /** The call's deadline goes along: the leader ends what waits on it (call-deadline.ts). */
 const PASSED_HEADERS = ['authorization', 'grpc-metadata-token', 'content-type', GRPC_TIMEOUT_HEADER]
@@ -70,9 +84,7 @@ export async function forwardToLeader(
   for (;;) {
     const id = actor.leader
     const leader = id === 0 || unreachable.has(`${id}@${actor.term}`) ? undefined : actor.member(id)
-    // Member to member, as the mesh: every member serves the API on its peer URL (on its own
-    // port with --listen-peer-urls, else the client port), known before it publishes client URLs.
-    const base = leader?.peerUrls[0]
+    const base = leader === undefined ? undefined : forwardBase(leader)
     if (base === undefined) {
       if (signal.aborted || performance.now() >= until) return noLeader()
       await sleep(actor.config.tickMs).catch(() => undefined)

@@ -6,6 +6,7 @@
  */
 export { parseMemberConfig, ConfigError, MEMBER_FLAGS, unknownEtcdVariables, type MemberConfig, type AutoCompactionMode } from './config.ts'
 export { createMetricsApp } from './health-routes.ts'
+export { createPeerApp } from './peer-app.ts'
 export { MEMBER_USAGE } from './member-usage.ts'
 export { openMember, foundingMembers, Member, type MemberPorts, type MemberTuning } from './member.ts'
 export { MemberActor, type ActorConfig, type ActorEvents, type ActorPorts, type Applied } from './actor.ts'

@@ -132,6 +132,10 @@ export function parseSecurityConfig(
   if (!clientHttps && !peerHttps && served !== null) throw fail('--cert-file / --peer-cert-file need an https listen URL')
   const clientCertAuth = get('client-cert-auth') === 'true'
   const peerClientCertAuth = get('peer-client-cert-auth') === 'true'
+  // A certificate is checked only over TLS: a side with no https URL would check nothing.
+  if (clientCertAuth && !clientHttps) throw fail('--client-cert-auth needs an https --listen-client-urls URL')
+  if (peerClientCertAuth && !(schemes.peer === null ? clientHttps : peerHttps))
+    throw fail('--peer-client-cert-auth needs an https peer URL')
   if (clientCertAuth && (tls?.trustedCaFile ?? null) === null)
     throw fail('--client-cert-auth needs --cert-file, --key-file and --trusted-ca-file')
   if (peerClientCertAuth && (peerTls?.trustedCaFile ?? tls?.trustedCaFile ?? null) === null)

@@ -53,25 +53,24 @@ export type ListenerRole = 'shared' | 'client' | 'peer'
  *   shared  as the module doc says
  *   client  cert = --cert-file; ca = --trusted-ca-file; a certificate required with --client-cert-auth
  *   peer    cert = --peer-cert-file (else --cert-file); ca = --peer-trusted-ca-file (else
- *           --trusted-ca-file); a certificate requested with either cert-auth flag, required
- *           with --peer-client-cert-auth
+ *           --trusted-ca-file), and with --client-cert-auth --trusted-ca-file too; a certificate
+ *           required with either cert-auth flag (the peer port serves forwarded calls, peer-app.ts,
+ *           so with --client-cert-auth it takes no caller without a certificate either)
  */
 export function serverTls(sec: SecurityConfig, role: ListenerRole): TlsOptions | null {
   const served = role === 'client' ? sec.tls : role === 'peer' ? (sec.peerTls ?? sec.tls) : (sec.tls ?? sec.peerTls)
   if (served === null) return null
   const cas =
     role === 'client' ? [sec.tls?.trustedCaFile]
-    : role === 'peer' ? [sec.peerTls?.trustedCaFile ?? sec.tls?.trustedCaFile]
+    : role === 'peer' ? [sec.peerTls?.trustedCaFile ?? sec.tls?.trustedCaFile, sec.clientCertAuth ? sec.tls?.trustedCaFile : null]
     : [sec.tls?.trustedCaFile, sec.peerTls?.trustedCaFile]
-  const files = cas.filter((f): f is string => f !== null && f !== undefined)
-  const required = role === 'client' ? sec.clientCertAuth : role === 'peer' ? sec.peerClientCertAuth : sec.clientCertAuth
+  const files = [...new Set(cas.filter((f): f is string => f !== null && f !== undefined))]
+  const required = role === 'client' ? sec.clientCertAuth : role === 'peer' ? sec.clientCertAuth || sec.peerClientCertAuth : sec.clientCertAuth
   return {
     cert: read(served.certFile),
     key: read(served.keyFile),
     ...(files.length === 0 ? {} : { ca: files.map(read) }),
-    // A peer port asks for certificates with --client-cert-auth too: a forwarding member vouches
-    // for its client's certificate user only over a connection whose certificate was verified.
-    requestCert: role === 'client' ? required : sec.clientCertAuth || sec.peerClientCertAuth,
+    requestCert: role === 'shared' ? sec.clientCertAuth || sec.peerClientCertAuth : required,
     rejectUnauthorized: required,
     minVersion: 'TLSv1.2',
   }

@@ -32,6 +32,16 @@ test("--auth-token's jwt options: sign-method and priv-key needed, ttl a duratio
   for (const [argv, re] of refused) assert.throws(() => parseMemberConfig(argv, {}), re, argv.join(' '))
 })
 
+test('a key of the wrong kind or curve for the method is refused when the keys are read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgecd-jwt-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const p384 = keyFiles(dir, 'ES384')
+  const read = (p: string): Buffer => readFileSync(p)
+  await assert.rejects(jwtKeys({ signMethod: 'ES256', privKeyFile: p384.priv, pubKeyFile: null, ttlMs: 1 }, read), /priv-key is on curve secp384r1, ES256 needs prime256v1/)
+  await assert.rejects(jwtKeys({ signMethod: 'RS256', privKeyFile: p384.priv, pubKeyFile: null, ttlMs: 1 }, read), /priv-key is a ec key, RS256 needs rsa/)
+  assert.equal((await jwtKeys({ signMethod: 'ES384', privKeyFile: p384.priv, pubKeyFile: p384.pub, ttlMs: 1 }, read)).alg, 'ES384')
+})
+
 /** The key files of one method, written as openssl writes them. */
 function keyFiles(dir: string, method: JwtSignMethod): { priv: string; pub: string | null; publicPem: string | null } {
   const priv = join(dir, `${method}.key`)

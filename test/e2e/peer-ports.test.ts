@@ -1,8 +1,8 @@
 /**
  * Members started as etcd's usually are: peers on ports of their own (--listen-peer-urls), clients
  * on theirs. The mesh is served on the peer ports only; member to member calls (a follower's
- * forward to the leader, a joining member asking for the member list) reach the peer port too;
- * clients are served on every client URL. A member added later with its own peer port joins, and
+ * forward to the leader, a joining member asking for the member list) reach the peer port too,
+ * which serves clients' own calls nothing; clients are served on every client URL. A member added later with its own peer port joins, and
  * the cluster lives through the leader's kill -9.
  */
 import { test } from 'node:test'
@@ -25,10 +25,14 @@ test('peers on their own ports: mesh, forwards and joining go there, clients are
     }
   })
 
-  // The mesh is on the peer port only; the client port does not know its path.
+  // The mesh is on the peer port only; the client port does not know its path. The peer port
+  // serves the member list (members ask it there), not clients' calls.
   for (const n of names) {
     assert.equal((await post(cluster.url(n), PEER_PATH, undefined, { method: 'GET' })).status, 404, `${n}'s client port serves no mesh`)
     assert.equal((await post(cluster.peerUrl(n), PEER_PATH, undefined, { method: 'GET' })).status, 426, `${n}'s peer port serves the mesh`)
+    assert.equal((await post(cluster.peerUrl(n), '/v3/cluster/member/list')).status, 200)
+    const put = await post(cluster.peerUrl(n), '/v3/kv/put', { key: b64('p/peer'), value: b64('x') })
+    assert.deepEqual([put.status, put.text], [404, '404 page not found\n'], `${n}'s peer port serves no client call`)
   }
 
   // Writes through a follower, the leader and the gateway; a follower forwards leader-only calls

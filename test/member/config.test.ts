@@ -131,12 +131,34 @@ test('--experimental-watch-progress-notify-interval, --bcrypt-cost and --debug t
   assert.throws(() => parseMemberConfig(['--experimental-watch-progress-notify-interval', '0s'], {}), /expected a positive duration/)
 })
 
-test('a URL that listens on every address is no default for the advertised ones', () => {
+test('advertised URLs: a client URL on every address is no default; peer URLs default to this member\'s --initial-cluster entry', () => {
   assert.throws(() => parseMemberConfig(['--listen-client-urls', 'http://0.0.0.0:2379'], {}), /--advertise-client-urls is needed: http:\/\/0.0.0.0:2379 listens on every address/)
+  // The single-member set-up of etcd's container examples starts as it did.
+  const single = parseMemberConfig(['--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://0.0.0.0:2379'], {})
+  assert.deepEqual([...single.initialCluster], [['default', ['http://0.0.0.0:2379']]])
   const apart = ['--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://10.0.0.1:2379', '--listen-peer-urls', 'http://[::]:2380']
-  assert.throws(() => parseMemberConfig(apart, {}), /--initial-advertise-peer-urls is needed: http:\/\/\[::\]:2380 listens on every address/)
-  const c = parseMemberConfig([...apart, '--initial-advertise-peer-urls', 'http://10.0.0.1:2380', '--initial-cluster', 'default=http://10.0.0.1:2380'], {})
+  const c = parseMemberConfig([...apart, '--initial-cluster', 'default=http://10.0.0.1:2380,other=http://10.0.0.2:2380'], {})
   assert.deepEqual([c.advertiseClientUrls, c.initialAdvertisePeerUrls], [['http://10.0.0.1:2379'], ['http://10.0.0.1:2380']])
+  assert.deepEqual(parseMemberConfig([...apart, '--initial-advertise-peer-urls', 'http://10.0.0.9:2380', '--initial-cluster', 'default=http://10.0.0.9:2380'], {}).initialAdvertisePeerUrls, ['http://10.0.0.9:2380'])
+  // Two peer URLs of its own make a one-member cluster of both.
+  const two = parseMemberConfig(['--listen-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:2380,http://127.0.0.2:2380'], {})
+  assert.deepEqual([...two.initialCluster], [['default', ['http://127.0.0.1:2380', 'http://127.0.0.2:2380']]])
+})
+
+test('a boolean variable is read as Go reads it, and refused otherwise', () => {
+  assert.equal(parseMemberConfig([], { ETCD_AUTO_PROMOTE: 'T' }).autoPromote, true)
+  assert.throws(() => parseMemberConfig([], { ETCD_CLIENT_CERT_AUTH: 'yes' }), /ETCD_CLIENT_CERT_AUTH: invalid boolean value "yes"$/)
+  assert.throws(() => parseMemberConfig([], { EDGECD_DEBUG: 'on' }), /EDGECD_DEBUG: invalid boolean value "on"$/)
+})
+
+test('certificate checks need a TLS listener on their side; etcd\'s config file and systemd journal output', () => {
+  const files = ['--cert-file', 'c', '--key-file', 'k', '--trusted-ca-file', 'ca', '--peer-cert-file', 'pc', '--peer-key-file', 'pk', '--peer-trusted-ca-file', 'pca']
+  const apart = (client: string, peer: string): string[] => ['--listen-client-urls', client, '--listen-peer-urls', peer, ...files]
+  assert.throws(() => parseMemberConfig([...apart('http://127.0.0.1:2379', 'https://127.0.0.1:2380'), '--client-cert-auth'], {}), /--client-cert-auth needs an https --listen-client-urls URL/)
+  assert.throws(() => parseMemberConfig([...apart('https://127.0.0.1:2379', 'http://127.0.0.1:2380'), '--peer-client-cert-auth'], {}), /--peer-client-cert-auth needs an https peer URL/)
+  assert.equal(parseMemberConfig([...apart('https://127.0.0.1:2379,http://127.0.0.1:22379', 'https://127.0.0.1:2380'), '--client-cert-auth'], {}).security?.clientCertAuth, true, 'https and loopback http, as etcd allows')
+  assert.throws(() => parseMemberConfig([], { ETCD_CONFIG_FILE: '/etc/etcd/etcd.conf.yml' }), /--config-file=\/etc\/etcd\/etcd.conf.yml is not supported by edgecd/)
+  assert.deepEqual(parseMemberConfig(['--log-outputs', 'systemd/journal'], {}).logOutputs, ['stderr'])
 })
 
 test('a listen address given twice is refused: in one list, or as a client and a peer URL', () => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MemberActor } from '../../src/member/actor.ts'
-import { forwardToLeader } from '../../src/member/forward.ts'
+import { forwardBase, forwardToLeader } from '../../src/member/forward.ts'
 
 interface FakeActor {
   leader: number
@@ -128,4 +128,12 @@ test("a streamed answer cut off with the leader ends with a stream-error line (n
   assert.deepEqual(JSON.parse(lines[1] as string), {
     error: { grpc_code: 14, http_code: 503, message: 'etcdserver: no leader', http_status: 'Service Unavailable' },
   })
+})
+
+test("a forward goes to the leader's peer URL, but not over plain HTTP when it serves clients over https", () => {
+  assert.equal(forwardBase({ peerUrls: ['http://10.0.0.1:2380'], clientUrls: ['http://10.0.0.1:2379'] }), 'http://10.0.0.1:2380')
+  assert.equal(forwardBase({ peerUrls: ['https://10.0.0.1:2380'], clientUrls: ['https://10.0.0.1:2379'] }), 'https://10.0.0.1:2380')
+  assert.equal(forwardBase({ peerUrls: ['http://10.0.0.1:2380'], clientUrls: ['http://127.0.0.1:2379', 'https://10.0.0.1:2379'] }), 'https://10.0.0.1:2379')
+  assert.equal(forwardBase({ peerUrls: ['http://10.0.0.1:2380'], clientUrls: [] }), 'http://10.0.0.1:2380', 'before it published its client URLs')
+  assert.equal(forwardBase({ peerUrls: [], clientUrls: [] }), undefined)
 })

@@ -15,8 +15,9 @@
  * - three members with peers on ports of their own (--listen-peer-urls), each side with its own
  *   CA: clients over https with --client-cert-auth, peers over https with --peer-client-cert-auth.
  *   They elect and replicate; a CN-only client is served a leader-only call through a follower
- *   (forwarded over the peer ports); the peer port refuses a client's certificate and the client
- *   port a peer's; on the peer port a peer certificate's CN is no user.
+ *   (forwarded over the peer ports); the peer port takes no caller without a certificate and
+ *   serves a client's calls nothing (404), the client port refuses a peer's certificate, and on
+ *   the peer port a peer certificate's CN is no user.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -375,14 +376,16 @@ describe('peers on ports of their own, with a CA of their own (--listen-peer-url
     assert.ok(Number(ttl.json.TTL) > 0, JSON.stringify(ttl.json))
   })
 
-  it("the peer port refuses a client's certificate and the client port a peer's; a peer certificate's CN is no user", async () => {
+  it("the peer port takes no caller without a certificate and serves clients nothing; the client port refuses a peer's certificate; a peer certificate's CN is no user", async () => {
     const { process: first, peerUrl } = members[0] as { process: MemberProcess; peerUrl: string }
+    await assert.rejects(post(client(peerCa, null), `${peerUrl}/v3/cluster/member/list`, {}), 'no certificate, no peer port')
     const clientOnPeerPort = memberFetch({ ...dial(clientCa, issue(clientCa, 'root-2', 'root')), ca: readFileSync(peerCa.cert) })
-    await assert.rejects(post(clientOnPeerPort, `${peerUrl}/v3/kv/range`, { key: b64('k') }))
+    assert.equal((await clientOnPeerPort(`${peerUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b64('k') }) })).status, 404)
     const peerAsRoot = issue(peerCa, 'peer-root', 'root')
     const peerOnClientPort = memberFetch({ ...dial(peerCa, peerAsRoot), ca: readFileSync(clientCa.cert) })
     await assert.rejects(post(peerOnClientPort, `${first.url}/v3/kv/range`, { key: b64('k') }))
-    const onPeerPort = await post(client(peerCa, peerAsRoot), `${peerUrl}/v3/kv/range`, { key: b64('k') })
+    // Marked as forwarded, without a proof: a peer certificate's CN counts for nothing.
+    const onPeerPort = await post(client(peerCa, peerAsRoot), `${peerUrl}/v3/kv/range`, { key: b64('k') }, { [FORWARDED_HEADER]: '1' })
     assert.deepEqual([onPeerPort.status, onPeerPort.json.message], [400, 'etcdserver: user name is empty'])
   })
 })
