@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PEER_PATH } from '../../src/mesh/ws-mesh.ts'
-import { b64, call, eventually, freePort, post, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
+import { b64, call, eventually, freePort, LineStream, post, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
 
 test('peers on their own ports: mesh, forwards and joining go there, clients are served on every client URL', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster(t, { gateway: true, peerPorts: true })
@@ -47,6 +47,12 @@ test('peers on their own ports: mesh, forwards and joining go there, clients are
   assert.ok(Number(ttl.json.TTL) > 0)
   const leader = await cluster.leader()
   assert.equal(ttl.headers.get('x-edgecd-leader'), leader.id, 'the follower forwarded it to the leader')
+  // A keepalive stream through the follower, forwarded as a stream.
+  const keepalive = await LineStream.open(followerUrl, '/v3/lease/keepalive', { ID: lease.ID })
+  assert.equal((await keepalive.next()).result.TTL, '30')
+  keepalive.send({ ID: lease.ID })
+  assert.equal((await keepalive.next()).result.ID, lease.ID)
+  keepalive.close()
 
   // The leader dies: the others elect one over their peer ports, and writes go on.
   await cluster.kill(leader.name)
