@@ -286,7 +286,8 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
       return role === 'down'
     })
     assert.match(await text('leader-events'), new RegExp(`leader changed: ${old} → `))
-    assert.match(await text('summary'), /2\/3 healthy/)
+    // The other follower may take a moment to answer healthy under its new leader.
+    await until('two of three healthy', async () => /2\/3 healthy/.test(await text('summary')))
     for (let i = 0; i < 20; i++) await put(`/load/${i % 8}`, `y${i}`)
     await sleep(1200)
     await shot(page, 'cluster-after-leader-kill')
