@@ -151,6 +151,16 @@ export function pageNotFound(): ApiResponse {
   return text(404, '404 page not found\n')
 }
 
+/**
+ * etcd's `/health` answer: healthy, 200 and the JSON alone (Go sniffs it as text); unhealthy, 503
+ * through Go's http.Error (its text headers, and a newline after the JSON).
+ */
+export function healthAnswer(healthy: boolean): ApiResponse {
+  const body = JSON.stringify({ health: String(healthy) })
+  if (!healthy) return text(503, `${body}\n`)
+  return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...CORS_HEADERS }, body }
+}
+
 /** The CORS preflight: 200, empty body. */
 export function preflight(): ApiResponse {
   return { status: 200, headers: CORS_HEADERS, body: '' }

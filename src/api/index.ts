@@ -34,7 +34,7 @@ export { protoSize } from './proto-size.ts'
 export { Outbox, type Defer } from './outbox.ts'
 export {
   CORS_HEADERS, JSON_HEADERS, TEXT_HEADERS, asEtcdError, errorBody, errorFromBody, errorResponse, httpStatus,
-  jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRefused, streamRequestError,
+  healthAnswer, jsonResponse, methodNotAllowed, movedPermanently, notFound, pageNotFound, preflight, streamErrorLine, streamRefused, streamRequestError,
   type ApiResponse,
 } from './errors.ts'
 export { ApiErrors, concurrencyError, ProtoDecodeError } from './api-errors.ts'

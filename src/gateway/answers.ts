@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CORS_HEADERS, errorResponse, TEXT_HEADERS, type ApiResponse } from '../api/index.ts'
+import { CORS_HEADERS, errorResponse, healthAnswer, type ApiResponse } from '../api/index.ts'
 import { connectionLost } from '../client/index.ts'
 import { EtcdError, Errors, GrpcCode } from '../mvcc/errors.ts'
 
@@ -52,11 +52,7 @@ export function etcdErrorResponse(error: EtcdError): Response {
   return toResponse(errorResponse(error))
 }
 
-/** etcd's `/health` answer. */
+/** etcd's `/health` answer (api/errors.ts healthAnswer). */
 export function healthResponse(healthy: boolean): Response {
-  return toResponse({
-    status: healthy ? 200 : 503,
-    headers: TEXT_HEADERS,
-    body: JSON.stringify({ health: String(healthy) }),
-  })
+  return toResponse(healthAnswer(healthy))
 }

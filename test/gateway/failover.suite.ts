@@ -171,7 +171,7 @@ export function failoverSuite(name: string, startGateway: StartGateway, test: Su
       assert.deepEqual(json, { error: 'etcdserver: unhealthy cluster', message: 'etcdserver: unhealthy cluster', code: 14 })
       const health = await fetch(`${gw.url}/health`)
       assert.equal(health.status, 503)
-      assert.equal(await health.text(), '{"health":"false"}')
+      assert.equal(await health.text(), '{"health":"false"}\n')
     })
 
     test('autoSync: a gateway told of one member learns the others from member/list and survives its loss', async () => {
@@ -193,7 +193,7 @@ export function failoverSuite(name: string, startGateway: StartGateway, test: Su
       cluster.leaderId = '0'
       const health = await fetch(`${gw.url}/health`)
       assert.equal(health.status, 503)
-      assert.equal(await health.text(), '{"health":"false"}')
+      assert.equal(await health.text(), '{"health":"false"}\n')
     })
   })
 }
