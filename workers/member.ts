@@ -326,7 +326,7 @@ for (const role of roles) {
   if (role === 'peer') {
     // The API behind it answers as on a client port, with the peer port's view of the caller.
     const api = createMemberApp({ member: context, processVars: nodeProcessVars, onRequest, onStreamEnd: metrics.streamEnded, connection: connectionOf(security, 'peer') })
-    const app = createPeerApp(api, peerRoute)
+    const app = createPeerApp(context, api, peerRoute)
     for (const href of config.listenPeerUrls ?? []) listenPeer(href, app)
     continue
   }

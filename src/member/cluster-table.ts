@@ -19,6 +19,14 @@ export interface MemberInfo {
   readonly isLearner: boolean
 }
 
+/**
+ * A member as etcd writes it in JSON (its backend's members bucket, its peer port's `/members`):
+ * the ID a number, the learner flag only when set.
+ */
+export function etcdMemberJson(m: MemberInfo): string {
+  return JSON.stringify({ id: m.id, peerURLs: m.peerUrls, name: m.name, clientURLs: m.clientUrls, ...(m.isLearner ? { isLearner: true } : {}) })
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS member_cluster (
   id INTEGER PRIMARY KEY, name TEXT NOT NULL, peer_urls TEXT NOT NULL, client_urls TEXT NOT NULL,

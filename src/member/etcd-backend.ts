@@ -31,7 +31,7 @@ import { compareBytes } from '../mvcc/key-range.ts'
 import type { BoltBuilder, BoltBucket, BoltEntry } from '../storage/index.ts'
 import { etcdPasswordHash } from './auth-password.ts'
 import { ROOT, type AuthCommand, type AuthStore } from './auth-store.ts'
-import type { MemberInfo } from './cluster-table.ts'
+import { etcdMemberJson, type MemberInfo } from './cluster-table.ts'
 
 export const CLUSTER_VERSION = '3.4.0'
 
@@ -126,8 +126,7 @@ function leaseEntry(l: Lease): BoltEntry {
 }
 
 function memberEntry(m: MemberInfo): BoltEntry {
-  const json = { id: m.id, peerURLs: m.peerUrls, name: m.name, clientURLs: m.clientUrls, ...(m.isLearner ? { isLearner: true } : {}) }
-  return [text(m.id.toString(16)), text(JSON.stringify(json))]
+  return [text(m.id.toString(16)), text(etcdMemberJson(m))]
 }
 
 function authBuckets(auth: AuthStore): BoltBucket[] {

@@ -33,6 +33,15 @@ test('peers on their own ports: mesh, forwards and joining go there, clients are
     assert.equal((await post(cluster.peerUrl(n), '/v3/cluster/member/list')).status, 200)
     const put = await post(cluster.peerUrl(n), '/v3/kv/put', { key: b64('p/peer'), value: b64('x') })
     assert.deepEqual([put.status, put.text], [404, '404 page not found\n'], `${n}'s peer port serves no client call`)
+    assert.equal((await post(cluster.peerUrl(n), '/health', undefined, { method: 'GET' })).status, 404, 'as etcd: no /health on a peer port')
+    // etcd's GET /members: the members as etcd writes them, IDs as numbers.
+    const members = await post(cluster.peerUrl(n), '/members', undefined, { method: 'GET' })
+    assert.equal(members.status, 200)
+    const ids = (await call(cluster.url(n), '/v3/cluster/member/list')).members.map((m: ApiMember) => Number(m.ID)).sort()
+    assert.deepEqual(members.json.map((m: { id: number }) => m.id).sort(), ids)
+    assert.deepEqual(Object.keys(members.json[0]), ['id', 'peerURLs', 'name', 'clientURLs'])
+    assert.equal(members.headers.get('x-etcd-cluster-id'), BigInt((await call(cluster.url(n), '/v3/maintenance/status')).header.cluster_id).toString(16))
+    assert.equal((await post(cluster.peerUrl(n), '/members', {})).status, 405)
   }
 
   // Writes through a follower, the leader and the gateway; a follower forwards leader-only calls
