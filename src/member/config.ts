@@ -232,10 +232,7 @@ function checkListenUrls(client: readonly string[], peer: readonly string[] | nu
 
 /** Which listeners are https, as the TLS flags must match them (security-config.ts). */
 function listenSchemes(client: readonly string[], peer: readonly string[] | null): ListenSchemes {
-  const https = (urls: readonly string[]): boolean | 'mixed' => {
-    const n = urls.filter((u) => u.startsWith('https:')).length
-    return n === 0 ? false : n === urls.length ? true : 'mixed'
-  }
+  const https = (urls: readonly string[]): boolean => urls.some((u) => u.startsWith('https:'))
   return { client: https(client), peer: peer === null ? null : https(peer) }
 }
 
@@ -298,12 +295,12 @@ export function parseMemberConfig(argv: readonly string[], env: Readonly<Record<
   const advertiseClientUrls = urlList('advertise-client-urls', get('advertise-client-urls') ?? advertisable('advertise-client-urls', listenClientUrls))
   // Its peer URLs: as given, else its own entry of --initial-cluster, else where it listens for peers.
   const clusterFlag = get('initial-cluster')
-  const listed = clusterFlag === undefined ? undefined : parseInitialCluster(clusterFlag).get(name)
+  const given = clusterFlag === undefined ? undefined : parseInitialCluster(clusterFlag)
   const initialAdvertisePeerUrls = urlList(
     'initial-advertise-peer-urls',
-    get('initial-advertise-peer-urls') ?? (listed ?? listenPeerUrls ?? listenClientUrls).join(','),
+    get('initial-advertise-peer-urls') ?? (given?.get(name) ?? listenPeerUrls ?? listenClientUrls).join(','),
   )
-  const initialCluster = parseInitialCluster(clusterFlag ?? initialAdvertisePeerUrls.map((u) => `${name}=${u}`).join(','))
+  const initialCluster = given ?? parseInitialCluster(initialAdvertisePeerUrls.map((u) => `${name}=${u}`).join(','))
   if (!initialCluster.has(name)) throw new ConfigError(`--initial-cluster: this member (${name}) is not listed`)
 
   const state = get('initial-cluster-state') ?? 'new'

@@ -99,11 +99,11 @@ function pair(
   return { certFile, keyFile, trustedCaFile: get(`${prefix}trusted-ca-file`) ?? null }
 }
 
-/** Which of a member's listen URLs are https: all of a list (true), none (false) or some ('mixed'). */
+/** Whether some of a member's client URLs, and of its peer URLs, are https. */
 export interface ListenSchemes {
-  readonly client: boolean | 'mixed'
+  readonly client: boolean
   /** null: peers are served on the client URLs (no --listen-peer-urls). */
-  readonly peer: boolean | 'mixed' | null
+  readonly peer: boolean | null
 }
 
 /**
@@ -121,8 +121,8 @@ export function parseSecurityConfig(
   const tls = pair(get, fail, '')
   const peerTls = pair(get, fail, 'peer-')
   const served = tls ?? peerTls
-  const clientHttps = schemes.client !== false
-  const peerHttps = schemes.peer !== null && schemes.peer !== false
+  const clientHttps = schemes.client
+  const peerHttps = schemes.peer === true
   if (schemes.peer === null) {
     if (clientHttps && served === null) throw fail('an https listen URL needs --cert-file and --key-file')
   } else {
