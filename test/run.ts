@@ -29,10 +29,10 @@ if (files.length === 0) {
 
 /**
  * A test file that runs longer than this fails, and its process is ended: a hang (a promise that
- * never settles, with no timer left to time it out) costs 10 minutes, not the whole run. The
+ * never settles, with no timer left to time it out) costs 6 minutes, not the whole run. The
  * longest file takes about 2.5 minutes on 2 loaded cores.
  */
-const FILE_TIMEOUT_MS = 10 * 60_000
+const FILE_TIMEOUT_MS = 6 * 60_000
 
 const child = spawn(
   process.execPath,
