@@ -41,7 +41,7 @@ import type { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { bearerOnly, MAX_HEADER_BYTES } from '../src/api/index.ts'
 import { createGrpcFront } from '../src/grpc/grpc-front.ts'
-import { sharedPort } from '../src/grpc/grpc-listener.ts'
+import { sharedPort, useEtcdTimeouts } from '../src/grpc/grpc-listener.ts'
 import { createPeerRoute, DEFAULT_MAX_FRAME_BYTES, WsMesh } from '../src/mesh/index.ts'
 import { DiskError, MeteredDisk, NodeDisk, type Disk } from '../src/storage/index.ts'
 import {
@@ -274,6 +274,8 @@ function listenPeer(href: string, app: Hono): void {
     websocket: { server: new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES }) },
     ...(serverTlsOptions === null || serverTlsOptions === undefined ? {} : { createServer: createHttpsServer, serverOptions: serverTlsOptions }),
   }) as Server
+  // Forwarded keepalive and watch streams live as long as their clients' (and no 5-minute cut).
+  useEtcdTimeouts(server)
   listeners.push({ server, close: () => server.close() })
   listenOn(server, url, 'peers')
 }
@@ -342,6 +344,7 @@ if (config.listenMetricsUrls.length > 0) {
   for (const href of config.listenMetricsUrls) {
     const url = new URL(href)
     const server = url.protocol === 'https:' ? createHttpsServer(tls.metrics ?? {}, listener) : createHttpServer(listener)
+    useEtcdTimeouts(server)
     listeners.push({ server, close: () => server.close() })
     listenOn(server, url, 'metrics and health')
   }

@@ -57,6 +57,18 @@ export function chooseAlpn({ protocols }: { protocols: readonly string[] }): str
   return protocols.includes('h2') ? 'h2' : undefined
 }
 
+/**
+ * node:http's timeouts as etcd's: none for a whole request (watch and keepalive bodies stay open
+ * for as long as the stream lives, forwarded ones too; Node's default cut them after 5 minutes),
+ * none for an idle kept-alive connection (Node's 5 s raced pooled clients: a request sent as the
+ * server closed was lost), 10 s for a request's headers.
+ */
+export function useEtcdTimeouts(http: HttpServer): void {
+  http.requestTimeout = 0
+  http.keepAliveTimeout = 0
+  http.headersTimeout = HEADERS_MS
+}
+
 export interface SharedPort {
   readonly server: Server
   /** Stops listening and destroys every connection it took (both protocols). */
@@ -103,13 +115,8 @@ export function sharedPort(http: HttpServer, loadGrpc: () => Promise<GrpcFront>,
     tls === null
       ? createServer({ noDelay: true }, serve)
       : createTlsServer({ ...tls, noDelay: true, ALPNCallback: chooseAlpn }, serve)
-  // The HTTP/1.1 side's timeouts, as etcd's: none for a whole request (watch and keepalive bodies
-  // stay open for as long as the stream lives; Node's default cut them after 5 minutes), none for
-  // an idle kept-alive connection (Node's 5 s raced pooled clients: a request sent as the server
-  // closed was lost), 10 s for a request's headers. node:http arms them when told it listens.
-  http.requestTimeout = 0
-  http.keepAliveTimeout = 0
-  http.headersTimeout = HEADERS_MS
+  useEtcdTimeouts(http)
+  // node:http arms its timeouts when told it listens.
   server.on('listening', () => http.emit('listening'))
   return {
     server,

@@ -8,7 +8,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PEER_PATH } from '../../src/mesh/ws-mesh.ts'
-import { b64, call, eventually, freePort, LineStream, post, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
+import { connect } from 'node:net'
+import { b64, call, eventually, freePort, LineStream, post, sleep, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
 
 test('peers on their own ports: mesh, forwards and joining go there, clients are served on every client URL', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster(t, { gateway: true, peerPorts: true })
@@ -43,6 +44,22 @@ test('peers on their own ports: mesh, forwards and joining go there, clients are
     assert.equal(members.headers.get('x-etcd-cluster-id'), BigInt((await call(cluster.url(n), '/v3/maintenance/status')).header.cluster_id).toString(16))
     assert.equal((await post(cluster.peerUrl(n), '/members', {})).status, 405)
   }
+
+  // As the client port, etcd's timeouts: an idle kept-alive connection stays open (members pool
+  // theirs for forwards; Node's default closed it after 5 s), as do long forwarded streams.
+  const { hostname, port } = new URL(cluster.peerUrl(names[0] as string))
+  const socket = connect(Number(port), hostname)
+  t.after(() => socket.destroy())
+  let received = ''
+  let closed = false
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
+  socket.on('close', () => (closed = true))
+  const request = 'GET /version HTTP/1.1\r\nHost: x\r\n\r\n'
+  socket.write(request)
+  await sleep(7000)
+  assert.equal(closed, false, 'the peer port closed an idle kept-alive connection')
+  socket.write(request)
+  await eventually('the second answer on the same connection', () => assert.equal(received.match(/HTTP\/1\.1 200 OK/g)?.length, 2, received))
 
   // Writes through a follower, the leader and the gateway; a follower forwards leader-only calls
   // (a lease's time to live) to the leader's peer URL.
