@@ -54,6 +54,8 @@ export const ETCD_ONLY_FLAGS: readonly EtcdOnlyFlag[] = [
   tuning('experimental-compaction-batch-limit', 'uint', '1000', 'no effect: compaction runs in slices of its own'),
   tuning('experimental-warning-apply-duration', 'duration', '100ms', 'no effect: no slow-apply warning'),
   tuning('log-package-levels', 'text', '', 'no effect: one --log-level for the member'),
+  // Not in etcd 3.4's --help, but taken by it.
+  tuning('unsafe-no-fsync', 'boolean', 'false', 'no effect: writes are always fsynced before they are acknowledged'),
   tuning('discovery-fallback', 'text', 'proxy', 'no effect without --discovery', ['exit', 'proxy']),
   tuning('discovery-proxy', 'text', '', 'no effect without --discovery'),
   tuning('discovery-srv-name', 'text', '', 'no effect without --discovery-srv'),
@@ -81,6 +83,7 @@ export const ETCD_ONLY_FLAGS: readonly EtcdOnlyFlag[] = [
   only('peer-cert-allowed-hostname', 'text', '', 'only the default: any certificate of the peer CA'),
   only('experimental-peer-skip-client-san-verification', 'boolean', 'false', "only false: peers' certificates are verified"),
   only('cipher-suites', 'text', '', "only the default: Node's TLS 1.2+ cipher suites"),
+  only('enable-grpc-gateway', 'boolean', 'true', 'only true: the JSON API is always served'),
   only('cors', 'text', '*', 'only *: every origin gets the CORS headers'),
   only('host-whitelist', 'text', '*', 'only *: any Host header is served'),
 ]

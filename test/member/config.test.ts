@@ -84,8 +84,8 @@ test("etcd's ETCD_ variables are read after the flag and edgecd's own; one that 
   assert.equal(parseMemberConfig([], env).heartbeatInterval, 30, "edgecd's variable wins over etcd's")
   assert.equal(parseMemberConfig([], { ...env, EDGECD_HEARTBEAT_INTERVAL: undefined }).heartbeatInterval, 20)
   assert.equal(parseMemberConfig([], { ETCD_CLIENT_CERT_AUTH: 'true', ETCD_CERT_FILE: 'c', ETCD_KEY_FILE: 'k', ETCD_TRUSTED_CA_FILE: 'ca', ETCD_LISTEN_CLIENT_URLS: 'https://127.0.0.1:2379' }).security?.clientCertAuth, true)
-  const env35 = { ETCD_NAME: 'e', ETCD_ENABLE_V2: 'false', ETCD_EXPERIMENTAL_MAX_LEARNERS: '2', ETCD_UNSAFE_NO_FSYNC: 'true', ETCDCTL_API: '3', EDGECD_BOGUS: '1' }
-  assert.deepEqual(unknownEtcdVariables(env35), ['ETCD_EXPERIMENTAL_MAX_LEARNERS', 'ETCD_UNSAFE_NO_FSYNC'])
+  const env35 = { ETCD_NAME: 'e', ETCD_ENABLE_V2: 'false', ETCD_EXPERIMENTAL_MAX_LEARNERS: '2', ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG: 'true', ETCDCTL_API: '3', EDGECD_BOGUS: '1' }
+  assert.deepEqual(unknownEtcdVariables(env35), ['ETCD_EXPERIMENTAL_MAX_LEARNERS', 'ETCD_EXPERIMENTAL_STOP_GRPC_SERVICE_ON_DEFRAG'])
 })
 
 test('--listen-metrics-urls, --logger and --log-outputs as etcd takes them', () => {
@@ -106,6 +106,9 @@ test("etcd's other flags: tuning taken (warned of off its default), features edg
   const c = parseMemberConfig(['--max-wals=10', '--grpc-keepalive-interval', '2h', '--pre-vote', '--metrics', 'extensive', '--enable-v2=false', '--cors', '*'], {})
   assert.deepEqual(c.ineffectiveFlags, ['max-wals', 'pre-vote', 'metrics'], '2h is the default 2h0m0s')
   assert.deepEqual(parseMemberConfig(['--strict-reconfig-check', '--proxy', 'off', '--wal-dir', ''], {}).ineffectiveFlags, [])
+  // Two flags etcd 3.4 takes without listing them in its --help.
+  assert.deepEqual(parseMemberConfig(['--unsafe-no-fsync', '--enable-grpc-gateway=true'], {}).ineffectiveFlags, ['unsafe-no-fsync'])
+  assert.throws(() => parseMemberConfig(['--enable-grpc-gateway=false'], {}), /--enable-grpc-gateway=false is not supported by edgecd: only true/)
   const refused: Array<[string[], RegExp]> = [
     [['--enable-v2'], /^--enable-v2=true is not supported by edgecd: only false: the v3 API alone is served$/],
     [['--wal-dir', '/ssd/wal'], /--wal-dir=\/ssd\/wal is not supported by edgecd: only the default: the journal lives in --data-dir/],
