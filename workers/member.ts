@@ -280,7 +280,6 @@ function listenPeer(href: string, app: Hono): void {
   listenOn(server, url, 'peers')
 }
 
-
 /** Listens on `url`'s address with `server`, which serves `what`; a failure to listen stops the member. */
 function listenOn(server: Server | NetServer, url: URL, what: string): void {
   server.on('error', (err: Error) => {
