@@ -255,6 +255,7 @@ function servedAs(role: 'shared' | 'client'): { app: Hono; connection: (incoming
     upgradeWebSocket,
     metrics: () => metrics.render(),
     processVars: nodeProcessVars,
+    setLogLevel: (level) => (log.level = level),
     onRequest,
     onStreamEnd: metrics.streamEnded,
     connection: connectionOf(security, role),

@@ -60,6 +60,7 @@ import { deadlineBound, withinDeadline } from './call-deadline.ts'
 import { bodyCap, readBody } from './http-body.ts'
 import { mountHealthRoutes, type MetricsText } from './health-routes.ts'
 import { handleKeepAlive } from './keepalive-http.ts'
+import { handleLogLevel, type RuntimeLogLevel } from './log-level-http.ts'
 import * as kv from './kv-service.ts'
 import * as lease from './lease-service.ts'
 import * as lock from './lock-service.ts'
@@ -177,6 +178,8 @@ export interface MemberAppOptions {
   readonly upgradeWebSocket?: UpgradeWebSocket<any>
   /** Prometheus text for /metrics. */
   readonly metrics?: MetricsText
+  /** Sets the process's log level, for etcd's `PUT /config/local/log` (404 without it). */
+  readonly setLogLevel?: (level: RuntimeLogLevel) => void
   /** The process's variables for /debug/vars (the page then has only `raft.status` without it). */
   readonly processVars?: () => ProcessVars
   /** The client's address and verified certificate CN, from the runtime's connection. */
@@ -393,6 +396,9 @@ export function createMemberApp(options: MemberAppOptions): Hono {
   if (options.callChannel !== undefined) app.get(options.callChannel.path, options.callChannel.handler)
   mountHealthRoutes(app, m, options.metrics)
   getOnly(app, '/version', (c) => c.json({ etcdserver: m.versions.server, etcdcluster: m.versions.cluster }))
+  app.all('/config/local/log', (c) =>
+    options.setLogLevel === undefined ? toResponse(pageNotFound()) : handleLogLevel(c.req.raw, options.setLogLevel),
+  )
   getOnly(app, '/debug/vars', () => {
     const vars = { ...options.processVars?.(), 'raft.status': raftStatusJson(m.actor.status()) }
     return new Response(renderDebugVars(vars), { headers: { 'Content-Type': 'application/json; charset=utf-8' } })

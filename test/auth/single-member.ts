@@ -14,7 +14,7 @@ import {
   AuthGate, createMemberApp, DEFAULT_AUTH_OPTIONS, openMember, parseMemberConfig, realClock, silentLogger,
   type ActorEvents, type AuthOptions, type Connection, type Member, type MemberContext, type StreamLimits,
 } from '../../src/member/index.ts'
-import type { RequestHook } from '../../src/member/app.ts'
+import type { MemberAppOptions, RequestHook } from '../../src/member/app.ts'
 import type { GrpcCode } from '../../src/mvcc/index.ts'
 import { MemoryDisk } from '../../src/storage/index.ts'
 
@@ -40,6 +40,8 @@ export interface SingleMemberOptions {
   readonly flags?: readonly string[]
   /** The actor's event taps. */
   readonly events?: ActorEvents
+  /** What `PUT /config/local/log` sets. */
+  readonly setLogLevel?: MemberAppOptions['setLogLevel']
 }
 
 export async function startSingleMember(options: SingleMemberOptions = {}): Promise<SingleMember> {
@@ -76,6 +78,7 @@ export async function startSingleMember(options: SingleMemberOptions = {}): Prom
     ...(options.connection === undefined ? {} : { connection: () => options.connection as Connection }),
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
     ...(options.onStreamEnd === undefined ? {} : { onStreamEnd: options.onStreamEnd }),
+    ...(options.setLogLevel === undefined ? {} : { setLogLevel: options.setLogLevel }),
   })
   return {
     member,
