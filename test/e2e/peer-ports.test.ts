@@ -8,8 +8,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PEER_PATH } from '../../src/mesh/ws-mesh.ts'
-import { connect } from 'node:net'
-import { b64, call, eventually, freePort, LineStream, post, sleep, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
+import { probeIdleKeepAlive } from '../keep-alive-probe.ts'
+import { b64, call, eventually, freePort, LineStream, post, startCluster, unb64, type ApiMember } from './cluster-harness.ts'
 
 test('peers on their own ports: mesh, forwards and joining go there, clients are served on every client URL', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster(t, { gateway: true, peerPorts: true })
@@ -48,18 +48,9 @@ test('peers on their own ports: mesh, forwards and joining go there, clients are
   // As the client port, etcd's timeouts: an idle kept-alive connection stays open (members pool
   // theirs for forwards; Node's default closed it after 5 s), as do long forwarded streams.
   const { hostname, port } = new URL(cluster.peerUrl(names[0] as string))
-  const socket = connect(Number(port), hostname)
-  t.after(() => socket.destroy())
-  let received = ''
-  let closed = false
-  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
-  socket.on('close', () => (closed = true))
-  const request = 'GET /version HTTP/1.1\r\nHost: x\r\n\r\n'
-  socket.write(request)
-  await sleep(7000)
-  assert.equal(closed, false, 'the peer port closed an idle kept-alive connection')
-  socket.write(request)
-  await eventually('the second answer on the same connection', () => assert.equal(received.match(/HTTP\/1\.1 200 OK/g)?.length, 2, received))
+  const probe = await probeIdleKeepAlive(hostname, Number(port), '/version')
+  assert.equal(probe.closedWhileIdle, false, 'the peer port closed an idle kept-alive connection')
+  assert.equal(probe.oks, 2, probe.received)
 
   // Writes through a follower, the leader and the gateway; a follower forwards leader-only calls
   // (a lease's time to live) to the leader's peer URL.

@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js'
 import hpack from 'hpack.js'
 import { createGrpcFront } from '../../src/grpc/grpc-front.ts'
 import { sharedPort } from '../../src/grpc/grpc-listener.ts'
+import { probeIdleKeepAlive } from '../keep-alive-probe.ts'
 import { issue, makeCa, tempDir } from '../tls/certs.ts'
 import { callFields, frame, PREFACE } from './h2-bytes.ts'
 
@@ -133,20 +134,10 @@ test("HTTP/1.1 behind the shared port: an idle kept-alive connection stays open 
   await new Promise<void>((resolve) => shared.server.listen(0, '127.0.0.1', resolve))
   t.after(() => new Promise<void>((resolve) => shared.close(resolve)))
   const { port } = shared.server.address() as AddressInfo
-  const socket = connect(port, '127.0.0.1')
-  t.after(() => socket.destroy())
-  let received = ''
-  let closed = false
-  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
-  socket.on('close', () => (closed = true))
-  const request = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
-  socket.write(request)
   // Node's default closed it after 6 s of idleness (keepAliveTimeout 5 s, and a second's grace).
-  await new Promise((r) => setTimeout(r, 7000))
-  assert.equal(closed, false, 'closed while idle')
-  socket.write(request)
-  await new Promise((r) => setTimeout(r, 300))
-  assert.equal(received.match(/HTTP\/1\.1 200 OK/g)?.length, 2, received)
+  const probe = await probeIdleKeepAlive('127.0.0.1', port, '/')
+  assert.equal(probe.closedWhileIdle, false, 'closed while idle')
+  assert.equal(probe.oks, 2, probe.received)
 })
 
 /**
