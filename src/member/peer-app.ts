@@ -4,9 +4,9 @@
  * change), the calls a follower forwards to the leader (marked `x-edgecd-forwarded`, forward.ts),
  * and `/version`; and, as etcd's peer port, `GET /members` (the members as etcd writes them in
  * JSON, with the cluster ID in `X-Etcd-Cluster-Id`). Anything else answers 404, as etcd's peer
- * port does, so that clients use the client port and its checks. (A client can set the marker itself: with --client-cert-auth, the peer port then
- * requires a certificate too, tls.ts; a plain-HTTP peer port is open to whoever reaches it, as
- * the mesh on it is, and etcd's.)
+ * port does, so that clients use the client port and its checks. (A client can set the marker
+ * itself: with --client-cert-auth, the peer port then requires a certificate too, tls.ts; a
+ * plain-HTTP peer port is open to whoever reaches it, as the mesh on it is, and etcd's.)
  *
  * @module
  */
@@ -23,7 +23,10 @@ export function createPeerApp(m: MemberContext, member: Hono, peerRoute: { reado
   const app = new Hono()
   app.get(peerRoute.path, peerRoute.handler)
   app.all('/members', (c) => {
-    if (c.req.method !== 'GET') return toResponse({ ...methodNotAllowed(), headers: { ...methodNotAllowed().headers, Allow: 'GET' } })
+    if (c.req.method !== 'GET') {
+      const refused = methodNotAllowed()
+      return toResponse({ ...refused, headers: { ...refused.headers, Allow: 'GET' } })
+    }
     const body = `[${m.actor.members().map(etcdMemberJson).join(',')}]`
     return new Response(body, { headers: { 'Content-Type': 'application/json', 'X-Etcd-Cluster-Id': m.identity.clusterId.toString(16) } })
   })
