@@ -191,8 +191,8 @@ function durationMs(flag: string, text: string): number {
 
 /** --bcrypt-cost, in Go's bcrypt bounds (4 to 31). */
 function bcryptCost(text: string): number {
-  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN
-  if (!(n >= 4 && n <= 31)) throw new ConfigError(`--bcrypt-cost: must be between 4 and 31, got ${JSON.stringify(text)}`)
+  const n = positiveInt('bcrypt-cost', text)
+  if (n < 4 || n > 31) throw new ConfigError(`--bcrypt-cost: must be between 4 and 31, got ${JSON.stringify(text)}`)
   return n
 }
 
