@@ -118,7 +118,10 @@ describe('linearizability checker', () => {
     }
     const start = Date.now()
     assert.equal(checkLinearizable(ops).linearizable, true)
-    assert.ok(Date.now() - start < 5000)
+    // About 2 s here, 5.5 s once on a loaded CI run; a search that explodes takes minutes. The
+    // bound tells those apart, not one machine's speed from another's.
+    const ms = Date.now() - start
+    assert.ok(ms < 30_000, `${ms} ms`)
   })
 
   it('carries unknown writes across quiescent points, their values unread or read much later', () => {
